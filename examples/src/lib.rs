@@ -1,0 +1,1 @@
+//! Runnable examples of `flow`: see the `examples` targets.

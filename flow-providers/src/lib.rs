@@ -1,0 +1,1 @@
+//! LLM chat clients for `flow`.

@@ -1,0 +1,86 @@
+//! The run context a node can take as `&Context`.
+
+use core::fmt;
+
+/// Identifies one run of a flow.
+///
+/// Run ids are unique within a flow instance and random across instances: each
+/// instance draws a random base when built and numbers its runs from there.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RunId(u64);
+
+impl RunId {
+    /// Wraps a raw id, e.g. one read back from a checkpoint store.
+    pub const fn from_u64(raw: u64) -> Self {
+        RunId(raw)
+    }
+
+    /// The raw id.
+    pub const fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Debug for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RunId({:016x})", self.0)
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// What a node knows about the run it is part of.
+///
+/// A node receives it by declaring a parameter of type `&Context`:
+///
+/// ```
+/// use flow_runtime::prelude::*;
+///
+/// #[node]
+/// async fn stamp(text: String, cx: &Context) -> String {
+///     format!("{text} (run {}, step {})", cx.run_id(), cx.step())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Context {
+    flow: &'static str,
+    run_id: RunId,
+    step: u32,
+}
+
+impl Context {
+    /// A context for calling a node outside a flow, e.g. in a unit test.
+    pub fn new(flow: &'static str, run_id: RunId) -> Self {
+        Context {
+            flow,
+            run_id,
+            step: 0,
+        }
+    }
+
+    /// The name of the flow this run belongs to.
+    pub fn flow(&self) -> &'static str {
+        self.flow
+    }
+
+    /// This run's id.
+    pub fn run_id(&self) -> RunId {
+        self.run_id
+    }
+
+    /// The number of the step being run, counting from 1; 0 before the first step.
+    pub fn step(&self) -> u32 {
+        self.step
+    }
+
+    /// Moves the context to the given step; the run loop calls this before each node.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __set_step(&mut self, step: u32) {
+        self.step = step;
+    }
+}

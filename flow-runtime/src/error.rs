@@ -1,0 +1,133 @@
+//! The error a run ends with.
+
+use std::time::Duration;
+
+/// A boxed error, the form in which a node's error is kept as a [`FlowError`]'s source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a run of a flow did not produce its output.
+///
+/// Every variant names the flow; a node failure also names the node, the step and the
+/// attempts made, and keeps the node's own error as its [`source`](std::error::Error::source),
+/// so the whole cause chain can be printed or downcast:
+///
+/// ```
+/// use std::error::Error as _;
+/// use flow_runtime::FlowError;
+///
+/// fn report(err: &FlowError) -> String {
+///     let mut out = err.to_string();
+///     let mut cause = err.source();
+///     while let Some(c) = cause {
+///         out.push_str(&format!(": {c}"));
+///         cause = c.source();
+///     }
+///     out
+/// }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowError {
+    /// A node returned an error (after any retries its policy allowed).
+    #[error("flow `{flow}`: node `{node}` failed at step {step} after {attempts} attempt(s)")]
+    #[non_exhaustive]
+    Node {
+        /// The flow's name.
+        flow: &'static str,
+        /// The failing node's name.
+        node: &'static str,
+        /// The step at which it failed, counting from 1.
+        step: u32,
+        /// How many times the node was called before the run gave up.
+        attempts: u32,
+        /// The node's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The run took more steps than the flow's `max_steps` allows: a loop that did not end.
+    #[error(
+        "flow `{flow}` exceeded its limit of {max_steps} step(s) before node `{node}`; raise `max_steps` in `#[flow(..)]` if the loop is meant to run longer"
+    )]
+    #[non_exhaustive]
+    StepLimit {
+        /// The flow's name.
+        flow: &'static str,
+        /// The node that would have run next.
+        node: &'static str,
+        /// The limit.
+        max_steps: u32,
+    },
+    /// The run did not finish within the flow's `timeout`.
+    #[error("flow `{flow}` did not finish within its timeout of {timeout:?}")]
+    #[non_exhaustive]
+    Timeout {
+        /// The flow's name.
+        flow: &'static str,
+        /// The configured timeout.
+        timeout: Duration,
+    },
+}
+
+impl FlowError {
+    /// The name of the flow whose run failed.
+    pub fn flow(&self) -> &'static str {
+        match self {
+            FlowError::Node { flow, .. }
+            | FlowError::StepLimit { flow, .. }
+            | FlowError::Timeout { flow, .. } => flow,
+        }
+    }
+
+    /// The node that failed, or that would have run next when a limit stopped the run.
+    pub fn node(&self) -> Option<&'static str> {
+        match self {
+            FlowError::Node { node, .. } | FlowError::StepLimit { node, .. } => Some(node),
+            FlowError::Timeout { .. } => None,
+        }
+    }
+
+    /// The node's own error, if a node failed, for downcasting.
+    pub fn node_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match self {
+            FlowError::Node { source, .. } => Some(source.as_ref()),
+            _ => None,
+        }
+    }
+
+    #[doc(hidden)]
+    #[cold]
+    #[inline(never)]
+    pub fn __node(
+        flow: &'static str,
+        node: &'static str,
+        step: u32,
+        attempts: u32,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        FlowError::Node {
+            flow,
+            node,
+            step,
+            attempts,
+            source: source.into(),
+        }
+    }
+
+    #[doc(hidden)]
+    #[cold]
+    #[inline(never)]
+    pub fn __step_limit(flow: &'static str, node: &'static str, max_steps: u32) -> Self {
+        FlowError::StepLimit {
+            flow,
+            node,
+            max_steps,
+        }
+    }
+
+    #[doc(hidden)]
+    #[cold]
+    #[inline(never)]
+    pub fn __timeout(flow: &'static str, timeout: Duration) -> Self {
+        FlowError::Timeout { flow, timeout }
+    }
+}

@@ -1,0 +1,65 @@
+//! Compile-time checked workflow graphs, compiled into plain `enum` state machines.
+//!
+//! This is the crate a user depends on. It re-exports the macros:
+//!
+//! - [`#[node]`](macro@node) turns an `async fn` into a node of a graph;
+//! - [`graph!`] (with [`#[flow(..)]`](macro@flow) for settings) names a flow, its
+//!   input and output types and its edges, checks them at compile time, and generates the
+//!   flow type with its state `enum` and run loop.
+//!
+//! ```
+//! use flow_runtime::prelude::*;
+//!
+//! #[node]
+//! async fn parse(text: String) -> Result<i64, std::num::ParseIntError> {
+//!     text.trim().parse()
+//! }
+//!
+//! #[node]
+//! async fn double(n: i64) -> i64 {
+//!     n * 2
+//! }
+//!
+//! graph! {
+//!     Doubler(String) -> i64 {
+//!         START -> parse -> double -> END;
+//!     }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let flow = Doubler::new(());
+//! assert_eq!(flow.run(" 21 ".to_string()).await.unwrap(), 42);
+//! assert!(flow.run("x".to_string()).await.is_err());
+//! # });
+//! ```
+
+mod context;
+mod deps;
+mod error;
+mod graph;
+mod hook;
+mod node;
+
+pub use context::{Context, RunId};
+pub use deps::Provides;
+pub use error::{BoxError, FlowError};
+pub use graph::{EdgeInfo, EdgeKind, Endpoint, Flow, GraphInfo, NodeInfo};
+pub use hook::{NoHook, StepHook};
+pub use node::{Node, NodeFn};
+
+pub use flow_macros::{Deps, flow, graph, node};
+
+/// The default step limit of a run when `#[flow(max_steps = ..)]` does not set one.
+pub const DEFAULT_MAX_STEPS: u32 = 1000;
+
+/// Everything a module that writes nodes and flows needs.
+pub mod prelude {
+    pub use crate::{
+        Context, Deps, Flow, FlowError, Node, NodeFn, Provides, RunId, StepHook, flow, graph,
+        node,
+    };
+}
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;

@@ -1,0 +1,63 @@
+//! The `Node` trait that `#[node]` implements, and the call trait the generated run
+//! loop dispatches through.
+
+use core::future::Future;
+
+use crate::{BoxError, Context};
+
+/// A step of a flow: what `#[node]` generates beside an `async fn`.
+///
+/// The node type has the function's name and lives in the type namespace, so the
+/// function itself stays callable as written. Implementations are generated; write one
+/// by hand only to wrap something that is not an `async fn`.
+///
+/// # Example
+///
+/// ```
+/// use flow_runtime::prelude::*;
+///
+/// #[node]
+/// async fn double(x: u32) -> u32 {
+///     x * 2
+/// }
+///
+/// assert_eq!(<double as Node>::NAME, "double");
+/// # let out = futures_lite_block_on(double(21));
+/// # assert_eq!(out, 42);
+/// # fn futures_lite_block_on<F: core::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a node",
+    label = "not a node",
+    note = "put `#[node]` on an `async fn` named like this to make it a node"
+)]
+pub trait Node {
+    /// The value the node takes: its one by-value parameter (`()` when it has none).
+    type Input;
+    /// The value the node produces on success.
+    type Output;
+    /// The error of a fallible node; [`core::convert::Infallible`] for one that cannot fail.
+    type Error: Into<BoxError>;
+    /// The node's name, as written in `graph!` and shown in errors and diagrams.
+    const NAME: &'static str;
+}
+
+/// Calls a node with the dependencies of a flow whose dependencies type is `D`.
+///
+/// `#[node]` implements it for every `D` that provides what the node's reference
+/// parameters ask for (see [`Provides`](crate::Provides)).
+#[diagnostic::on_unimplemented(
+    message = "node `{Self}` cannot run in a flow whose dependencies are `{D}`",
+    label = "this node needs a dependency that `{D}` does not provide",
+    note = "each `&T` parameter of a node is taken from the flow's dependencies: implement `Provides<T>` for `{D}` or derive `Deps` on it"
+)]
+pub trait NodeFn<D: ?Sized>: Node {
+    /// Starts one call of the node.
+    fn call<'a>(
+        deps: &'a D,
+        cx: &'a Context,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Self::Output, Self::Error>> + 'a;
+}

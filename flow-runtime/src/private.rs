@@ -1,0 +1,133 @@
+//! Items the generated code calls. Not a public API: names and signatures change freely.
+//!
+//! Each type check of the DSL is a trait bound here, required at a call that the macro
+//! spans on the user's token, with the wording of the error in
+//! `#[diagnostic::on_unimplemented]`. The traits hold only for the right types, so the
+//! bound failing is the only error a mistake causes.
+
+use core::convert::Infallible;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context as TaskContext, Poll};
+
+use crate::Node;
+
+pub use core::time::Duration;
+
+/// `To` can follow `From`, which sends it a `T`.
+#[diagnostic::on_unimplemented(
+    message = "node `{Self}` cannot take `{T}` as input; `{From}` sends it `{T}`",
+    label = "`{Self}` does not take `{T}`",
+    note = "the node after an edge must take the value the node before it returns (or, for a route arm, the variant's payload)"
+)]
+pub trait Edge<From, T>: Node {
+    /// Hands the value over; the identity.
+    fn pass(value: T) -> Self::Input;
+}
+
+impl<From, N: Node> Edge<From, N::Input> for N {
+    #[inline(always)]
+    fn pass(value: N::Input) -> N::Input {
+        value
+    }
+}
+
+/// Type-checks and performs the hand-over along an edge.
+#[inline(always)]
+pub fn edge<To: Edge<From, T>, From, T>(value: T) -> To::Input {
+    To::pass(value)
+}
+
+/// `Self` is the entry node of flow `Flow`, which takes a `T`.
+#[diagnostic::on_unimplemented(
+    message = "flow `{Flow}` takes `{T}`, but its entry node `{Self}` does not take `{T}` as input",
+    label = "the flow's input type",
+    note = "make the flow's input type the entry node's input type, or start at another node"
+)]
+pub trait Entry<Flow, T>: Node {
+    /// Hands the flow's input to the entry node; the identity.
+    fn pass(value: T) -> Self::Input;
+}
+
+impl<Flow, N: Node> Entry<Flow, N::Input> for N {
+    #[inline(always)]
+    fn pass(value: N::Input) -> N::Input {
+        value
+    }
+}
+
+/// Type-checks and performs the hand-over of the flow's input to its entry node.
+#[inline(always)]
+pub fn entry<N: Entry<Flow, T>, Flow, T>(value: T) -> N::Input {
+    N::pass(value)
+}
+
+/// A value of type `Self`, sent to `END` by node `From`, is the output `Out` of flow `Flow`.
+#[diagnostic::on_unimplemented(
+    message = "flow `{Flow}` returns `{Out}`, but node `{From}` sends `{Self}` to `END`",
+    label = "the flow's output type",
+    note = "every value that reaches `END` is the flow's output: make the flow's output type `{Self}`, or route `{From}` elsewhere"
+)]
+pub trait End<Flow, Out, From> {
+    /// Turns the value into the flow's output; the identity.
+    fn finish(self) -> Out;
+}
+
+impl<Flow, From, T> End<Flow, T, From> for T {
+    #[inline(always)]
+    fn finish(self) -> T {
+        self
+    }
+}
+
+/// Type-checks and performs the hand-over of a value to `END`.
+#[inline(always)]
+pub fn end<Flow, Out, From, T: End<Flow, Out, From>>(value: T) -> Out {
+    value.finish()
+}
+
+pin_project_lite::pin_project! {
+    /// The future of an infallible node: its function's future, with the output wrapped in `Ok`.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Infallible_<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F: Future> Future for Infallible_<F> {
+    type Output = Result<F::Output, Infallible>;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        match self.project().inner.poll(cx) {
+            Poll::Ready(out) => Poll::Ready(Ok(out)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Wraps an infallible node's future.
+#[inline(always)]
+pub fn infallible<F: Future>(inner: F) -> Infallible_<F> {
+    Infallible_ { inner }
+}
+
+/// Splits a fallible node's declared return type (`Result<T, E>` or an alias of it).
+pub trait NodeResult {
+    /// The success type.
+    type Ok;
+    /// The error type.
+    type Err;
+    /// Converts into a plain `Result`.
+    fn into_result(self) -> Result<Self::Ok, Self::Err>;
+}
+
+impl<T, E> NodeResult for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+    #[inline(always)]
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+}

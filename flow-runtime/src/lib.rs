@@ -39,6 +39,7 @@ mod error;
 mod graph;
 mod hook;
 mod node;
+mod retryable;
 
 pub use context::{Context, RunId};
 pub use deps::Provides;
@@ -46,6 +47,7 @@ pub use error::{BoxError, FlowError};
 pub use graph::{EdgeInfo, EdgeKind, Endpoint, Flow, GraphInfo, NodeInfo};
 pub use hook::{NoHook, StepHook};
 pub use node::{Node, NodeFn};
+pub use retryable::Retryable;
 
 pub use flow_macros::{Deps, flow, graph, node};
 
@@ -55,8 +57,8 @@ pub const DEFAULT_MAX_STEPS: u32 = 1000;
 /// Everything a module that writes nodes and flows needs.
 pub mod prelude {
     pub use crate::{
-        Context, Deps, Flow, FlowError, Node, NodeFn, Provides, RunId, StepHook, flow, graph,
-        node,
+        Context, Deps, Flow, FlowError, Node, NodeFn, Provides, Retryable, RunId, StepHook, flow,
+        graph, node,
     };
 }
 

@@ -40,8 +40,15 @@ pub trait Node {
     type Output;
     /// The error of a fallible node; [`core::convert::Infallible`] for one that cannot fail.
     type Error: Into<BoxError>;
+    /// State shared by all runs of one flow instance, such as a circuit breaker or a
+    /// concurrency limit; `()` for a node without such policies. The flow builds it once
+    /// with [`Node::state`] and hands it to every call.
+    type State: Send + Sync + 'static;
     /// The node's name, as written in `graph!` and shown in errors and diagrams.
     const NAME: &'static str;
+
+    /// Builds the node's shared state for a new flow instance.
+    fn state() -> Self::State;
 }
 
 /// Calls a node with the dependencies of a flow whose dependencies type is `D`.
@@ -57,6 +64,7 @@ pub trait NodeFn<D: ?Sized>: Node {
     /// Starts one call of the node.
     fn call<'a>(
         deps: &'a D,
+        state: &'a Self::State,
         cx: &'a Context,
         input: Self::Input,
     ) -> impl Future<Output = Result<Self::Output, Self::Error>> + 'a;

@@ -1,26 +1,153 @@
-//! Procedural macros of `flow`. Use them through `flow-runtime`, which re-exports them.
+//! Procedural macros of `flow`. Depend on `flow-runtime`, which re-exports them; the
+//! generated code names only `::flow_runtime::..`, `::core::..` and `::std::..` paths.
+//!
+//! Each macro runs the same stages: parse -> model -> validate -> expand, reporting into
+//! one [`diag::Diagnostics`] and stopping between stages only when a later one needs the
+//! earlier result. On errors the user's items are still emitted (see `expand::fallback`).
+
 use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+use quote::quote;
 
-/// Makes an `async fn` a node.
+mod diag;
+mod expand;
+mod model;
+mod parse;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use diag::Diagnostics;
+use parse::args::{FlowArgs, parse_args, parse_flow_args};
+
+/// Makes an `async fn` a node of a graph. See `flow_runtime::node`.
 #[proc_macro_attribute]
-pub fn node(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn node(args: TokenStream, item: TokenStream) -> TokenStream {
+    debug("node", node_impl(args.into(), item.into())).into()
 }
 
-/// Settings of a flow.
+/// Settings of a flow, on a `graph!` invocation. See `flow_runtime::flow`.
 #[proc_macro_attribute]
-pub fn flow(_args: TokenStream, _item: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn flow(args: TokenStream, item: TokenStream) -> TokenStream {
+    debug("flow", flow_attr_impl(args.into(), item.into())).into()
 }
 
-/// Declares a flow.
+/// Declares a flow. See `flow_runtime::graph`.
 #[proc_macro]
-pub fn graph(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn graph(input: TokenStream) -> TokenStream {
+    debug("graph", graph_impl(FlowArgs::default(), input.into())).into()
 }
 
-/// Implements `Provides<Field>` for each field.
+/// Implements `Provides<Field>` for the type of each field. See `flow_runtime::Deps`.
 #[proc_macro_derive(Deps)]
-pub fn derive_deps(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn derive_deps(input: TokenStream) -> TokenStream {
+    let mut cx = Diagnostics::default();
+    let tokens = match syn::parse::<syn::DeriveInput>(input) {
+        Ok(input) => expand::deps::expand_deps(&mut cx, &input),
+        Err(err) => return err.into_compile_error().into(),
+    };
+    let errors = cx.take_tokens();
+    quote!(#errors #tokens).into()
+}
+
+/// `FLOW_MACROS_DEBUG=1` prints each expansion to stderr.
+fn debug(name: &str, tokens: TokenStream2) -> TokenStream2 {
+    if std::env::var_os("FLOW_MACROS_DEBUG").is_some_and(|v| v == "1") {
+        eprintln!("flow-macros: #[{name}] expanded to:\n{tokens}\n");
+    }
+    tokens
+}
+
+pub(crate) fn node_impl(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let mut cx = Diagnostics::default();
+    parse_args(&mut cx, "node", args, &[], |_, _, _| Ok(()));
+    let func: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(func) => func,
+        Err(_) => {
+            cx.error(
+                proc_macro2::Span::call_site(),
+                "`#[node]` goes on an `async fn`",
+            );
+            let errors = cx.take_tokens();
+            return quote!(#errors #item);
+        }
+    };
+    let sig = parse::node::parse_node_sig(&mut cx, &func);
+    let errors = cx.take_tokens();
+    // The function is emitted exactly as written, whatever else failed.
+    let generated = match sig {
+        Some(sig) if errors.is_empty() => expand::node::expand_node(&sig),
+        _ => TokenStream2::new(),
+    };
+    quote!(#errors #item #generated)
+}
+
+fn flow_attr_impl(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let mut flow_args = FlowArgs::default();
+    let mut cx = Diagnostics::default();
+    parse_flow_args(&mut cx, args, &mut flow_args);
+    let mac = match syn::parse2::<syn::ItemMacro>(item.clone()) {
+        Ok(mac) if mac.mac.path.segments.last().is_some_and(|s| s.ident == "graph") => mac,
+        _ => {
+            cx.error(
+                proc_macro2::Span::call_site(),
+                "`#[flow(..)]` goes on a `graph! { .. }` invocation",
+            );
+            let errors = cx.take_tokens();
+            return quote!(#errors #item);
+        }
+    };
+    let errors = cx.take_tokens();
+    let mut graph_tokens = TokenStream2::new();
+    // Doc comments written above `#[flow]` belong to the flow type.
+    for attr in &mac.attrs {
+        graph_tokens.extend(quote!(#attr));
+    }
+    graph_tokens.extend(mac.mac.tokens);
+    let expanded = graph_impl(flow_args, graph_tokens);
+    quote!(#errors #expanded)
+}
+
+pub(crate) fn graph_impl(mut args: FlowArgs, tokens: TokenStream2) -> TokenStream2 {
+    let mut cx = Diagnostics::default();
+    let mut input = match parse::graph::parse_graph(&mut cx, tokens) {
+        Ok(input) => input,
+        Err(err) => {
+            cx.push(err);
+            return cx.take_tokens();
+        }
+    };
+    // `#[flow(..)]` may also sit inside the invocation, above the header.
+    input.attrs.retain(|attr| {
+        if !attr.path().is_ident("flow") {
+            return true;
+        }
+        match attr.meta.require_list() {
+            Ok(list) => parse_flow_args(&mut cx, list.tokens.clone(), &mut args),
+            Err(err) => cx.push(err),
+        }
+        false
+    });
+    for attr in &input.attrs {
+        if !attr.path().is_ident("doc") {
+            cx.error_spanned(
+                attr,
+                "`graph!` accepts doc comments and `#[flow(..)]` here; move other attributes elsewhere",
+            );
+        }
+    }
+    if cx.has_errors() {
+        let fallback = expand::fallback::expand_fallback(&input, args.deps.as_ref());
+        let errors = cx.take_tokens();
+        return quote!(#errors #fallback);
+    }
+    let fallback = expand::fallback::expand_fallback(&input, args.deps.as_ref());
+    let graph = model::resolve(&mut cx, input, args);
+    validate::all(&mut cx, &graph);
+    if cx.has_errors() {
+        let errors = cx.take_tokens();
+        return quote!(#errors #fallback);
+    }
+    expand::flow::expand_flow(&graph)
 }

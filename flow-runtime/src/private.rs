@@ -131,3 +131,41 @@ impl<T, E> NodeResult for Result<T, E> {
         self
     }
 }
+
+/// Numbers the runs of one flow instance from a random base, so ids are unique within
+/// the instance and unlikely to repeat across instances.
+#[derive(Debug)]
+pub struct RunIds(core::sync::atomic::AtomicU64);
+
+impl RunIds {
+    /// A counter starting at a random base.
+    pub fn new() -> Self {
+        use std::hash::BuildHasher;
+        let base = std::collections::hash_map::RandomState::new().hash_one(0x666c_6f77_u64);
+        RunIds(core::sync::atomic::AtomicU64::new(base))
+    }
+
+    /// The next run id.
+    #[inline(always)]
+    pub fn next(&self) -> crate::RunId {
+        crate::RunId::from_u64(self.0.fetch_add(1, core::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl Default for RunIds {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Bounds a whole run by the flow's `timeout`.
+pub async fn deadline<T>(
+    flow: &'static str,
+    timeout: Duration,
+    run: impl Future<Output = Result<T, crate::FlowError>>,
+) -> Result<T, crate::FlowError> {
+    match tokio::time::timeout(timeout, run).await {
+        Ok(result) => result,
+        Err(_) => Err(crate::FlowError::__timeout(flow, timeout)),
+    }
+}

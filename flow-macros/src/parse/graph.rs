@@ -1,0 +1,231 @@
+//! Syntax of `graph!`: the header, chains of edges, route blocks and node aliases.
+//!
+//! ```text
+//! graph! {
+//!     /// docs
+//!     #[flow(max_steps = 50)]              // or on the invocation: #[flow(..)] graph! { .. }
+//!     pub Essay(Topic) -> Draft {
+//!         node write_again = write;         // a second use of the node `write`
+//!         START -> outline -> write -> review;
+//!         review => {
+//!             Verdict::Revise -> write_again,
+//!             Verdict::Accept -> END,
+//!         }
+//!         write_again -> review;
+//!     }
+//! }
+//! ```
+//!
+//! Parsing checks syntax only; names are resolved by `model`. A statement with a syntax
+//! error is reported and skipped, so the statements after it are still read.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Ident, Path, Token, Type, Visibility, braced, parenthesized, token};
+
+use crate::diag::Diagnostics;
+
+/// The whole `graph!` input: header and statements.
+pub struct GraphInput {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub input: Type,
+    pub output: Type,
+    pub brace: token::Brace,
+    pub stmts: Vec<Stmt>,
+}
+
+/// One statement of the body.
+pub enum Stmt {
+    Alias(Alias),
+    Chain(Chain),
+    Route(Route),
+}
+
+/// `node name = path;`
+pub struct Alias {
+    pub node_token: Ident,
+    pub name: Ident,
+    pub path: Path,
+}
+
+/// `a -> b -> c;`
+pub struct Chain {
+    pub first: Endpoint,
+    pub links: Vec<(Token![->], Endpoint)>,
+}
+
+/// `a => { Variant -> b, .. }`
+pub struct Route {
+    pub from: Endpoint,
+    pub fat_arrow: Token![=>],
+    pub brace: token::Brace,
+    pub arms: Punctuated<Arm, Token![,]>,
+}
+
+/// `Verdict::Revise -> b`
+pub struct Arm {
+    pub variant: Path,
+    pub arrow: Token![->],
+    pub to: Endpoint,
+}
+
+/// A name in an edge: `START`, `END` or a node.
+#[derive(Clone)]
+pub enum Endpoint {
+    Start(Ident),
+    End(Ident),
+    Node(Ident),
+}
+
+impl Endpoint {
+    pub fn ident(&self) -> &Ident {
+        match self {
+            Endpoint::Start(i) | Endpoint::End(i) | Endpoint::Node(i) => i,
+        }
+    }
+
+    pub fn span(&self) -> Span {
+        self.ident().span()
+    }
+}
+
+impl Parse for Endpoint {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let ident: Ident = input.parse().map_err(|e| {
+            syn::Error::new(e.span(), "expected a node name, `START` or `END`")
+        })?;
+        Ok(if ident == "START" {
+            Endpoint::Start(ident)
+        } else if ident == "END" {
+            Endpoint::End(ident)
+        } else {
+            Endpoint::Node(ident)
+        })
+    }
+}
+
+impl Parse for Arm {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        Ok(Arm {
+            variant: Path::parse_mod_style(input).map_err(|e| {
+                syn::Error::new(e.span(), "expected a route arm: `Enum::Variant -> node`")
+            })?,
+            arrow: input.parse()?,
+            to: input.parse()?,
+        })
+    }
+}
+
+impl Stmt {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(Ident) && input.peek2(Ident) && input.peek3(Token![=]) && !input.peek3(Token![=>]) {
+            let node_token: Ident = input.parse()?;
+            if node_token != "node" {
+                return Err(syn::Error::new(
+                    node_token.span(),
+                    "expected `node name = path;`, an edge `a -> b;` or a route `a => { .. }`",
+                ));
+            }
+            let name = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let path = Path::parse_mod_style(input)?;
+            input.parse::<Token![;]>()?;
+            return Ok(Stmt::Alias(Alias { node_token, name, path }));
+        }
+        let first: Endpoint = input.parse()?;
+        if input.peek(Token![=>]) {
+            let content;
+            let route = Route {
+                from: first,
+                fat_arrow: input.parse()?,
+                brace: braced!(content in input),
+                arms: content.parse_terminated(Arm::parse, Token![,])?,
+            };
+            if input.peek(Token![;]) {
+                input.parse::<Token![;]>()?;
+            }
+            return Ok(Stmt::Route(route));
+        }
+        let mut links = Vec::new();
+        while input.peek(Token![->]) {
+            links.push((input.parse()?, input.parse()?));
+        }
+        if links.is_empty() {
+            return Err(input.error("expected `->` to an edge's target, or `=>` and a route block"));
+        }
+        input.parse::<Token![;]>().map_err(|e| {
+            syn::Error::new(e.span(), "expected `;` or `->` after an edge")
+        })?;
+        Ok(Stmt::Chain(Chain { first, links }))
+    }
+}
+
+/// Skips to just after the next `;` at this level, or to the end.
+fn recover(input: ParseStream<'_>) {
+    let _ = input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tt, next)) = rest.token_tree() {
+            rest = next;
+            if let TokenTree::Punct(p) = &tt {
+                if p.as_char() == ';' {
+                    break;
+                }
+            }
+            if let TokenTree::Group(g) = &tt {
+                if g.delimiter() == proc_macro2::Delimiter::Brace {
+                    break;
+                }
+            }
+        }
+        Ok(((), rest))
+    });
+}
+
+/// Parses the header, then each statement; statement errors go to `cx`.
+pub fn parse_graph(cx: &mut Diagnostics, tokens: TokenStream) -> syn::Result<GraphInput> {
+    syn::parse::Parser::parse2(|input: ParseStream<'_>| parse_input(cx, input), tokens)
+}
+
+fn parse_input(cx: &mut Diagnostics, input: ParseStream<'_>) -> syn::Result<GraphInput> {
+    if input.is_empty() {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            "expected a flow: `Name(Input) -> Output { START -> first_node; .. }`",
+        ));
+    }
+    let attrs = input.call(Attribute::parse_outer)?;
+    let vis = input.parse()?;
+    let name: Ident = input.parse().map_err(|e| {
+        syn::Error::new(e.span(), "expected the flow's name: `Name(Input) -> Output { .. }`")
+    })?;
+    let header_err = |e: syn::Error| {
+        syn::Error::new(e.span(), "expected the flow's input and output types: `Name(Input) -> Output { .. }`")
+    };
+    let content;
+    parenthesized!(content in input);
+    let flow_input: Type = content.parse().map_err(header_err)?;
+    if !content.is_empty() {
+        return Err(content.error("a flow takes one input type; use a tuple or a struct for several values"));
+    }
+    input.parse::<Token![->]>().map_err(header_err)?;
+    let output: Type = input.call(Type::without_plus).map_err(header_err)?;
+    let body;
+    let brace = braced!(body in input);
+    let mut stmts = Vec::new();
+    while !body.is_empty() {
+        match Stmt::parse(&body) {
+            Ok(stmt) => stmts.push(stmt),
+            Err(err) => {
+                cx.push(err);
+                recover(&body);
+            }
+        }
+    }
+    if !input.is_empty() {
+        return Err(input.error("unexpected tokens after the flow's body; one `graph!` declares one flow"));
+    }
+    Ok(GraphInput { attrs, vis, name, input: flow_input, output, brace, stmts })
+}

@@ -1,0 +1,6 @@
+//! Parsing: syntax only, no check across items.
+
+pub mod args;
+pub mod graph;
+pub mod node;
+pub mod value;

@@ -1,0 +1,185 @@
+//! Values of attribute arguments: integers, floats, strings and `30s`-style durations.
+//!
+//! Every reader takes the argument's name for its message and reports through `cx`,
+//! returning `None` on a bad value, so one bad argument does not hide the next.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, Lit};
+
+use crate::diag::Diagnostics;
+
+/// A duration literal such as `200ms`, `30s`, `5m`, `1h` or `1.5s`, kept with its span.
+#[derive(Debug, Clone, Copy)]
+pub struct DurationLit {
+    pub secs: u64,
+    pub nanos: u32,
+    pub span: Span,
+}
+
+impl DurationLit {
+    pub fn as_nanos(&self) -> u128 {
+        u128::from(self.secs) * 1_000_000_000 + u128::from(self.nanos)
+    }
+}
+
+impl quote::ToTokens for DurationLit {
+    fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
+        let (secs, nanos) = (self.secs, self.nanos);
+        tokens.extend(quote::quote_spanned! {self.span=>
+            ::flow_runtime::__private::Duration::new(#secs, #nanos)
+        });
+    }
+}
+
+fn kind_of(expr: &Expr) -> &'static str {
+    match expr {
+        Expr::Lit(ExprLit { lit, .. }) => match lit {
+            Lit::Str(_) => "a string",
+            Lit::Int(_) => "an integer",
+            Lit::Float(_) => "a number with a fraction",
+            Lit::Bool(_) => "a boolean",
+            _ => "a literal",
+        },
+        Expr::Path(_) => "a name",
+        Expr::Call(_) => "a call",
+        _ => "an expression",
+    }
+}
+
+/// A whole number within `min..=u32::MAX`, e.g. `max_steps = 50`.
+pub fn read_u32(cx: &mut Diagnostics, key: &str, expr: &Expr, min: u32) -> Option<u32> {
+    let example = format!("`{key} = {}`", min.max(3));
+    let Expr::Lit(ExprLit { lit: Lit::Int(int), .. }) = expr else {
+        let hint = match expr {
+            Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => {
+                format!("; remove the quotes: `{key} = {}`", s.value())
+            }
+            _ => format!("; write {example}"),
+        };
+        cx.error(
+            expr.span(),
+            format!("`{key}` takes a whole number, found {}{hint}", kind_of(expr)),
+        );
+        return None;
+    };
+    if !int.suffix().is_empty() && int.suffix() != "u32" {
+        cx.error(
+            int.span(),
+            format!("`{key}` takes a plain whole number; remove the suffix `{}`", int.suffix()),
+        );
+        return None;
+    }
+    match int.base10_parse::<u32>() {
+        Ok(n) if n >= min => Some(n),
+        Ok(n) => {
+            cx.error(int.span(), format!("`{key}` must be at least {min}, found {n}"));
+            None
+        }
+        Err(_) => {
+            cx.error(int.span(), format!("`{key}` must fit in a `u32`"));
+            None
+        }
+    }
+}
+
+/// A number such as `2.0` or `2`, greater than zero, e.g. a backoff factor.
+pub fn read_f64(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<f64> {
+    let value = match expr {
+        Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) if f.suffix().is_empty() => f.base10_parse::<f64>().ok(),
+        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) if i.suffix().is_empty() => i.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    match value {
+        Some(v) if v.is_finite() && v > 0.0 => Some(v),
+        Some(_) => {
+            cx.error(expr.span(), format!("`{key}` must be a number greater than zero"));
+            None
+        }
+        None => {
+            cx.error(
+                expr.span(),
+                format!("`{key}` takes a number such as `2.0`, found {}", kind_of(expr)),
+            );
+            None
+        }
+    }
+}
+
+/// A string literal, e.g. `name = "essay"`.
+pub fn read_str(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<syn::LitStr> {
+    match expr {
+        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.clone()),
+        _ => {
+            cx.error(
+                expr.span(),
+                format!("`{key}` takes a string, found {}; write `{key} = \"...\"`", kind_of(expr)),
+            );
+            None
+        }
+    }
+}
+
+const UNITS: &str = "`ms`, `s`, `m` or `h`";
+
+/// A duration literal greater than zero: `200ms`, `30s`, `5m`, `1h`, `1.5s`.
+pub fn read_duration(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<DurationLit> {
+    let (digits, suffix, span) = match expr {
+        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => (i.base10_digits().to_owned(), i.suffix().to_owned(), i.span()),
+        Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) => (f.base10_digits().to_owned(), f.suffix().to_owned(), f.span()),
+        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => {
+            cx.error(
+                s.span(),
+                format!("`{key}` takes a duration literal, not a string; remove the quotes: `{key} = {}`", s.value()),
+            );
+            return None;
+        }
+        _ => {
+            cx.error(
+                expr.span(),
+                format!("`{key}` takes a duration such as `30s`, found {}; units: {UNITS}", kind_of(expr)),
+            );
+            return None;
+        }
+    };
+    let unit_nanos: u128 = match suffix.as_str() {
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        "" => {
+            cx.error(
+                span,
+                format!("`{key} = {digits}` has no unit; write `{digits}s` or `{digits}ms` (units: {UNITS})"),
+            );
+            return None;
+        }
+        other => {
+            cx.error(span, format!("unknown unit `{other}` in `{key}`; use {UNITS}"));
+            return None;
+        }
+    };
+    let Ok(value) = digits.parse::<f64>() else {
+        cx.error(span, format!("`{key}` is not a number"));
+        return None;
+    };
+    let nanos = value * unit_nanos as f64;
+    if !(nanos >= 1.0) {
+        cx.error(span, format!("`{key}` must be greater than zero"));
+        return None;
+    }
+    if nanos > (u64::MAX as f64) * 1e9 {
+        cx.error(span, format!("`{key}` is too long"));
+        return None;
+    }
+    // Integers are exact; only a fractional literal goes through the float.
+    let total: u128 = match digits.parse::<u128>() {
+        Ok(whole) => whole * unit_nanos,
+        Err(_) => nanos.round() as u128,
+    };
+    Some(DurationLit {
+        secs: (total / 1_000_000_000) as u64,
+        nanos: (total % 1_000_000_000) as u32,
+        span,
+    })
+}

@@ -1,0 +1,109 @@
+//! End-to-end runs of generated flows: chains, routes, loops, dependencies, context,
+//! errors and limits.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use flow_runtime::prelude::*;
+use flow_runtime::{EdgeKind, Endpoint, NoHook, NodeInfo};
+
+#[derive(Debug, Clone, PartialEq)]
+struct Draft {
+    text: String,
+    revisions: u32,
+}
+
+enum Verdict {
+    Revise(Draft),
+    Accept(Draft),
+}
+
+struct Llm {
+    calls: AtomicU32,
+}
+
+#[derive(Deps)]
+struct AppDeps {
+    llm: Llm,
+    min_revisions: u32,
+}
+
+#[node]
+async fn outline(topic: String) -> String {
+    format!("outline of {topic}")
+}
+
+#[node]
+async fn write(outline: String, llm: &Llm) -> Result<Draft, std::io::Error> {
+    llm.calls.fetch_add(1, Ordering::Relaxed);
+    Ok(Draft { text: format!("draft from {outline}"), revisions: 0 })
+}
+
+#[node]
+async fn review(draft: Draft, min_revisions: &u32) -> Verdict {
+    if draft.revisions < *min_revisions { Verdict::Revise(draft) } else { Verdict::Accept(draft) }
+}
+
+#[node]
+async fn revise(mut draft: Draft, cx: &Context) -> Draft {
+    draft.revisions += 1;
+    draft.text = format!("{} (revised at step {})", draft.text, cx.step());
+    draft
+}
+
+#[flow(max_steps = 20, deps = AppDeps)]
+graph! {
+    /// Writes an essay, revising until the reviewer accepts.
+    Essay(String) -> Draft {
+        START -> outline -> write -> review;
+        review => {
+            Verdict::Revise -> revise,
+            Verdict::Accept -> END,
+        }
+        revise -> review;
+    }
+}
+
+fn deps(min_revisions: u32) -> AppDeps {
+    AppDeps { llm: Llm { calls: AtomicU32::new(0) }, min_revisions }
+}
+
+#[tokio::test]
+async fn runs_a_route_and_a_loop() {
+    let essay = Essay::new(deps(2));
+    let draft = essay.run("rust".to_owned()).await.unwrap();
+    assert_eq!(draft.revisions, 2);
+    // outline(1) write(2) review(3) revise(4) review(5) revise(6) review(7)
+    assert_eq!(
+        draft.text,
+        "draft from outline of rust (revised at step 4) (revised at step 6)"
+    );
+    assert_eq!(essay.deps().llm.calls.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn step_limit_ends_a_runaway_loop() {
+    let essay = Essay::new(deps(1_000));
+    let err = essay.run("rust".to_owned()).await.unwrap_err();
+    assert!(matches!(err, FlowError::StepLimit { max_steps: 20, .. }), "{err:?}");
+    assert_eq!(err.flow(), "Essay");
+    // 20 steps: outline, write, then review/revise alternating; the 21st would be review.
+    assert_eq!(err.node(), Some("review"));
+    assert!(err.to_string().contains("raise `max_steps`"), "{err}");
+}
+
+#[test]
+fn describes_the_graph() {
+    let g = Essay::GRAPH;
+    assert_eq!(g.name, "Essay");
+    assert_eq!(g.input, "String");
+    assert_eq!(g.output, "Draft");
+    assert_eq!(g.entry, "outline");
+    assert_eq!(g.max_steps, 20);
+    let names: Vec<_> = g.nodes.iter().map(|n: &NodeInfo| n.name).collect();
+    assert_eq!(names, ["outline", "write", "review", "revise"]);
+    assert_eq!(g.edges.len(), 6);
+    assert_eq!(g.edges[0].from, Endpoint::Start);
+    assert_eq!(g.edges[4].to, Endpoint::End);
+    assert_eq!(g.edges[4].kind, EdgeKind::Route("Verdict::Accept"));
+    let _: &Essay<NoHook> = &Essay::new(deps(0));
+}

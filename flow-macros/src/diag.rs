@@ -66,6 +66,8 @@ impl Diagnostics {
 /// Every message code the macros emit, each with its compile-fail case and docs entry.
 pub const CATALOGUE: &[&str] = &[
     "unknown_node",
+    "node_not_in_scope",
+    "not_a_node",
     "edge_type_mismatch",
     "route_missing_variant",
     "route_arm_type_mismatch",

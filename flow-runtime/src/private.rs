@@ -15,27 +15,17 @@ use crate::Node;
 pub use core::time::Duration;
 
 /// `To` can follow `From`, which sends it a `T`.
+///
+/// `#[node]` implements it for the node's own input type only (not through a projection),
+/// so a wrong type finds no impl and the message below is what rustc prints.
 #[diagnostic::on_unimplemented(
     message = "node `{Self}` cannot take `{T}` as input; `{From}` sends it `{T}`",
     label = "`{Self}` does not take `{T}`",
-    note = "the node after an edge must take the value the node before it returns (or, for a route arm, the variant's payload)"
+    note = "the node after an edge must take the value the node before it returns (for a route arm, the variant's payload)"
 )]
 pub trait Edge<From, T>: Node {
     /// Hands the value over; the identity.
     fn pass(value: T) -> Self::Input;
-}
-
-impl<From, N: Node> Edge<From, N::Input> for N {
-    #[inline(always)]
-    fn pass(value: N::Input) -> N::Input {
-        value
-    }
-}
-
-/// Type-checks and performs the hand-over along an edge.
-#[inline(always)]
-pub fn edge<To: Edge<From, T>, From, T>(value: T) -> To::Input {
-    To::pass(value)
 }
 
 /// `Self` is the entry node of flow `Flow`, which takes a `T`.
@@ -47,19 +37,6 @@ pub fn edge<To: Edge<From, T>, From, T>(value: T) -> To::Input {
 pub trait Entry<Flow, T>: Node {
     /// Hands the flow's input to the entry node; the identity.
     fn pass(value: T) -> Self::Input;
-}
-
-impl<Flow, N: Node> Entry<Flow, N::Input> for N {
-    #[inline(always)]
-    fn pass(value: N::Input) -> N::Input {
-        value
-    }
-}
-
-/// Type-checks and performs the hand-over of the flow's input to its entry node.
-#[inline(always)]
-pub fn entry<N: Entry<Flow, T>, Flow, T>(value: T) -> N::Input {
-    N::pass(value)
 }
 
 /// A value of type `Self`, sent to `END` by node `From`, is the output `Out` of flow `Flow`.
@@ -80,10 +57,34 @@ impl<Flow, From, T> End<Flow, T, From> for T {
     }
 }
 
-/// Type-checks and performs the hand-over of a value to `END`.
-#[inline(always)]
-pub fn end<Flow, Out, From, T: End<Flow, Out, From>>(value: T) -> Out {
-    value.finish()
+/// A value being handed over in the run loop.
+///
+/// The value's type is fixed by the receiver before the bound of the method is checked,
+/// so rustc cannot infer it from the one impl a node has and report a plain type
+/// mismatch inside this crate instead of the bound's message on the user's edge.
+pub struct Hand<T>(pub T);
+
+impl<T> Hand<T> {
+    /// Type-checks and performs the hand-over along an edge.
+    #[inline(always)]
+    pub fn edge<To: Edge<From, T>, From>(self) -> To::Input {
+        To::pass(self.0)
+    }
+
+    /// Type-checks and performs the hand-over of the flow's input to its entry node.
+    #[inline(always)]
+    pub fn entry<N: Entry<Flow, T>, Flow>(self) -> N::Input {
+        N::pass(self.0)
+    }
+
+    /// Type-checks and performs the hand-over of a value to `END`.
+    #[inline(always)]
+    pub fn end<Flow, Out, From>(self) -> Out
+    where
+        T: End<Flow, Out, From>,
+    {
+        self.0.finish()
+    }
 }
 
 pin_project_lite::pin_project! {

@@ -25,7 +25,20 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
     let live: Vec<_> = graph.live_nodes().collect();
     // Node index in the model -> position among live nodes (tuple field, GRAPH.nodes index).
     let pos = |i: usize| live.iter().position(|(j, _)| *j == i).unwrap_or(0);
-    let node_tys: Vec<_> = live.iter().map(|(_, n)| &n.ty).collect();
+    // `<ty as Node>::X`, spanned on the node's name: the errors of a name that is not a
+    // node all fall on one token, where rustc merges the identical ones.
+    let assoc = |what: &str| -> Vec<TokenStream> {
+        let what = format_ident!("{}", what);
+        live.iter()
+            .map(|(_, n)| {
+                let ty = &n.ty;
+                quote_spanned!(n.name.span()=> <#ty as ::flow_runtime::Node>::#what)
+            })
+            .collect()
+    };
+    let node_inputs = assoc("Input");
+    let node_states = assoc("State");
+    let node_state_fns = assoc("state");
     let variants: Vec<_> = live.iter().map(|(_, n)| &n.variant).collect();
     let node_names: Vec<_> = live.iter().map(|(_, n)| n.name.to_string()).collect();
     let max_steps = graph.max_steps.unwrap_or(0);
@@ -43,13 +56,13 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
                 let to_ty = &graph.nodes[j].ty;
                 let variant = &graph.nodes[j].variant;
                 let pass = quote_spanned! {span=>
-                    ::flow_runtime::__private::edge::<#to_ty, #from_ty, _>(#value)
+                    ::flow_runtime::__private::Hand(#value).edge::<#to_ty, #from_ty>()
                 };
                 quote!(#state::#variant(#pass))
             }
             Target::End => {
                 let finish = quote_spanned! {output.span()=>
-                    ::flow_runtime::__private::end::<#name, #output, #from_ty, _>(#value)
+                    ::flow_runtime::__private::Hand(#value).end::<#name, #output, #from_ty>()
                 };
                 quote!(return ::core::result::Result::Ok(#finish))
             }
@@ -84,7 +97,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
                 __flow_value,
             )
         };
-        quote! {
+        quote_spanned! {node.name.span()=>
             #state::#variant(__flow_value) => {
                 let __flow_result = ::flow_runtime::StepHook::step(
                     &self.__flow_hook,
@@ -110,7 +123,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
     let entry_ty = &graph.nodes[entry].ty;
     let entry_variant = &graph.nodes[entry].variant;
     let entry_pass = quote_spanned! {input.span()=>
-        ::flow_runtime::__private::entry::<#entry_ty, #name, #input>(__flow_input)
+        ::flow_runtime::__private::Hand(__flow_input).entry::<#entry_ty, #name>()
     };
 
     let run_loop = quote! {
@@ -181,7 +194,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         #vis struct #name<H = ::flow_runtime::NoHook> {
             __flow_deps: #deps,
             __flow_hook: H,
-            __flow_nodes: (#(<#node_tys as ::flow_runtime::Node>::State,)*),
+            __flow_nodes: (#(#node_states,)*),
             __flow_runs: ::flow_runtime::__private::RunIds,
         }
 
@@ -189,7 +202,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         #vis enum #state {
             #(
                 #[doc = #variant_docs]
-                #variants(<#node_tys as ::flow_runtime::Node>::Input),
+                #variants(#node_inputs),
             )*
         }
 
@@ -217,7 +230,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
                 #name {
                     __flow_deps: deps,
                     __flow_hook: ::flow_runtime::NoHook,
-                    __flow_nodes: (#(<#node_tys as ::flow_runtime::Node>::state(),)*),
+                    __flow_nodes: (#(#node_state_fns(),)*),
                     __flow_runs: ::flow_runtime::__private::RunIds::new(),
                 }
             }
@@ -252,6 +265,8 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             ///
             /// [`FlowError`](::flow_runtime::FlowError) when a node fails, or when the run
             /// exceeds the flow's step limit or timeout.
+            // A flow whose every node leads to END has no state to assign after the match.
+            #[allow(unreachable_code)]
             pub async fn run(
                 &self,
                 __flow_input: #input,

@@ -62,6 +62,20 @@ pub fn expand_node(sig: &NodeSig) -> TokenStream {
                 fn state() -> Self::State {}
             }
 
+            impl<__FlowFrom> ::flow_runtime::__private::Edge<__FlowFrom, #input_ty> for #ident {
+                #[inline(always)]
+                fn pass(value: #input_ty) -> #input_ty {
+                    value
+                }
+            }
+
+            impl<__FlowFlow> ::flow_runtime::__private::Entry<__FlowFlow, #input_ty> for #ident {
+                #[inline(always)]
+                fn pass(value: #input_ty) -> #input_ty {
+                    value
+                }
+            }
+
             impl<__FlowDeps: ?::core::marker::Sized> ::flow_runtime::NodeFn<__FlowDeps> for #ident
             where
                 #(#bounds)*

@@ -210,7 +210,9 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
                         }
                         _ => {
                             let source = r.source(&from, "edge");
-                            let target = r.target(to);
+                            // The target of an edge out of `END` is not registered: it
+                            // would only add an unreachable node to the one error.
+                            let target = if source.is_some() { r.target(to) } else { None };
                             if let (Some(from_idx), Some(to_t)) = (source, target) {
                                 edges.push(Edge {
                                     from: from_idx,

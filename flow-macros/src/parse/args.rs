@@ -10,7 +10,7 @@ use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::{Expr, LitStr, Type};
 
-use crate::diag::{Diagnostics, suggestion};
+use crate::diag::{Diagnostics, did_you_mean};
 use crate::parse::value::{DurationLit, read_duration, read_str, read_u32};
 
 /// The settings of a flow.
@@ -60,14 +60,15 @@ pub fn parse_args(
         };
         let key = ident.to_string();
         if !keys.contains(&key.as_str()) {
-            let expected = keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
-            cx.error(
-                ident.span(),
-                format!(
-                    "unknown argument `{key}` of `#[{attr}]`{}; expected one of {expected}",
-                    suggestion(&key, keys.iter().copied())
-                ),
-            );
+            let hint = match did_you_mean(&key, keys.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None if keys.is_empty() => format!("`#[{attr}]` takes no arguments"),
+                None => {
+                    let expected = keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>();
+                    format!("expected one of {}", expected.join(", "))
+                }
+            };
+            cx.error(ident.span(), format!("unknown argument `{key}` of `#[{attr}]`; {hint}"));
             return skip_value(&meta);
         }
         if seen.contains(&key) {

@@ -56,15 +56,31 @@ pub fn check_reachable(cx: &mut Diagnostics, graph: &Graph) {
         return; // the missing entry is reported; everything would be unreachable
     }
     let seen = reachable(graph);
+    // Report only where an unreachable part begins: nodes reached from an unreachable
+    // node report nothing of their own, so `c -> b -> END` with no way into `c` is one
+    // error at `c`.
+    let mut covered = seen.clone();
     for (i, node) in graph.live_nodes() {
-        if !seen[i] {
-            cx.error(
-                node.name.span(),
-                format!(
-                    "node `{}` is unreachable: no path from `START` leads to it; add an edge to it or remove it",
-                    node.name
-                ),
-            );
+        if covered[i] {
+            continue;
+        }
+        cx.error(
+            node.name.span(),
+            format!(
+                "node `{}` is unreachable: no path from `START` leads to it; add an edge to it or remove it",
+                node.name
+            ),
+        );
+        let mut stack = vec![i];
+        while let Some(k) = stack.pop() {
+            if std::mem::replace(&mut covered[k], true) {
+                continue;
+            }
+            for (t, _) in successors(graph, k) {
+                if let Target::Node(j) = t {
+                    stack.push(j);
+                }
+            }
         }
     }
 }

@@ -1,0 +1,25 @@
+use flow_runtime::prelude::*;
+
+#[node]
+async fn a(x: u32) -> u32 {
+    x + 1
+}
+
+#[node]
+async fn b(x: u32) -> u32 {
+    x + 1
+}
+
+#[node]
+async fn c(x: u32) -> u32 {
+    x + 1
+}
+
+#[flow(timeout = 30)]
+graph! {
+    Count(u32) -> u32 {
+        START -> a -> END;
+    }
+}
+
+fn main() {}

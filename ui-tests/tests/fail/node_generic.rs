@@ -1,0 +1,8 @@
+use flow_runtime::prelude::*;
+
+#[node]
+async fn echo<T: Send>(value: T) -> T {
+    value
+}
+
+fn main() {}

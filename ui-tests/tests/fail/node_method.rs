@@ -1,0 +1,12 @@
+use flow_runtime::prelude::*;
+
+struct Writer;
+
+impl Writer {
+    #[node]
+    async fn write(&self, topic: String) -> String {
+        topic
+    }
+}
+
+fn main() {}

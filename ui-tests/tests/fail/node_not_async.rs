@@ -1,0 +1,8 @@
+use flow_runtime::prelude::*;
+
+#[node]
+fn outline(topic: String) -> String {
+    topic
+}
+
+fn main() {}

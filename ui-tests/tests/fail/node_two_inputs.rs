@@ -1,0 +1,8 @@
+use flow_runtime::prelude::*;
+
+#[node]
+async fn join(title: String, body: String) -> String {
+    title + &body
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+use flow_runtime::prelude::*;
+
+struct Summary;
+
+#[node]
+async fn outline(topic: String) -> String {
+    topic
+}
+
+graph! {
+    Essay(String) -> String {
+        START -> outline -> Summary -> END;
+    }
+}
+
+fn main() {}

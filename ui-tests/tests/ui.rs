@@ -1,0 +1,10 @@
+//! Compile-pass and compile-fail cases of the macros. The `.stderr` files are rustc's
+//! exact output on the pinned toolchain (`rust-toolchain.toml`), each one reviewed;
+//! regenerate with `TRYBUILD=overwrite cargo test -p flow-ui-tests` and read the diff.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.pass("tests/pass/*.rs");
+    t.compile_fail("tests/fail/*.rs");
+}

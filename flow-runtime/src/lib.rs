@@ -62,6 +62,16 @@ pub mod prelude {
     };
 }
 
+/// The guides in `docs/`, compiled here so their examples are tested.
+pub mod docs {
+    #[doc = include_str!("../../docs/getting-started.md")]
+    pub mod getting_started {}
+    #[doc = include_str!("../../docs/reference.md")]
+    pub mod reference {}
+    #[doc = include_str!("../../docs/errors.md")]
+    pub mod errors {}
+}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;

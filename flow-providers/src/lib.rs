@@ -1,1 +1,77 @@
-//! LLM chat clients for `flow`.
+//! LLM chat clients for `flow`, behind one object-safe trait.
+//!
+//! - [`ChatModel`]: chat, streaming chat; [`ChatModelExt::structured`] for structured
+//!   output into any `T: DeserializeOwned + JsonSchema`.
+//! - [`OpenAiClient`] (feature `openai`): OpenAI and every server that copies its chat
+//!   completions API (vLLM, the llama.cpp server, LM Studio, Ollama).
+//! - [`AnthropicClient`] (feature `anthropic`): Anthropic's Messages API.
+//! - [`ScriptedModel`]: replies from a script, for tests and offline examples.
+//! - [`ProviderError`]: every failure, classified (authentication, rate limited with its
+//!   retry-after, quota, overloaded, unknown model, context too long, ...), implementing
+//!   the runtime's [`Retryable`]; [`RetryConfig`] is a small retry loop over it.
+//!
+//! Keys are read from the environment by default, held as secrets, and never appear in
+//! `Debug` output, errors or logs. Every request reports metrics and a tracing span
+//! (see [`telemetry`](crate#metrics-and-tracing)).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use flow_providers::{ChatModel, ChatRequest, ScriptedModel, ScriptedReply};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! // In production: Arc::new(OpenAiClient::builder().model("gpt-4o-mini").build()?)
+//! let model: Arc<dyn ChatModel> = Arc::new(ScriptedModel::new([ScriptedReply::text("Bonjour")]));
+//! let reply = model.chat(&ChatRequest::new().user("Say hello in French")).await?;
+//! assert_eq!(reply.text, "Bonjour");
+//! # Ok::<(), flow_providers::ProviderError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Metrics and tracing
+//!
+//! Through the `metrics` facade (nothing is recorded without a recorder):
+//!
+//! | name | kind | labels |
+//! |---|---|---|
+//! | `llm_requests_total` | counter | `provider`, `model`, `outcome` (`ok`, an [`ErrorKind`] name, or `cancelled`) |
+//! | `llm_request_duration_seconds` | histogram | `provider`, `model` |
+//! | `llm_tokens_total` | counter | `provider`, `model`, `kind` (`prompt`, `completion`) |
+//!
+//! Each request runs in a `llm.request` span with `provider`, `model`, `stream`, and when
+//! it ends `outcome`, `prompt_tokens`, `completion_tokens`, `latency_ms`.
+//!
+//! # Features
+//!
+//! `openai`, `anthropic` (the HTTP clients) and `rustls` (HTTPS) are on by default.
+//! Without `openai` and `anthropic` the crate has no HTTP stack at all: the trait, the
+//! errors and the scripted model remain.
+
+mod error;
+mod model;
+mod retry;
+mod scripted;
+mod stream;
+mod structured;
+mod telemetry;
+mod types;
+
+#[cfg(feature = "anthropic")]
+mod anthropic;
+#[cfg(feature = "http")]
+mod http;
+#[cfg(feature = "openai")]
+mod openai;
+
+pub use error::{ApiError, BoxError, ConfigError, ErrorKind, ProviderError};
+pub use flow_runtime::Retryable;
+pub use model::ChatModel;
+pub use retry::RetryConfig;
+pub use scripted::{ScriptedModel, ScriptedReply};
+pub use stream::{ChatStream, StreamEvent};
+pub use structured::{ChatModelExt, parse_structured, response_format_for};
+pub use types::{ChatRequest, ChatResponse, FinishReason, Message, ResponseFormat, Role, Usage};
+
+#[cfg(feature = "anthropic")]
+pub use anthropic::{ANTHROPIC_VERSION, AnthropicBuilder, AnthropicClient};
+#[cfg(feature = "openai")]
+pub use openai::{OpenAiBuilder, OpenAiClient};

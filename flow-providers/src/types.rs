@@ -1,0 +1,337 @@
+//! The request and reply types every [`ChatModel`](crate::ChatModel) speaks.
+//!
+//! They are provider-neutral: each client maps them onto its wire format and back.
+
+use serde::{Deserialize, Serialize};
+
+/// Who wrote a [`Message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Role {
+    /// Instructions for the model. Clients whose API has a separate system field
+    /// (Anthropic) move these messages there.
+    System,
+    /// The human (or the program acting for one).
+    User,
+    /// The model.
+    Assistant,
+}
+
+impl Role {
+    /// The role's name on the wire: `system`, `user` or `assistant`.
+    ///
+    /// ```
+    /// assert_eq!(flow_providers::Role::Assistant.as_str(), "assistant");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+/// One turn of a conversation.
+///
+/// ```
+/// use flow_providers::{Message, Role};
+///
+/// let m = Message::user("hello");
+/// assert_eq!(m.role, Role::User);
+/// assert_eq!(m.content, "hello");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Message {
+    /// Who wrote it.
+    pub role: Role,
+    /// What they wrote.
+    pub content: String,
+}
+
+impl Message {
+    /// A message with the given role and text.
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Message {
+            role,
+            content: content.into(),
+        }
+    }
+
+    /// A system message.
+    pub fn system(content: impl Into<String>) -> Self {
+        Message::new(Role::System, content)
+    }
+
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Message::new(Role::User, content)
+    }
+
+    /// An assistant message, e.g. an earlier reply kept in the conversation.
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Message::new(Role::Assistant, content)
+    }
+}
+
+/// Asks the model for output of a given shape.
+///
+/// [`ChatModelExt::structured`](crate::ChatModelExt::structured) fills this in from a
+/// Rust type; set it by hand only when writing your own [`ChatModel`](crate::ChatModel).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub enum ResponseFormat {
+    /// A JSON value valid for the given JSON Schema.
+    JsonSchema {
+        /// A name for the schema (letters, digits, `_` and `-`), as OpenAI requires.
+        name: String,
+        /// The JSON Schema the reply must satisfy.
+        schema: serde_json::Value,
+        /// Ask the server to enforce the schema strictly (OpenAI's `strict`); strict mode
+        /// needs `additionalProperties: false` and every property required.
+        strict: bool,
+    },
+}
+
+/// What to send to a model: the conversation and the sampling settings.
+///
+/// Built with chained setters; unset fields are left out of the request so the
+/// server's defaults apply.
+///
+/// ```
+/// use flow_providers::ChatRequest;
+///
+/// let request = ChatRequest::new()
+///     .system("answer in one word")
+///     .user("the capital of France?")
+///     .temperature(0.0)
+///     .max_tokens(8)
+///     .stop("\n")
+///     .seed(42);
+/// assert_eq!(request.messages.len(), 1);
+/// assert_eq!(request.stop, ["\n"]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ChatRequest {
+    /// Overrides the model the client was built with, for this request only.
+    pub model: Option<String>,
+    /// The system prompt.
+    pub system: Option<String>,
+    /// The conversation, oldest first.
+    pub messages: Vec<Message>,
+    /// Sampling temperature; 0 makes the reply (nearly) deterministic.
+    pub temperature: Option<f32>,
+    /// The most tokens the reply may have.
+    pub max_tokens: Option<u32>,
+    /// Sequences at which the model stops.
+    pub stop: Vec<String>,
+    /// Seed for sampling, where the provider supports it (OpenAI-compatible servers do,
+    /// Anthropic does not and ignores it).
+    pub seed: Option<u64>,
+    /// The shape the reply must have, for structured output.
+    pub response_format: Option<ResponseFormat>,
+}
+
+impl ChatRequest {
+    /// An empty request.
+    pub fn new() -> Self {
+        ChatRequest::default()
+    }
+
+    /// Uses `model` instead of the client's model for this request.
+    #[must_use]
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Sets the system prompt.
+    #[must_use]
+    pub fn system(mut self, system: impl Into<String>) -> Self {
+        self.system = Some(system.into());
+        self
+    }
+
+    /// Appends a message.
+    #[must_use]
+    pub fn message(mut self, message: Message) -> Self {
+        self.messages.push(message);
+        self
+    }
+
+    /// Appends a user message.
+    #[must_use]
+    pub fn user(self, content: impl Into<String>) -> Self {
+        self.message(Message::user(content))
+    }
+
+    /// Appends an assistant message.
+    #[must_use]
+    pub fn assistant(self, content: impl Into<String>) -> Self {
+        self.message(Message::assistant(content))
+    }
+
+    /// Sets the sampling temperature.
+    #[must_use]
+    pub fn temperature(mut self, temperature: f32) -> Self {
+        self.temperature = Some(temperature);
+        self
+    }
+
+    /// Sets the most tokens the reply may have.
+    #[must_use]
+    pub fn max_tokens(mut self, max_tokens: u32) -> Self {
+        self.max_tokens = Some(max_tokens);
+        self
+    }
+
+    /// Adds a stop sequence.
+    #[must_use]
+    pub fn stop(mut self, stop: impl Into<String>) -> Self {
+        self.stop.push(stop.into());
+        self
+    }
+
+    /// Sets the sampling seed.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Asks for output of the given shape.
+    #[must_use]
+    pub fn response_format(mut self, format: ResponseFormat) -> Self {
+        self.response_format = Some(format);
+        self
+    }
+}
+
+/// Why the model stopped writing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FinishReason {
+    /// It finished its answer.
+    Stop,
+    /// It hit `max_tokens`: the answer is probably cut off.
+    Length,
+    /// It wrote one of the stop sequences.
+    StopSequence,
+    /// The provider filtered the content or the model refused.
+    ContentFilter,
+    /// It wants to call tools.
+    ToolCalls,
+    /// The server ended the reply properly but did not say why (e.g. an
+    /// OpenAI-compatible stream with `[DONE]` and no `finish_reason`).
+    Unknown,
+    /// A reason this crate does not know, as the server spelled it.
+    Other(String),
+}
+
+impl FinishReason {
+    /// Maps an OpenAI `finish_reason`; an empty string counts as no reason.
+    pub(crate) fn from_openai(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "" => return None,
+            "stop" => FinishReason::Stop,
+            "length" => FinishReason::Length,
+            "content_filter" => FinishReason::ContentFilter,
+            "tool_calls" | "function_call" => FinishReason::ToolCalls,
+            other => FinishReason::Other(other.to_owned()),
+        })
+    }
+
+    /// Maps an Anthropic `stop_reason`; an empty string counts as no reason.
+    pub(crate) fn from_anthropic(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "" => return None,
+            "end_turn" => FinishReason::Stop,
+            "max_tokens" | "model_context_window_exceeded" => FinishReason::Length,
+            "stop_sequence" => FinishReason::StopSequence,
+            "tool_use" => FinishReason::ToolCalls,
+            "refusal" => FinishReason::ContentFilter,
+            other => FinishReason::Other(other.to_owned()),
+        })
+    }
+}
+
+/// Tokens a request used.
+///
+/// ```
+/// let usage = flow_providers::Usage::new(12, 30);
+/// assert_eq!(usage.total(), 42);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Usage {
+    /// Tokens in the prompt (OpenAI's `prompt_tokens`, Anthropic's `input_tokens`).
+    pub prompt_tokens: u64,
+    /// Tokens in the reply (OpenAI's `completion_tokens`, Anthropic's `output_tokens`).
+    pub completion_tokens: u64,
+}
+
+impl Usage {
+    /// Usage with the given counts.
+    pub fn new(prompt_tokens: u64, completion_tokens: u64) -> Self {
+        Usage {
+            prompt_tokens,
+            completion_tokens,
+        }
+    }
+
+    /// Prompt plus completion tokens.
+    pub fn total(&self) -> u64 {
+        self.prompt_tokens.saturating_add(self.completion_tokens)
+    }
+}
+
+/// A model's complete reply.
+///
+/// ```
+/// use flow_providers::{ChatResponse, FinishReason, Usage};
+///
+/// let reply = ChatResponse::new("hi", FinishReason::Stop).with_usage(Usage::new(3, 1));
+/// assert_eq!(reply.text, "hi");
+/// assert_eq!(reply.usage.map(|u| u.total()), Some(4));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ChatResponse {
+    /// The text of the reply.
+    pub text: String,
+    /// Why the model stopped.
+    pub finish_reason: FinishReason,
+    /// Token usage, when the server reported it (some compatible servers do not).
+    pub usage: Option<Usage>,
+    /// The model that answered, as the server named it.
+    pub model: Option<String>,
+}
+
+impl ChatResponse {
+    /// A reply with the given text and finish reason, no usage and no model name.
+    pub fn new(text: impl Into<String>, finish_reason: FinishReason) -> Self {
+        ChatResponse {
+            text: text.into(),
+            finish_reason,
+            usage: None,
+            model: None,
+        }
+    }
+
+    /// Sets the usage.
+    #[must_use]
+    pub fn with_usage(mut self, usage: Usage) -> Self {
+        self.usage = Some(usage);
+        self
+    }
+
+    /// Sets the model name.
+    #[must_use]
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+}

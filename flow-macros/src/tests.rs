@@ -1,0 +1,236 @@
+//! Unit tests of the stages: every expected message and their count, no panic on odd
+//! input, and snapshots of the expansions (parsed back with syn, so invalid output fails).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::diag::Diagnostics;
+use crate::parse::args::FlowArgs;
+
+/// Runs parse -> resolve -> validate and returns every message.
+fn messages(tokens: TokenStream) -> Vec<String> {
+    let mut cx = Diagnostics::default();
+    match crate::parse::graph::parse_graph(&mut cx, tokens) {
+        Ok(input) => {
+            let graph = crate::model::resolve(&mut cx, input, FlowArgs::default());
+            crate::validate::all(&mut cx, &graph);
+        }
+        Err(err) => cx.push(err),
+    }
+    cx.messages()
+}
+
+fn pretty(tokens: TokenStream) -> String {
+    let file: syn::File = syn::parse2(tokens).expect("the expansion parses as a file");
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn a_valid_graph_has_no_messages() {
+    let msgs = messages(quote! {
+        Essay(Topic) -> Draft {
+            START -> outline -> write -> review;
+            review => { Verdict::Revise -> write, Verdict::Accept -> END }
+        }
+    });
+    assert_eq!(msgs, Vec::<String>::new());
+}
+
+#[test]
+fn structural_errors_are_collected_together() {
+    let msgs = messages(quote! {
+        Broken(u32) -> u32 {
+            START -> a -> b;
+            a -> c;
+            d -> END;
+            e -> f;
+            f -> e;
+            END -> g;
+        }
+    });
+    assert_eq!(
+        msgs,
+        [
+            "`END` has no successors: a run stops there; remove this edge",
+            "ambiguous edge: `a` already goes to `b`; a node has one successor, so to choose at run time return an enum and route it: `a => { .. }`",
+            "node `d` is unreachable: no path from `START` leads to it; add an edge to it or remove it",
+            "node `e` is unreachable: no path from `START` leads to it; add an edge to it or remove it",
+            "node `b` has no way on; add an edge from it (`b -> next;` or `b -> END;`) or a route (`b => { .. }`)",
+            "node `c` has no way on; add an edge from it (`c -> next;` or `c -> END;`) or a route (`c => { .. }`)",
+        ]
+    );
+}
+
+#[test]
+fn a_typo_is_one_error_and_the_graph_reads_on() {
+    let msgs = messages(quote! {
+        Essay(Topic) -> Draft {
+            START -> outline -> reviw;
+            review => { Verdict::Revise -> outline, Verdict::Accept -> END }
+        }
+    });
+    assert_eq!(msgs, ["unknown node `reviw`; did you mean `review`?"]);
+}
+
+#[test]
+fn loops_without_exit_are_reported_on_the_back_edge() {
+    let msgs = messages(quote! {
+        Spin(u32) -> u32 {
+            START -> a -> b -> c;
+            c -> a;
+        }
+    });
+    assert_eq!(
+        msgs,
+        ["this loop never ends: no node in it leads to `END`; give one of its nodes a way out, e.g. a route arm to `END`"]
+    );
+    // A loop with a way out is fine.
+    assert!(messages(quote! {
+        Spin(u32) -> u32 {
+            START -> a -> b;
+            b => { Next::More -> a, Next::Done -> END }
+        }
+    })
+    .is_empty());
+}
+
+#[test]
+fn entry_rules() {
+    assert_eq!(
+        messages(quote!(F(u32) -> u32 { a -> END; })),
+        ["flow `F` has no entry; add `START -> a;` to say which node runs first"]
+    );
+    assert_eq!(
+        messages(quote!(F(u32) -> u32 { START -> a -> END; START -> b -> END; })).len(),
+        1
+    );
+    assert_eq!(
+        messages(quote!(F(u32) -> u32 { START -> END; })),
+        ["`START -> END` runs no node; `START` must lead to the first node", "flow `F` has no entry; add `START -> first_node;` to say which node runs first"]
+    );
+}
+
+#[test]
+fn syntax_errors_do_not_hide_later_statements() {
+    let msgs = messages(quote! {
+        F(u32) -> u32 {
+            START -> a -> ;
+            START -> b -> END;
+            c -> END;
+        }
+    });
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert_eq!(msgs[0], "expected a node name, `START` or `END`");
+    assert!(msgs[1].starts_with("node `c` is unreachable"), "{msgs:?}");
+}
+
+#[test]
+fn flow_arguments_report_every_bad_value() {
+    let mut cx = Diagnostics::default();
+    let mut args = FlowArgs::default();
+    crate::parse::args::parse_flow_args(
+        &mut cx,
+        quote!(max_steps = 0, timeout = 30, timeout = 1s, name = "x", nme = "y", deps = Vec<u8>),
+        &mut args,
+    );
+    assert_eq!(
+        cx.messages(),
+        [
+            "`max_steps` must be at least 1, found 0",
+            "`timeout = 30` has no unit; write `30s` or `30ms` (units: `ms`, `s`, `m` or `h`)",
+            "duplicate argument `timeout`; remove one of them",
+            "unknown argument `nme` of `#[flow]`; did you mean `name`?",
+        ]
+    );
+    assert_eq!(args.name.map(|n| n.value()).as_deref(), Some("x"));
+    assert!(args.deps.is_some());
+}
+
+#[test]
+fn durations() {
+    let read = |tokens: TokenStream| {
+        let mut cx = Diagnostics::default();
+        let expr: syn::Expr = syn::parse2(tokens).unwrap();
+        let d = crate::parse::value::read_duration(&mut cx, "timeout", &expr);
+        (d.map(|d| (d.secs, d.nanos)), cx.messages())
+    };
+    assert_eq!(read(quote!(200ms)), (Some((0, 200_000_000)), vec![]));
+    assert_eq!(read(quote!(30s)), (Some((30, 0)), vec![]));
+    assert_eq!(read(quote!(5m)), (Some((300, 0)), vec![]));
+    assert_eq!(read(quote!(2h)), (Some((7200, 0)), vec![]));
+    assert_eq!(read(quote!(1.5s)), (Some((1, 500_000_000)), vec![]));
+    assert_eq!(read(quote!(0s)).1, ["`timeout` must be greater than zero"]);
+    assert_eq!(read(quote!(3days)).1, ["unknown unit `days` in `timeout`; use `ms`, `s`, `m` or `h`"]);
+    assert_eq!(
+        read(quote!("30s")).1,
+        ["`timeout` takes a duration literal, not a string; remove the quotes: `timeout = 30s`"]
+    );
+}
+
+#[test]
+fn odd_input_never_panics() {
+    for tokens in [
+        quote!(),
+        quote!(F),
+        quote!(F(u32)),
+        quote!(F(u32) -> u32),
+        quote!(F(u32, u64) -> u32 {}),
+        quote!(F(u32) -> u32 {}),
+        quote!(F(u32) -> u32 { => }),
+        quote!(F(u32) -> u32 { a => { } }),
+        quote!(F(u32) -> u32 { a => { X -> } }),
+        quote!(F(u32) -> u32 { node = ; }),
+        quote!(F(u32) -> u32 { node x = ; START -> x -> END; }),
+        quote!(F(u32) -> u32 { START -> START; END -> END; }),
+        quote!(F(u32) -> u32 { START -> a -> a; }),
+        quote!(F(u32) -> u32 { START -> a; } trailing),
+        quote!(#[derive(Debug)] F(u32) -> u32 { START -> a -> END; }),
+    ] {
+        let _ = messages(tokens.clone());
+        let _ = crate::graph_impl(FlowArgs::default(), tokens);
+    }
+    for item in [quote!(), quote!(struct S;), quote!(fn f(self) {}), quote!(async fn f(..) {})] {
+        let _ = crate::node_impl(quote!(), item);
+    }
+    let _ = crate::node_impl(quote!(retry = 3), quote!(async fn f() {}));
+}
+
+#[test]
+fn node_expansion() {
+    let out = crate::node_impl(
+        quote!(),
+        quote! {
+            pub async fn write(outline: Outline, llm: &Llm, cx: &Context) -> Result<Draft, LlmError> {
+                llm.write(outline, cx.step()).await
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn graph_expansion() {
+    let out = crate::graph_impl(
+        FlowArgs::default(),
+        quote! {
+            #[flow(max_steps = 50, timeout = 5m, deps = AppDeps)]
+            pub Essay(Topic) -> Draft {
+                START -> outline -> write -> review;
+                review => {
+                    Verdict::Revise -> write,
+                    Verdict::Accept -> END,
+                }
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn errors_come_with_a_fallback_flow_type() {
+    let out = crate::graph_impl(FlowArgs::default(), quote!(Essay(Topic) -> Draft { START -> a -> b; }));
+    let text = out.to_string();
+    assert!(text.contains("compile_error"), "{text}");
+    assert!(text.contains("struct Essay"), "{text}");
+    assert!(text.contains("fn run"), "{text}");
+}

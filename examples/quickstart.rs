@@ -74,7 +74,10 @@ async fn review(draft: Draft, required_revisions: &u32) -> Verdict {
 #[node]
 async fn revise(draft: Draft, model: &Model, cx: &Context) -> Draft {
     let text = model.complete(&format!("improve (step {}): {}", cx.step(), draft.text));
-    Draft { text, revisions: draft.revisions + 1 }
+    Draft {
+        text,
+        revisions: draft.revisions + 1,
+    }
 }
 
 #[flow(deps = AppDeps, max_steps = 50, timeout = 30s)]
@@ -92,11 +95,20 @@ graph! {
 
 #[tokio::main]
 async fn main() -> Result<(), FlowError> {
-    let essay = Essay::new(AppDeps { model: Model::default(), required_revisions: 2 });
+    let essay = Essay::new(AppDeps {
+        model: Model::default(),
+        required_revisions: 2,
+    });
     let draft = essay.run("compile-time checked graphs".to_owned()).await?;
 
-    println!("draft after {} revision(s):\n  {}\n", draft.revisions, draft.text);
-    println!("model calls: {}\n", essay.deps().model.calls.load(Ordering::Relaxed));
+    println!(
+        "draft after {} revision(s):\n  {}\n",
+        draft.revisions, draft.text
+    );
+    println!(
+        "model calls: {}\n",
+        essay.deps().model.calls.load(Ordering::Relaxed)
+    );
     println!("the graph, as Mermaid:\n{}", Essay::MERMAID);
     Ok(())
 }

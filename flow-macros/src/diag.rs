@@ -37,14 +37,6 @@ impl Diagnostics {
         self.errors.is_some()
     }
 
-    /// Stops here when anything was reported, with every error so far combined.
-    pub fn gate(&mut self) -> Result<(), syn::Error> {
-        match self.errors.take() {
-            Some(errors) => Err(errors),
-            None => Ok(()),
-        }
-    }
-
     /// The errors as `compile_error!` invocations, leaving the collector empty.
     pub fn take_tokens(&mut self) -> TokenStream {
         self.errors
@@ -64,6 +56,7 @@ impl Diagnostics {
 }
 
 /// Every message code the macros emit, each with its compile-fail case and docs entry.
+#[cfg_attr(not(test), allow(dead_code))] // reason: read by the test that checks the lists match
 pub const CATALOGUE: &[&str] = &[
     "unknown_node",
     "node_not_in_scope",
@@ -96,7 +89,10 @@ pub const CATALOGUE: &[&str] = &[
 ];
 
 /// Suggests the closest of `candidates` to `name`, if one is close enough to be a typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .filter(|c| *c != name)
@@ -104,14 +100,6 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
-}
-
-/// `; did you mean `x`?`, or nothing.
-pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    match did_you_mean(name, candidates) {
-        Some(c) => format!("; did you mean `{c}`?"),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]
@@ -127,7 +115,11 @@ mod tests {
         let docs = std::fs::read_to_string(root.join("docs/errors.md")).expect("docs/errors.md");
         for code in CATALOGUE {
             let case = root.join(format!("ui-tests/tests/fail/{code}.rs"));
-            assert!(case.exists(), "no compile-fail case for `{code}`: {}", case.display());
+            assert!(
+                case.exists(),
+                "no compile-fail case for `{code}`: {}",
+                case.display()
+            );
             assert!(
                 case.with_extension("stderr").exists(),
                 "no reviewed .stderr for `{code}`"

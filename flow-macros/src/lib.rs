@@ -88,7 +88,16 @@ fn flow_attr_impl(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let mut cx = Diagnostics::default();
     parse_flow_args(&mut cx, args, &mut flow_args);
     let mac = match syn::parse2::<syn::ItemMacro>(item.clone()) {
-        Ok(mac) if mac.mac.path.segments.last().is_some_and(|s| s.ident == "graph") => mac,
+        Ok(mac)
+            if mac
+                .mac
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "graph") =>
+        {
+            mac
+        }
         _ => {
             cx.error(
                 proc_macro2::Span::call_site(),

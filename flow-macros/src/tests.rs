@@ -82,16 +82,20 @@ fn loops_without_exit_are_reported_on_the_back_edge() {
     });
     assert_eq!(
         msgs,
-        ["this loop never ends: no node in it leads to `END`; give one of its nodes a way out, e.g. a route arm to `END`"]
+        [
+            "this loop never ends: no node in it leads to `END`; give one of its nodes a way out, e.g. a route arm to `END`"
+        ]
     );
     // A loop with a way out is fine.
-    assert!(messages(quote! {
-        Spin(u32) -> u32 {
-            START -> a -> b;
-            b => { Next::More -> a, Next::Done -> END }
-        }
-    })
-    .is_empty());
+    assert!(
+        messages(quote! {
+            Spin(u32) -> u32 {
+                START -> a -> b;
+                b => { Next::More -> a, Next::Done -> END }
+            }
+        })
+        .is_empty()
+    );
 }
 
 #[test]
@@ -106,7 +110,10 @@ fn entry_rules() {
     );
     assert_eq!(
         messages(quote!(F(u32) -> u32 { START -> END; })),
-        ["`START -> END` runs no node; `START` must lead to the first node", "flow `F` has no entry; add `START -> first_node;` to say which node runs first"]
+        [
+            "`START -> END` runs no node; `START` must lead to the first node",
+            "flow `F` has no entry; add `START -> first_node;` to say which node runs first"
+        ]
     );
 }
 
@@ -160,7 +167,10 @@ fn durations() {
     assert_eq!(read(quote!(2h)), (Some((7200, 0)), vec![]));
     assert_eq!(read(quote!(1.5s)), (Some((1, 500_000_000)), vec![]));
     assert_eq!(read(quote!(0s)).1, ["`timeout` must be greater than zero"]);
-    assert_eq!(read(quote!(3days)).1, ["unknown unit `days` in `timeout`; use `ms`, `s`, `m` or `h`"]);
+    assert_eq!(
+        read(quote!(3days)).1,
+        ["unknown unit `days` in `timeout`; use `ms`, `s`, `m` or `h`"]
+    );
     assert_eq!(
         read(quote!("30s")).1,
         ["`timeout` takes a duration literal, not a string; remove the quotes: `timeout = 30s`"]
@@ -189,10 +199,24 @@ fn odd_input_never_panics() {
         let _ = messages(tokens.clone());
         let _ = crate::graph_impl(FlowArgs::default(), tokens);
     }
-    for item in [quote!(), quote!(struct S;), quote!(fn f(self) {}), quote!(async fn f(..) {})] {
+    for item in [
+        quote!(),
+        quote!(
+            struct S;
+        ),
+        quote!(
+            fn f(self) {}
+        ),
+        quote!(async fn f(..) {}),
+    ] {
         let _ = crate::node_impl(quote!(), item);
     }
-    let _ = crate::node_impl(quote!(retry = 3), quote!(async fn f() {}));
+    let _ = crate::node_impl(
+        quote!(retry = 3),
+        quote!(
+            async fn f() {}
+        ),
+    );
 }
 
 #[test]
@@ -228,7 +252,10 @@ fn graph_expansion() {
 
 #[test]
 fn errors_come_with_a_fallback_flow_type() {
-    let out = crate::graph_impl(FlowArgs::default(), quote!(Essay(Topic) -> Draft { START -> a -> b; }));
+    let out = crate::graph_impl(
+        FlowArgs::default(),
+        quote!(Essay(Topic) -> Draft { START -> a -> b; }),
+    );
     let text = out.to_string();
     assert!(text.contains("compile_error"), "{text}");
     assert!(text.contains("struct Essay"), "{text}");

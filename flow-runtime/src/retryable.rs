@@ -59,8 +59,15 @@ impl Retryable for std::io::Error {
         use std::io::ErrorKind::*;
         matches!(
             self.kind(),
-            TimedOut | Interrupted | WouldBlock | ConnectionReset | ConnectionAborted
-                | ConnectionRefused | BrokenPipe | UnexpectedEof | NotConnected
+            TimedOut
+                | Interrupted
+                | WouldBlock
+                | ConnectionReset
+                | ConnectionAborted
+                | ConnectionRefused
+                | BrokenPipe
+                | UnexpectedEof
+                | NotConnected
         )
     }
 }

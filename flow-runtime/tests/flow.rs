@@ -35,12 +35,19 @@ async fn outline(topic: String) -> String {
 #[node]
 async fn write(outline: String, llm: &Llm) -> Result<Draft, std::io::Error> {
     llm.calls.fetch_add(1, Ordering::Relaxed);
-    Ok(Draft { text: format!("draft from {outline}"), revisions: 0 })
+    Ok(Draft {
+        text: format!("draft from {outline}"),
+        revisions: 0,
+    })
 }
 
 #[node]
 async fn review(draft: Draft, min_revisions: &u32) -> Verdict {
-    if draft.revisions < *min_revisions { Verdict::Revise(draft) } else { Verdict::Accept(draft) }
+    if draft.revisions < *min_revisions {
+        Verdict::Revise(draft)
+    } else {
+        Verdict::Accept(draft)
+    }
 }
 
 #[node]
@@ -64,7 +71,12 @@ graph! {
 }
 
 fn deps(min_revisions: u32) -> AppDeps {
-    AppDeps { llm: Llm { calls: AtomicU32::new(0) }, min_revisions }
+    AppDeps {
+        llm: Llm {
+            calls: AtomicU32::new(0),
+        },
+        min_revisions,
+    }
 }
 
 #[tokio::test]
@@ -84,7 +96,10 @@ async fn runs_a_route_and_a_loop() {
 async fn step_limit_ends_a_runaway_loop() {
     let essay = Essay::new(deps(1_000));
     let err = essay.run("rust".to_owned()).await.unwrap_err();
-    assert!(matches!(err, FlowError::StepLimit { max_steps: 20, .. }), "{err:?}");
+    assert!(
+        matches!(err, FlowError::StepLimit { max_steps: 20, .. }),
+        "{err:?}"
+    );
     assert_eq!(err.flow(), "Essay");
     // 20 steps: outline, write, then review/revise alternating; the 21st would be review.
     assert_eq!(err.node(), Some("review"));

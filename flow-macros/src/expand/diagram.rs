@@ -7,7 +7,10 @@ use crate::model::{Graph, Target};
 
 /// The label of a route arm: the variant's last path segment (`Verdict::Revise` -> `Revise`).
 fn arm_label(path: &syn::Path) -> String {
-    path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default()
+    path.segments
+        .last()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default()
 }
 
 fn live_index(graph: &Graph) -> Vec<Option<usize>> {

@@ -8,7 +8,13 @@ use quote::quote;
 use crate::parse::graph::GraphInput;
 
 pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStream {
-    let GraphInput { vis, name, input: in_ty, output, .. } = input;
+    let GraphInput {
+        vis,
+        name,
+        input: in_ty,
+        output,
+        ..
+    } = input;
     let deps = match deps {
         Some(ty) => quote!(#ty),
         None => quote!(()),

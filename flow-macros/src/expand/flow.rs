@@ -16,7 +16,15 @@ use crate::expand::diagram;
 use crate::model::{Graph, Target};
 
 pub fn expand_flow(graph: &Graph) -> TokenStream {
-    let Graph { docs, vis, name, display_name, input, output, .. } = graph;
+    let Graph {
+        docs,
+        vis,
+        name,
+        display_name,
+        input,
+        output,
+        ..
+    } = graph;
     let state = format_ident!("{}State", name);
     let deps = match &graph.deps {
         Some(ty) => quote!(#ty),
@@ -162,21 +170,23 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         }
         None => quote!(::flow_runtime::Endpoint::End),
     };
-    let edge_infos = diagram::edge_list(graph).into_iter().map(|(from, to, variant)| {
-        let from = match from {
-            None => quote!(::flow_runtime::Endpoint::Start),
-            some => endpoint(some),
-        };
-        let to = endpoint(to);
-        let kind = match variant {
-            Some(path) => {
-                let path = type_string(path);
-                quote!(::flow_runtime::EdgeKind::Route(#path))
-            }
-            None => quote!(::flow_runtime::EdgeKind::Plain),
-        };
-        quote!(::flow_runtime::EdgeInfo::__new(#from, #to, #kind))
-    });
+    let edge_infos = diagram::edge_list(graph)
+        .into_iter()
+        .map(|(from, to, variant)| {
+            let from = match from {
+                None => quote!(::flow_runtime::Endpoint::Start),
+                some => endpoint(some),
+            };
+            let to = endpoint(to);
+            let kind = match variant {
+                Some(path) => {
+                    let path = type_string(path);
+                    quote!(::flow_runtime::EdgeKind::Route(#path))
+                }
+                None => quote!(::flow_runtime::EdgeKind::Plain),
+            };
+            quote!(::flow_runtime::EdgeInfo::__new(#from, #to, #kind))
+        });
     let input_str = type_string(input);
     let output_str = type_string(output);
     let entry_name = graph.nodes[entry].name.to_string();
@@ -185,8 +195,11 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
 
-    let state_doc = format!("The state of a run of [`{name}`]: the node that runs next, holding its input.");
-    let variant_docs = node_names.iter().map(|n| format!("Node `{n}` runs next with this input."));
+    let state_doc =
+        format!("The state of a run of [`{name}`]: the node that runs next, holding its input.");
+    let variant_docs = node_names
+        .iter()
+        .map(|n| format!("Node `{n}` runs next with this input."));
     let new_doc = format!("Builds the flow `{name}` with its dependencies.");
 
     quote! {

@@ -7,7 +7,13 @@ use syn::spanned::Spanned;
 use crate::parse::node::{NodeSig, Output, Param};
 
 pub fn expand_node(sig: &NodeSig) -> TokenStream {
-    let NodeSig { vis, ident, params, input, output } = sig;
+    let NodeSig {
+        vis,
+        ident,
+        params,
+        input,
+        output,
+    } = sig;
     let name = ident.to_string().trim_start_matches("r#").to_owned();
     let input_ty = match input {
         Some(ty) => quote!(#ty),
@@ -32,7 +38,9 @@ pub fn expand_node(sig: &NodeSig) -> TokenStream {
     // Each dependency is a bound spanned on the parameter's type, so a flow whose
     // dependencies lack it is told which parameter needs what.
     let bounds = params.iter().filter_map(|p| match p {
-        Param::Dep(ty) => Some(quote_spanned! {ty.span()=> __FlowDeps: ::flow_runtime::Provides<#ty>,}),
+        Param::Dep(ty) => {
+            Some(quote_spanned! {ty.span()=> __FlowDeps: ::flow_runtime::Provides<#ty>,})
+        }
         _ => None,
     });
     let call = quote!(#ident(#(#args),*));

@@ -23,7 +23,6 @@ pub struct Graph {
     pub display_name: LitStr,
     pub input: Type,
     pub output: Type,
-    pub brace: token::Brace,
     pub max_steps: Option<u32>,
     pub timeout: Option<DurationLit>,
     pub deps: Option<Type>,
@@ -53,7 +52,6 @@ pub enum Target {
 /// `START -> node`
 pub struct Entry {
     pub start: Ident,
-    pub arrow: Token![->],
     pub to: usize,
     pub to_ident: Ident,
 }
@@ -86,17 +84,19 @@ pub struct Arm {
 
 impl Graph {
     pub fn live_nodes(&self) -> impl Iterator<Item = (usize, &Node)> {
-        self.nodes.iter().enumerate().filter(|(_, n)| n.merged_into.is_none())
-    }
-
-    /// A span covering a plain edge, from its source to its target.
-    pub fn edge_span(edge: &Edge) -> Span {
-        join(edge.from_ident.span(), edge.to_ident.span())
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.merged_into.is_none())
     }
 
     /// A span covering a route arm.
     pub fn arm_span(arm: &Arm) -> Span {
-        let first = arm.variant.segments.first().map_or(arm.arrow.spans[0], |s| s.ident.span());
+        let first = arm
+            .variant
+            .segments
+            .first()
+            .map_or(arm.arrow.spans[0], |s| s.ident.span());
         join(first, arm.to_ident.span())
     }
 }
@@ -164,8 +164,15 @@ impl Resolver<'_> {
 
 /// Builds the graph from its syntax, reporting what cannot be resolved.
 pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph {
-    let docs = input.attrs.into_iter().filter(|a| a.path().is_ident("doc")).collect();
-    let mut r = Resolver { cx, nodes: Vec::new() };
+    let docs = input
+        .attrs
+        .into_iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .collect();
+    let mut r = Resolver {
+        cx,
+        nodes: Vec::new(),
+    };
     let mut entries = Vec::new();
     let mut edges = Vec::new();
     let mut routes = Vec::new();
@@ -199,7 +206,11 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
                     match (&from, to) {
                         (Endpoint::Start(start), Endpoint::Node(n)) => {
                             let to = r.node(n);
-                            entries.push(Entry { start: start.clone(), arrow: *arrow, to, to_ident: n.clone() });
+                            entries.push(Entry {
+                                start: start.clone(),
+                                to,
+                                to_ident: n.clone(),
+                            });
                         }
                         (Endpoint::Start(_), Endpoint::End(e)) => r.cx.error(
                             e.span(),
@@ -234,7 +245,12 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
                     .iter()
                     .filter_map(|arm: &syntax::Arm| {
                         let to = r.target(&arm.to)?;
-                        Some(Arm { variant: arm.variant.clone(), arrow: arm.arrow, to, to_ident: arm.to.ident().clone() })
+                        Some(Arm {
+                            variant: arm.variant.clone(),
+                            arrow: arm.arrow,
+                            to,
+                            to_ident: arm.to.ident().clone(),
+                        })
                     })
                     .collect();
                 if let Some(from) = source {
@@ -277,7 +293,6 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
         display_name,
         input: input.input,
         output: input.output,
-        brace: input.brace,
         max_steps: args.max_steps,
         timeout: args.timeout,
         deps: args.deps,
@@ -316,8 +331,13 @@ fn merge_typos(
         let Some(close) = did_you_mean(&name, candidates.iter().map(String::as_str)) else {
             continue;
         };
-        let Some(j) = nodes.iter().position(|n| n.name == close) else { continue };
-        cx.error(nodes[i].name.span(), format!("unknown node `{name}`; did you mean `{close}`?"));
+        let Some(j) = nodes.iter().position(|n| n.name == close) else {
+            continue;
+        };
+        cx.error(
+            nodes[i].name.span(),
+            format!("unknown node `{name}`; did you mean `{close}`?"),
+        );
         nodes[i].merged_into = Some(j);
         for entry in entries.iter_mut().filter(|e| e.to == i) {
             entry.to = j;
@@ -328,7 +348,10 @@ fn merge_typos(
             }
         };
         edges.iter_mut().for_each(|e| redirect(&mut e.to));
-        routes.iter_mut().flat_map(|r| r.arms.iter_mut()).for_each(|a| redirect(&mut a.to));
+        routes
+            .iter_mut()
+            .flat_map(|r| r.arms.iter_mut())
+            .for_each(|a| redirect(&mut a.to));
     }
 }
 

@@ -55,7 +55,10 @@ pub fn parse_args(
     let mut seen: Vec<String> = Vec::new();
     let parser = syn::meta::parser(|meta| {
         let Some(ident) = meta.path.get_ident() else {
-            cx.error(meta.path.span(), format!("expected an argument name of `#[{attr}]`"));
+            cx.error(
+                meta.path.span(),
+                format!("expected an argument name of `#[{attr}]`"),
+            );
             return skip_value(&meta);
         };
         let key = ident.to_string();
@@ -68,11 +71,17 @@ pub fn parse_args(
                     format!("expected one of {}", expected.join(", "))
                 }
             };
-            cx.error(ident.span(), format!("unknown argument `{key}` of `#[{attr}]`; {hint}"));
+            cx.error(
+                ident.span(),
+                format!("unknown argument `{key}` of `#[{attr}]`; {hint}"),
+            );
             return skip_value(&meta);
         }
         if seen.contains(&key) {
-            cx.error(ident.span(), format!("duplicate argument `{key}`; remove one of them"));
+            cx.error(
+                ident.span(),
+                format!("duplicate argument `{key}`; remove one of them"),
+            );
             return skip_value(&meta);
         }
         seen.push(key.clone());

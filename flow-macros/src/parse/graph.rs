@@ -33,7 +33,6 @@ pub struct GraphInput {
     pub name: Ident,
     pub input: Type,
     pub output: Type,
-    pub brace: token::Brace,
     pub stmts: Vec<Stmt>,
 }
 
@@ -46,7 +45,6 @@ pub enum Stmt {
 
 /// `node name = path;`
 pub struct Alias {
-    pub node_token: Ident,
     pub name: Ident,
     pub path: Path,
 }
@@ -86,17 +84,13 @@ impl Endpoint {
             Endpoint::Start(i) | Endpoint::End(i) | Endpoint::Node(i) => i,
         }
     }
-
-    pub fn span(&self) -> Span {
-        self.ident().span()
-    }
 }
 
 impl Parse for Endpoint {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let ident: Ident = input.parse().map_err(|e| {
-            syn::Error::new(e.span(), "expected a node name, `START` or `END`")
-        })?;
+        let ident: Ident = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), "expected a node name, `START` or `END`"))?;
         Ok(if ident == "START" {
             Endpoint::Start(ident)
         } else if ident == "END" {
@@ -121,7 +115,11 @@ impl Parse for Arm {
 
 impl Stmt {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        if input.peek(Ident) && input.peek2(Ident) && input.peek3(Token![=]) && !input.peek3(Token![=>]) {
+        if input.peek(Ident)
+            && input.peek2(Ident)
+            && input.peek3(Token![=])
+            && !input.peek3(Token![=>])
+        {
             let node_token: Ident = input.parse()?;
             if node_token != "node" {
                 return Err(syn::Error::new(
@@ -133,7 +131,7 @@ impl Stmt {
             input.parse::<Token![=]>()?;
             let path = Path::parse_mod_style(input)?;
             input.parse::<Token![;]>()?;
-            return Ok(Stmt::Alias(Alias { node_token, name, path }));
+            return Ok(Stmt::Alias(Alias { name, path }));
         }
         let first: Endpoint = input.parse()?;
         if input.peek(Token![=>]) {
@@ -156,9 +154,9 @@ impl Stmt {
         if links.is_empty() {
             return Err(input.error("expected `->` to an edge's target, or `=>` and a route block"));
         }
-        input.parse::<Token![;]>().map_err(|e| {
-            syn::Error::new(e.span(), "expected `;` or `->` after an edge")
-        })?;
+        input
+            .parse::<Token![;]>()
+            .map_err(|e| syn::Error::new(e.span(), "expected `;` or `->` after an edge"))?;
         Ok(Stmt::Chain(Chain { first, links }))
     }
 }
@@ -169,15 +167,10 @@ fn recover(input: ParseStream<'_>) {
         let mut rest = *cursor;
         while let Some((tt, next)) = rest.token_tree() {
             rest = next;
-            if let TokenTree::Punct(p) = &tt {
-                if p.as_char() == ';' {
-                    break;
-                }
-            }
-            if let TokenTree::Group(g) = &tt {
-                if g.delimiter() == proc_macro2::Delimiter::Brace {
-                    break;
-                }
+            match &tt {
+                TokenTree::Punct(p) if p.as_char() == ';' => break,
+                TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => break,
+                _ => {}
             }
         }
         Ok(((), rest))
@@ -199,21 +192,28 @@ fn parse_input(cx: &mut Diagnostics, input: ParseStream<'_>) -> syn::Result<Grap
     let attrs = input.call(Attribute::parse_outer)?;
     let vis = input.parse()?;
     let name: Ident = input.parse().map_err(|e| {
-        syn::Error::new(e.span(), "expected the flow's name: `Name(Input) -> Output { .. }`")
+        syn::Error::new(
+            e.span(),
+            "expected the flow's name: `Name(Input) -> Output { .. }`",
+        )
     })?;
     let header_err = |e: syn::Error| {
-        syn::Error::new(e.span(), "expected the flow's input and output types: `Name(Input) -> Output { .. }`")
+        syn::Error::new(
+            e.span(),
+            "expected the flow's input and output types: `Name(Input) -> Output { .. }`",
+        )
     };
     let content;
     parenthesized!(content in input);
     let flow_input: Type = content.parse().map_err(header_err)?;
     if !content.is_empty() {
-        return Err(content.error("a flow takes one input type; use a tuple or a struct for several values"));
+        return Err(content
+            .error("a flow takes one input type; use a tuple or a struct for several values"));
     }
     input.parse::<Token![->]>().map_err(header_err)?;
     let output: Type = input.call(Type::without_plus).map_err(header_err)?;
     let body;
-    let brace = braced!(body in input);
+    braced!(body in input);
     let mut stmts = Vec::new();
     while !body.is_empty() {
         match Stmt::parse(&body) {
@@ -225,7 +225,16 @@ fn parse_input(cx: &mut Diagnostics, input: ParseStream<'_>) -> syn::Result<Grap
         }
     }
     if !input.is_empty() {
-        return Err(input.error("unexpected tokens after the flow's body; one `graph!` declares one flow"));
+        return Err(
+            input.error("unexpected tokens after the flow's body; one `graph!` declares one flow")
+        );
     }
-    Ok(GraphInput { attrs, vis, name, input: flow_input, output, brace, stmts })
+    Ok(GraphInput {
+        attrs,
+        vis,
+        name,
+        input: flow_input,
+        output,
+        stmts,
+    })
 }

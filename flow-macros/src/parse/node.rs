@@ -21,7 +21,7 @@ pub struct NodeSig {
 /// One parameter, in declaration order.
 pub enum Param {
     Input,
-    Dep(Type),
+    Dep(Box<Type>),
     Context,
 }
 
@@ -40,7 +40,10 @@ pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
     if sig.asyncness.is_none() {
         cx.error(
             sig.fn_token.span,
-            format!("`#[node]` needs an `async fn`; write `async fn {}`", sig.ident),
+            format!(
+                "`#[node]` needs an `async fn`; write `async fn {}`",
+                sig.ident
+            ),
         );
     }
     if let Some(c) = &sig.constness {
@@ -50,7 +53,10 @@ pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
         cx.error_spanned(abi, "a node cannot have an `extern` ABI; remove it");
     }
     if let syn::Safety::Unsafe(u) = &sig.safety {
-        cx.error(u.span, "a node cannot be an `unsafe fn`; make it safe and keep `unsafe` blocks inside");
+        cx.error(
+            u.span,
+            "a node cannot be an `unsafe fn`; make it safe and keep `unsafe` blocks inside",
+        );
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         cx.error_spanned(
@@ -84,7 +90,7 @@ pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
                 } else if is_context(&r.elem) {
                     params.push(Param::Context);
                 } else {
-                    params.push(Param::Dep((*r.elem).clone()));
+                    params.push(Param::Dep(r.elem.clone()));
                 }
             }
             Type::ImplTrait(t) => cx.error_spanned(
@@ -117,13 +123,23 @@ pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
             if let Type::ImplTrait(t) = &**ty {
                 cx.error_spanned(t, "a node cannot return `impl Trait`: name the type");
             }
-            if is_result(ty) { Output::Result((**ty).clone()) } else { Output::Value(Some((**ty).clone())) }
+            if is_result(ty) {
+                Output::Result((**ty).clone())
+            } else {
+                Output::Value(Some((**ty).clone()))
+            }
         }
     };
     if cx.has_errors() && !before {
         return None;
     }
-    Some(NodeSig { vis: item.vis.clone(), ident: sig.ident.clone(), params, input, output })
+    Some(NodeSig {
+        vis: item.vis.clone(),
+        ident: sig.ident.clone(),
+        params,
+        input,
+        output,
+    })
 }
 
 /// `Context`, `flow_runtime::Context` or `::flow_runtime::Context`.
@@ -167,4 +183,3 @@ fn contains_infer_lifetime(ty: &Type) -> bool {
     syn::visit::Visit::visit_type(&mut f, ty);
     f.0
 }
-

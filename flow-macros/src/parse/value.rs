@@ -17,12 +17,6 @@ pub struct DurationLit {
     pub span: Span,
 }
 
-impl DurationLit {
-    pub fn as_nanos(&self) -> u128 {
-        u128::from(self.secs) * 1_000_000_000 + u128::from(self.nanos)
-    }
-}
-
 impl quote::ToTokens for DurationLit {
     fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
         let (secs, nanos) = (self.secs, self.nanos);
@@ -50,30 +44,44 @@ fn kind_of(expr: &Expr) -> &'static str {
 /// A whole number within `min..=u32::MAX`, e.g. `max_steps = 50`.
 pub fn read_u32(cx: &mut Diagnostics, key: &str, expr: &Expr, min: u32) -> Option<u32> {
     let example = format!("`{key} = {}`", min.max(3));
-    let Expr::Lit(ExprLit { lit: Lit::Int(int), .. }) = expr else {
+    let Expr::Lit(ExprLit {
+        lit: Lit::Int(int), ..
+    }) = expr
+    else {
         let hint = match expr {
-            Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => {
                 format!("; remove the quotes: `{key} = {}`", s.value())
             }
             _ => format!("; write {example}"),
         };
         cx.error(
             expr.span(),
-            format!("`{key}` takes a whole number, found {}{hint}", kind_of(expr)),
+            format!(
+                "`{key}` takes a whole number, found {}{hint}",
+                kind_of(expr)
+            ),
         );
         return None;
     };
     if !int.suffix().is_empty() && int.suffix() != "u32" {
         cx.error(
             int.span(),
-            format!("`{key}` takes a plain whole number; remove the suffix `{}`", int.suffix()),
+            format!(
+                "`{key}` takes a plain whole number; remove the suffix `{}`",
+                int.suffix()
+            ),
         );
         return None;
     }
     match int.base10_parse::<u32>() {
         Ok(n) if n >= min => Some(n),
         Ok(n) => {
-            cx.error(int.span(), format!("`{key}` must be at least {min}, found {n}"));
+            cx.error(
+                int.span(),
+                format!("`{key}` must be at least {min}, found {n}"),
+            );
             None
         }
         Err(_) => {
@@ -83,37 +91,19 @@ pub fn read_u32(cx: &mut Diagnostics, key: &str, expr: &Expr, min: u32) -> Optio
     }
 }
 
-/// A number such as `2.0` or `2`, greater than zero, e.g. a backoff factor.
-pub fn read_f64(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<f64> {
-    let value = match expr {
-        Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) if f.suffix().is_empty() => f.base10_parse::<f64>().ok(),
-        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) if i.suffix().is_empty() => i.base10_parse::<f64>().ok(),
-        _ => None,
-    };
-    match value {
-        Some(v) if v.is_finite() && v > 0.0 => Some(v),
-        Some(_) => {
-            cx.error(expr.span(), format!("`{key}` must be a number greater than zero"));
-            None
-        }
-        None => {
-            cx.error(
-                expr.span(),
-                format!("`{key}` takes a number such as `2.0`, found {}", kind_of(expr)),
-            );
-            None
-        }
-    }
-}
-
 /// A string literal, e.g. `name = "essay"`.
 pub fn read_str(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<syn::LitStr> {
     match expr {
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.clone()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.clone()),
         _ => {
             cx.error(
                 expr.span(),
-                format!("`{key}` takes a string, found {}; write `{key} = \"...\"`", kind_of(expr)),
+                format!(
+                    "`{key}` takes a string, found {}; write `{key} = \"...\"`",
+                    kind_of(expr)
+                ),
             );
             None
         }
@@ -125,9 +115,23 @@ const UNITS: &str = "`ms`, `s`, `m` or `h`";
 /// A duration literal greater than zero: `200ms`, `30s`, `5m`, `1h`, `1.5s`.
 pub fn read_duration(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<DurationLit> {
     let (digits, suffix, span) = match expr {
-        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => (i.base10_digits().to_owned(), i.suffix().to_owned(), i.span()),
-        Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) => (f.base10_digits().to_owned(), f.suffix().to_owned(), f.span()),
-        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => (
+            i.base10_digits().to_owned(),
+            i.suffix().to_owned(),
+            i.span(),
+        ),
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => (
+            f.base10_digits().to_owned(),
+            f.suffix().to_owned(),
+            f.span(),
+        ),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => {
             cx.error(
                 s.span(),
                 format!("`{key}` takes a duration literal, not a string; remove the quotes: `{key} = {}`", s.value()),
@@ -137,7 +141,10 @@ pub fn read_duration(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<Dur
         _ => {
             cx.error(
                 expr.span(),
-                format!("`{key}` takes a duration such as `30s`, found {}; units: {UNITS}", kind_of(expr)),
+                format!(
+                    "`{key}` takes a duration such as `30s`, found {}; units: {UNITS}",
+                    kind_of(expr)
+                ),
             );
             return None;
         }
@@ -155,7 +162,10 @@ pub fn read_duration(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<Dur
             return None;
         }
         other => {
-            cx.error(span, format!("unknown unit `{other}` in `{key}`; use {UNITS}"));
+            cx.error(
+                span,
+                format!("unknown unit `{other}` in `{key}`; use {UNITS}"),
+            );
             return None;
         }
     };
@@ -164,7 +174,7 @@ pub fn read_duration(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<Dur
         return None;
     };
     let nanos = value * unit_nanos as f64;
-    if !(nanos >= 1.0) {
+    if nanos.is_nan() || nanos < 1.0 {
         cx.error(span, format!("`{key}` must be greater than zero"));
         return None;
     }

@@ -30,7 +30,10 @@ pub fn check_single_successor(cx: &mut Diagnostics, graph: &Graph) {
             if edge.to == first_edge.to {
                 cx.error(
                     edge.arrow.spans[0],
-                    format!("duplicate edge `{} -> {}`; remove one of them", edge.from_ident, edge.to_ident),
+                    format!(
+                        "duplicate edge `{} -> {}`; remove one of them",
+                        edge.from_ident, edge.to_ident
+                    ),
                 );
             } else {
                 cx.error(
@@ -77,7 +80,9 @@ pub fn check_route_arms(cx: &mut Diagnostics, graph: &Graph) {
                     Target::End => "END".to_owned(),
                     Target::Node(_) => arm.to_ident.to_string(),
                 };
-                let path = quote::ToTokens::to_token_stream(&arm.variant).to_string().replace(' ', "");
+                let path = quote::ToTokens::to_token_stream(&arm.variant)
+                    .to_string()
+                    .replace(' ', "");
                 cx.error(
                     Graph::arm_span(arm),
                     format!("duplicate edge: `{path}` is already routed; remove this arm (`{path} -> {to}`)"),

@@ -14,10 +14,16 @@ use crate::model::Graph;
 pub fn check_entry(cx: &mut Diagnostics, graph: &Graph) {
     match graph.entries.as_slice() {
         [] => {
-            let first = graph.live_nodes().next().map_or("first_node".to_owned(), |(_, n)| n.name.to_string());
+            let first = graph
+                .live_nodes()
+                .next()
+                .map_or("first_node".to_owned(), |(_, n)| n.name.to_string());
             cx.error(
                 graph.name.span(),
-                format!("flow `{}` has no entry; add `START -> {first};` to say which node runs first", graph.name),
+                format!(
+                    "flow `{}` has no entry; add `START -> {first};` to say which node runs first",
+                    graph.name
+                ),
             );
         }
         [first, rest @ ..] => {

@@ -148,7 +148,8 @@ pub fn check_loops_end(cx: &mut Diagnostics, graph: &Graph) {
         if mark[entry.to] != Mark::New {
             continue;
         }
-        let mut stack: Vec<(usize, Vec<(Target, TokenStream)>)> = vec![(entry.to, successors(graph, entry.to))];
+        let mut stack: Vec<(usize, Vec<(Target, TokenStream)>)> =
+            vec![(entry.to, successors(graph, entry.to))];
         mark[entry.to] = Mark::OnStack;
         while let Some((_, succ)) = stack.last_mut() {
             let Some((target, tokens)) = succ.pop() else {

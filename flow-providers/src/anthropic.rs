@@ -250,7 +250,9 @@ impl AnthropicClient {
         Ok(ChatResponse {
             text,
             finish_reason,
-            usage: message.usage.map(|u| Usage::new(u.input_tokens.unwrap_or(0), u.output_tokens.unwrap_or(0))),
+            usage: message
+                .usage
+                .map(|u| Usage::new(u.prompt_tokens().unwrap_or(0), u.output_tokens.unwrap_or(0))),
             model: message.model,
         })
     }
@@ -356,7 +358,7 @@ impl Decoder for AnthropicDecoder {
                 if let Some(message) = data.message {
                     self.server_model = message.model.or(self.server_model.take());
                     if let Some(usage) = message.usage {
-                        self.prompt_tokens = usage.input_tokens.or(self.prompt_tokens);
+                        self.prompt_tokens = usage.prompt_tokens().or(self.prompt_tokens);
                         self.completion_tokens = usage.output_tokens.or(self.completion_tokens);
                     }
                 }
@@ -392,7 +394,7 @@ impl Decoder for AnthropicDecoder {
                 }
                 if let Some(usage) = data.usage {
                     // Counts in message_delta are cumulative.
-                    self.prompt_tokens = usage.input_tokens.or(self.prompt_tokens);
+                    self.prompt_tokens = usage.prompt_tokens().or(self.prompt_tokens);
                     self.completion_tokens = usage.output_tokens.or(self.completion_tokens);
                 }
             }
@@ -450,12 +452,25 @@ mod wire {
         pub(super) text: Option<String>,
     }
 
+    /// Anthropic counts cached prompt tokens apart from `input_tokens`; the prompt is
+    /// their sum.
     #[derive(Deserialize)]
     pub(super) struct UsageWire {
         #[serde(default)]
-        pub(super) input_tokens: Option<u64>,
+        input_tokens: Option<u64>,
+        #[serde(default)]
+        cache_read_input_tokens: Option<u64>,
+        #[serde(default)]
+        cache_creation_input_tokens: Option<u64>,
         #[serde(default)]
         pub(super) output_tokens: Option<u64>,
+    }
+
+    impl UsageWire {
+        pub(super) fn prompt_tokens(&self) -> Option<u64> {
+            let parts = [self.input_tokens, self.cache_read_input_tokens, self.cache_creation_input_tokens];
+            parts.iter().any(Option::is_some).then(|| parts.iter().flatten().sum())
+        }
     }
 
     #[derive(Deserialize)]

@@ -517,6 +517,8 @@ pub(crate) fn classify(api: ApiError, model: &str, auth_hint: &str) -> ProviderE
         return ProviderError::ContextTooLong { api };
     }
     let unknown_model = api.has_code(&["model_not_found"])
+        // Anthropic: 404 not_found_error "model: claude-nope".
+        || (api.has_code(&["not_found_error"]) && api.message.starts_with("model:"))
         || (matches!(status, 400 | 404)
             && api.message_contains(&["model"])
             && api.message_contains(UNKNOWN_MODEL_MESSAGES));

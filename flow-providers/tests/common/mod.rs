@@ -1,0 +1,132 @@
+//! Helpers shared by the integration tests: clients aimed at a mock server, SSE bodies,
+//! and a raw HTTP server that writes a response in exactly the pieces a test asks for.
+
+#![allow(dead_code, reason = "each test binary uses a different part of the helpers")]
+
+use std::time::Duration;
+
+use flow_providers::{AnthropicClient, OpenAiClient};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpListener;
+
+pub const KEY: &str = "sk-test-0123456789abcdef-SECRET";
+
+/// An OpenAI client for `base` (the server's root; `/v1` is appended).
+pub fn openai(base: &str) -> OpenAiClient {
+    OpenAiClient::builder()
+        .ignore_env()
+        .base_url(format!("{base}/v1"))
+        .api_key(KEY)
+        .model("gpt-test")
+        .timeout(Duration::from_secs(5))
+        .read_timeout(Duration::from_secs(5))
+        .build()
+        .expect("valid test settings")
+}
+
+/// An Anthropic client for `base`.
+pub fn anthropic(base: &str) -> AnthropicClient {
+    AnthropicClient::builder()
+        .ignore_env()
+        .base_url(base)
+        .api_key(KEY)
+        .model("claude-test")
+        .timeout(Duration::from_secs(5))
+        .read_timeout(Duration::from_secs(5))
+        .build()
+        .expect("valid test settings")
+}
+
+/// `data:` events in SSE framing.
+pub fn sse(events: &[&str]) -> String {
+    events.iter().map(|e| format!("data: {e}\n\n")).collect()
+}
+
+/// Named events in SSE framing.
+pub fn sse_named(events: &[(&str, &str)]) -> String {
+    events
+        .iter()
+        .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+        .collect()
+}
+
+/// One step of a raw response body.
+pub enum Step {
+    /// Write these bytes as one HTTP chunk and flush.
+    Chunk(Vec<u8>),
+    /// Wait before the next step.
+    Sleep(Duration),
+}
+
+/// How a raw response ends.
+pub enum End {
+    /// The terminating zero-length chunk: a clean end of body.
+    Clean,
+    /// Close the connection mid-body: the transport breaks.
+    Drop,
+}
+
+/// Serves one connection: reads the request, answers 200 with a chunked
+/// `text/event-stream` body written step by step, then ends as told.
+/// Returns the base URL (no path).
+pub async fn raw_server(steps: Vec<Step>, end: End) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        let Ok((mut socket, _)) = listener.accept().await else { return };
+        read_request(&mut socket).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        for step in steps {
+            match step {
+                Step::Chunk(bytes) => {
+                    let mut framed = format!("{:x}\r\n", bytes.len()).into_bytes();
+                    framed.extend_from_slice(&bytes);
+                    framed.extend_from_slice(b"\r\n");
+                    if socket.write_all(&framed).await.is_err() || socket.flush().await.is_err() {
+                        return;
+                    }
+                }
+                Step::Sleep(d) => tokio::time::sleep(d).await,
+            }
+        }
+        if let End::Clean = end {
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+            let _ = socket.flush().await;
+            // Let the client read the end before the socket goes.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Reads the request head and its content-length body.
+async fn read_request(socket: &mut tokio::net::TcpStream) {
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 4096];
+    loop {
+        let Ok(n) = socket.read(&mut tmp).await else { return };
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + length {
+                let Ok(n) = socket.read(&mut tmp).await else { return };
+                if n == 0 {
+                    return;
+                }
+                buf.extend_from_slice(&tmp[..n]);
+            }
+            return;
+        }
+    }
+}

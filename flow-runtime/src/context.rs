@@ -77,10 +77,10 @@ impl Context {
         self.step
     }
 
-    /// Moves the context to the given step; the run loop calls this before each node.
+    /// Moves the context to the next step; the run loop calls this before each node.
     #[doc(hidden)]
     #[inline(always)]
-    pub fn __set_step(&mut self, step: u32) {
-        self.step = step;
+    pub fn __advance(&mut self) {
+        self.step += 1;
     }
 }

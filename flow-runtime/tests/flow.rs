@@ -122,3 +122,43 @@ fn describes_the_graph() {
     assert_eq!(g.edges[4].kind, EdgeKind::Route("Verdict::Accept"));
     let _: &Essay<NoHook> = &Essay::new(deps(0));
 }
+
+#[node]
+async fn plus_one(x: u32) -> u32 {
+    x + 1
+}
+
+#[node]
+async fn times_two(x: u32) -> u32 {
+    x * 2
+}
+
+#[node]
+async fn minus_three(x: u32) -> u32 {
+    x.saturating_sub(3)
+}
+
+// Acyclic, but longer than its step limit: the limit must still hold.
+#[flow(max_steps = 2)]
+graph! {
+    TooLong(u32) -> u32 {
+        START -> plus_one -> times_two -> minus_three -> END;
+    }
+}
+
+graph! {
+    Short(u32) -> u32 {
+        START -> plus_one -> times_two -> minus_three -> END;
+    }
+}
+
+#[tokio::test]
+async fn step_limit_holds_for_acyclic_graphs_longer_than_it() {
+    let err = TooLong::new(()).run(1).await.unwrap_err();
+    assert!(
+        matches!(err, FlowError::StepLimit { max_steps: 2, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.node(), Some("minus_three"));
+    assert_eq!(Short::new(()).run(1).await.unwrap(), 1);
+}

@@ -118,7 +118,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
                     ::core::result::Result::Ok(__flow_out) => #on_ok,
                     ::core::result::Result::Err(__flow_err) => {
                         return ::core::result::Result::Err(::flow_runtime::FlowError::__node(
-                            #display_name, #node_name, __flow_step, 1, __flow_err,
+                            #display_name, #node_name, __flow_cx.step(), 1, __flow_err,
                         ));
                     }
                 }
@@ -134,20 +134,27 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         ::flow_runtime::__private::Hand(__flow_input).entry::<#entry_ty, #name>()
     };
 
-    let run_loop = quote! {
-        let mut __flow_cx = ::flow_runtime::Context::new(#display_name, self.__flow_runs.next());
-        let mut __flow_state = #state::#entry_variant(#entry_pass);
-        let mut __flow_step: u32 = 0;
-        loop {
-            if __flow_step == #max_steps {
+    // The step limit can only be reached through a loop: an acyclic graph with no more
+    // nodes than the limit runs without the check.
+    let limit_check = (graph.has_cycle()
+        || live.len() as u64 > u64::from(graph.max_steps.unwrap_or(u32::MAX)))
+    .then(|| {
+        quote! {
+            if __flow_cx.step() == #max_steps {
                 return ::core::result::Result::Err(::flow_runtime::FlowError::__step_limit(
                     #display_name,
                     __flow_state.node(),
                     #max_steps,
                 ));
             }
-            __flow_step += 1;
-            __flow_cx.__set_step(__flow_step);
+        }
+    });
+    let run_loop = quote! {
+        let mut __flow_cx = ::flow_runtime::Context::new(#display_name, self.__flow_runs.next());
+        let mut __flow_state = #state::#entry_variant(#entry_pass);
+        loop {
+            #limit_check
+            __flow_cx.__advance();
             __flow_state = match __flow_state {
                 #(#arms)*
             };

@@ -90,6 +90,38 @@ impl Graph {
             .filter(|(_, n)| n.merged_into.is_none())
     }
 
+    /// Whether some node can be reached again from itself.
+    pub fn has_cycle(&self) -> bool {
+        let succ = |i: usize| -> Vec<usize> {
+            let plain = self.edges.iter().filter(move |e| e.from == i).map(|e| e.to);
+            let arms = self
+                .routes
+                .iter()
+                .filter(move |r| r.from == i)
+                .flat_map(|r| r.arms.iter().map(|a| a.to));
+            plain
+                .chain(arms)
+                .filter_map(|t| match t {
+                    Target::Node(j) => Some(j),
+                    Target::End => None,
+                })
+                .collect()
+        };
+        (0..self.nodes.len()).any(|start| {
+            let mut seen = vec![false; self.nodes.len()];
+            let mut stack = succ(start);
+            while let Some(i) = stack.pop() {
+                if i == start {
+                    return true;
+                }
+                if !std::mem::replace(&mut seen[i], true) {
+                    stack.extend(succ(i));
+                }
+            }
+            false
+        })
+    }
+
     /// A span covering a route arm.
     pub fn arm_span(arm: &Arm) -> Span {
         let first = arm

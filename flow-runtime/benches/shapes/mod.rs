@@ -1,0 +1,177 @@
+//! The graphs measured by `benches/steps.rs` and `examples/count_steps.rs`, each beside
+//! the hand-written `enum` + `match` loop that does the same work.
+//!
+//! Every node adds one, so the work per transition is one addition and the cost measured
+//! is the transition itself.
+
+#![allow(missing_docs)] // reason: benchmark fixtures, not API
+
+use core::future::Future;
+use core::pin::pin;
+use core::task::{Context as TaskContext, Poll, Waker};
+
+use flow_runtime::prelude::*;
+
+/// Polls a future that never waits to completion, with no runtime around it, so both
+/// sides of a comparison pay the same (zero) executor cost.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+// -- a chain of 10 nodes ---------------------------------------------------------
+
+#[node]
+pub async fn n0(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn n1(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn n2(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn n3(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn n4(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn n5(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn n6(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn n7(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn n8(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn n9(x: u64) -> u64 {
+    x + 1
+}
+
+graph! {
+    pub Chain10(u64) -> u64 {
+        START -> n0 -> n1 -> n2 -> n3 -> n4 -> n5 -> n6 -> n7 -> n8 -> n9 -> END;
+    }
+}
+
+async fn inc(x: u64) -> u64 {
+    x + 1
+}
+
+enum Hand10 {
+    N0(u64),
+    N1(u64),
+    N2(u64),
+    N3(u64),
+    N4(u64),
+    N5(u64),
+    N6(u64),
+    N7(u64),
+    N8(u64),
+    N9(u64),
+}
+
+/// The hand-written chain: the same ten steps as `Chain10`.
+pub async fn hand_chain10(input: u64) -> u64 {
+    let mut state = Hand10::N0(input);
+    loop {
+        state = match state {
+            Hand10::N0(x) => Hand10::N1(inc(x).await),
+            Hand10::N1(x) => Hand10::N2(inc(x).await),
+            Hand10::N2(x) => Hand10::N3(inc(x).await),
+            Hand10::N3(x) => Hand10::N4(inc(x).await),
+            Hand10::N4(x) => Hand10::N5(inc(x).await),
+            Hand10::N5(x) => Hand10::N6(inc(x).await),
+            Hand10::N6(x) => Hand10::N7(inc(x).await),
+            Hand10::N7(x) => Hand10::N8(inc(x).await),
+            Hand10::N8(x) => Hand10::N9(inc(x).await),
+            Hand10::N9(x) => return inc(x).await,
+        }
+    }
+}
+
+// -- a 2-node loop ----------------------------------------------------------------
+
+/// How many times the loop goes round.
+pub const LAPS: u64 = 1_000;
+
+pub enum Lap {
+    Again(u64),
+    Done(u64),
+}
+
+#[node]
+pub async fn step(x: u64) -> u64 {
+    x + 1
+}
+
+#[node]
+pub async fn check(x: u64) -> Lap {
+    if x < LAPS {
+        Lap::Again(x)
+    } else {
+        Lap::Done(x)
+    }
+}
+
+graph! {
+    #[flow(max_steps = 10_000)]
+    pub Loop2(u64) -> u64 {
+        START -> step -> check;
+        check => {
+            Lap::Again -> step,
+            Lap::Done -> END,
+        }
+    }
+}
+
+async fn check_fn(x: u64) -> Lap {
+    if x < LAPS {
+        Lap::Again(x)
+    } else {
+        Lap::Done(x)
+    }
+}
+
+enum HandLoop {
+    Step(u64),
+    Check(u64),
+}
+
+/// The hand-written loop: the same two steps as `Loop2`, with the same step limit.
+pub async fn hand_loop2(input: u64) -> u64 {
+    let mut state = HandLoop::Step(input);
+    let mut steps = 0u32;
+    loop {
+        if steps == 10_000 {
+            return u64::MAX;
+        }
+        steps += 1;
+        state = match state {
+            HandLoop::Step(x) => HandLoop::Check(inc(x).await),
+            HandLoop::Check(x) => match check_fn(x).await {
+                Lap::Again(x) => HandLoop::Step(x),
+                Lap::Done(x) => return x,
+            },
+        }
+    }
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The per-transition cost of a generated flow beside a hand-written enum + match loop,
+# two ways: instructions counted by callgrind (exact, repeatable), then time measured
+# by criterion (both in the same binary).
+#
+#   scripts/bench-steps.sh            # both
+#   scripts/bench-steps.sh count      # instructions only (about a minute)
+#
+# Instruction counts are the difference between a run of 2N and of N runs of a shape,
+# so process start-up and set-up cancel out; divided by the transitions of N runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install valgrind" >&2; exit 1; }
+cargo build --release -q -p flow-runtime --example count_steps
+bin=target/release/examples/count_steps
+
+count() { # shape runs -> instructions
+    local out
+    out=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | grep -E 'Collected : [0-9]+')
+    echo "${out##* }"
+}
+
+per_transition() { # shape runs transitions-per-run
+    local a b
+    a=$(count "$1" "$2")
+    b=$(count "$1" "$(( $2 * 2 ))")
+    awk -v a="$a" -v b="$b" -v n="$2" -v t="$3" 'BEGIN { printf "%.2f", (b - a) / (n * t) }'
+}
+
+echo "instructions per transition (callgrind, difference of two run counts):"
+cf=$(per_transition chain-flow 2000 10)
+ch=$(per_transition chain-hand 2000 10)
+lf=$(per_transition loop-flow 20 2000)
+lh=$(per_transition loop-hand 20 2000)
+printf '  %-28s flow %6s   hand-written %6s   ratio %s\n' \
+    "chain of 10 nodes" "$cf" "$ch" "$(awk -v f="$cf" -v h="$ch" 'BEGIN { printf "%.2f", f / h }')" \
+    "2-node loop, 1000 laps" "$lf" "$lh" "$(awk -v f="$lf" -v h="$lh" 'BEGIN { printf "%.2f", f / h }')"
+
+[ "${1:-}" = count ] && exit 0
+
+echo
+echo "time (criterion, median of each):"
+cargo bench -q -p flow-runtime --bench steps -- --warm-up-time 1 --measurement-time 3 >/dev/null
+for group in chain10 loop2; do
+    f=$(python3 -c "import json;print(json.load(open('target/criterion/$group/flow/new/estimates.json'))['median']['point_estimate'])")
+    h=$(python3 -c "import json;print(json.load(open('target/criterion/$group/hand/new/estimates.json'))['median']['point_estimate'])")
+    n=$([ $group = chain10 ] && echo 10 || echo 2000)
+    awk -v g="$group" -v f="$f" -v h="$h" -v n="$n" 'BEGIN {
+        printf "  %-28s flow %8.3f ns   hand-written %8.3f ns   per transition; ratio %.2f\n", g, f / n, h / n, f / h }'
+done

@@ -1,0 +1,101 @@
+//! The metrics every request reports, read back through metrics-util's DebuggingRecorder.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{openai, sse};
+use flow_providers::{ChatModel, ChatRequest, ScriptedModel, ScriptedReply};
+use futures::StreamExt as _;
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use serde_json::json;
+use wiremock::matchers::{body_partial_json, method};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// `name{label=value,..}` -> value, for counters; histograms give their sample count.
+fn snapshot(recorder: &DebuggingRecorder) -> BTreeMap<String, u64> {
+    recorder
+        .snapshotter()
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let key = key.key();
+            let mut labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+            labels.sort();
+            let name = format!("{}{{{}}}", key.name(), labels.join(","));
+            let value = match value {
+                DebugValue::Counter(n) => n,
+                DebugValue::Histogram(samples) => samples.len() as u64,
+                DebugValue::Gauge(g) => g.into_inner() as u64,
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+#[test]
+fn requests_outcomes_durations_and_tokens_are_counted() {
+    let recorder = DebuggingRecorder::new();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(body_partial_json(json!({"messages": [{"content": "limit"}]})))
+                .respond_with(ResponseTemplate::new(429).set_body_json(json!({"error": {"message": "slow", "code": "rate_limit_exceeded"}})))
+                .mount(&server)
+                .await;
+            Mock::given(method("POST"))
+                .and(body_partial_json(json!({"stream": true})))
+                .respond_with(ResponseTemplate::new(200).set_body_raw(
+                    sse(&[
+                        r#"{"choices":[{"delta":{"content":"a"},"finish_reason":null}]}"#,
+                        r#"{"choices":[{"delta":{"content":"b"},"finish_reason":"stop"}]}"#,
+                        r#"{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2}}"#,
+                        "[DONE]",
+                    ]),
+                    "text/event-stream",
+                ))
+                .mount(&server)
+                .await;
+            Mock::given(method("POST"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "choices": [{"message": {"content": "hello"}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 12, "completion_tokens": 3}
+                })))
+                .mount(&server)
+                .await;
+
+            let client = openai(&server.uri());
+            client.chat(&ChatRequest::new().user("hi")).await.unwrap();
+            client.chat(&ChatRequest::new().user("limit")).await.unwrap_err();
+            client.chat_stream(&ChatRequest::new().user("hi")).await.unwrap().collect_response().await.unwrap();
+            // A stream dropped after its first delta counts as cancelled.
+            let mut stream = client.chat_stream(&ChatRequest::new().user("hi")).await.unwrap();
+            stream.next().await.unwrap().unwrap();
+            drop(stream);
+
+            let scripted = ScriptedModel::new([ScriptedReply::text("one two")]).with_model("fake");
+            scripted.chat(&ChatRequest::new().user("a b c")).await.unwrap();
+        });
+    });
+
+    let got = snapshot(&recorder);
+    let want: BTreeMap<String, u64> = [
+        ("llm_requests_total{model=gpt-test,outcome=ok,provider=openai}", 2),
+        ("llm_requests_total{model=gpt-test,outcome=rate_limited,provider=openai}", 1),
+        ("llm_requests_total{model=gpt-test,outcome=cancelled,provider=openai}", 1),
+        ("llm_request_duration_seconds{model=gpt-test,provider=openai}", 4),
+        ("llm_tokens_total{kind=prompt,model=gpt-test,provider=openai}", 12 + 9),
+        ("llm_tokens_total{kind=completion,model=gpt-test,provider=openai}", 3 + 2),
+        ("llm_requests_total{model=fake,outcome=ok,provider=scripted}", 1),
+        ("llm_request_duration_seconds{model=fake,provider=scripted}", 1),
+        ("llm_tokens_total{kind=prompt,model=fake,provider=scripted}", 3),
+        ("llm_tokens_total{kind=completion,model=fake,provider=scripted}", 2),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(got, want);
+}

@@ -33,16 +33,19 @@ cf=$(per_transition chain-flow 2000 10)
 ch=$(per_transition chain-hand 2000 10)
 lf=$(per_transition loop-flow 20 2000)
 lh=$(per_transition loop-hand 20 2000)
+of=$(per_transition opaque-loop-flow 20 2000)
+oh=$(per_transition opaque-loop-hand 20 2000)
 printf '  %-28s flow %6s   hand-written %6s   ratio %s\n' \
     "chain of 10 nodes" "$cf" "$ch" "$(awk -v f="$cf" -v h="$ch" 'BEGIN { printf "%.2f", f / h }')" \
-    "2-node loop, 1000 laps" "$lf" "$lh" "$(awk -v f="$lf" -v h="$lh" 'BEGIN { printf "%.2f", f / h }')"
+    "2-node loop, 1000 laps" "$lf" "$lh" "$(awk -v f="$lf" -v h="$lh" 'BEGIN { printf "%.2f", f / h }')" \
+    "the same, opaque work" "$of" "$oh" "$(awk -v f="$of" -v h="$oh" 'BEGIN { printf "%.2f", f / h }')"
 
 [ "${1:-}" = count ] && exit 0
 
 echo
 echo "time (criterion, median of each):"
 cargo bench -q -p flow-runtime --bench steps -- --warm-up-time 1 --measurement-time 3 >/dev/null
-for group in chain10 loop2; do
+for group in chain10 loop2 opaque_loop2; do
     f=$(python3 -c "import json;print(json.load(open('target/criterion/$group/flow/new/estimates.json'))['median']['point_estimate'])")
     h=$(python3 -c "import json;print(json.load(open('target/criterion/$group/hand/new/estimates.json'))['median']['point_estimate'])")
     n=$([ $group = chain10 ] && echo 10 || echo 2000)

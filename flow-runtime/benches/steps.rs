@@ -37,5 +37,18 @@ fn loop2(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, chain, loop2);
+fn opaque_loop2(c: &mut Criterion) {
+    let mut g = c.benchmark_group("opaque_loop2");
+    g.throughput(Throughput::Elements(2 * LAPS));
+    let flow = OpaqueLoop2::new(());
+    g.bench_function("flow", |b| {
+        b.iter(|| block_on(flow.run(black_box(0))).expect("the loop ends"))
+    });
+    g.bench_function("hand", |b| {
+        b.iter(|| block_on(hand_opaque_loop2(black_box(0))))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, chain, loop2, opaque_loop2);
 criterion_main!(benches);

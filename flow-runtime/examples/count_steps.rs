@@ -2,7 +2,7 @@
 //! the difference between two run counts is the cost of the runs alone.
 //!
 //! ```text
-//! count_steps <chain-flow|chain-hand|loop-flow|loop-hand> <runs>
+//! count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand> <runs>
 //! ```
 //! `scripts/bench-steps.sh` drives it.
 
@@ -17,11 +17,14 @@ use shapes::*;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(shape), Some(Ok(runs))) = (args.get(1), args.get(2).map(|n| n.parse::<u64>())) else {
-        eprintln!("usage: count_steps <chain-flow|chain-hand|loop-flow|loop-hand> <runs>");
+        eprintln!(
+            "usage: count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand> <runs>"
+        );
         return ExitCode::FAILURE;
     };
     let chain = Chain10::new(());
     let lap = Loop2::new(());
+    let opaque = OpaqueLoop2::new(());
     let mut sum = 0u64;
     for _ in 0..runs {
         sum = sum.wrapping_add(match shape.as_str() {
@@ -29,6 +32,8 @@ fn main() -> ExitCode {
             "chain-hand" => block_on(hand_chain10(black_box(0))),
             "loop-flow" => block_on(lap.run(black_box(0))).unwrap_or(0),
             "loop-hand" => block_on(hand_loop2(black_box(0))),
+            "opaque-loop-flow" => block_on(opaque.run(black_box(0))).unwrap_or(0),
+            "opaque-loop-hand" => block_on(hand_opaque_loop2(black_box(0))),
             other => {
                 eprintln!("unknown shape `{other}`");
                 return ExitCode::FAILURE;

@@ -175,3 +175,65 @@ pub async fn hand_loop2(input: u64) -> u64 {
         }
     }
 }
+
+// -- the same loop with work the optimizer cannot see through ---------------------
+//
+// LLVM reduces the hand-written loop above to almost nothing (its arithmetic has a
+// closed form). Real nodes do opaque work; here each one passes its value through
+// `black_box`, on both sides, to measure the transition as a real flow would pay it.
+
+#[node]
+pub async fn opaque_step(x: u64) -> u64 {
+    std::hint::black_box(x) + 1
+}
+
+#[node]
+pub async fn opaque_check(x: u64) -> Lap {
+    if std::hint::black_box(x) < LAPS {
+        Lap::Again(x)
+    } else {
+        Lap::Done(x)
+    }
+}
+
+graph! {
+    #[flow(max_steps = 10_000)]
+    pub OpaqueLoop2(u64) -> u64 {
+        START -> opaque_step -> opaque_check;
+        opaque_check => {
+            Lap::Again -> opaque_step,
+            Lap::Done -> END,
+        }
+    }
+}
+
+async fn opaque_inc(x: u64) -> u64 {
+    std::hint::black_box(x) + 1
+}
+
+async fn opaque_check_fn(x: u64) -> Lap {
+    if std::hint::black_box(x) < LAPS {
+        Lap::Again(x)
+    } else {
+        Lap::Done(x)
+    }
+}
+
+/// The hand-written counterpart of `OpaqueLoop2`.
+pub async fn hand_opaque_loop2(input: u64) -> u64 {
+    let mut state = HandLoop::Step(input);
+    let mut steps = 0u32;
+    loop {
+        if steps == 10_000 {
+            return u64::MAX;
+        }
+        steps += 1;
+        state = match state {
+            HandLoop::Step(x) => HandLoop::Check(opaque_inc(x).await),
+            HandLoop::Check(x) => match opaque_check_fn(x).await {
+                Lap::Again(x) => HandLoop::Step(x),
+                Lap::Done(x) => return x,
+            },
+        }
+    }
+}

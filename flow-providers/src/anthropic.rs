@@ -161,7 +161,10 @@ impl fmt::Debug for AnthropicClient {
         f.debug_struct("AnthropicClient")
             .field("core", &self.inner.core)
             .field("default_max_tokens", &self.inner.default_max_tokens)
-            .field("native_structured_output", &self.inner.native_structured_output)
+            .field(
+                "native_structured_output",
+                &self.inner.native_structured_output,
+            )
             .finish()
     }
 }
@@ -172,7 +175,12 @@ impl AnthropicClient {
         AnthropicBuilder::default()
     }
 
-    fn body(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<Vec<u8>, ProviderError> {
+    fn body(
+        &self,
+        request: &ChatRequest,
+        model: &str,
+        stream: bool,
+    ) -> Result<Vec<u8>, ProviderError> {
         // The Messages API takes the system prompt apart from the turns.
         let mut system: Vec<&str> = request.system.iter().map(String::as_str).collect();
         let mut messages = Vec::with_capacity(request.messages.len());
@@ -190,13 +198,19 @@ impl AnthropicClient {
             }
             system.push_str(&crate::structured::schema_instruction(schema));
             if self.inner.native_structured_output {
-                body.insert("output_format".into(), json!({"type": "json_schema", "schema": schema}));
+                body.insert(
+                    "output_format".into(),
+                    json!({"type": "json_schema", "schema": schema}),
+                );
             }
         }
         body.insert("model".into(), model.into());
         body.insert(
             "max_tokens".into(),
-            request.max_tokens.unwrap_or(self.inner.default_max_tokens).into(),
+            request
+                .max_tokens
+                .unwrap_or(self.inner.default_max_tokens)
+                .into(),
         );
         if !system.is_empty() {
             body.insert("system".into(), system.into());
@@ -211,11 +225,17 @@ impl AnthropicClient {
         if stream {
             body.insert("stream".into(), true.into());
         }
-        serde_json::to_vec(&Value::Object(body))
-            .map_err(|e| ProviderError::bad_response(PROVIDER, ".", format!("could not encode the request: {e}")))
+        serde_json::to_vec(&Value::Object(body)).map_err(|e| {
+            ProviderError::bad_response(PROVIDER, ".", format!("could not encode the request: {e}"))
+        })
     }
 
-    async fn send(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<reqwest::Response, ProviderError> {
+    async fn send(
+        &self,
+        request: &ChatRequest,
+        model: &str,
+        stream: bool,
+    ) -> Result<reqwest::Response, ProviderError> {
         let core = &self.inner.core;
         let mut http_request = core
             .post(self.body(request, model, stream)?, stream)
@@ -226,15 +246,32 @@ impl AnthropicClient {
         if self.inner.native_structured_output && request.response_format.is_some() {
             http_request = http_request.header("anthropic-beta", STRUCTURED_OUTPUTS_BETA);
         }
-        http::send(http_request, &core.error_context(model, &self.inner.auth_hint)).await
+        http::send(
+            http_request,
+            &core.error_context(model, &self.inner.auth_hint),
+        )
+        .await
     }
 
-    async fn chat_inner(&self, request: &ChatRequest, model: &str) -> Result<ChatResponse, ProviderError> {
+    async fn chat_inner(
+        &self,
+        request: &ChatRequest,
+        model: &str,
+    ) -> Result<ChatResponse, ProviderError> {
         let response = self.send(request, model, false).await?;
-        let body = http::read_body(response, PROVIDER, self.inner.core.settings.max_response_bytes).await?;
+        let body = http::read_body(
+            response,
+            PROVIDER,
+            self.inner.core.settings.max_response_bytes,
+        )
+        .await?;
         let message: wire::Message = http::parse_json(PROVIDER, &body)?;
         if message.kind.as_deref() == Some("error") {
-            return Err(in_band_error(message.error.unwrap_or(Value::Null), model, &self.inner.auth_hint));
+            return Err(in_band_error(
+                message.error.unwrap_or(Value::Null),
+                model,
+                &self.inner.auth_hint,
+            ));
         }
         let text = message
             .content
@@ -302,7 +339,10 @@ impl ChatModel for AnthropicClient {
             server_model: None,
         };
         let events = http::event_stream(response, PROVIDER, self.inner.core.max_event(), decoder);
-        Ok(ChatStream::new(PROVIDER, Instrumented::new(events, telemetry)))
+        Ok(ChatStream::new(
+            PROVIDER,
+            Instrumented::new(events, telemetry),
+        ))
     }
 }
 
@@ -345,14 +385,22 @@ struct AnthropicDecoder {
 }
 
 impl Decoder for AnthropicDecoder {
-    fn event(&mut self, event: SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<bool, ProviderError> {
+    fn event(
+        &mut self,
+        event: SseEvent,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<bool, ProviderError> {
         if event.data.trim().is_empty() {
             return Ok(false);
         }
         let data: wire::Event = http::parse_json(PROVIDER, event.data.as_bytes())?;
         // The JSON's `type` is authoritative; the SSE `event:` name is a fallback for
         // proxies that strip one or the other.
-        let kind = data.kind.as_deref().or(event.event.as_deref()).unwrap_or("");
+        let kind = data
+            .kind
+            .as_deref()
+            .or(event.event.as_deref())
+            .unwrap_or("");
         match kind {
             "message_start" => {
                 if let Some(message) = data.message {
@@ -411,7 +459,11 @@ impl Decoder for AnthropicDecoder {
                 return Ok(true);
             }
             "error" => {
-                return Err(in_band_error(data.error.unwrap_or(Value::Null), &self.model, &self.auth_hint));
+                return Err(in_band_error(
+                    data.error.unwrap_or(Value::Null),
+                    &self.model,
+                    &self.auth_hint,
+                ));
             }
             // ping, content_block_stop, and event types added later.
             _ => {}
@@ -468,8 +520,15 @@ mod wire {
 
     impl UsageWire {
         pub(super) fn prompt_tokens(&self) -> Option<u64> {
-            let parts = [self.input_tokens, self.cache_read_input_tokens, self.cache_creation_input_tokens];
-            parts.iter().any(Option::is_some).then(|| parts.iter().flatten().sum())
+            let parts = [
+                self.input_tokens,
+                self.cache_read_input_tokens,
+                self.cache_creation_input_tokens,
+            ];
+            parts
+                .iter()
+                .any(Option::is_some)
+                .then(|| parts.iter().flatten().sum())
         }
     }
 

@@ -99,11 +99,15 @@ impl ApiError {
     }
 
     fn codes(&self) -> impl Iterator<Item = &str> {
-        self.code.iter().chain(self.error_type.iter()).map(String::as_str)
+        self.code
+            .iter()
+            .chain(self.error_type.iter())
+            .map(String::as_str)
     }
 
     fn has_code(&self, wanted: &[&str]) -> bool {
-        self.codes().any(|c| wanted.iter().any(|w| c.eq_ignore_ascii_case(w)))
+        self.codes()
+            .any(|c| wanted.iter().any(|w| c.eq_ignore_ascii_case(w)))
     }
 
     fn code_contains(&self, needles: &[&str]) -> bool {
@@ -272,7 +276,9 @@ pub enum ProviderError {
         api: Box<ApiError>,
     },
     /// The prompt (plus `max_tokens`) does not fit the model's context window.
-    #[error("prompt too long for the model's context: {api}; shorten the messages or lower max_tokens")]
+    #[error(
+        "prompt too long for the model's context: {api}; shorten the messages or lower max_tokens"
+    )]
     ContextTooLong {
         /// What the server said.
         api: Box<ApiError>,
@@ -290,7 +296,9 @@ pub enum ProviderError {
         api: Box<ApiError>,
     },
     /// The connection could not be made or broke.
-    #[error("network error talking to {provider}; check the base url and that the server is running")]
+    #[error(
+        "network error talking to {provider}; check the base url and that the server is running"
+    )]
     Network {
         /// The provider.
         provider: &'static str,
@@ -315,7 +323,9 @@ pub enum ProviderError {
         message: String,
     },
     /// A stream ended before its finish event: the answer is incomplete.
-    #[error("stream from {provider} ended before its finish event after {events} event(s); the answer is incomplete")]
+    #[error(
+        "stream from {provider} ended before its finish event after {events} event(s); the answer is incomplete"
+    )]
     StreamCut {
         /// The provider.
         provider: &'static str,
@@ -497,7 +507,11 @@ pub(crate) fn classify(api: ApiError, model: &str, auth_hint: &str) -> ProviderE
         return ProviderError::QuotaExhausted { api };
     }
     if matches!(status, 401 | 403)
-        || api.has_code(&["authentication_error", "invalid_api_key", "permission_error"])
+        || api.has_code(&[
+            "authentication_error",
+            "invalid_api_key",
+            "permission_error",
+        ])
     {
         return ProviderError::Authentication {
             api,
@@ -613,31 +627,71 @@ mod tests {
     #[test]
     fn classes_follow_status_and_code() {
         assert_eq!(kind(401, None, "no"), ErrorKind::Authentication);
-        assert_eq!(kind(403, Some("permission_error"), "no"), ErrorKind::Authentication);
-        assert_eq!(kind(429, Some("rate_limit_exceeded"), "slow"), ErrorKind::RateLimited);
-        assert_eq!(kind(429, Some("insufficient_quota"), "x"), ErrorKind::QuotaExhausted);
         assert_eq!(
-            kind(429, None, "You exceeded your current quota, please check your plan"),
+            kind(403, Some("permission_error"), "no"),
+            ErrorKind::Authentication
+        );
+        assert_eq!(
+            kind(429, Some("rate_limit_exceeded"), "slow"),
+            ErrorKind::RateLimited
+        );
+        assert_eq!(
+            kind(429, Some("insufficient_quota"), "x"),
             ErrorKind::QuotaExhausted
         );
-        assert_eq!(kind(402, Some("billing_error"), "x"), ErrorKind::QuotaExhausted);
-        assert_eq!(kind(529, None, "x"), ErrorKind::Overloaded);
-        assert_eq!(kind(503, Some("overloaded_error"), "x"), ErrorKind::Overloaded);
-        assert_eq!(kind(400, Some("context_length_exceeded"), "x"), ErrorKind::ContextTooLong);
-        assert_eq!(kind(400, Some("exceed_context_size_error"), "x"), ErrorKind::ContextTooLong);
         assert_eq!(
-            kind(400, None, "prompt is too long: 250000 tokens > 200000 maximum"),
+            kind(
+                429,
+                None,
+                "You exceeded your current quota, please check your plan"
+            ),
+            ErrorKind::QuotaExhausted
+        );
+        assert_eq!(
+            kind(402, Some("billing_error"), "x"),
+            ErrorKind::QuotaExhausted
+        );
+        assert_eq!(kind(529, None, "x"), ErrorKind::Overloaded);
+        assert_eq!(
+            kind(503, Some("overloaded_error"), "x"),
+            ErrorKind::Overloaded
+        );
+        assert_eq!(
+            kind(400, Some("context_length_exceeded"), "x"),
             ErrorKind::ContextTooLong
         );
-        assert_eq!(kind(404, Some("model_not_found"), "x"), ErrorKind::UnknownModel);
         assert_eq!(
-            kind(404, None, "model \"llama9\" not found, try pulling it first"),
+            kind(400, Some("exceed_context_size_error"), "x"),
+            ErrorKind::ContextTooLong
+        );
+        assert_eq!(
+            kind(
+                400,
+                None,
+                "prompt is too long: 250000 tokens > 200000 maximum"
+            ),
+            ErrorKind::ContextTooLong
+        );
+        assert_eq!(
+            kind(404, Some("model_not_found"), "x"),
+            ErrorKind::UnknownModel
+        );
+        assert_eq!(
+            kind(
+                404,
+                None,
+                "model \"llama9\" not found, try pulling it first"
+            ),
             ErrorKind::UnknownModel
         );
         assert_eq!(kind(404, None, "no route"), ErrorKind::BadRequest);
         assert_eq!(kind(422, None, "bad field"), ErrorKind::BadRequest);
         for status in [408, 409, 500, 502, 503, 504] {
-            assert_eq!(kind(status, None, "x"), ErrorKind::Server, "status {status}");
+            assert_eq!(
+                kind(status, None, "x"),
+                ErrorKind::Server,
+                "status {status}"
+            );
         }
     }
 
@@ -645,18 +699,28 @@ mod tests {
     fn retry_rules_and_should_retry_override() {
         let retryable = |api: ApiError| classify(api, "m", "h").is_retryable();
         assert!(retryable(ApiError::new("t", 500, "x")));
-        assert!(!retryable(ApiError::new("t", 500, "x").with_should_retry(false)));
+        assert!(!retryable(
+            ApiError::new("t", 500, "x").with_should_retry(false)
+        ));
         assert!(!retryable(ApiError::new("t", 400, "x")));
-        assert!(retryable(ApiError::new("t", 400, "x").with_should_retry(true)));
+        assert!(retryable(
+            ApiError::new("t", 400, "x").with_should_retry(true)
+        ));
         assert!(!retryable(ApiError::new("t", 401, "x")));
-        assert!(!retryable(ApiError::new("t", 429, "x").with_code("insufficient_quota")));
+        assert!(!retryable(
+            ApiError::new("t", 429, "x").with_code("insufficient_quota")
+        ));
         assert!(ProviderError::timeout("t").is_retryable());
         assert!(ProviderError::stream_cut("t", 3).is_retryable());
     }
 
     #[test]
     fn messages_are_lowercase_and_say_what_to_do() {
-        let err = classify(ApiError::new("openai", 401, "bad key"), "m", "set OPENAI_API_KEY");
+        let err = classify(
+            ApiError::new("openai", 401, "bad key"),
+            "m",
+            "set OPENAI_API_KEY",
+        );
         let text = err.to_string();
         assert!(text.starts_with("authentication failed"), "{text}");
         assert!(text.ends_with("set OPENAI_API_KEY"), "{text}");

@@ -58,7 +58,13 @@ pub struct OpenAiBuilder {
     no_stream_usage: bool,
 }
 
-common_builder_methods!(OpenAiBuilder, "OpenAiClient", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL");
+common_builder_methods!(
+    OpenAiBuilder,
+    "OpenAiClient",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_MODEL"
+);
 
 impl OpenAiBuilder {
     /// Sends the reply limit as `max_completion_tokens` (which OpenAI's reasoning models
@@ -155,7 +161,12 @@ impl OpenAiClient {
     }
 
     /// The request body for `request`.
-    fn body(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<Vec<u8>, ProviderError> {
+    fn body(
+        &self,
+        request: &ChatRequest,
+        model: &str,
+        stream: bool,
+    ) -> Result<Vec<u8>, ProviderError> {
         let mut messages = Vec::with_capacity(request.messages.len() + 1);
         if let Some(system) = &request.system {
             messages.push(json!({"role": "system", "content": system}));
@@ -183,7 +194,12 @@ impl OpenAiClient {
         if let Some(seed) = request.seed {
             body.insert("seed".into(), seed.into());
         }
-        if let Some(ResponseFormat::JsonSchema { name, schema, strict }) = &request.response_format {
+        if let Some(ResponseFormat::JsonSchema {
+            name,
+            schema,
+            strict,
+        }) = &request.response_format
+        {
             body.insert(
                 "response_format".into(),
                 json!({"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": strict}}),
@@ -195,30 +211,57 @@ impl OpenAiClient {
                 body.insert("stream_options".into(), json!({"include_usage": true}));
             }
         }
-        serde_json::to_vec(&Value::Object(body))
-            .map_err(|e| ProviderError::bad_response(PROVIDER, ".", format!("could not encode the request: {e}")))
+        serde_json::to_vec(&Value::Object(body)).map_err(|e| {
+            ProviderError::bad_response(PROVIDER, ".", format!("could not encode the request: {e}"))
+        })
     }
 
-    async fn send(&self, request: &ChatRequest, model: &str, stream: bool) -> Result<reqwest::Response, ProviderError> {
+    async fn send(
+        &self,
+        request: &ChatRequest,
+        model: &str,
+        stream: bool,
+    ) -> Result<reqwest::Response, ProviderError> {
         let core = &self.inner.core;
         let mut http_request = core.post(self.body(request, model, stream)?, stream);
         if let Some(auth) = &self.inner.auth {
             http_request = http_request.header(AUTHORIZATION, auth.clone());
         }
-        http::send(http_request, &core.error_context(model, &self.inner.auth_hint)).await
+        http::send(
+            http_request,
+            &core.error_context(model, &self.inner.auth_hint),
+        )
+        .await
     }
 
-    async fn chat_inner(&self, request: &ChatRequest, model: &str) -> Result<ChatResponse, ProviderError> {
+    async fn chat_inner(
+        &self,
+        request: &ChatRequest,
+        model: &str,
+    ) -> Result<ChatResponse, ProviderError> {
         let response = self.send(request, model, false).await?;
-        let body = http::read_body(response, PROVIDER, self.inner.core.settings.max_response_bytes).await?;
+        let body = http::read_body(
+            response,
+            PROVIDER,
+            self.inner.core.settings.max_response_bytes,
+        )
+        .await?;
         let completion: wire::Completion = http::parse_json(PROVIDER, &body)?;
         if let Some(error) = completion.error {
             return Err(in_band_error(error, model, &self.inner.auth_hint));
         }
         let Some(choice) = completion.choices.into_iter().next() else {
-            return Err(ProviderError::bad_response(PROVIDER, "choices", "the response has no choices"));
+            return Err(ProviderError::bad_response(
+                PROVIDER,
+                "choices",
+                "the response has no choices",
+            ));
         };
-        let text = choice.message.and_then(|m| m.content).map(wire::Content::into_text).unwrap_or_default();
+        let text = choice
+            .message
+            .and_then(|m| m.content)
+            .map(wire::Content::into_text)
+            .unwrap_or_default();
         let finish_reason = choice
             .finish_reason
             .as_deref()
@@ -276,7 +319,10 @@ impl ChatModel for OpenAiClient {
             server_model: None,
         };
         let events = http::event_stream(response, PROVIDER, self.inner.core.max_event(), decoder);
-        Ok(ChatStream::new(PROVIDER, Instrumented::new(events, telemetry)))
+        Ok(ChatStream::new(
+            PROVIDER,
+            Instrumented::new(events, telemetry),
+        ))
     }
 }
 
@@ -319,7 +365,11 @@ impl OpenAiDecoder {
 }
 
 impl Decoder for OpenAiDecoder {
-    fn event(&mut self, event: SseEvent, out: &mut VecDeque<StreamEvent>) -> Result<bool, ProviderError> {
+    fn event(
+        &mut self,
+        event: SseEvent,
+        out: &mut VecDeque<StreamEvent>,
+    ) -> Result<bool, ProviderError> {
         let data = event.data.trim();
         if data == "[DONE]" {
             out.push_back(self.finish_event());
@@ -339,11 +389,23 @@ impl Decoder for OpenAiDecoder {
             self.usage = Some(usage.into_usage());
         }
         // Only the first choice is read: requests ask for one.
-        if let Some(choice) = chunk.choices.into_iter().find(|c| c.index.unwrap_or(0) == 0) {
-            if let Some(text) = choice.delta.and_then(|d| d.content).filter(|t| !t.is_empty()) {
+        if let Some(choice) = chunk
+            .choices
+            .into_iter()
+            .find(|c| c.index.unwrap_or(0) == 0)
+        {
+            if let Some(text) = choice
+                .delta
+                .and_then(|d| d.content)
+                .filter(|t| !t.is_empty())
+            {
                 out.push_back(StreamEvent::Delta(text));
             }
-            if let Some(reason) = choice.finish_reason.as_deref().and_then(FinishReason::from_openai) {
+            if let Some(reason) = choice
+                .finish_reason
+                .as_deref()
+                .and_then(FinishReason::from_openai)
+            {
                 self.finish = Some(reason);
             }
         }

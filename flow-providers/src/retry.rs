@@ -84,7 +84,11 @@ impl RetryConfig {
     /// Sets the growth of the wait per failure (at least 1).
     #[must_use]
     pub fn with_factor(mut self, factor: f64) -> Self {
-        self.factor = if factor.is_finite() { factor.max(1.0) } else { 1.0 };
+        self.factor = if factor.is_finite() {
+            factor.max(1.0)
+        } else {
+            1.0
+        };
         self
     }
 
@@ -149,7 +153,11 @@ impl RetryConfig {
     /// # Errors
     ///
     /// The last attempt's error.
-    pub async fn run_with_sleep<T, F, Fut, S, SFut>(&self, mut call: F, mut sleep: S) -> Result<T, ProviderError>
+    pub async fn run_with_sleep<T, F, Fut, S, SFut>(
+        &self,
+        mut call: F,
+        mut sleep: S,
+    ) -> Result<T, ProviderError>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,

@@ -113,7 +113,11 @@ impl ScriptedReply {
         self.usage.unwrap_or_else(|| {
             let words = |s: &str| s.split_whitespace().count() as u64;
             let prompt = request.system.as_deref().map_or(0, words)
-                + request.messages.iter().map(|m| words(&m.content)).sum::<u64>();
+                + request
+                    .messages
+                    .iter()
+                    .map(|m| words(&m.content))
+                    .sum::<u64>();
             let completion = self.chunks.iter().map(|c| words(c)).sum();
             Usage::new(prompt, completion)
         })
@@ -170,7 +174,9 @@ impl ScriptedModel {
 
     /// A model answering with whatever `reply` returns for each request and its index
     /// (counting from 0).
-    pub fn from_fn(reply: impl FnMut(&ChatRequest, usize) -> ScriptedReply + Send + 'static) -> Self {
+    pub fn from_fn(
+        reply: impl FnMut(&ChatRequest, usize) -> ScriptedReply + Send + 'static,
+    ) -> Self {
         ScriptedModel::with_script(Script::Fn(Box::new(reply)))
     }
 
@@ -232,7 +238,9 @@ impl ScriptedModel {
                     api: Box::new(ApiError::new(
                         PROVIDER,
                         400,
-                        format!("the script has no reply left for request #{index}; add more replies"),
+                        format!(
+                            "the script has no reply left for request #{index}; add more replies"
+                        ),
                     )),
                 })
             }),
@@ -244,7 +252,9 @@ impl ScriptedModel {
 /// Locks `mutex`, recovering from poisoning: the data (a queue, a log) stays
 /// consistent even if a user's closure panicked while it was held.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[async_trait]
@@ -288,7 +298,9 @@ impl ChatModel for ScriptedModel {
         let reply = self.next_reply(request);
         let usage = reply.usage_for(request);
         if !reply.delay.is_zero() {
-            tokio::time::sleep(reply.delay).instrument(telemetry.span().clone()).await;
+            tokio::time::sleep(reply.delay)
+                .instrument(telemetry.span().clone())
+                .await;
         }
         if reply.chunks.is_empty()
             && let Some(error) = reply.error
@@ -296,8 +308,11 @@ impl ChatModel for ScriptedModel {
             telemetry.err(&error);
             return Err(error);
         }
-        let mut events: Vec<Result<StreamEvent, ProviderError>> =
-            reply.chunks.into_iter().map(|c| Ok(StreamEvent::Delta(c))).collect();
+        let mut events: Vec<Result<StreamEvent, ProviderError>> = reply
+            .chunks
+            .into_iter()
+            .map(|c| Ok(StreamEvent::Delta(c)))
+            .collect();
         events.push(match reply.error {
             Some(error) => Err(error),
             None => Ok(StreamEvent::Finish {
@@ -307,6 +322,9 @@ impl ChatModel for ScriptedModel {
             }),
         });
         let events = futures::stream::iter(events);
-        Ok(ChatStream::new(PROVIDER, Instrumented::new(events, telemetry)))
+        Ok(ChatStream::new(
+            PROVIDER,
+            Instrumented::new(events, telemetry),
+        ))
     }
 }

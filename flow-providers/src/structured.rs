@@ -53,7 +53,10 @@ pub trait ChatModelExt: ChatModel {
     ///
     /// Any error of [`chat`](ChatModel::chat), or [`ProviderError::InvalidOutput`] when
     /// the reply does not parse into `T`.
-    fn structured<T>(&self, request: &ChatRequest) -> impl Future<Output = Result<T, ProviderError>> + Send
+    fn structured<T>(
+        &self,
+        request: &ChatRequest,
+    ) -> impl Future<Output = Result<T, ProviderError>> + Send
     where
         T: DeserializeOwned + JsonSchema + Send;
 }
@@ -93,7 +96,13 @@ pub fn response_format_for<T: JsonSchema>() -> ResponseFormat {
     }
     let name: String = T::schema_name()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
     ResponseFormat::JsonSchema {
@@ -109,7 +118,7 @@ pub fn response_format_for<T: JsonSchema>() -> ResponseFormat {
 /// outermost `{..}` or `[..]` is taken).
 ///
 /// ```
-/// #[derive(serde::Deserialize)]
+/// #[derive(serde::Deserialize, Debug)]
 /// struct Score { value: u8 }
 ///
 /// let s: Score = flow_providers::parse_structured("```json\n{\"value\": 7}\n```").unwrap();
@@ -132,10 +141,10 @@ pub fn parse_structured<T: DeserializeOwned>(text: &str) -> Result<T, ProviderEr
     let value: T = serde_path_to_error::deserialize(&mut de)
         .map_err(|err| invalid(err.path().to_string(), err.into_inner().to_string()))?;
     // Anything after the value (a second object, stray text) is an error too.
-    de.end().map_err(|err| invalid(".".to_owned(), err.to_string()))?;
+    de.end()
+        .map_err(|err| invalid(".".to_owned(), err.to_string()))?;
     Ok(value)
 }
-
 
 /// The part of `text` most likely to be the JSON value.
 fn json_candidate(text: &str) -> &str {
@@ -183,7 +192,10 @@ mod tests {
 
     #[test]
     fn accepts_bare_fenced_and_embedded_json() {
-        let want = Point { x: 1, tags: vec!["a".into()] };
+        let want = Point {
+            x: 1,
+            tags: vec!["a".into()],
+        };
         for text in [
             r#"{"x":1,"tags":["a"]}"#,
             "```json\n{\"x\":1,\"tags\":[\"a\"]}\n```",
@@ -198,7 +210,9 @@ mod tests {
     fn names_the_failing_path() {
         let err = parse_structured::<Point>(r#"{"x":1,"tags":["a",2]}"#).unwrap_err();
         match err {
-            ProviderError::InvalidOutput { path, type_name, .. } => {
+            ProviderError::InvalidOutput {
+                path, type_name, ..
+            } => {
                 assert_eq!(path, "tags[1]");
                 assert!(type_name.ends_with("Point"));
             }
@@ -215,7 +229,11 @@ mod tests {
     #[test]
     fn schema_names_are_sanitized() {
         let ResponseFormat::JsonSchema { name, schema, .. } = response_format_for::<Vec<u8>>();
-        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'), "{name}");
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+            "{name}"
+        );
         assert!(schema.get("$schema").is_none());
     }
 }

@@ -65,7 +65,8 @@ impl RequestTelemetry {
         if self.finish("ok") {
             if let Some(usage) = usage {
                 self.span.record("prompt_tokens", usage.prompt_tokens);
-                self.span.record("completion_tokens", usage.completion_tokens);
+                self.span
+                    .record("completion_tokens", usage.completion_tokens);
                 let tokens = |kind: &'static str| {
                     metrics::counter!(
                         "llm_tokens_total",
@@ -110,8 +111,10 @@ impl RequestTelemetry {
         self.finished = true;
         let elapsed = self.start.elapsed();
         self.span.record("outcome", outcome);
-        self.span
-            .record("latency_ms", u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+        self.span.record(
+            "latency_ms",
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        );
         metrics::counter!(
             "llm_requests_total",
             "provider" => self.provider,

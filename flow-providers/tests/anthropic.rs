@@ -1,12 +1,19 @@
 //! The Anthropic client against wiremock on loopback: headers, body, typed stream
 //! events, and Anthropic-shaped errors.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly; helpers outside #[test] fns unwrap too"
+)]
+
 mod common;
 
 use std::time::Duration;
 
 use common::{KEY, anthropic, sse_named};
-use flow_providers::{ChatModel, ChatRequest, ErrorKind, FinishReason, Message, ProviderError, StreamEvent, Usage};
+use flow_providers::{
+    ChatModel, ChatRequest, ErrorKind, FinishReason, Message, ProviderError, StreamEvent, Usage,
+};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
@@ -29,13 +36,20 @@ fn anthropic_error(kind: &str, msg: &str) -> Value {
 
 async fn answer(template: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path(MESSAGES)).respond_with(template).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path(MESSAGES))
+        .respond_with(template)
+        .mount(&server)
+        .await;
     server
 }
 
 async fn error_of(template: ResponseTemplate) -> ProviderError {
     let server = answer(template).await;
-    anthropic(&server.uri()).chat(&ChatRequest::new().user("hi")).await.expect_err("an error answer")
+    anthropic(&server.uri())
+        .chat(&ChatRequest::new().user("hi"))
+        .await
+        .expect_err("an error answer")
 }
 
 #[tokio::test]
@@ -63,7 +77,8 @@ async fn sends_the_headers_and_body_anthropic_expects() {
     assert_eq!(reply.finish_reason, FinishReason::Stop);
     assert_eq!(reply.usage, Some(Usage::new(15, 4)));
 
-    let sent: Value = serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    let sent: Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
     assert_eq!(
         sent,
         json!({
@@ -76,7 +91,10 @@ async fn sends_the_headers_and_body_anthropic_expects() {
         })
     );
     let sent = &server.received_requests().await.unwrap()[0];
-    assert!(sent.headers.get("authorization").is_none(), "anthropic takes x-api-key only");
+    assert!(
+        sent.headers.get("authorization").is_none(),
+        "anthropic takes x-api-key only"
+    );
 }
 
 #[tokio::test]
@@ -89,7 +107,10 @@ async fn stop_reasons_map_to_finish_reasons() {
         ("pause_turn", FinishReason::Other("pause_turn".into())),
     ] {
         let server = answer(ResponseTemplate::new(200).set_body_json(message("x", raw))).await;
-        let reply = anthropic(&server.uri()).chat(&ChatRequest::new().user("hi")).await.unwrap();
+        let reply = anthropic(&server.uri())
+            .chat(&ChatRequest::new().user("hi"))
+            .await
+            .unwrap();
         assert_eq!(reply.finish_reason, want, "{raw}");
     }
 }
@@ -97,19 +118,55 @@ async fn stop_reasons_map_to_finish_reasons() {
 #[tokio::test]
 async fn error_classes_from_anthropic_shaped_bodies() {
     let cases = [
-        (401, "authentication_error", "invalid x-api-key", ErrorKind::Authentication),
-        (403, "permission_error", "Your API key does not have permission", ErrorKind::Authentication),
-        (400, "invalid_request_error", "Your credit balance is too low to access the Anthropic API.", ErrorKind::QuotaExhausted),
-        (429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit", ErrorKind::RateLimited),
+        (
+            401,
+            "authentication_error",
+            "invalid x-api-key",
+            ErrorKind::Authentication,
+        ),
+        (
+            403,
+            "permission_error",
+            "Your API key does not have permission",
+            ErrorKind::Authentication,
+        ),
+        (
+            400,
+            "invalid_request_error",
+            "Your credit balance is too low to access the Anthropic API.",
+            ErrorKind::QuotaExhausted,
+        ),
+        (
+            429,
+            "rate_limit_error",
+            "Number of request tokens has exceeded your per-minute rate limit",
+            ErrorKind::RateLimited,
+        ),
         (529, "overloaded_error", "Overloaded", ErrorKind::Overloaded),
-        (404, "not_found_error", "model: claude-nope", ErrorKind::UnknownModel),
+        (
+            404,
+            "not_found_error",
+            "model: claude-nope",
+            ErrorKind::UnknownModel,
+        ),
         (404, "not_found_error", "Not found", ErrorKind::BadRequest),
-        (400, "invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum", ErrorKind::ContextTooLong),
-        (413, "request_too_large", "Request exceeds the maximum allowed number of bytes.", ErrorKind::ContextTooLong),
+        (
+            400,
+            "invalid_request_error",
+            "prompt is too long: 210000 tokens > 200000 maximum",
+            ErrorKind::ContextTooLong,
+        ),
+        (
+            413,
+            "request_too_large",
+            "Request exceeds the maximum allowed number of bytes.",
+            ErrorKind::ContextTooLong,
+        ),
         (500, "api_error", "Internal server error", ErrorKind::Server),
     ];
     for (status, kind, msg, want) in cases {
-        let err = error_of(ResponseTemplate::new(status).set_body_json(anthropic_error(kind, msg))).await;
+        let err =
+            error_of(ResponseTemplate::new(status).set_body_json(anthropic_error(kind, msg))).await;
         assert_eq!(err.kind(), want, "{status} {kind}");
         assert_eq!(err.api().unwrap().error_type.as_deref(), Some(kind));
     }
@@ -133,25 +190,52 @@ async fn overloaded_carries_its_retry_after_and_is_retryable() {
 
 fn stream_body(with_stop: bool) -> String {
     let mut events = vec![
-        ("message_start", json!({"type": "message_start", "message": {"id": "m", "type": "message", "role": "assistant", "content": [], "model": "claude-test", "stop_reason": null, "usage": {"input_tokens": 7, "cache_read_input_tokens": 3, "output_tokens": 1}}})),
-        ("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "m", "type": "message", "role": "assistant", "content": [], "model": "claude-test", "stop_reason": null, "usage": {"input_tokens": 7, "cache_read_input_tokens": 3, "output_tokens": 1}}}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
         ("ping", json!({"type": "ping"})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"}})),
-        ("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "lo"}})),
-        ("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
-        ("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 2}})),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "lo"}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ),
+        (
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 2}}),
+        ),
     ];
     if with_stop {
         events.push(("message_stop", json!({"type": "message_stop"})));
     }
-    let owned: Vec<(String, String)> = events.into_iter().map(|(n, d)| (n.to_owned(), d.to_string())).collect();
-    let borrowed: Vec<(&str, &str)> = owned.iter().map(|(n, d)| (n.as_str(), d.as_str())).collect();
+    let owned: Vec<(String, String)> = events
+        .into_iter()
+        .map(|(n, d)| (n.to_owned(), d.to_string()))
+        .collect();
+    let borrowed: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_str()))
+        .collect();
     sse_named(&borrowed)
 }
 
 async fn stream_events(body: String) -> Vec<Result<StreamEvent, ErrorKind>> {
     let server = answer(ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")).await;
-    let stream = anthropic(&server.uri()).chat_stream(&ChatRequest::new().user("hi")).await.unwrap();
+    let stream = anthropic(&server.uri())
+        .chat_stream(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap();
     stream.map(|e| e.map_err(|e| e.kind())).collect().await
 }
 
@@ -182,8 +266,15 @@ async fn a_stream_without_message_stop_is_cut() {
 #[tokio::test]
 async fn an_error_event_inside_the_stream_is_classified() {
     let mut body = stream_body(false);
-    body = body.split("event: content_block_stop").next().unwrap().to_owned();
-    body.push_str(&sse_named(&[("error", &anthropic_error("overloaded_error", "Overloaded").to_string())]));
+    body = body
+        .split("event: content_block_stop")
+        .next()
+        .unwrap()
+        .to_owned();
+    body.push_str(&sse_named(&[(
+        "error",
+        &anthropic_error("overloaded_error", "Overloaded").to_string(),
+    )]));
     let events = stream_events(body).await;
     assert_eq!(events.last(), Some(&Err(ErrorKind::Overloaded)));
 }
@@ -191,7 +282,11 @@ async fn an_error_event_inside_the_stream_is_classified() {
 #[tokio::test]
 async fn a_malformed_event_is_a_bad_response() {
     let mut body = stream_body(false);
-    body = body.split("event: content_block_stop").next().unwrap().to_owned();
+    body = body
+        .split("event: content_block_stop")
+        .next()
+        .unwrap()
+        .to_owned();
     body.push_str("event: content_block_delta\ndata: {\"type\": \"content_block_delta\", \"delta\": {\"ty\n\n");
     let events = stream_events(body).await;
     assert_eq!(events.last(), Some(&Err(ErrorKind::BadResponse)));
@@ -205,18 +300,28 @@ async fn structured_output_puts_the_schema_in_the_system_prompt() {
         yes: bool,
     }
     use flow_providers::ChatModelExt as _;
-    let server = answer(ResponseTemplate::new(200).set_body_json(message("{\"yes\": true}", "end_turn"))).await;
-    anthropic(&server.uri()).structured::<Answer>(&ChatRequest::new().system("judge").user("ok?")).await.unwrap();
+    let server =
+        answer(ResponseTemplate::new(200).set_body_json(message("{\"yes\": true}", "end_turn")))
+            .await;
+    anthropic(&server.uri())
+        .structured::<Answer>(&ChatRequest::new().system("judge").user("ok?"))
+        .await
+        .unwrap();
     let sent = &server.received_requests().await.unwrap()[0];
     let body: Value = serde_json::from_slice(&sent.body).unwrap();
     let system = body["system"].as_str().unwrap();
-    assert!(system.starts_with("judge\n\nReply with a single JSON value"), "{system}");
+    assert!(
+        system.starts_with("judge\n\nReply with a single JSON value"),
+        "{system}"
+    );
     assert!(system.contains("\"yes\""), "{system}");
     assert!(body.get("output_format").is_none());
     assert!(sent.headers.get("anthropic-beta").is_none());
 
     // Natively, when asked.
-    let server = answer(ResponseTemplate::new(200).set_body_json(message("{\"yes\": false}", "end_turn"))).await;
+    let server =
+        answer(ResponseTemplate::new(200).set_body_json(message("{\"yes\": false}", "end_turn")))
+            .await;
     let client = flow_providers::AnthropicClient::builder()
         .ignore_env()
         .base_url(server.uri())
@@ -225,19 +330,39 @@ async fn structured_output_puts_the_schema_in_the_system_prompt() {
         .native_structured_output(true)
         .build()
         .unwrap();
-    client.structured::<Answer>(&ChatRequest::new().user("ok?")).await.unwrap();
+    client
+        .structured::<Answer>(&ChatRequest::new().user("ok?"))
+        .await
+        .unwrap();
     let sent = &server.received_requests().await.unwrap()[0];
     let body: Value = serde_json::from_slice(&sent.body).unwrap();
     assert_eq!(body["output_format"]["type"], "json_schema");
-    assert_eq!(sent.headers.get("anthropic-beta").unwrap(), "structured-outputs-2025-11-13");
+    assert_eq!(
+        sent.headers.get("anthropic-beta").unwrap(),
+        "structured-outputs-2025-11-13"
+    );
 }
 
 #[tokio::test]
 async fn building_needs_a_key_only_for_anthropic_itself() {
-    let err = flow_providers::AnthropicClient::builder().ignore_env().model("m").build().unwrap_err();
-    assert_eq!(err.to_string(), "no api key: set ANTHROPIC_API_KEY or pass one with `.api_key(..)`");
-    let err = flow_providers::AnthropicClient::builder().ignore_env().api_key("k").build().unwrap_err();
-    assert_eq!(err.to_string(), "no model: choose one with `.model(..)` or set ANTHROPIC_MODEL");
+    let err = flow_providers::AnthropicClient::builder()
+        .ignore_env()
+        .model("m")
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no api key: set ANTHROPIC_API_KEY or pass one with `.api_key(..)`"
+    );
+    let err = flow_providers::AnthropicClient::builder()
+        .ignore_env()
+        .api_key("k")
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no model: choose one with `.model(..)` or set ANTHROPIC_MODEL"
+    );
     flow_providers::AnthropicClient::builder()
         .ignore_env()
         .base_url("http://127.0.0.1:9")
@@ -250,5 +375,8 @@ async fn building_needs_a_key_only_for_anthropic_itself() {
         .model("m")
         .build()
         .unwrap_err();
-    assert!(err.to_string().contains("unsupported scheme `ftp`"), "{err}");
+    assert!(
+        err.to_string().contains("unsupported scheme `ftp`"),
+        "{err}"
+    );
 }

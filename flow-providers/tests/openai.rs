@@ -1,13 +1,19 @@
 //! The OpenAI-compatible client against wiremock on loopback: request shape, lenient
 //! parsing, streaming, and every error class from realistic bodies.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly; helpers outside #[test] fns unwrap too"
+)]
+
 mod common;
 
 use std::time::{Duration, SystemTime};
 
 use common::{KEY, openai, sse};
 use flow_providers::{
-    ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason, ProviderError, StreamEvent, Usage,
+    ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason, ProviderError, StreamEvent,
+    Usage,
 };
 use futures::StreamExt as _;
 use serde_json::{Value, json};
@@ -29,7 +35,11 @@ fn completion(content: &str, finish: &str) -> Value {
 
 async fn answer(template: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path(CHAT)).respond_with(template).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path(CHAT))
+        .respond_with(template)
+        .mount(&server)
+        .await;
     server
 }
 
@@ -91,9 +101,15 @@ async fn sends_the_request_openai_expects() {
 #[tokio::test]
 async fn a_request_can_override_the_model_and_unset_fields_are_left_out() {
     let server = answer(ResponseTemplate::new(200).set_body_json(completion("ok", "stop"))).await;
-    openai(&server.uri()).chat(&ChatRequest::new().model("other").user("hi")).await.unwrap();
+    openai(&server.uri())
+        .chat(&ChatRequest::new().model("other").user("hi"))
+        .await
+        .unwrap();
     let sent = body(&server.received_requests().await.unwrap()[0]);
-    assert_eq!(sent, json!({"model": "other", "messages": [{"role": "user", "content": "hi"}]}));
+    assert_eq!(
+        sent,
+        json!({"model": "other", "messages": [{"role": "user", "content": "hi"}]})
+    );
 }
 
 #[tokio::test]
@@ -105,7 +121,10 @@ async fn parses_leniently() {
         "timings": {"predicted_ms": 3.5}
     });
     let server = answer(ResponseTemplate::new(200).set_body_json(body)).await;
-    let reply = openai(&server.uri()).chat(&ChatRequest::new().user("hi")).await.unwrap();
+    let reply = openai(&server.uri())
+        .chat(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap();
     assert_eq!(reply.text, "ab");
     assert_eq!(reply.finish_reason, FinishReason::Unknown);
     assert_eq!(reply.usage, None);
@@ -114,7 +133,10 @@ async fn parses_leniently() {
     let body = json!({"choices": [{"message": {"content": null}, "finish_reason": "eos_token"}],
                       "usage": {"prompt_tokens": 1, "completion_tokens": null}});
     let server = answer(ResponseTemplate::new(200).set_body_json(body)).await;
-    let reply = openai(&server.uri()).chat(&ChatRequest::new().user("hi")).await.unwrap();
+    let reply = openai(&server.uri())
+        .chat(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap();
     assert_eq!(reply.text, "");
     assert_eq!(reply.finish_reason, FinishReason::Other("eos_token".into()));
     assert_eq!(reply.usage, Some(Usage::new(1, 0)));
@@ -131,7 +153,10 @@ async fn a_body_of_the_wrong_shape_names_the_json_path() {
     assert!(err.is_retryable());
 
     let err = error_of(ResponseTemplate::new(200).set_body_json(json!({"choices": []}))).await;
-    assert!(matches!(&err, ProviderError::BadResponse { path, .. } if path == "choices"), "{err:?}");
+    assert!(
+        matches!(&err, ProviderError::BadResponse { path, .. } if path == "choices"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -140,7 +165,10 @@ async fn empty_and_huge_bodies_are_bad_responses() {
     assert_eq!(err.kind(), ErrorKind::BadResponse);
     assert!(err.to_string().contains("empty"), "{err}");
 
-    let server = answer(ResponseTemplate::new(200).set_body_raw(vec![b' '; 2 * 1024 * 1024], "application/json")).await;
+    let server = answer(
+        ResponseTemplate::new(200).set_body_raw(vec![b' '; 2 * 1024 * 1024], "application/json"),
+    )
+    .await;
     let client = flow_providers::OpenAiClient::builder()
         .ignore_env()
         .base_url(format!("{}/v1", server.uri()))
@@ -148,12 +176,22 @@ async fn empty_and_huge_bodies_are_bad_responses() {
         .max_response_bytes(1024 * 1024)
         .build()
         .unwrap();
-    let err = client.chat(&ChatRequest::new().user("hi")).await.unwrap_err();
+    let err = client
+        .chat(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadResponse);
-    assert!(err.to_string().contains("exceeds the limit of 1048576 bytes"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("exceeds the limit of 1048576 bytes"),
+        "{err}"
+    );
 
     // A huge error body is read only in part, and still classified.
-    let huge = format!("{{\"error\": {{\"message\": \"{}\"}}}}", "x".repeat(1024 * 1024));
+    let huge = format!(
+        "{{\"error\": {{\"message\": \"{}\"}}}}",
+        "x".repeat(1024 * 1024)
+    );
     let err = error_of(ResponseTemplate::new(503).set_body_raw(huge, "application/json")).await;
     assert_eq!(err.kind(), ErrorKind::Server);
 }
@@ -173,7 +211,10 @@ async fn a_request_timeout_is_classified() {
         .timeout(Duration::from_millis(200))
         .build()
         .unwrap();
-    let err = client.chat(&ChatRequest::new().user("hi")).await.unwrap_err();
+    let err = client
+        .chat(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
     assert!(err.is_retryable());
 }
@@ -181,7 +222,11 @@ async fn a_request_timeout_is_classified() {
 #[tokio::test]
 async fn a_refused_connection_is_a_network_error() {
     // Bind then drop a listener: its port is (almost certainly) closed now.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let err = openai(&format!("http://127.0.0.1:{port}"))
         .chat(&ChatRequest::new().user("hi"))
         .await
@@ -193,23 +238,97 @@ async fn a_refused_connection_is_a_network_error() {
 
 #[tokio::test]
 async fn error_classes_from_openai_shaped_bodies() {
-    let openai_error = |message: &str, kind: &str, code: Option<&str>| {
-        json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
-    };
+    let openai_error = |message: &str, kind: &str, code: Option<&str>| json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
     let cases = [
-        (401, openai_error("Incorrect API key provided: sk-tes***cdef.", "invalid_request_error", Some("invalid_api_key")), ErrorKind::Authentication),
-        (403, openai_error("You are not allowed to sample from this model", "invalid_request_error", None), ErrorKind::Authentication),
-        (429, openai_error("Rate limit reached for gpt-test on requests per min (RPM)", "requests", Some("rate_limit_exceeded")), ErrorKind::RateLimited),
-        (429, openai_error("You exceeded your current quota, please check your plan and billing details.", "insufficient_quota", Some("insufficient_quota")), ErrorKind::QuotaExhausted),
-        (400, openai_error("This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.", "invalid_request_error", Some("context_length_exceeded")), ErrorKind::ContextTooLong),
-        (404, openai_error("The model `gpt-nope` does not exist or you do not have access to it.", "invalid_request_error", Some("model_not_found")), ErrorKind::UnknownModel),
-        (400, openai_error("'messages' must contain at least one message", "invalid_request_error", None), ErrorKind::BadRequest),
-        (500, openai_error("The server had an error while processing your request.", "server_error", None), ErrorKind::Server),
-        (409, openai_error("conflict", "conflict_error", None), ErrorKind::Server),
+        (
+            401,
+            openai_error(
+                "Incorrect API key provided: sk-tes***cdef.",
+                "invalid_request_error",
+                Some("invalid_api_key"),
+            ),
+            ErrorKind::Authentication,
+        ),
+        (
+            403,
+            openai_error(
+                "You are not allowed to sample from this model",
+                "invalid_request_error",
+                None,
+            ),
+            ErrorKind::Authentication,
+        ),
+        (
+            429,
+            openai_error(
+                "Rate limit reached for gpt-test on requests per min (RPM)",
+                "requests",
+                Some("rate_limit_exceeded"),
+            ),
+            ErrorKind::RateLimited,
+        ),
+        (
+            429,
+            openai_error(
+                "You exceeded your current quota, please check your plan and billing details.",
+                "insufficient_quota",
+                Some("insufficient_quota"),
+            ),
+            ErrorKind::QuotaExhausted,
+        ),
+        (
+            400,
+            openai_error(
+                "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.",
+                "invalid_request_error",
+                Some("context_length_exceeded"),
+            ),
+            ErrorKind::ContextTooLong,
+        ),
+        (
+            404,
+            openai_error(
+                "The model `gpt-nope` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                Some("model_not_found"),
+            ),
+            ErrorKind::UnknownModel,
+        ),
+        (
+            400,
+            openai_error(
+                "'messages' must contain at least one message",
+                "invalid_request_error",
+                None,
+            ),
+            ErrorKind::BadRequest,
+        ),
+        (
+            500,
+            openai_error(
+                "The server had an error while processing your request.",
+                "server_error",
+                None,
+            ),
+            ErrorKind::Server,
+        ),
+        (
+            409,
+            openai_error("conflict", "conflict_error", None),
+            ErrorKind::Server,
+        ),
         // llama.cpp's shape: a numeric code.
-        (400, json!({"error": {"code": 400, "message": "the request exceeds the available context size", "type": "exceed_context_size_error", "n_prompt_tokens": 3000, "n_ctx": 2048}}), ErrorKind::ContextTooLong),
+        (
+            400,
+            json!({"error": {"code": 400, "message": "the request exceeds the available context size", "type": "exceed_context_size_error", "n_prompt_tokens": 3000, "n_ctx": 2048}}),
+            ErrorKind::ContextTooLong,
+        ),
         // Ollama's shape.
-        (404, json!({"error": {"message": "model \"llama9\" not found, try pulling it first", "type": "api_error", "param": null, "code": null}}), ErrorKind::UnknownModel),
+        (
+            404,
+            json!({"error": {"message": "model \"llama9\" not found, try pulling it first", "type": "api_error", "param": null, "code": null}}),
+            ErrorKind::UnknownModel,
+        ),
     ];
     for (status, body, kind) in cases {
         let err = error_of(ResponseTemplate::new(status).set_body_json(body.clone())).await;
@@ -222,7 +341,9 @@ async fn error_classes_from_openai_shaped_bodies() {
 
 #[tokio::test]
 async fn error_classes_from_fastapi_and_plain_text_bodies() {
-    let err = error_of(ResponseTemplate::new(401).set_body_json(json!({"detail": "Not authenticated"}))).await;
+    let err =
+        error_of(ResponseTemplate::new(401).set_body_json(json!({"detail": "Not authenticated"})))
+            .await;
     assert_eq!(err.kind(), ErrorKind::Authentication);
     assert_eq!(err.api().unwrap().message, "Not authenticated");
 
@@ -232,11 +353,17 @@ async fn error_classes_from_fastapi_and_plain_text_bodies() {
     assert_eq!(err.api().unwrap().message, "body.messages: Field required");
     assert!(!err.is_retryable());
 
-    let err = error_of(ResponseTemplate::new(500).set_body_raw("Internal Server Error", "text/plain")).await;
+    let err =
+        error_of(ResponseTemplate::new(500).set_body_raw("Internal Server Error", "text/plain"))
+            .await;
     assert_eq!(err.kind(), ErrorKind::Server);
     assert_eq!(err.api().unwrap().message, "Internal Server Error");
 
-    let err = error_of(ResponseTemplate::new(502).set_body_raw("<html><body>Bad Gateway</body></html>", "text/html")).await;
+    let err = error_of(
+        ResponseTemplate::new(502)
+            .set_body_raw("<html><body>Bad Gateway</body></html>", "text/html"),
+    )
+    .await;
     assert_eq!(err.kind(), ErrorKind::Server);
 
     let err = error_of(ResponseTemplate::new(503)).await;
@@ -246,18 +373,35 @@ async fn error_classes_from_fastapi_and_plain_text_bodies() {
 
 #[tokio::test]
 async fn auth_errors_say_which_variable_to_set() {
-    let err = error_of(ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "bad key"}}))).await;
-    assert!(err.to_string().contains("check the key passed to `.api_key(..)`"), "{err}");
+    let err = error_of(
+        ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "bad key"}})),
+    )
+    .await;
+    assert!(
+        err.to_string()
+            .contains("check the key passed to `.api_key(..)`"),
+        "{err}"
+    );
 
-    let server = answer(ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "missing key"}}))).await;
+    let server = answer(
+        ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "missing key"}})),
+    )
+    .await;
     let client = flow_providers::OpenAiClient::builder()
         .ignore_env()
         .base_url(format!("{}/v1", server.uri()))
         .model("m")
         .build()
         .unwrap();
-    let err = client.chat(&ChatRequest::new().user("hi")).await.unwrap_err();
-    assert!(err.to_string().ends_with("no api key was sent; set OPENAI_API_KEY"), "{err}");
+    let err = client
+        .chat(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("no api key was sent; set OPENAI_API_KEY"),
+        "{err}"
+    );
     // Without a key no authorization header goes out.
     let sent = &server.received_requests().await.unwrap()[0];
     assert!(sent.headers.get("authorization").is_none());
@@ -265,9 +409,16 @@ async fn auth_errors_say_which_variable_to_set() {
 
 #[tokio::test]
 async fn retry_after_in_ms_seconds_and_http_date() {
-    let limited = || ResponseTemplate::new(429).set_body_json(json!({"error": {"message": "slow down", "type": "requests", "code": "rate_limit_exceeded"}}));
+    let limited = || {
+        ResponseTemplate::new(429).set_body_json(json!({"error": {"message": "slow down", "type": "requests", "code": "rate_limit_exceeded"}}))
+    };
 
-    let err = error_of(limited().insert_header("retry-after-ms", "1500").insert_header("retry-after", "2")).await;
+    let err = error_of(
+        limited()
+            .insert_header("retry-after-ms", "1500")
+            .insert_header("retry-after", "2"),
+    )
+    .await;
     assert_eq!(err.retry_after(), Some(Duration::from_millis(1500)));
 
     let err = error_of(limited().insert_header("retry-after", "2.5")).await;
@@ -277,7 +428,10 @@ async fn retry_after_in_ms_seconds_and_http_date() {
     let err = error_of(limited().insert_header("retry-after", date.as_str())).await;
     let delay = err.retry_after().expect("a date is a delay");
     // HTTP dates have whole seconds; allow for the time the test took.
-    assert!(delay > Duration::from_secs(100) && delay <= Duration::from_secs(120), "{delay:?}");
+    assert!(
+        delay > Duration::from_secs(100) && delay <= Duration::from_secs(120),
+        "{delay:?}"
+    );
 
     let err = error_of(limited()).await;
     assert_eq!(err.retry_after(), None);
@@ -309,7 +463,10 @@ fn chunk(delta: Value, finish: Value) -> String {
 
 async fn stream_events(body: String) -> Vec<Result<StreamEvent, ErrorKind>> {
     let server = answer(ResponseTemplate::new(200).set_body_raw(body, "text/event-stream")).await;
-    let stream = openai(&server.uri()).chat_stream(&ChatRequest::new().user("hi")).await.unwrap();
+    let stream = openai(&server.uri())
+        .chat_stream(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap();
     stream.map(|e| e.map_err(|e| e.kind())).collect().await
 }
 
@@ -343,8 +500,13 @@ async fn streams_deltas_then_finish_with_usage() {
 
 #[tokio::test]
 async fn the_stream_request_asks_for_usage() {
-    let server = answer(ResponseTemplate::new(200).set_body_raw(sse(&["[DONE]"]), "text/event-stream")).await;
-    let reply = openai(&server.uri()).chat_stream(&ChatRequest::new().user("hi")).await.unwrap();
+    let server =
+        answer(ResponseTemplate::new(200).set_body_raw(sse(&["[DONE]"]), "text/event-stream"))
+            .await;
+    let reply = openai(&server.uri())
+        .chat_stream(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap();
     let reply = reply.collect_response().await.unwrap();
     // `[DONE]` without any finish reason is a proper, if unexplained, end.
     assert_eq!(reply.finish_reason, FinishReason::Unknown);
@@ -355,10 +517,20 @@ async fn the_stream_request_asks_for_usage() {
 
 #[tokio::test]
 async fn a_stream_may_end_after_its_finish_without_done() {
-    let body = sse(&[&chunk(json!({"content": "ok"}), Value::Null), &chunk(json!({}), json!("length"))]);
+    let body = sse(&[
+        &chunk(json!({"content": "ok"}), Value::Null),
+        &chunk(json!({}), json!("length")),
+    ]);
     let events = stream_events(body).await;
     assert_eq!(events.len(), 2);
-    assert!(matches!(&events[1], Ok(StreamEvent::Finish { reason: FinishReason::Length, usage: None, .. })));
+    assert!(matches!(
+        &events[1],
+        Ok(StreamEvent::Finish {
+            reason: FinishReason::Length,
+            usage: None,
+            ..
+        })
+    ));
 }
 
 #[tokio::test]
@@ -378,17 +550,42 @@ async fn empty_finish_reasons_in_intermediate_chunks_do_not_end_the_stream() {
 async fn a_stream_cut_before_its_finish_is_an_error() {
     let body = sse(&[&chunk(json!({"content": "The answer is"}), Value::Null)]);
     let events = stream_events(body).await;
-    assert_eq!(events, vec![Ok(StreamEvent::Delta("The answer is".into())), Err(ErrorKind::StreamCut)]);
+    assert_eq!(
+        events,
+        vec![
+            Ok(StreamEvent::Delta("The answer is".into())),
+            Err(ErrorKind::StreamCut)
+        ]
+    );
 
     // Cut in the middle of an event: the half event is not dispatched.
     let mut body = sse(&[&chunk(json!({"content": "a"}), Value::Null)]);
     body.push_str("data: {\"choices\": [{\"delta\": {\"content\": \"b\"");
     let events = stream_events(body).await;
-    assert_eq!(events, vec![Ok(StreamEvent::Delta("a".into())), Err(ErrorKind::StreamCut)]);
+    assert_eq!(
+        events,
+        vec![
+            Ok(StreamEvent::Delta("a".into())),
+            Err(ErrorKind::StreamCut)
+        ]
+    );
 
-    let server = answer(ResponseTemplate::new(200).set_body_raw(sse(&[&chunk(json!({"content": "a"}), Value::Null)]), "text/event-stream")).await;
-    let err = openai(&server.uri()).chat_stream(&ChatRequest::new().user("hi")).await.unwrap().collect_response().await.unwrap_err();
-    assert!(err.to_string().contains("the answer is incomplete"), "{err}");
+    let server = answer(ResponseTemplate::new(200).set_body_raw(
+        sse(&[&chunk(json!({"content": "a"}), Value::Null)]),
+        "text/event-stream",
+    ))
+    .await;
+    let err = openai(&server.uri())
+        .chat_stream(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap()
+        .collect_response()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("the answer is incomplete"),
+        "{err}"
+    );
     assert!(err.is_retryable());
 }
 
@@ -401,23 +598,41 @@ async fn a_malformed_chunk_is_a_bad_response_and_stops_the_stream() {
         "[DONE]",
     ]);
     let events = stream_events(body).await;
-    assert_eq!(events, vec![Ok(StreamEvent::Delta("a".into())), Err(ErrorKind::BadResponse)]);
+    assert_eq!(
+        events,
+        vec![
+            Ok(StreamEvent::Delta("a".into())),
+            Err(ErrorKind::BadResponse)
+        ]
+    );
 }
 
 #[tokio::test]
 async fn an_error_inside_the_stream_is_classified() {
     let body = sse(&[
         &chunk(json!({"content": "a"}), Value::Null),
-        &json!({"error": {"code": 500, "message": "slot unavailable", "type": "server_error"}}).to_string(),
+        &json!({"error": {"code": 500, "message": "slot unavailable", "type": "server_error"}})
+            .to_string(),
     ]);
     let events = stream_events(body).await;
-    assert_eq!(events, vec![Ok(StreamEvent::Delta("a".into())), Err(ErrorKind::Server)]);
+    assert_eq!(
+        events,
+        vec![Ok(StreamEvent::Delta("a".into())), Err(ErrorKind::Server)]
+    );
 }
 
 #[tokio::test]
 async fn errors_before_the_stream_come_from_chat_stream() {
-    let server = answer(ResponseTemplate::new(429).set_body_json(json!({"error": {"message": "slow", "code": "rate_limit_exceeded"}})).insert_header("retry-after", "1")).await;
-    let err = openai(&server.uri()).chat_stream(&ChatRequest::new().user("hi")).await.unwrap_err();
+    let server = answer(
+        ResponseTemplate::new(429)
+            .set_body_json(json!({"error": {"message": "slow", "code": "rate_limit_exceeded"}}))
+            .insert_header("retry-after", "1"),
+    )
+    .await;
+    let err = openai(&server.uri())
+        .chat_stream(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
 }
@@ -430,24 +645,52 @@ struct Weather {
 
 #[tokio::test]
 async fn structured_output_sends_the_schema_and_parses_the_reply() {
-    let server = answer(ResponseTemplate::new(200).set_body_json(completion(r#"{"city": "Oslo", "celsius": -3.5}"#, "stop"))).await;
-    let weather: Weather = openai(&server.uri()).structured(&ChatRequest::new().user("weather?")).await.unwrap();
-    assert_eq!(weather, Weather { city: "Oslo".into(), celsius: -3.5 });
+    let server = answer(
+        ResponseTemplate::new(200)
+            .set_body_json(completion(r#"{"city": "Oslo", "celsius": -3.5}"#, "stop")),
+    )
+    .await;
+    let weather: Weather = openai(&server.uri())
+        .structured(&ChatRequest::new().user("weather?"))
+        .await
+        .unwrap();
+    assert_eq!(
+        weather,
+        Weather {
+            city: "Oslo".into(),
+            celsius: -3.5
+        }
+    );
 
     let sent = body(&server.received_requests().await.unwrap()[0]);
     let format = &sent["response_format"];
     assert_eq!(format["type"], "json_schema");
     assert_eq!(format["json_schema"]["name"], "Weather");
     assert_eq!(format["json_schema"]["schema"]["type"], "object");
-    assert_eq!(format["json_schema"]["schema"]["required"], json!(["city", "celsius"]));
+    assert_eq!(
+        format["json_schema"]["schema"]["required"],
+        json!(["city", "celsius"])
+    );
 }
 
 #[tokio::test]
 async fn structured_output_that_does_not_fit_names_the_path() {
-    let server = answer(ResponseTemplate::new(200).set_body_json(completion(r#"{"city": "Oslo", "celsius": "cold"}"#, "stop"))).await;
-    let err = openai(&server.uri()).structured::<Weather>(&ChatRequest::new().user("weather?")).await.unwrap_err();
+    let server = answer(
+        ResponseTemplate::new(200)
+            .set_body_json(completion(r#"{"city": "Oslo", "celsius": "cold"}"#, "stop")),
+    )
+    .await;
+    let err = openai(&server.uri())
+        .structured::<Weather>(&ChatRequest::new().user("weather?"))
+        .await
+        .unwrap_err();
     match &err {
-        ProviderError::InvalidOutput { path, type_name, output, .. } => {
+        ProviderError::InvalidOutput {
+            path,
+            type_name,
+            output,
+            ..
+        } => {
             assert_eq!(path, "celsius");
             assert!(type_name.ends_with("Weather"));
             assert!(output.contains("cold"));
@@ -469,7 +712,10 @@ async fn max_completion_tokens_can_replace_max_tokens() {
         .header("openai-organization", "org-1")
         .build()
         .unwrap();
-    client.chat(&ChatRequest::new().user("hi").max_tokens(5)).await.unwrap();
+    client
+        .chat(&ChatRequest::new().user("hi").max_tokens(5))
+        .await
+        .unwrap();
     let sent = &server.received_requests().await.unwrap()[0];
     assert_eq!(body(sent)["max_completion_tokens"], 5);
     assert!(body(sent).get("max_tokens").is_none());

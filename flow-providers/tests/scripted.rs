@@ -2,27 +2,47 @@
 //! and during a reply, and the requests it recorded. Used through `Arc<dyn ChatModel>`,
 //! as a flow holds it.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly; helpers outside #[test] fns unwrap too"
+)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use flow_providers::{
-    ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason, ProviderError, RetryConfig, ScriptedModel,
-    ScriptedReply, StreamEvent, Usage,
+    ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason, ProviderError, RetryConfig,
+    ScriptedModel, ScriptedReply, StreamEvent, Usage,
 };
 use futures::StreamExt as _;
 
 #[tokio::test]
 async fn replies_come_in_order_and_requests_are_recorded() {
-    let model = ScriptedModel::new([ScriptedReply::text("one"), ScriptedReply::length(["tw", "o"])]);
+    let model = ScriptedModel::new([
+        ScriptedReply::text("one"),
+        ScriptedReply::length(["tw", "o"]),
+    ]);
     let model: Arc<dyn ChatModel> = Arc::new(model);
     let first = model.chat(&ChatRequest::new().user("a")).await.unwrap();
-    let second = model.chat(&ChatRequest::new().user("b").temperature(0.5)).await.unwrap();
-    assert_eq!((first.text.as_str(), first.finish_reason), ("one", FinishReason::Stop));
-    assert_eq!((second.text.as_str(), second.finish_reason), ("two", FinishReason::Length));
+    let second = model
+        .chat(&ChatRequest::new().user("b").temperature(0.5))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.text.as_str(), first.finish_reason),
+        ("one", FinishReason::Stop)
+    );
+    assert_eq!(
+        (second.text.as_str(), second.finish_reason),
+        ("two", FinishReason::Length)
+    );
 
     let err = model.chat(&ChatRequest::new().user("c")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadRequest);
-    assert!(err.to_string().contains("no reply left for request #2"), "{err}");
+    assert!(
+        err.to_string().contains("no reply left for request #2"),
+        "{err}"
+    );
     assert!(!err.is_retryable());
 }
 
@@ -39,15 +59,25 @@ async fn the_recorded_requests_are_what_was_sent() {
 
 #[tokio::test]
 async fn streams_chunks_then_finish_with_usage() {
-    let model = ScriptedModel::new([ScriptedReply::chunks(["a ", "b"]).with_usage(Usage::new(4, 2))]);
-    let events: Vec<_> = model.chat_stream(&ChatRequest::new().user("x")).await.unwrap().collect().await;
+    let model =
+        ScriptedModel::new([ScriptedReply::chunks(["a ", "b"]).with_usage(Usage::new(4, 2))]);
+    let events: Vec<_> = model
+        .chat_stream(&ChatRequest::new().user("x"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
     let events: Vec<StreamEvent> = events.into_iter().map(Result::unwrap).collect();
     assert_eq!(
         events,
         vec![
             StreamEvent::Delta("a ".into()),
             StreamEvent::Delta("b".into()),
-            StreamEvent::Finish { reason: FinishReason::Stop, usage: Some(Usage::new(4, 2)), model: Some("scripted".into()) },
+            StreamEvent::Finish {
+                reason: FinishReason::Stop,
+                usage: Some(Usage::new(4, 2)),
+                model: Some("scripted".into())
+            },
         ]
     );
 }
@@ -59,10 +89,18 @@ async fn errors_before_and_during_a_reply() {
         ScriptedReply::chunks(["half"]).then_fail(ProviderError::stream_cut("scripted", 1)),
         ScriptedReply::chunks(["half"]).then_fail(ProviderError::stream_cut("scripted", 1)),
     ]);
-    let err = model.chat_stream(&ChatRequest::new().user("x")).await.unwrap_err();
+    let err = model
+        .chat_stream(&ChatRequest::new().user("x"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
 
-    let events: Vec<_> = model.chat_stream(&ChatRequest::new().user("x")).await.unwrap().collect().await;
+    let events: Vec<_> = model
+        .chat_stream(&ChatRequest::new().user("x"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
     assert!(matches!(&events[0], Ok(StreamEvent::Delta(t)) if t == "half"));
     assert!(matches!(&events[1], Err(e) if e.kind() == ErrorKind::StreamCut));
     assert_eq!(events.len(), 2);
@@ -80,9 +118,23 @@ async fn a_closure_chooses_the_reply() {
             ScriptedReply::text(format!("reply {n}"))
         }
     });
-    assert_eq!(model.chat(&ChatRequest::new().user("hi")).await.unwrap().text, "reply 0");
+    assert_eq!(
+        model
+            .chat(&ChatRequest::new().user("hi"))
+            .await
+            .unwrap()
+            .text,
+        "reply 0"
+    );
     assert!(model.chat(&ChatRequest::new().user("fail")).await.is_err());
-    assert_eq!(model.chat(&ChatRequest::new().user("hi")).await.unwrap().text, "reply 2");
+    assert_eq!(
+        model
+            .chat(&ChatRequest::new().user("hi"))
+            .await
+            .unwrap()
+            .text,
+        "reply 2"
+    );
 }
 
 #[tokio::test]
@@ -95,19 +147,31 @@ async fn structured_output_through_a_trait_object() {
     let model: Arc<dyn ChatModel> = Arc::new(ScriptedModel::new([ScriptedReply::text(
         "```json\n{\"Revise\": {\"reason\": \"too short\"}}\n```",
     )]));
-    let verdict: Verdict = model.structured(&ChatRequest::new().user("review")).await.unwrap();
-    assert_eq!(verdict, Verdict::Revise { reason: "too short".into() });
+    let verdict: Verdict = model
+        .structured(&ChatRequest::new().user("review"))
+        .await
+        .unwrap();
+    assert_eq!(
+        verdict,
+        Verdict::Revise {
+            reason: "too short".into()
+        }
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn delays_follow_tokios_clock_and_retries_recover() {
     let model = ScriptedModel::new([
-        ScriptedReply::error(ProviderError::timeout("scripted")).with_delay(Duration::from_secs(30)),
+        ScriptedReply::error(ProviderError::timeout("scripted"))
+            .with_delay(Duration::from_secs(30)),
         ScriptedReply::text("ok").with_delay(Duration::from_secs(30)),
     ]);
     let start = tokio::time::Instant::now();
     let request = ChatRequest::new().user("x");
-    let reply = RetryConfig::default().run(|_| model.chat(&request)).await.unwrap();
+    let reply = RetryConfig::default()
+        .run(|_| model.chat(&request))
+        .await
+        .unwrap();
     assert_eq!(reply.text, "ok");
     // Two scripted delays and one default backoff of 500 ms, on the paused clock.
     assert_eq!(start.elapsed(), Duration::from_millis(60_500));

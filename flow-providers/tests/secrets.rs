@@ -1,6 +1,11 @@
 //! An API key never shows: not in the `Debug` output of builders and clients, not in
 //! errors (even when the server echoes it), not in anything traced, at any level.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly; helpers outside #[test] fns unwrap too"
+)]
+
 mod common;
 
 use std::io::Write;
@@ -34,7 +39,11 @@ impl Capture {
 
 #[test]
 fn builders_and_clients_redact_the_key_in_debug() {
-    let builder = OpenAiClient::builder().ignore_env().api_key(KEY).model("m").header("x-proxy-key", KEY);
+    let builder = OpenAiClient::builder()
+        .ignore_env()
+        .api_key(KEY)
+        .model("m")
+        .header("x-proxy-key", KEY);
     let shown = format!("{builder:?}");
     assert!(!shown.contains(KEY), "{shown}");
     assert!(shown.contains("[redacted]"), "{shown}");
@@ -44,14 +53,24 @@ fn builders_and_clients_redact_the_key_in_debug() {
     assert!(!shown.contains(KEY), "{shown}");
     assert!(shown.contains("[redacted]"), "{shown}");
 
-    let client = AnthropicClient::builder().ignore_env().api_key(KEY).model("m").build().unwrap();
+    let client = AnthropicClient::builder()
+        .ignore_env()
+        .api_key(KEY)
+        .model("m")
+        .build()
+        .unwrap();
     let shown = format!("{client:?}");
     assert!(!shown.contains(KEY), "{shown}");
 }
 
 #[test]
 fn config_errors_do_not_show_header_values_or_url_credentials() {
-    let err = OpenAiClient::builder().ignore_env().model("m").api_key("bad\nkey-SECRET").build().unwrap_err();
+    let err = OpenAiClient::builder()
+        .ignore_env()
+        .model("m")
+        .api_key("bad\nkey-SECRET")
+        .build()
+        .unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains("SECRET"), "{shown}");
 
@@ -105,20 +124,42 @@ async fn nothing_traced_or_returned_contains_the_key() {
     let client = openai(&server.uri());
     let reply = client.chat(&ChatRequest::new().user("hi")).await.unwrap();
     assert_eq!(reply.text, "hello");
-    let streamed = client.chat_stream(&ChatRequest::new().user("hi")).await.unwrap().collect_response().await.unwrap();
+    let streamed = client
+        .chat_stream(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap()
+        .collect_response()
+        .await
+        .unwrap();
     assert_eq!(streamed.text, "hi");
 
-    let err = client.chat(&ChatRequest::new().user("fail")).await.unwrap_err();
+    let err = client
+        .chat(&ChatRequest::new().user("fail"))
+        .await
+        .unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains(KEY), "{shown}");
-    assert!(shown.contains("Incorrect API key provided: [redacted]"), "{shown}");
+    assert!(
+        shown.contains("Incorrect API key provided: [redacted]"),
+        "{shown}"
+    );
 
-    let err = anthropic(&server.uri()).chat(&ChatRequest::new().user("fail")).await.unwrap_err();
+    let err = anthropic(&server.uri())
+        .chat(&ChatRequest::new().user("fail"))
+        .await
+        .unwrap_err();
     assert!(!format!("{err} {err:?}").contains(KEY));
 
     // A network error, whose transport error might carry the request.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let err = openai(&format!("http://127.0.0.1:{port}")).chat(&ChatRequest::new().user("hi")).await.unwrap_err();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = openai(&format!("http://127.0.0.1:{port}"))
+        .chat(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap_err();
     assert!(!format!("{err} {err:?}").contains(KEY));
 
     let traced = capture.text();
@@ -126,8 +167,14 @@ async fn nothing_traced_or_returned_contains_the_key() {
     assert!(traced.contains("llm.request"), "{traced}");
     assert!(traced.contains("prompt_tokens=12"), "{traced}");
     assert!(traced.contains("completion_tokens=3"), "{traced}");
-    assert!(traced.contains("outcome=\"authentication\"") || traced.contains("outcome=authentication"), "{traced}");
+    assert!(
+        traced.contains("outcome=\"authentication\"") || traced.contains("outcome=authentication"),
+        "{traced}"
+    );
     // ...and the key is not.
     assert!(!traced.contains(KEY), "the key leaked into tracing output");
-    assert!(!traced.contains("SECRET"), "part of the key leaked into tracing output");
+    assert!(
+        !traced.contains("SECRET"),
+        "part of the key leaked into tracing output"
+    );
 }

@@ -2,6 +2,11 @@
 //! event split across network chunks (even inside a UTF-8 character), a stall, a
 //! dropped connection, a clean end without the finish event.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly; helpers outside #[test] fns unwrap too"
+)]
+
 mod common;
 
 use std::time::Duration;
@@ -12,7 +17,8 @@ use futures::StreamExt as _;
 use serde_json::json;
 
 fn delta(text: &str) -> String {
-    json!({"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]}).to_string()
+    json!({"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})
+        .to_string()
 }
 
 fn finish() -> String {
@@ -43,7 +49,10 @@ fn pieces(bytes: &[u8], at: &[usize]) -> Vec<Step> {
 }
 
 async fn events(base: &str, read_timeout: Duration) -> Vec<Result<StreamEvent, ErrorKind>> {
-    let stream = client(base, read_timeout).chat_stream(&ChatRequest::new().user("hi")).await.unwrap();
+    let stream = client(base, read_timeout)
+        .chat_stream(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap();
     stream.map(|e| e.map_err(|e| e.kind())).collect().await
 }
 
@@ -62,7 +71,11 @@ async fn an_event_split_across_chunks_inside_a_character_is_reassembled() {
         events(&base, Duration::from_secs(5)).await,
         vec![
             Ok(StreamEvent::Delta("Grüße 😀".into())),
-            Ok(StreamEvent::Finish { reason: FinishReason::Stop, usage: None, model: None }),
+            Ok(StreamEvent::Finish {
+                reason: FinishReason::Stop,
+                usage: None,
+                model: None
+            }),
         ]
     );
 }
@@ -73,7 +86,10 @@ async fn a_clean_end_without_the_finish_is_a_cut_stream() {
     let base = raw_server(pieces(body.as_bytes(), &[]), End::Clean).await;
     assert_eq!(
         events(&base, Duration::from_secs(5)).await,
-        vec![Ok(StreamEvent::Delta("The answer is".into())), Err(ErrorKind::StreamCut)]
+        vec![
+            Ok(StreamEvent::Delta("The answer is".into())),
+            Err(ErrorKind::StreamCut)
+        ]
     );
 }
 
@@ -93,7 +109,10 @@ async fn a_stalled_stream_times_out() {
     steps.extend(pieces(sse(&[&finish(), "[DONE]"]).as_bytes(), &[]));
     let base = raw_server(steps, End::Clean).await;
     let got = events(&base, Duration::from_millis(300)).await;
-    assert_eq!(got, vec![Ok(StreamEvent::Delta("a".into())), Err(ErrorKind::Timeout)]);
+    assert_eq!(
+        got,
+        vec![Ok(StreamEvent::Delta("a".into())), Err(ErrorKind::Timeout)]
+    );
 }
 
 #[tokio::test]
@@ -101,5 +120,8 @@ async fn invalid_utf8_in_the_stream_is_a_bad_response() {
     let mut bytes = b"data: {\"choices\": [{\"delta\": {\"content\": \"".to_vec();
     bytes.extend_from_slice(b"\xff\xfe\"}}]}\n\n");
     let base = raw_server(pieces(&bytes, &[]), End::Clean).await;
-    assert_eq!(events(&base, Duration::from_secs(5)).await, vec![Err(ErrorKind::BadResponse)]);
+    assert_eq!(
+        events(&base, Duration::from_secs(5)).await,
+        vec![Err(ErrorKind::BadResponse)]
+    );
 }

@@ -3,7 +3,6 @@
 
 use core::fmt;
 
-
 use reqwest::header::HeaderMap;
 use secrecy::SecretString;
 
@@ -37,7 +36,10 @@ impl fmt::Debug for CommonBuilder {
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("model", &self.model)
-            .field("headers", &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .field("settings", &self.settings)
             .field("ignore_env", &self.ignore_env)
             .finish()
@@ -85,11 +87,7 @@ impl Core {
     /// run without one.
     pub(crate) fn build(b: CommonBuilder, d: &Defaults) -> Result<Core, ConfigError> {
         let from_env = |var: &'static str| {
-            if b.ignore_env {
-                Ok(None)
-            } else {
-                env_var(var)
-            }
+            if b.ignore_env { Ok(None) } else { env_var(var) }
         };
         let base_url = match b.base_url {
             Some(url) => url,
@@ -271,4 +269,3 @@ macro_rules! common_builder_methods {
 }
 
 pub(crate) use common_builder_methods;
-

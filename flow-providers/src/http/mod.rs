@@ -65,7 +65,11 @@ pub(crate) fn endpoint(base_url: &str, path: &str) -> Result<reqwest::Url, Confi
         url: shown.clone(),
         reason,
     };
-    let joined = format!("{}/{}", base_url.trim_end_matches('/'), path.trim_start_matches('/'));
+    let joined = format!(
+        "{}/{}",
+        base_url.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
     let url = reqwest::Url::parse(&joined).map_err(|e| invalid(e.to_string()))?;
     match url.scheme() {
         "http" => {}
@@ -75,7 +79,11 @@ pub(crate) fn endpoint(base_url: &str, path: &str) -> Result<reqwest::Url, Confi
                 "https needs the `rustls` feature of flow-providers".to_owned(),
             ));
         }
-        other => return Err(invalid(format!("unsupported scheme `{other}`; use http or https"))),
+        other => {
+            return Err(invalid(format!(
+                "unsupported scheme `{other}`; use http or https"
+            )));
+        }
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("a base url takes no query or fragment".to_owned()));
@@ -101,9 +109,11 @@ pub(crate) fn secret_header(
     prefix: &str,
     secret: &SecretString,
 ) -> Result<HeaderValue, ConfigError> {
-    let mut value = HeaderValue::from_str(&format!("{prefix}{}", secret.expose_secret()))
-        .map_err(|_| ConfigError::InvalidHeader {
-            name: name.to_owned(),
+    let mut value =
+        HeaderValue::from_str(&format!("{prefix}{}", secret.expose_secret())).map_err(|_| {
+            ConfigError::InvalidHeader {
+                name: name.to_owned(),
+            }
         })?;
     value.set_sensitive(true);
     Ok(value)
@@ -113,9 +123,8 @@ pub(crate) fn secret_header(
 pub(crate) fn extra_headers(headers: &[(String, SecretString)]) -> Result<HeaderMap, ConfigError> {
     let mut map = HeaderMap::new();
     for (name, value) in headers {
-        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| ConfigError::InvalidHeader {
-            name: name.clone(),
-        })?;
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| ConfigError::InvalidHeader { name: name.clone() })?;
         map.append(header, secret_header(name, "", value)?);
     }
     Ok(map)
@@ -156,7 +165,10 @@ pub(crate) async fn send(
     Err(error_from_response(response, cx).await)
 }
 
-async fn error_from_response(mut response: reqwest::Response, cx: &ErrorContext<'_>) -> ProviderError {
+async fn error_from_response(
+    mut response: reqwest::Response,
+    cx: &ErrorContext<'_>,
+) -> ProviderError {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let mut body = Vec::new();
@@ -321,7 +333,11 @@ pub(crate) async fn read_body(
         body.extend_from_slice(&chunk);
     }
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ProviderError::bad_response(provider, ".", "the response body is empty"));
+        return Err(ProviderError::bad_response(
+            provider,
+            ".",
+            "the response body is empty",
+        ));
     }
     Ok(body)
 }
@@ -409,7 +425,11 @@ pub(crate) fn event_stream<D: Decoder>(
                     if let Err(message) = st.parser.push(&chunk, &mut st.events) {
                         st.fail();
                         return Some((
-                            Err(ProviderError::bad_response(st.provider, "(event stream)", message)),
+                            Err(ProviderError::bad_response(
+                                st.provider,
+                                "(event stream)",
+                                message,
+                            )),
                             st,
                         ));
                     }
@@ -463,11 +483,19 @@ mod tests {
         let h = headers(&[("retry-after", &date)]);
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(30)));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(retry_after(&headers(&[("retry-after", &past)]), now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", &past)]), now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
         assert_eq!(retry_after(&headers(&[("retry-after", "-1")]), now), None);
-        assert_eq!(retry_after(&headers(&[("retry-after-ms", "x"), ("retry-after", "3")]), now),
-            Some(Duration::from_secs(3)));
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after-ms", "x"), ("retry-after", "3")]),
+                now
+            ),
+            Some(Duration::from_secs(3))
+        );
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
 
@@ -475,24 +503,51 @@ mod tests {
     fn error_bodies_of_every_shape() {
         let parse = |body: &str| parse_error_body(body.as_bytes());
         assert_eq!(
-            parse(r#"{"error":{"message":"m","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}}"#),
-            (Some("context_length_exceeded".into()), Some("invalid_request_error".into()), Some("m".into()))
+            parse(
+                r#"{"error":{"message":"m","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}}"#
+            ),
+            (
+                Some("context_length_exceeded".into()),
+                Some("invalid_request_error".into()),
+                Some("m".into())
+            )
         );
         assert_eq!(
             parse(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#),
-            (None, Some("overloaded_error".into()), Some("Overloaded".into()))
+            (
+                None,
+                Some("overloaded_error".into()),
+                Some("Overloaded".into())
+            )
         );
         assert_eq!(
-            parse(r#"{"error":{"code":400,"message":"too big","type":"exceed_context_size_error"}}"#),
-            (None, Some("exceed_context_size_error".into()), Some("too big".into()))
+            parse(
+                r#"{"error":{"code":400,"message":"too big","type":"exceed_context_size_error"}}"#
+            ),
+            (
+                None,
+                Some("exceed_context_size_error".into()),
+                Some("too big".into())
+            )
         );
-        assert_eq!(parse(r#"{"detail":"Not authenticated"}"#), (None, None, Some("Not authenticated".into())));
         assert_eq!(
-            parse(r#"{"detail":[{"loc":["body","messages",0],"msg":"field required","type":"missing"}]}"#),
+            parse(r#"{"detail":"Not authenticated"}"#),
+            (None, None, Some("Not authenticated".into()))
+        );
+        assert_eq!(
+            parse(
+                r#"{"detail":[{"loc":["body","messages",0],"msg":"field required","type":"missing"}]}"#
+            ),
             (None, None, Some("body.messages.0: field required".into()))
         );
-        assert_eq!(parse(r#"{"error":"model 'x' not found"}"#), (None, None, Some("model 'x' not found".into())));
-        assert_eq!(parse("Internal Server Error\n"), (None, None, Some("Internal Server Error".into())));
+        assert_eq!(
+            parse(r#"{"error":"model 'x' not found"}"#),
+            (None, None, Some("model 'x' not found".into()))
+        );
+        assert_eq!(
+            parse("Internal Server Error\n"),
+            (None, None, Some("Internal Server Error".into()))
+        );
         assert_eq!(parse("  "), (None, None, None));
     }
 }

@@ -49,7 +49,11 @@ impl SseParser {
     }
 
     /// Feeds the next chunk of the body, appending complete events to `out`.
-    pub(crate) fn push(&mut self, chunk: &[u8], out: &mut VecDeque<SseEvent>) -> Result<(), String> {
+    pub(crate) fn push(
+        &mut self,
+        chunk: &[u8],
+        out: &mut VecDeque<SseEvent>,
+    ) -> Result<(), String> {
         let mut rest = chunk;
         // An empty chunk says nothing about the byte after a trailing `\r`.
         if self.after_cr && !rest.is_empty() {
@@ -77,7 +81,10 @@ impl SseParser {
 
     fn extend_line(&mut self, bytes: &[u8]) -> Result<(), String> {
         if self.line.len() + bytes.len() > self.max_line {
-            return Err(format!("a line of the event stream exceeds {} bytes", self.max_line));
+            return Err(format!(
+                "a line of the event stream exceeds {} bytes",
+                self.max_line
+            ));
         }
         self.line.extend_from_slice(bytes);
         Ok(())
@@ -112,7 +119,10 @@ impl SseParser {
         match field {
             "data" => {
                 if self.data.len() + value.len() + 1 > self.max_event {
-                    return Err(format!("an event of the stream exceeds {} bytes", self.max_event));
+                    return Err(format!(
+                        "an event of the stream exceeds {} bytes",
+                        self.max_event
+                    ));
                 }
                 if self.has_data {
                     self.data.push('\n');
@@ -162,9 +172,17 @@ mod tests {
         ];
         assert_eq!(parse_in_chunks(body, &[]).unwrap(), expected);
         for a in 0..=body.len() {
-            assert_eq!(parse_in_chunks(body, &[a]).unwrap(), expected, "split at {a}");
+            assert_eq!(
+                parse_in_chunks(body, &[a]).unwrap(),
+                expected,
+                "split at {a}"
+            );
             for b in a..=body.len() {
-                assert_eq!(parse_in_chunks(body, &[a, b]).unwrap(), expected, "split at {a},{b}");
+                assert_eq!(
+                    parse_in_chunks(body, &[a, b]).unwrap(),
+                    expected,
+                    "split at {a},{b}"
+                );
             }
         }
     }
@@ -195,7 +213,9 @@ mod tests {
         assert!(err.contains("exceeds 16 bytes"), "{err}");
 
         let mut parser = SseParser::new(1024, 8);
-        let err = parser.push(b"data: 12345\ndata: 6789\n", &mut out).unwrap_err();
+        let err = parser
+            .push(b"data: 12345\ndata: 6789\n", &mut out)
+            .unwrap_err();
         assert!(err.contains("exceeds 8 bytes"), "{err}");
     }
 }

@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests: clients aimed at a mock server, SSE bodies,
 //! and a raw HTTP server that writes a response in exactly the pieces a test asks for.
 
-#![allow(dead_code, reason = "each test binary uses a different part of the helpers")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the helpers"
+)]
 
 use std::time::Duration;
 
@@ -70,10 +73,14 @@ pub enum End {
 /// `text/event-stream` body written step by step, then ends as told.
 /// Returns the base URL (no path).
 pub async fn raw_server(steps: Vec<Step>, end: End) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     tokio::spawn(async move {
-        let Ok((mut socket, _)) = listener.accept().await else { return };
+        let Ok((mut socket, _)) = listener.accept().await else {
+            return;
+        };
         read_request(&mut socket).await;
         let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
         if socket.write_all(head.as_bytes()).await.is_err() {
@@ -107,7 +114,9 @@ async fn read_request(socket: &mut tokio::net::TcpStream) {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 4096];
     loop {
-        let Ok(n) = socket.read(&mut tmp).await else { return };
+        let Ok(n) = socket.read(&mut tmp).await else {
+            return;
+        };
         if n == 0 {
             return;
         }
@@ -120,7 +129,9 @@ async fn read_request(socket: &mut tokio::net::TcpStream) {
                 .and_then(|v| v.trim().parse::<usize>().ok())
                 .unwrap_or(0);
             while buf.len() < end + 4 + length {
-                let Ok(n) = socket.read(&mut tmp).await else { return };
+                let Ok(n) = socket.read(&mut tmp).await else {
+                    return;
+                };
                 if n == 0 {
                     return;
                 }

@@ -12,7 +12,7 @@
 //!
 //! Keys are read from the environment by default, held as secrets, and never appear in
 //! `Debug` output, errors or logs. Every request reports metrics and a tracing span
-//! (see [`telemetry`](crate#metrics-and-tracing)).
+//! (see [below](#metrics-and-tracing)); the [`guide`] covers it all with examples.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -70,6 +70,12 @@ pub use scripted::{ScriptedModel, ScriptedReply};
 pub use stream::{ChatStream, StreamEvent};
 pub use structured::{ChatModelExt, parse_structured, response_format_for};
 pub use types::{ChatRequest, ChatResponse, FinishReason, Message, ResponseFormat, Role, Usage};
+
+/// The guide in `docs/providers.md`, compiled here so its examples are tested.
+#[cfg(all(feature = "openai", feature = "anthropic"))]
+pub mod guide {
+    #![doc = include_str!("../../docs/providers.md")]
+}
 
 #[cfg(feature = "anthropic")]
 pub use anthropic::{ANTHROPIC_VERSION, AnthropicBuilder, AnthropicClient};

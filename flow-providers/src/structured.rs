@@ -173,6 +173,7 @@ fn fenced(text: &str) -> Option<&str> {
 }
 
 /// The instruction that asks for schema-shaped output where the API cannot enforce it.
+#[cfg(feature = "anthropic")]
 pub(crate) fn schema_instruction(schema: &serde_json::Value) -> String {
     format!(
         "Reply with a single JSON value and nothing else (no prose, no code fence). \

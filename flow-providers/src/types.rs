@@ -233,6 +233,7 @@ pub enum FinishReason {
 
 impl FinishReason {
     /// Maps an OpenAI `finish_reason`; an empty string counts as no reason.
+    #[cfg(feature = "openai")]
     pub(crate) fn from_openai(raw: &str) -> Option<Self> {
         Some(match raw {
             "" => return None,
@@ -245,6 +246,7 @@ impl FinishReason {
     }
 
     /// Maps an Anthropic `stop_reason`; an empty string counts as no reason.
+    #[cfg(feature = "anthropic")]
     pub(crate) fn from_anthropic(raw: &str) -> Option<Self> {
         Some(match raw {
             "" => return None,

@@ -1,6 +1,7 @@
 //! The Anthropic client against wiremock on loopback: headers, body, typed stream
 //! events, and Anthropic-shaped errors.
 
+#![cfg(all(feature = "openai", feature = "anthropic"))]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly; helpers outside #[test] fns unwrap too"

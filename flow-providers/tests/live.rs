@@ -15,6 +15,7 @@
 //!
 //! Run with `cargo test -p flow-providers --test live`.
 
+#![cfg(all(feature = "openai", feature = "anthropic"))]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly; helpers outside #[test] fns unwrap too"

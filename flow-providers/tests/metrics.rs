@@ -1,5 +1,6 @@
 //! The metrics every request reports, read back through metrics-util's DebuggingRecorder.
 
+#![cfg(all(feature = "openai", feature = "anthropic"))]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly; helpers outside #[test] fns unwrap too"

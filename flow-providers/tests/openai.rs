@@ -1,6 +1,7 @@
 //! The OpenAI-compatible client against wiremock on loopback: request shape, lenient
 //! parsing, streaming, and every error class from realistic bodies.
 
+#![cfg(all(feature = "openai", feature = "anthropic"))]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly; helpers outside #[test] fns unwrap too"

@@ -1,6 +1,7 @@
 //! The crate's retry loop over real HTTP answers: what is retried, how long it is asked
 //! to wait, and when it stops. Delays are recorded by an injected sleeper, not waited.
 
+#![cfg(all(feature = "openai", feature = "anthropic"))]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly; helpers outside #[test] fns unwrap too"

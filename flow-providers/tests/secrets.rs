@@ -1,6 +1,7 @@
 //! An API key never shows: not in the `Debug` output of builders and clients, not in
 //! errors (even when the server echoes it), not in anything traced, at any level.
 
+#![cfg(all(feature = "openai", feature = "anthropic"))]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly; helpers outside #[test] fns unwrap too"

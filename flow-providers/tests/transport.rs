@@ -2,6 +2,7 @@
 //! event split across network chunks (even inside a UTF-8 character), a stall, a
 //! dropped connection, a clean end without the finish event.
 
+#![cfg(all(feature = "openai", feature = "anthropic"))]
 #![allow(
     clippy::unwrap_used,
     reason = "a test fails loudly; helpers outside #[test] fns unwrap too"

@@ -1,14 +1,19 @@
-//! The one place where the generated run loop hands each node call to outside code.
+//! The one place where the generated run loop hands each run and each node call to
+//! outside code.
 
+use crate::{Context, GraphInfo, NodeInfo, RunId};
 use core::future::Future;
 
-use crate::{Context, NodeInfo};
-
-/// Wraps every node call of a run.
+/// Wraps every run and every node call of a flow.
 ///
-/// The generated run loop calls each node as `hook.step(cx, node, call)`. The default,
-/// [`NoHook`], returns the call unchanged and compiles away; checkpointing, event
-/// streams or a durable engine wrap a step here without a second code generator.
+/// The generated run loop calls `hook.run(graph, run_id, run)` once around a whole run and
+/// `hook.step(cx, node, call)` around each node call. Every method has a default that does
+/// nothing, and [`NoHook`] compiles away entirely; event streams, tracing, metrics,
+/// checkpointing or a durable engine wrap a run or a step here without a second code
+/// generator.
+///
+/// A flow has one hook for all its runs (`Flow::with_hook`) and can take another for a
+/// single run (`flow.run_with(input, hook)`); the run's hook is the inner one.
 ///
 /// # Example
 ///
@@ -41,6 +46,22 @@ pub trait StepHook {
         node: &'static NodeInfo,
         call: F,
     ) -> impl Future<Output = F::Output>;
+
+    /// Wraps a whole run, from before its first step to its output or error.
+    ///
+    /// # Default
+    ///
+    /// Returns `run` unchanged.
+    #[inline(always)]
+    fn run<F: Future>(
+        &self,
+        graph: &'static GraphInfo,
+        run_id: RunId,
+        run: F,
+    ) -> impl Future<Output = F::Output> {
+        let _ = (graph, run_id);
+        run
+    }
 }
 
 /// The default hook: does nothing and costs nothing.
@@ -68,5 +89,38 @@ impl<H: StepHook + ?Sized> StepHook for &H {
         call: F,
     ) -> impl Future<Output = F::Output> {
         (**self).step(cx, node, call)
+    }
+
+    #[inline(always)]
+    fn run<F: Future>(
+        &self,
+        graph: &'static GraphInfo,
+        run_id: RunId,
+        run: F,
+    ) -> impl Future<Output = F::Output> {
+        (**self).run(graph, run_id, run)
+    }
+}
+
+/// Two hooks in one: `.0` wraps `.1`, which wraps the call.
+impl<A: StepHook, B: StepHook> StepHook for (A, B) {
+    #[inline(always)]
+    fn step<F: Future>(
+        &self,
+        cx: &Context,
+        node: &'static NodeInfo,
+        call: F,
+    ) -> impl Future<Output = F::Output> {
+        self.0.step(cx, node, self.1.step(cx, node, call))
+    }
+
+    #[inline(always)]
+    fn run<F: Future>(
+        &self,
+        graph: &'static GraphInfo,
+        run_id: RunId,
+        run: F,
+    ) -> impl Future<Output = F::Output> {
+        self.0.run(graph, run_id, self.1.run(graph, run_id, run))
     }
 }

@@ -41,6 +41,14 @@ pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStr
             ) -> ::core::result::Result<#output, ::flow_runtime::FlowError> {
                 ::core::unreachable!("the flow did not compile")
             }
+
+            pub async fn run_with<R>(
+                &self,
+                input: #in_ty,
+                hook: R,
+            ) -> ::core::result::Result<#output, ::flow_runtime::FlowError> {
+                ::core::unreachable!("the flow did not compile")
+            }
         }
     }
 }

@@ -108,7 +108,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         quote_spanned! {node.name.span()=>
             #state::#variant(__flow_value) => {
                 let __flow_result = ::flow_runtime::StepHook::step(
-                    &self.__flow_hook,
+                    &__flow_hook,
                     &__flow_cx,
                     &<Self as ::flow_runtime::Flow>::GRAPH.nodes[#k_usize],
                     #call,
@@ -150,7 +150,6 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         }
     });
     let run_loop = quote! {
-        let mut __flow_cx = ::flow_runtime::Context::new(#display_name, self.__flow_runs.next());
         let mut __flow_state = #state::#entry_variant(#entry_pass);
         loop {
             #limit_check
@@ -160,13 +159,34 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             };
         }
     };
-    let run_body = match &graph.timeout {
-        Some(timeout) => quote! {
-            ::flow_runtime::__private::deadline(#display_name, #timeout, async move { #run_loop }).await
-        },
-        None => run_loop,
+    // A timeout bounds a whole run, its hooks included.
+    let bounded = |run: TokenStream| match &graph.timeout {
+        Some(timeout) => {
+            quote!(::flow_runtime::__private::deadline(#display_name, #timeout, #run).await)
+        }
+        None => quote!(#run.await),
     };
-
+    let run_plain = bounded(quote! {
+        ::flow_runtime::StepHook::run(
+            &self.__flow_hook,
+            <Self as ::flow_runtime::Flow>::GRAPH,
+            __flow_run_id,
+            self.__flow_loop(&self.__flow_hook, __flow_cx, input),
+        )
+    });
+    let run_hooked = bounded(quote! {
+        ::flow_runtime::StepHook::run(
+            &hook,
+            <Self as ::flow_runtime::Flow>::GRAPH,
+            __flow_run_id,
+            ::flow_runtime::StepHook::run(
+                &self.__flow_hook,
+                <Self as ::flow_runtime::Flow>::GRAPH,
+                __flow_run_id,
+                self.__flow_loop((&self.__flow_hook, &hook), __flow_cx, input),
+            ),
+        )
+    });
     // -- description and diagrams -----------------------------------------------
     let mermaid = LitStr::new(&diagram::mermaid(graph), Span::call_site());
     let dot = LitStr::new(&diagram::dot(graph), Span::call_site());
@@ -285,13 +305,43 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             ///
             /// [`FlowError`](::flow_runtime::FlowError) when a node fails, or when the run
             /// exceeds the flow's step limit or timeout.
-            // A flow whose every node leads to END has no state to assign after the match.
-            #[allow(unreachable_code)]
             pub async fn run(
                 &self,
+                input: #input,
+            ) -> ::core::result::Result<#output, ::flow_runtime::FlowError> {
+                let __flow_run_id = self.__flow_runs.next();
+                let __flow_cx = ::flow_runtime::Context::new(#display_name, __flow_run_id);
+                #run_plain
+            }
+
+            /// Runs the flow with one more hook for this run only, inside the flow's own.
+            ///
+            /// # Errors
+            ///
+            /// As [`run`](Self::run).
+            pub async fn run_with<R: ::flow_runtime::StepHook>(
+                &self,
+                input: #input,
+                hook: R,
+            ) -> ::core::result::Result<#output, ::flow_runtime::FlowError> {
+                let __flow_run_id = self.__flow_runs.next();
+                let __flow_cx = ::flow_runtime::Context::new(#display_name, __flow_run_id);
+                #run_hooked
+            }
+
+            // The loop takes its hook by value: `run` passes `&self`'s hook, a pointer
+            // into the flow; a loop that reached its hook through a reference into an
+            // enclosing future paid several instructions per step (scripts/bench-steps.sh).
+            // A flow whose every node leads to END has no state to assign after the match.
+            #[doc(hidden)]
+            #[allow(unreachable_code)]
+            async fn __flow_loop<K: ::flow_runtime::StepHook>(
+                &self,
+                __flow_hook: K,
+                mut __flow_cx: ::flow_runtime::Context,
                 __flow_input: #input,
             ) -> ::core::result::Result<#output, ::flow_runtime::FlowError> {
-                #run_body
+                #run_loop
             }
         }
 
@@ -320,6 +370,16 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
                 Output = ::core::result::Result<#output, ::flow_runtime::FlowError>,
             > {
                 #name::run(self, input)
+            }
+
+            fn run_with<R: ::flow_runtime::StepHook>(
+                &self,
+                input: #input,
+                hook: R,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#output, ::flow_runtime::FlowError>,
+            > {
+                #name::run_with(self, input, hook)
             }
         }
     }

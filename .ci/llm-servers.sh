@@ -99,6 +99,13 @@ llm_servers_start() {
 
 llm_servers_stop() {
     local pid
+    # From another shell than the one that started them: the pid files say which.
+    if [ -z "${LLM_SERVERS_LLAMA_PID:-}" ] && [ -s target/llama-server.pid ]; then
+        LLM_SERVERS_LLAMA_PID=$(cat target/llama-server.pid)
+    fi
+    if [ -z "${LLM_SERVERS_LLMOCK_PID:-}" ] && [ -s target/llmock.pid ]; then
+        LLM_SERVERS_LLMOCK_PID=$(cat target/llmock.pid)
+    fi
     for pid in "${LLM_SERVERS_LLAMA_PID:-}" "${LLM_SERVERS_LLMOCK_PID:-}"; do
         if [ -n "$pid" ]; then
             # setsid made each server the leader of its own process group.

@@ -131,3 +131,48 @@ impl FlowError {
         FlowError::Timeout { flow, timeout }
     }
 }
+
+/// What a node's error edge hands to its handler: the input the node failed on, and why.
+///
+/// A handler of `write !-> rescue;` where `write` takes `Outline` and fails with `LlmError`
+/// takes a `Failed<Outline, LlmError>`:
+///
+/// ```
+/// use flow_runtime::prelude::*;
+/// use flow_runtime::Failed;
+///
+/// #[node]
+/// async fn parse(text: String) -> Result<u32, std::num::ParseIntError> {
+///     text.parse()
+/// }
+///
+/// #[node]
+/// async fn fallback(failed: Failed<String, std::num::ParseIntError>) -> u32 {
+///     failed.input.len() as u32
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// graph! {
+///     Parse(String) -> u32 {
+///         START -> parse -> END;
+///         parse !-> fallback;
+///         fallback -> END;
+///     }
+/// }
+/// let flow = Parse::new(());
+/// assert_eq!(flow.run("42".into()).await.unwrap(), 42);
+/// assert_eq!(flow.run("forty-two".into()).await.unwrap(), 9);
+/// # });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Failed<I, E> {
+    /// The node that failed.
+    pub node: &'static str,
+    /// The input it failed on.
+    pub input: I,
+    /// Its error.
+    pub error: E,
+    /// How many attempts were made.
+    pub attempts: u32,
+}

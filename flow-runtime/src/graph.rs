@@ -114,6 +114,7 @@ impl NodeInfo {
 
 /// One end of an edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Endpoint {
     /// Where every run starts.
     Start,
@@ -131,6 +132,19 @@ pub enum EdgeKind {
     Plain,
     /// When the source's output is this enum variant (the path as written), with its payload.
     Route(&'static str),
+    /// To one branch of a fan-out, with a clone of the source's output.
+    Branch,
+    /// From one branch of a fan-out to the join, which takes the tuple of all branches' outputs.
+    Join,
+    /// To a node mapped over the source's output, at most `limit` items at once.
+    Map {
+        /// How many items may run at once.
+        limit: u32,
+    },
+    /// From a mapped node to the node that takes its outputs, collected in order.
+    Collect,
+    /// When the source fails: to its handler, with the failed input and the error.
+    Error,
 }
 
 /// An edge of a graph.

@@ -43,7 +43,7 @@ mod retryable;
 
 pub use context::{Context, RunId};
 pub use deps::Provides;
-pub use error::{BoxError, FlowError};
+pub use error::{BoxError, Failed, FlowError};
 pub use graph::{EdgeInfo, EdgeKind, Endpoint, Flow, GraphInfo, NodeInfo};
 pub use hook::{NoHook, StepHook};
 pub use node::{Node, NodeFn};
@@ -53,6 +53,9 @@ pub use flow_macros::{Deps, flow, graph, node};
 
 /// The default step limit of a run when `#[flow(max_steps = ..)]` does not set one.
 pub const DEFAULT_MAX_STEPS: u32 = 1000;
+
+/// How many items of a map `[node]` run at once when the map does not say (`[node; 4]`).
+pub const DEFAULT_MAP_LIMIT: u32 = 16;
 
 /// Everything a module that writes nodes and flows needs.
 pub mod prelude {

@@ -23,7 +23,7 @@ pub use core::time::Duration;
     label = "`{Self}` does not take `{T}`",
     note = "the node after an edge must take the value the node before it returns (for a route arm, the variant's payload)"
 )]
-pub trait Edge<From, T>: Node {
+pub trait Edge<From: ?Sized, T>: Node {
     /// Hands the value over; the identity.
     fn pass(value: T) -> Self::Input;
 }
@@ -45,12 +45,12 @@ pub trait Entry<Flow, T>: Node {
     label = "the flow's output type",
     note = "every value that reaches `END` is the flow's output: make the flow's output type `{Self}`, or route `{From}` elsewhere"
 )]
-pub trait End<Flow, Out, From> {
+pub trait End<Flow, Out, From: ?Sized> {
     /// Turns the value into the flow's output; the identity.
     fn finish(self) -> Out;
 }
 
-impl<Flow, From, T> End<Flow, T, From> for T {
+impl<Flow, From: ?Sized, T> End<Flow, T, From> for T {
     #[inline(always)]
     fn finish(self) -> T {
         self
@@ -67,7 +67,7 @@ pub struct Hand<T>(pub T);
 impl<T> Hand<T> {
     /// Type-checks and performs the hand-over along an edge.
     #[inline(always)]
-    pub fn edge<To: Edge<From, T>, From>(self) -> To::Input {
+    pub fn edge<To: Edge<From, T>, From: ?Sized>(self) -> To::Input {
         To::pass(self.0)
     }
 
@@ -79,7 +79,7 @@ impl<T> Hand<T> {
 
     /// Type-checks and performs the hand-over of a value to `END`.
     #[inline(always)]
-    pub fn end<Flow, Out, From>(self) -> Out
+    pub fn end<Flow, Out, From: ?Sized>(self) -> Out
     where
         T: End<Flow, Out, From>,
     {
@@ -168,5 +168,141 @@ pub async fn deadline<T>(
     match tokio::time::timeout(timeout, run).await {
         Ok(result) => result,
         Err(_) => Err(crate::FlowError::__timeout(flow, timeout)),
+    }
+}
+
+// -- fan-out, join, map and error edges ------------------------------------------
+
+pub use tokio::try_join;
+
+/// A value fanned out to several branches is cloned for each.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is fanned out to several branches, so it must implement `Clone`",
+    label = "each branch gets its own clone of this value",
+    note = "derive or implement `Clone` for `{Self}`, or wrap it in an `Arc`"
+)]
+pub trait FanOut: Clone {}
+
+impl<T: Clone> FanOut for T {}
+
+/// Clones the value for one branch of a fan-out.
+#[inline(always)]
+pub fn fan_clone<T: FanOut>(value: &T) -> T {
+    value.clone()
+}
+
+/// A node with an error edge keeps a copy of its input to hand to the handler.
+#[diagnostic::on_unimplemented(
+    message = "node `{Node}` has an error edge, so its input `{Self}` must implement `Clone`",
+    label = "the error edge hands a copy of this input to its handler",
+    note = "derive or implement `Clone` for `{Self}`, or remove the error edge"
+)]
+pub trait KeepInput<Node>: Clone {}
+
+impl<N, T: Clone> KeepInput<N> for T {}
+
+/// Keeps a copy of a node's input for its error edge.
+#[inline(always)]
+pub fn keep_input<N, T: KeepInput<N>>(value: &T) -> T {
+    value.clone()
+}
+
+/// `Self` can take, as its input, the tuple `T` of the outputs of the branches `Branches`.
+///
+/// Implemented by `#[node]` for the node's own input type.
+#[diagnostic::on_unimplemented(
+    message = "node `{Self}` cannot join branches `{Branches}`: it takes its input, not `{T}`",
+    label = "`{Self}` does not take `{T}`",
+    note = "a join takes the tuple of its branches' outputs, in the order the branches are written"
+)]
+pub trait Join<Branches: ?Sized, T>: Node {
+    /// Hands the tuple over; the identity.
+    fn pass(value: T) -> Self::Input;
+}
+
+/// The collection a node hands to a map is turned into the items of its worker.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be mapped over `{Worker}`: it is not a collection of `{Worker}`'s input",
+    label = "`{Worker}` is mapped over this value",
+    note = "the node before `[{Worker}; N]` must return a collection (`Vec`, an iterator, ..) whose items `{Worker}` takes"
+)]
+pub trait MapOver<Worker: Node>: IntoIterator<Item = Worker::Input> {}
+
+impl<W: Node, T: IntoIterator<Item = W::Input>> MapOver<W> for T {}
+
+impl<T> Hand<T> {
+    /// Type-checks and performs the hand-over of a join's tuple.
+    #[inline(always)]
+    pub fn join<To: Join<Branches, T>, Branches: ?Sized>(self) -> To::Input {
+        To::pass(self.0)
+    }
+
+    /// Type-checks and collects the items of a map.
+    #[inline(always)]
+    pub fn map_items<W: Node>(self) -> Vec<W::Input>
+    where
+        T: MapOver<W>,
+    {
+        self.0.into_iter().collect()
+    }
+}
+
+/// Runs `work` on every item, at most `limit` at once, and returns the outputs in the
+/// items' order. The first error (in the items' order of completion) ends the map: the
+/// items still running are dropped and no further item starts.
+pub async fn map_bounded<I, T, F, Fut>(
+    items: Vec<I>,
+    limit: usize,
+    work: F,
+) -> Result<Vec<T>, crate::FlowError>
+where
+    F: FnMut(I) -> Fut,
+    Fut: Future<Output = Result<T, crate::FlowError>>,
+{
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    stream::iter(items)
+        .map(work)
+        .buffered(limit.max(1))
+        .try_collect()
+        .await
+}
+
+/// A value handed by a mapped node's stand-in must be what the mapped node returns.
+#[diagnostic::on_unimplemented(
+    message = "handler `{Handler}` stands in for `{N}`, so it must return what `{N}` returns, not `{Self}`",
+    label = "`{Handler}` returns `{Self}`",
+    note = "the output of a branch's or a mapped node's error handler takes the failed node's place in the results"
+)]
+pub trait Recovers<N, Handler> {
+    /// Hands the stand-in's output over; the identity.
+    fn recover(self) -> Self;
+}
+
+impl<T, N: Node<Output = T>, Handler> Recovers<N, Handler> for T {
+    #[inline(always)]
+    fn recover(self) -> T {
+        self
+    }
+}
+
+impl<T> Hand<T> {
+    /// Type-checks and hands over the output of a failed node's stand-in.
+    #[inline(always)]
+    pub fn recover<N, Handler>(self) -> T
+    where
+        T: Recovers<N, Handler>,
+    {
+        self.0.recover()
+    }
+}
+
+/// Builds the `Failed` value an error edge hands to its handler.
+#[cold]
+pub fn failed<I, E>(node: &'static str, input: I, error: E, attempts: u32) -> crate::Failed<I, E> {
+    crate::Failed {
+        node,
+        input,
+        error,
+        attempts,
     }
 }

@@ -1,6 +1,7 @@
 //! `graph!`: the flow type, its state enum, the run loop, and the static description.
 //!
-//! Assumes validation passed: one entry, one way on per node, every node reachable.
+//! Assumes validation passed: one entry, one way on per step, every step reachable, and
+//! the nodes inside fan-outs and maps without edges of their own.
 //!
 //! Type checks are not separate assertions: every hand-over in the run loop goes through
 //! a `__private` function whose trait bound is the check, spanned on the user's token
@@ -12,8 +13,308 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Index, LitStr};
 
-use crate::expand::diagram;
-use crate::model::{Graph, Target};
+use crate::expand::diagram::{self, EdgeKind};
+use crate::model::{Graph, Kind, Target};
+
+/// Everything the pieces of the expansion share.
+struct Cx<'a> {
+    graph: &'a Graph,
+    state: syn::Ident,
+    deps: TokenStream,
+    display_name: &'a LitStr,
+    /// Position of each node among the user nodes (`GRAPH.nodes`, the node-state tuple).
+    pos: Vec<Option<usize>>,
+}
+
+impl Cx<'_> {
+    /// The type named in messages as the sender of a value leaving node `i`: the node, the
+    /// tuple of a fan-out's branches, or `[worker]` for a map.
+    fn sender(&self, i: usize) -> TokenStream {
+        let nodes = &self.graph.nodes;
+        match &nodes[i].kind {
+            Kind::Fan { branches } => {
+                let tys = branches.iter().map(|b| &nodes[*b].ty);
+                quote!((#(#tys,)*))
+            }
+            Kind::Map { worker, .. } => {
+                let ty = &nodes[*worker].ty;
+                quote!([#ty])
+            }
+            _ => {
+                let ty = &nodes[i].ty;
+                quote!(#ty)
+            }
+        }
+    }
+
+    /// The future of one call of user node `k` (not awaited), through the hook.
+    fn call(&self, k: usize, input: TokenStream) -> TokenStream {
+        let node = &self.graph.nodes[k];
+        let ty = &node.ty;
+        let deps = &self.deps;
+        let p = self.pos[k].unwrap_or(0);
+        let field = Index::from(p);
+        quote_spanned! {node.name.span()=>
+            ::flow_runtime::StepHook::step(
+                &__flow_hook,
+                &__flow_cx,
+                &<Self as ::flow_runtime::Flow>::GRAPH.nodes[#p],
+                <#ty as ::flow_runtime::NodeFn<#deps>>::call(
+                    &self.__flow_deps,
+                    &self.__flow_nodes.#field,
+                    &__flow_cx,
+                    #input,
+                ),
+            )
+        }
+    }
+
+    fn node_error(&self, k: usize, err: TokenStream) -> TokenStream {
+        let name = self.graph.nodes[k].name.to_string();
+        let display_name = self.display_name;
+        quote! {
+            ::flow_runtime::FlowError::__node(#display_name, #name, __flow_cx.step(), 1, #err)
+        }
+    }
+
+    /// Hands `value`, leaving `from`, to `to`: the next state, or the flow's output.
+    fn hand_over(&self, from: usize, to: Target, value: TokenStream, span: Span) -> TokenStream {
+        let nodes = &self.graph.nodes;
+        let sender = self.sender(from);
+        let state = &self.state;
+        match to {
+            Target::End => {
+                let (name, output) = (&self.graph.name, &self.graph.output);
+                let finish = quote_spanned! {output.span()=>
+                    ::flow_runtime::__private::Hand(#value).end::<#name, #output, #sender>()
+                };
+                quote!(return ::core::result::Result::Ok(#finish))
+            }
+            Target::Node(j) => {
+                let variant = &nodes[j].variant;
+                let pass = match &nodes[j].kind {
+                    Kind::Fan { branches } => {
+                        let first = &nodes[branches[0]].ty;
+                        quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).edge::<#first, #sender>() }
+                    }
+                    Kind::Map { worker, .. } => {
+                        let worker = &nodes[*worker].ty;
+                        quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).map_items::<#worker>() }
+                    }
+                    _ if matches!(nodes[from].kind, Kind::Fan { .. }) => {
+                        let to_ty = &nodes[j].ty;
+                        quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).join::<#to_ty, #sender>() }
+                    }
+                    _ => {
+                        let to_ty = &nodes[j].ty;
+                        quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).edge::<#to_ty, #sender>() }
+                    }
+                };
+                quote!(#state::#variant(#pass))
+            }
+        }
+    }
+
+    /// What happens with the `Ok` output of step `i`: its edge or its route.
+    fn on_ok(&self, i: usize) -> TokenStream {
+        let graph = self.graph;
+        if let Some(edge) = graph.edges.iter().find(|e| e.from == i) {
+            return self.hand_over(i, edge.to, quote!(__flow_out), edge.arrow.spans[0]);
+        }
+        let Some(route) = graph.routes.iter().find(|r| r.from == i) else {
+            return quote!(::core::unreachable!());
+        };
+        let arms = route.arms.iter().map(|arm| {
+            let path = &arm.variant;
+            let pattern = quote_spanned!(path.span()=> #path(__flow_payload));
+            let next = self.hand_over(i, arm.to, quote!(__flow_payload), arm.arrow.spans[0]);
+            quote!(#pattern => #next,)
+        });
+        // The scrutinee carries the route block's span: rustc's "non-exhaustive patterns"
+        // error, which names the missing variants, lands on the block.
+        let scrutinee = quote_spanned!(route.brace.span.join()=> __flow_out);
+        quote!(match #scrutinee { #(#arms)* })
+    }
+
+    /// An async block running user node `k` inside a fan-out or map on `__flow_in`, to a
+    /// `Result<Output, FlowError>`; a failure goes to the node's stand-in if it has one.
+    fn nested(&self, k: usize) -> TokenStream {
+        let nodes = &self.graph.nodes;
+        let node = &nodes[k];
+        let ty = &node.ty;
+        let name = node.name.to_string();
+        let call = self.call(k, quote!(__flow_in));
+        let on_err = match &node.catch {
+            Some(catch) => {
+                let h = catch.to;
+                let h_ty = &nodes[h].ty;
+                let span = catch.to_ident.span();
+                let failed = quote_spanned! {span=>
+                    ::flow_runtime::__private::Hand(
+                        ::flow_runtime::__private::failed(#name, __flow_kept, __flow_err, 1),
+                    )
+                    .edge::<#h_ty, #ty>()
+                };
+                let recover = quote_spanned! {span=>
+                    ::flow_runtime::__private::Hand(__flow_out).recover::<#ty, #h_ty>()
+                };
+                let stand_in = self.call(h, failed);
+                let h_error = self.node_error(h, quote!(__flow_err));
+                quote! {
+                    match #stand_in.await {
+                        ::core::result::Result::Ok(__flow_out) => ::core::result::Result::Ok(#recover),
+                        ::core::result::Result::Err(__flow_err) => ::core::result::Result::Err(#h_error),
+                    }
+                }
+            }
+            None => {
+                let error = self.node_error(k, quote!(__flow_err));
+                quote!(::core::result::Result::Err(#error))
+            }
+        };
+        let keep = node.catch.as_ref().map(|c| {
+            quote_spanned! {c.to_ident.span()=>
+                let __flow_kept = ::flow_runtime::__private::keep_input::<#ty, _>(&__flow_in);
+            }
+        });
+        quote! {
+            async move {
+                #keep
+                match #call.await {
+                    ::core::result::Result::Ok(__flow_out) => ::core::result::Result::Ok(__flow_out),
+                    ::core::result::Result::Err(__flow_err) => #on_err,
+                }
+            }
+        }
+    }
+
+    /// The match arm of step `i`.
+    fn arm(&self, i: usize) -> TokenStream {
+        let graph = self.graph;
+        let nodes = &graph.nodes;
+        let node = &nodes[i];
+        let (state, variant) = (&self.state, &node.variant);
+        let on_ok = self.on_ok(i);
+        match &node.kind {
+            Kind::Fan { branches } => {
+                // n - 1 clones and one move: each branch owns its input.
+                let inputs: Vec<_> = (0..branches.len())
+                    .map(|b| format_ident!("__flow_v{}", b))
+                    .collect();
+                let values = branches.iter().enumerate().map(|(b, k)| {
+                    let span = nodes[*k].name.span();
+                    if b + 1 == branches.len() {
+                        quote!(__flow_value)
+                    } else {
+                        quote_spanned!(span=> ::flow_runtime::__private::fan_clone(&__flow_value))
+                    }
+                });
+                let source = self.fan_source(i);
+                let branch_futures = branches.iter().zip(&inputs).map(|(k, v)| {
+                    let ty = &nodes[*k].ty;
+                    let span = nodes[*k].name.span();
+                    let pass = quote_spanned! {span=>
+                        ::flow_runtime::__private::Hand(#v).edge::<#ty, #source>()
+                    };
+                    let body = self.nested(*k);
+                    quote!({ let __flow_in = #pass; #body })
+                });
+                quote_spanned! {node.name.span()=>
+                    #state::#variant(__flow_value) => {
+                        let (#(#inputs,)*) = (#(#values,)*);
+                        let __flow_hook = &__flow_hook;
+                        let __flow_cx = &__flow_cx;
+                        let __flow_joined = ::flow_runtime::__private::try_join!(#(#branch_futures),*);
+                        match __flow_joined {
+                            ::core::result::Result::Ok(__flow_out) => #on_ok,
+                            ::core::result::Result::Err(__flow_err) => {
+                                return ::core::result::Result::Err(__flow_err);
+                            }
+                        }
+                    }
+                }
+            }
+            Kind::Map { worker, limit } => {
+                let limit = match limit {
+                    Some(n) => quote!(#n),
+                    None => quote!(::flow_runtime::DEFAULT_MAP_LIMIT),
+                };
+                let body = self.nested(*worker);
+                quote_spanned! {node.name.span()=>
+                    #state::#variant(__flow_value) => {
+                        let __flow_hook = &__flow_hook;
+                        let __flow_cx = &__flow_cx;
+                        let __flow_mapped = ::flow_runtime::__private::map_bounded(
+                            __flow_value,
+                            #limit as usize,
+                            move |__flow_in| #body,
+                        )
+                        .await;
+                        match __flow_mapped {
+                            ::core::result::Result::Ok(__flow_out) => #on_ok,
+                            ::core::result::Result::Err(__flow_err) => {
+                                return ::core::result::Result::Err(__flow_err);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {
+                let ty = &node.ty;
+                let call = self.call(i, quote!(__flow_value));
+                let (keep, on_err) = match &node.catch {
+                    Some(catch) => {
+                        let span = catch.to_ident.span();
+                        let name = node.name.to_string();
+                        let keep = quote_spanned! {span=>
+                            let __flow_kept = ::flow_runtime::__private::keep_input::<#ty, _>(&__flow_value);
+                        };
+                        let failed = quote!(::flow_runtime::__private::failed(#name, __flow_kept, __flow_err, 1));
+                        (
+                            Some(keep),
+                            self.hand_over(i, Target::Node(catch.to), failed, span),
+                        )
+                    }
+                    None => {
+                        let error = self.node_error(i, quote!(__flow_err));
+                        (None, quote!(return ::core::result::Result::Err(#error)))
+                    }
+                };
+                quote_spanned! {node.name.span()=>
+                    #state::#variant(__flow_value) => {
+                        #keep
+                        let __flow_result = #call.await;
+                        match __flow_result {
+                            ::core::result::Result::Ok(__flow_out) => #on_ok,
+                            ::core::result::Result::Err(__flow_err) => #on_err,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The node named as the sender of a fan-out's value: its one predecessor, or else the
+    /// first branch (whose input type the value has, by the edge into the fan-out).
+    fn fan_source(&self, fan: usize) -> TokenStream {
+        let graph = self.graph;
+        let mut preds = graph
+            .edges
+            .iter()
+            .filter(|e| e.to == Target::Node(fan))
+            .map(|e| e.from);
+        match (preds.next(), preds.next()) {
+            (Some(p), None) => self.sender(p),
+            _ => match &graph.nodes[fan].kind {
+                Kind::Fan { branches } => {
+                    let ty = &graph.nodes[branches[0]].ty;
+                    quote!(#ty)
+                }
+                _ => quote!(()),
+            },
+        }
+    }
+}
 
 pub fn expand_flow(graph: &Graph) -> TokenStream {
     let Graph {
@@ -25,30 +326,26 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         output,
         ..
     } = graph;
-    let state = format_ident!("{}State", name);
     let deps = match &graph.deps {
         Some(ty) => quote!(#ty),
         None => quote!(()),
     };
-    let live: Vec<_> = graph.live_nodes().collect();
-    // Node index in the model -> position among live nodes (tuple field, GRAPH.nodes index).
-    let pos = |i: usize| live.iter().position(|(j, _)| *j == i).unwrap_or(0);
-    // `<ty as Node>::X`, spanned on the node's name: the errors of a name that is not a
-    // node all fall on one token, where rustc merges the identical ones.
-    let assoc = |what: &str| -> Vec<TokenStream> {
-        let what = format_ident!("{}", what);
-        live.iter()
-            .map(|(_, n)| {
-                let ty = &n.ty;
-                quote_spanned!(n.name.span()=> <#ty as ::flow_runtime::Node>::#what)
-            })
-            .collect()
+    let cx = Cx {
+        graph,
+        state: format_ident!("{}State", name),
+        deps: deps.clone(),
+        display_name,
+        pos: diagram::user_positions(graph),
     };
-    let node_inputs = assoc("Input");
-    let node_states = assoc("State");
-    let node_state_fns = assoc("state");
-    let variants: Vec<_> = live.iter().map(|(_, n)| &n.variant).collect();
-    let node_names: Vec<_> = live.iter().map(|(_, n)| n.name.to_string()).collect();
+    let state = &cx.state;
+    let users: Vec<_> = graph
+        .live_nodes()
+        .filter(|(_, n)| n.kind.is_user_node())
+        .collect();
+    let steps: Vec<_> = graph
+        .live_nodes()
+        .filter(|(_, n)| n.kind.is_step())
+        .collect();
     let max_steps = graph.max_steps.unwrap_or(0);
     let max_steps = if graph.max_steps.is_some() {
         quote!(#max_steps)
@@ -56,76 +353,48 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         quote!(::flow_runtime::DEFAULT_MAX_STEPS)
     };
 
-    // -- transitions --------------------------------------------------------------
-    let hand_over = |from: usize, to: Target, value: TokenStream, span: Span| -> TokenStream {
-        let from_ty = &graph.nodes[from].ty;
-        match to {
-            Target::Node(j) => {
-                let to_ty = &graph.nodes[j].ty;
-                let variant = &graph.nodes[j].variant;
-                let pass = quote_spanned! {span=>
-                    ::flow_runtime::__private::Hand(#value).edge::<#to_ty, #from_ty>()
-                };
-                quote!(#state::#variant(#pass))
-            }
-            Target::End => {
-                let finish = quote_spanned! {output.span()=>
-                    ::flow_runtime::__private::Hand(#value).end::<#name, #output, #from_ty>()
-                };
-                quote!(return ::core::result::Result::Ok(#finish))
-            }
-        }
+    // `<ty as Node>::X` for every user node, spanned on its name: the errors of a name that
+    // is not a node all fall on one token, where rustc merges the identical ones.
+    let assoc = |what: &str| -> Vec<TokenStream> {
+        let what = format_ident!("{}", what);
+        users
+            .iter()
+            .map(|(_, n)| {
+                let ty = &n.ty;
+                quote_spanned!(n.name.span()=> <#ty as ::flow_runtime::Node>::#what)
+            })
+            .collect()
     };
-    let arms = live.iter().map(|(i, node)| {
-        let i = *i;
-        let (ty, variant, node_name) = (&node.ty, &node.variant, node.name.to_string());
-        let k = Index::from(pos(i));
-        let k_usize = pos(i);
-        let on_ok = if let Some(edge) = graph.edges.iter().find(|e| e.from == i) {
-            hand_over(i, edge.to, quote!(__flow_out), edge.arrow.spans[0])
-        } else if let Some(route) = graph.routes.iter().find(|r| r.from == i) {
-            let route_arms = route.arms.iter().map(|arm| {
-                let path = &arm.variant;
-                let pattern = quote_spanned!(path.span()=> #path(__flow_payload));
-                let next = hand_over(i, arm.to, quote!(__flow_payload), arm.arrow.spans[0]);
-                quote!(#pattern => #next,)
-            });
-            // The scrutinee carries the route block's span: rustc's "non-exhaustive
-            // patterns" error, which names the missing variants, lands on the block.
-            let scrutinee = quote_spanned!(route.brace.span.join()=> __flow_out);
-            quote!(match #scrutinee { #(#route_arms)* })
-        } else {
-            quote!(::core::unreachable!())
+    let node_states = assoc("State");
+    let node_state_fns = assoc("state");
+    let node_names: Vec<String> = users.iter().map(|(_, n)| n.name.to_string()).collect();
+
+    // The state enum: one variant per step, holding what the step takes.
+    let variants: Vec<_> = steps.iter().map(|(_, n)| &n.variant).collect();
+    let variant_tys = steps.iter().map(|(_, n)| {
+        let input_of = |k: usize| {
+            let node = &graph.nodes[k];
+            let ty = &node.ty;
+            quote_spanned!(node.name.span()=> <#ty as ::flow_runtime::Node>::Input)
         };
-        let call = quote_spanned! {node.name.span()=>
-            <#ty as ::flow_runtime::NodeFn<#deps>>::call(
-                &self.__flow_deps,
-                &self.__flow_nodes.#k,
-                &__flow_cx,
-                __flow_value,
-            )
-        };
-        quote_spanned! {node.name.span()=>
-            #state::#variant(__flow_value) => {
-                let __flow_result = ::flow_runtime::StepHook::step(
-                    &__flow_hook,
-                    &__flow_cx,
-                    &<Self as ::flow_runtime::Flow>::GRAPH.nodes[#k_usize],
-                    #call,
-                )
-                .await;
-                match __flow_result {
-                    ::core::result::Result::Ok(__flow_out) => #on_ok,
-                    ::core::result::Result::Err(__flow_err) => {
-                        return ::core::result::Result::Err(::flow_runtime::FlowError::__node(
-                            #display_name, #node_name, __flow_cx.step(), 1, __flow_err,
-                        ));
-                    }
-                }
+        match &n.kind {
+            Kind::Fan { branches } => input_of(branches[0]),
+            Kind::Map { worker, .. } => {
+                let item = input_of(*worker);
+                quote!(::std::vec::Vec<#item>)
+            }
+            _ => {
+                let ty = &n.ty;
+                quote_spanned!(n.name.span()=> <#ty as ::flow_runtime::Node>::Input)
             }
         }
     });
-    let arms: Vec<_> = arms.collect();
+    let step_names: Vec<String> = steps.iter().map(|(i, _)| step_name(graph, *i)).collect();
+    let variant_docs = step_names
+        .iter()
+        .map(|n| format!("`{n}` runs next, with this input."));
+
+    let arms: Vec<_> = steps.iter().map(|(i, _)| cx.arm(*i)).collect();
 
     let entry = graph.entries.first().map(|e| e.to).unwrap_or(0);
     let entry_ty = &graph.nodes[entry].ty;
@@ -135,9 +404,9 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
     };
 
     // The step limit can only be reached through a loop: an acyclic graph with no more
-    // nodes than the limit runs without the check.
+    // steps than the limit runs without the check.
     let limit_check = (graph.has_cycle()
-        || live.len() as u64 > u64::from(graph.max_steps.unwrap_or(u32::MAX)))
+        || steps.len() as u64 > u64::from(graph.max_steps.unwrap_or(u32::MAX)))
     .then(|| {
         quote! {
             if __flow_cx.step() == #max_steps {
@@ -159,6 +428,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             };
         }
     };
+
     // A timeout bounds a whole run, its hooks included.
     let bounded = |run: TokenStream| match &graph.timeout {
         Some(timeout) => {
@@ -187,33 +457,35 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             ),
         )
     });
+
     // -- description and diagrams -----------------------------------------------
     let mermaid = LitStr::new(&diagram::mermaid(graph), Span::call_site());
     let dot = LitStr::new(&diagram::dot(graph), Span::call_site());
-    let endpoint = |x: Option<usize>| match x {
+    let endpoint = |x: Option<usize>, start: bool| match x {
         Some(k) => {
             let n = &node_names[k];
             quote!(::flow_runtime::Endpoint::Node(#n))
         }
+        None if start => quote!(::flow_runtime::Endpoint::Start),
         None => quote!(::flow_runtime::Endpoint::End),
     };
-    let edge_infos = diagram::edge_list(graph)
-        .into_iter()
-        .map(|(from, to, variant)| {
-            let from = match from {
-                None => quote!(::flow_runtime::Endpoint::Start),
-                some => endpoint(some),
-            };
-            let to = endpoint(to);
-            let kind = match variant {
-                Some(path) => {
-                    let path = type_string(path);
-                    quote!(::flow_runtime::EdgeKind::Route(#path))
-                }
-                None => quote!(::flow_runtime::EdgeKind::Plain),
-            };
-            quote!(::flow_runtime::EdgeInfo::__new(#from, #to, #kind))
-        });
+    let edge_infos = diagram::edge_list(graph).into_iter().map(|e| {
+        let from = endpoint(e.from, true);
+        let to = endpoint(e.to, false);
+        let kind = match e.kind {
+            EdgeKind::Plain => quote!(Plain),
+            EdgeKind::Route(path) => {
+                let path = type_string(path);
+                quote!(Route(#path))
+            }
+            EdgeKind::Branch => quote!(Branch),
+            EdgeKind::Join => quote!(Join),
+            EdgeKind::Map(limit) => quote!(Map { limit: #limit }),
+            EdgeKind::Collect => quote!(Collect),
+            EdgeKind::Error => quote!(Error),
+        };
+        quote!(::flow_runtime::EdgeInfo::__new(#from, #to, ::flow_runtime::EdgeKind::#kind))
+    });
     let input_str = type_string(input);
     let output_str = type_string(output);
     let entry_name = graph.nodes[entry].name.to_string();
@@ -223,10 +495,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
     };
 
     let state_doc =
-        format!("The state of a run of [`{name}`]: the node that runs next, holding its input.");
-    let variant_docs = node_names
-        .iter()
-        .map(|n| format!("Node `{n}` runs next with this input."));
+        format!("The state of a run of [`{name}`]: the step that runs next, holding its input.");
     let new_doc = format!("Builds the flow `{name}` with its dependencies.");
 
     quote! {
@@ -242,15 +511,15 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         #vis enum #state {
             #(
                 #[doc = #variant_docs]
-                #variants(#node_inputs),
+                #variants(#variant_tys),
             )*
         }
 
         impl #state {
-            /// The name of the node this state runs next.
+            /// The name of the step this state runs next.
             pub fn node(&self) -> &'static str {
                 match self {
-                    #(Self::#variants(_) => #node_names,)*
+                    #(Self::#variants(_) => #step_names,)*
                 }
             }
         }
@@ -382,6 +651,22 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
                 #name::run_with(self, input, hook)
             }
         }
+    }
+}
+
+/// How a step is named in errors: its node, `(a, b)` for a fan-out, `[w]` for a map.
+fn step_name(graph: &Graph, i: usize) -> String {
+    let nodes = &graph.nodes;
+    match &nodes[i].kind {
+        Kind::Fan { branches } => {
+            let names: Vec<String> = branches
+                .iter()
+                .map(|b| nodes[*b].name.to_string())
+                .collect();
+            format!("({})", names.join(", "))
+        }
+        Kind::Map { worker, .. } => format!("[{}]", nodes[*worker].name),
+        _ => nodes[i].name.to_string(),
     }
 }
 

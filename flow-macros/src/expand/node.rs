@@ -70,7 +70,14 @@ pub fn expand_node(sig: &NodeSig) -> TokenStream {
                 fn state() -> Self::State {}
             }
 
-            impl<__FlowFrom> ::flow_runtime::__private::Edge<__FlowFrom, #input_ty> for #ident {
+            impl<__FlowFrom: ?::core::marker::Sized> ::flow_runtime::__private::Edge<__FlowFrom, #input_ty> for #ident {
+                #[inline(always)]
+                fn pass(value: #input_ty) -> #input_ty {
+                    value
+                }
+            }
+
+            impl<__FlowBranches: ?::core::marker::Sized> ::flow_runtime::__private::Join<__FlowBranches, #input_ty> for #ident {
                 #[inline(always)]
                 fn pass(value: #input_ty) -> #input_ty {
                     value

@@ -33,7 +33,7 @@ pub struct Graph {
 }
 
 pub struct Node {
-    /// The name as first written in the graph.
+    /// The name as first written in the graph (for a fan-out or map, its first node).
     pub name: Ident,
     /// The node type: the name itself, or the path an alias names.
     pub ty: Path,
@@ -41,6 +41,44 @@ pub struct Node {
     pub variant: Ident,
     /// Set when the name was a typo of another node's name; such a node is not used.
     pub merged_into: Option<usize>,
+    pub kind: Kind,
+    /// `name !-> handler;`
+    pub catch: Option<Catch>,
+}
+
+/// What a node table entry is.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// A node run as a step of its own, with a state variant.
+    Step,
+    /// A branch of a fan-out: runs inside the fan's step.
+    Branch { fan: usize },
+    /// The worker of a map: runs inside the map's step, once per item.
+    Worker { map: usize },
+    /// The handler of a failed branch or map item: runs in its place.
+    Recover { of: usize },
+    /// A fan-out group `(a, b, ..)`, a step of its own; not a node of the user's.
+    Fan { branches: Vec<usize> },
+    /// A map `[worker; limit]`, a step of its own; not a node of the user's.
+    Map { worker: usize, limit: Option<u32> },
+}
+
+impl Kind {
+    /// Whether the entry runs as a step of the state machine (has a state variant).
+    pub fn is_step(&self) -> bool {
+        matches!(self, Kind::Step | Kind::Fan { .. } | Kind::Map { .. })
+    }
+
+    /// Whether the entry is a node of the user's (has a node type and a `NodeInfo`).
+    pub fn is_user_node(&self) -> bool {
+        !matches!(self, Kind::Fan { .. } | Kind::Map { .. })
+    }
+}
+
+/// An error edge.
+pub struct Catch {
+    pub to: usize,
+    pub to_ident: Ident,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -99,8 +137,10 @@ impl Graph {
                 .iter()
                 .filter(move |r| r.from == i)
                 .flat_map(|r| r.arms.iter().map(|a| a.to));
+            let catch = self.nodes[i].catch.as_ref().map(|c| Target::Node(c.to));
             plain
                 .chain(arms)
+                .chain(catch)
                 .filter_map(|t| match t {
                     Target::Node(j) => Some(j),
                     Target::End => None,
@@ -144,24 +184,71 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    fn node(&mut self, ident: &Ident) -> usize {
-        if let Some(i) = self.nodes.iter().position(|n| n.name == *ident) {
-            return i;
-        }
+    fn push(&mut self, name: &Ident, kind: Kind) -> usize {
         self.nodes.push(Node {
-            name: ident.clone(),
-            ty: Path::from(ident.clone()),
+            name: name.clone(),
+            ty: Path::from(name.clone()),
             variant: format_ident!("__"),
             merged_into: None,
+            kind,
+            catch: None,
         });
         self.nodes.len() - 1
     }
 
-    /// A target: a node or `END`; `START` is reported.
+    /// A node used as a step of its own.
+    fn node(&mut self, ident: &Ident) -> usize {
+        match self
+            .nodes
+            .iter()
+            .position(|n| n.kind.is_user_node() && n.name == *ident)
+        {
+            Some(i) => {
+                if self.nodes[i].kind != Kind::Step {
+                    self.nested_twice(ident);
+                }
+                i
+            }
+            None => self.push(ident, Kind::Step),
+        }
+    }
+
+    /// A node that runs inside a fan-out or a map (or in place of one that failed there).
+    fn nested(&mut self, ident: &Ident, kind: Kind) -> usize {
+        match self
+            .nodes
+            .iter()
+            .position(|n| n.kind.is_user_node() && n.name == *ident)
+        {
+            Some(i) => {
+                self.nested_twice(ident);
+                i
+            }
+            None => self.push(ident, kind),
+        }
+    }
+
+    fn nested_twice(&mut self, ident: &Ident) {
+        self.cx.error(
+            ident.span(),
+            format!(
+                "node `{ident}` runs inside a fan-out or a map, and is used again here; a node has one place in a graph, so give this use its own name: `node {ident}2 = {ident};`"
+            ),
+        );
+    }
+
+    /// A target: a node or `END`; `START` is reported. Groups and maps are handled by chains.
     fn target(&mut self, end: &Endpoint) -> Option<Target> {
         match end {
             Endpoint::Node(i) => Some(Target::Node(self.node(i))),
             Endpoint::End(_) => Some(Target::End),
+            Endpoint::Group(_) | Endpoint::Map(_) => {
+                self.cx.error(
+                    end.ident().span(),
+                    "a fan-out group or a map goes in the middle of a chain, after the node that feeds it and before the node that takes its results: `split -> (a, b) -> join;`, `split -> [work; 4] -> collect;`",
+                );
+                None
+            }
             Endpoint::Start(i) => {
                 self.cx.error(
                     i.span(),
@@ -190,6 +277,48 @@ impl Resolver<'_> {
                 );
                 None
             }
+            Endpoint::Group(_) | Endpoint::Map(_) => {
+                self.target(end);
+                None
+            }
+        }
+    }
+
+    /// A fan-out group or a map in the middle of a chain: a pseudo-node of its own.
+    fn inner(&mut self, end: &Endpoint) -> usize {
+        match end {
+            Endpoint::Group(g) => {
+                let fan = self.push(
+                    &g.lead,
+                    Kind::Fan {
+                        branches: Vec::new(),
+                    },
+                );
+                let branches = g
+                    .branches
+                    .iter()
+                    .map(|b| self.nested(b, Kind::Branch { fan }))
+                    .collect();
+                self.nodes[fan].kind = Kind::Fan { branches };
+                fan
+            }
+            Endpoint::Map(m) => {
+                let limit = m.limit.as_ref().and_then(|lit| match lit.base10_parse::<u32>() {
+                    Ok(n) if n >= 1 => Some(n),
+                    _ => {
+                        self.cx.error(
+                            lit.span(),
+                            "a map's limit is how many items may run at once: a whole number of at least 1",
+                        );
+                        None
+                    }
+                });
+                let map = self.push(&m.worker, Kind::Map { worker: 0, limit });
+                let worker = self.nested(&m.worker, Kind::Worker { map });
+                self.nodes[map].kind = Kind::Map { worker, limit };
+                map
+            }
+            _ => self.node(end.ident()),
         }
     }
 }
@@ -209,6 +338,7 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
     let mut edges = Vec::new();
     let mut routes = Vec::new();
     let mut aliases: Vec<(Ident, Path)> = Vec::new();
+    let mut catches: Vec<(Ident, Endpoint)> = Vec::new();
 
     for stmt in &input.stmts {
         match stmt {
@@ -233,9 +363,38 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
                 }
             }
             Stmt::Chain(chain) => {
-                let mut from = chain.first.clone();
-                for (arrow, to) in &chain.links {
-                    match (&from, to) {
+                // Each position of the chain resolved once: groups and maps become
+                // pseudo-nodes between their neighbours.
+                let last = chain.links.len();
+                let ends = std::iter::once(&chain.first).chain(chain.links.iter().map(|(_, e)| e));
+                let mut resolved: Vec<(Endpoint, Option<usize>)> = Vec::new();
+                for (k, end) in ends.enumerate() {
+                    let inner = matches!(end, Endpoint::Group(_) | Endpoint::Map(_));
+                    // Nodes are registered in the order they are written (the order of
+                    // `GRAPH.nodes`), except after `END`, whose edge is reported instead.
+                    let after_end = k > 0 && matches!(resolved[k - 1].0, Endpoint::End(_));
+                    let index = if inner && k > 0 && k < last {
+                        Some(r.inner(end))
+                    } else if inner {
+                        r.target(end);
+                        None
+                    } else {
+                        if let (Endpoint::Node(ident), false) = (end, after_end) {
+                            r.node(ident);
+                        }
+                        None
+                    };
+                    resolved.push((end.clone(), index));
+                }
+                for (k, (arrow, _)) in chain.links.iter().enumerate() {
+                    let (from, from_inner) = resolved[k].clone();
+                    let (to, to_inner) = resolved[k + 1].clone();
+                    if matches!(from, Endpoint::Group(_) | Endpoint::Map(_)) && from_inner.is_none()
+                        || matches!(to, Endpoint::Group(_) | Endpoint::Map(_)) && to_inner.is_none()
+                    {
+                        continue; // reported: a group or map at the end of a chain
+                    }
+                    match (&from, &to) {
                         (Endpoint::Start(start), Endpoint::Node(n)) => {
                             let to = r.node(n);
                             entries.push(Entry {
@@ -243,6 +402,12 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
                                 to,
                                 to_ident: n.clone(),
                             });
+                        }
+                        (Endpoint::Start(start), _) if to_inner.is_some() => {
+                            r.cx.error(
+                                start.span(),
+                                "`START` leads to one node; put the fan-out or map after it: `START -> split -> (a, b) -> join;`",
+                            );
                         }
                         (Endpoint::Start(_), Endpoint::End(e)) => r.cx.error(
                             e.span(),
@@ -252,10 +417,17 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
                             r.target(&Endpoint::Start(s.clone()));
                         }
                         _ => {
-                            let source = r.source(&from, "edge");
+                            let source = match from_inner {
+                                Some(i) => Some(i),
+                                None => r.source(&from, "edge"),
+                            };
                             // The target of an edge out of `END` is not registered: it
                             // would only add an unreachable node to the one error.
-                            let target = if source.is_some() { r.target(to) } else { None };
+                            let target = match (source, to_inner) {
+                                (None, _) => None,
+                                (Some(_), Some(i)) => Some(Target::Node(i)),
+                                (Some(_), None) => r.target(&to),
+                            };
                             if let (Some(from_idx), Some(to_t)) = (source, target) {
                                 edges.push(Edge {
                                     from: from_idx,
@@ -267,8 +439,10 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
                             }
                         }
                     }
-                    from = to.clone();
                 }
+            }
+            Stmt::Catch(catch) => {
+                catches.push((catch.from.clone(), catch.to.clone()));
             }
             Stmt::Route(route) => {
                 let source = r.source(&route.from, "route");
@@ -298,6 +472,41 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
         }
     }
 
+    for (from, to) in &catches {
+        let Some(i) = r
+            .nodes
+            .iter()
+            .position(|n| n.kind.is_user_node() && n.name == *from)
+        else {
+            r.cx.error(
+                from.span(),
+                format!("`{from}` has an error edge but is not a node of this graph; add it to an edge first"),
+            );
+            continue;
+        };
+        let Endpoint::Node(to_ident) = to else {
+            r.cx.error(
+                to.ident().span(),
+                "an error edge leads to a handler node: `node !-> handler;`",
+            );
+            continue;
+        };
+        if r.nodes[i].catch.is_some() {
+            r.cx.error(
+                to_ident.span(),
+                format!("ambiguous edge: `{from}` already has an error edge; a node has one"),
+            );
+            continue;
+        }
+        let to = match r.nodes[i].kind {
+            Kind::Step => r.node(to_ident),
+            _ => r.nested(to_ident, Kind::Recover { of: i }),
+        };
+        r.nodes[i].catch = Some(Catch {
+            to,
+            to_ident: to_ident.clone(),
+        });
+    }
     let mut nodes = r.nodes;
     for (name, _) in &aliases {
         if !nodes.iter().any(|n| n.name == *name) {
@@ -350,14 +559,14 @@ fn merge_typos(
         edges.iter().any(|e| e.from == i) || routes.iter().any(|r| r.from == i)
     };
     for i in 0..nodes.len() {
-        if has_way_on(i, edges, routes) {
+        if nodes[i].kind != Kind::Step || has_way_on(i, edges, routes) {
             continue;
         }
         let name = nodes[i].name.to_string();
         let candidates: Vec<String> = nodes
             .iter()
             .enumerate()
-            .filter(|(j, n)| *j != i && n.merged_into.is_none())
+            .filter(|(j, n)| *j != i && n.merged_into.is_none() && n.kind.is_user_node())
             .map(|(_, n)| n.name.to_string())
             .collect();
         let Some(close) = did_you_mean(&name, candidates.iter().map(String::as_str)) else {
@@ -390,9 +599,14 @@ fn merge_typos(
 /// `write_again` -> `WriteAgain`; a clash gets a number, so variants are always distinct.
 fn name_variants(nodes: &mut [Node]) {
     let mut taken: Vec<String> = Vec::new();
-    for node in nodes {
-        let raw = node.name.to_string();
-        let raw = raw.trim_start_matches("r#");
+    for node in nodes.iter_mut().filter(|n| n.kind.is_step()) {
+        let prefix = match node.kind {
+            Kind::Fan { .. } => "Fan",
+            Kind::Map { .. } => "Map",
+            _ => "",
+        };
+        let name = node.name.to_string();
+        let raw = format!("{prefix}_{}", name.trim_start_matches("r#"));
         let mut camel = String::new();
         for part in raw.split('_').filter(|p| !p.is_empty()) {
             let mut chars = part.chars();

@@ -41,6 +41,7 @@ pub enum Stmt {
     Alias(Alias),
     Chain(Chain),
     Route(Route),
+    Catch(Catch),
 }
 
 /// `node name = path;`
@@ -70,24 +71,87 @@ pub struct Arm {
     pub to: Endpoint,
 }
 
-/// A name in an edge: `START`, `END` or a node.
+/// `a !-> handler;`: where `a`'s failures go.
+pub struct Catch {
+    pub from: Ident,
+    pub to: Endpoint,
+}
+
+/// A name in an edge: `START`, `END`, a node, a fan-out group `(a, b)` or a map `[w; 4]`.
 #[derive(Clone)]
 pub enum Endpoint {
     Start(Ident),
     End(Ident),
     Node(Ident),
+    Group(Group),
+    Map(Map),
+}
+
+/// `(a, b, c)`: branches run concurrently on clones of one value.
+#[derive(Clone)]
+pub struct Group {
+    /// The first branch, which names the group in messages.
+    pub lead: Ident,
+    pub branches: Vec<Ident>,
+}
+
+/// `[worker; 4]`: `worker` mapped over a collection, at most 4 at once.
+#[derive(Clone)]
+pub struct Map {
+    pub worker: Ident,
+    pub limit: Option<syn::LitInt>,
 }
 
 impl Endpoint {
+    /// The token that names this endpoint in messages and spans.
     pub fn ident(&self) -> &Ident {
         match self {
             Endpoint::Start(i) | Endpoint::End(i) | Endpoint::Node(i) => i,
+            Endpoint::Map(m) => &m.worker,
+            Endpoint::Group(g) => &g.lead,
         }
     }
 }
 
 impl Parse for Endpoint {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.peek(token::Paren) {
+            let content;
+            let paren = parenthesized!(content in input);
+            let branches: Vec<Ident> = content
+                .parse_terminated(Ident::parse, Token![,])?
+                .into_iter()
+                .collect();
+            let (Some(lead), true) = (branches.first().cloned(), branches.len() >= 2) else {
+                return Err(syn::Error::new(
+                    paren.span.join(),
+                    "a fan-out group needs at least two branches: `(a, b)`; for one node write it without parentheses",
+                ));
+            };
+            return Ok(Endpoint::Group(Group { lead, branches }));
+        }
+        if input.peek(token::Bracket) {
+            let content;
+            syn::bracketed!(content in input);
+            let worker: Ident = content.parse().map_err(|e| {
+                syn::Error::new(e.span(), "expected a map: `[node; max_in_flight]`")
+            })?;
+            let limit = if content.peek(Token![;]) {
+                content.parse::<Token![;]>()?;
+                Some(content.parse::<syn::LitInt>().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "expected how many items may run at once: `[node; 4]`",
+                    )
+                })?)
+            } else {
+                None
+            };
+            if !content.is_empty() {
+                return Err(content.error("expected a map: `[node; max_in_flight]`"));
+            }
+            return Ok(Endpoint::Map(Map { worker, limit }));
+        }
         let ident: Ident = input
             .parse()
             .map_err(|e| syn::Error::new(e.span(), "expected a node name, `START` or `END`"))?;
@@ -134,6 +198,19 @@ impl Stmt {
             return Ok(Stmt::Alias(Alias { name, path }));
         }
         let first: Endpoint = input.parse()?;
+        if input.peek(Token![!]) && input.peek2(Token![->]) {
+            let Endpoint::Node(from) = first else {
+                return Err(syn::Error::new(
+                    first.ident().span(),
+                    "an error edge starts at a node: `node !-> handler;`",
+                ));
+            };
+            input.parse::<Token![!]>()?;
+            input.parse::<Token![->]>()?;
+            let to = input.parse()?;
+            input.parse::<Token![;]>()?;
+            return Ok(Stmt::Catch(Catch { from, to }));
+        }
         if input.peek(Token![=>]) {
             let content;
             let route = Route {

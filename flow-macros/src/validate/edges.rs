@@ -1,7 +1,7 @@
 //! Rules about the successors of each node.
 
 use crate::diag::Diagnostics;
-use crate::model::{Graph, Target};
+use crate::model::{Edge, Graph, Kind, Node, Route, Target};
 
 /// A node has one way on: one plain edge or one route block.
 ///
@@ -17,6 +17,10 @@ pub fn check_single_successor(cx: &mut Diagnostics, graph: &Graph) {
     for (i, node) in graph.live_nodes() {
         let edges: Vec<_> = graph.edges.iter().filter(|e| e.from == i).collect();
         let routes: Vec<_> = graph.routes.iter().filter(|r| r.from == i).collect();
+        if !node.kind.is_step() {
+            check_nested_has_no_edges(cx, node, &edges, &routes);
+            continue;
+        }
         let Some(first_edge) = edges.first() else {
             for route in routes.iter().skip(1) {
                 cx.error(
@@ -54,6 +58,43 @@ pub fn check_single_successor(cx: &mut Diagnostics, graph: &Graph) {
                 ),
             );
         }
+    }
+}
+
+/// A node inside a fan-out or a map has no edges of its own.
+///
+/// It runs inside that step, and its output goes where the group's or the map's does; an
+/// edge of its own would give it a second place in the graph.
+///
+/// ```text
+/// split -> (a, b) -> join;
+/// a -> c;                  // `a` is a branch of the fan-out
+/// ```
+fn check_nested_has_no_edges(
+    cx: &mut Diagnostics,
+    node: &Node,
+    edges: &[&Edge],
+    routes: &[&Route],
+) {
+    let place = match node.kind {
+        Kind::Branch { .. } => "is a branch of a fan-out: its output goes to the join",
+        Kind::Worker { .. } => {
+            "is mapped over a collection: its outputs are collected for the node after the map"
+        }
+        _ => "stands in for a failed branch or map item: its output takes that one's place",
+    };
+    let spans = edges
+        .iter()
+        .map(|e| e.arrow.spans[0])
+        .chain(routes.iter().map(|r| r.fat_arrow.spans[0]));
+    for span in spans {
+        cx.error(
+            span,
+            format!(
+                "node `{0}` {place}, so it has no edges of its own; to use `{0}` elsewhere too, name that use: `node {0}2 = {0};`",
+                node.name
+            ),
+        );
     }
 }
 

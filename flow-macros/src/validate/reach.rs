@@ -5,10 +5,14 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::diag::Diagnostics;
-use crate::model::{Graph, Target};
+use crate::model::{Graph, Kind, Target};
 
-/// Every successor of node `i`, with the tokens of the edge or arm that leads there.
+/// Every successor of node `i`, with the tokens of the edge, arm or error edge that leads
+/// there. Nodes that run inside a fan-out or a map have none of their own.
 fn successors(graph: &Graph, i: usize) -> Vec<(Target, TokenStream)> {
+    if !graph.nodes[i].kind.is_step() {
+        return Vec::new();
+    }
     let plain = graph.edges.iter().filter(|e| e.from == i).map(|e| {
         let (from, arrow, to) = (&e.from_ident, &e.arrow, &e.to_ident);
         (e.to, quote!(#from #arrow #to))
@@ -19,11 +23,22 @@ fn successors(graph: &Graph, i: usize) -> Vec<(Target, TokenStream)> {
             (a.to, quote!(#variant #arrow #to))
         })
     });
-    plain.chain(arms).collect()
+    let catch = graph.nodes[i]
+        .catch
+        .as_ref()
+        .filter(|_| graph.nodes[i].kind == Kind::Step)
+        .map(|c| {
+            let to = &c.to_ident;
+            (Target::Node(c.to), quote!(#to))
+        });
+    plain.chain(arms).chain(catch).collect()
 }
 
+/// Whether a step has an edge or a route on; nested nodes count as having one.
 fn has_way_on(graph: &Graph, i: usize) -> bool {
-    graph.edges.iter().any(|e| e.from == i) || graph.routes.iter().any(|r| r.from == i)
+    !graph.nodes[i].kind.is_step()
+        || graph.edges.iter().any(|e| e.from == i)
+        || graph.routes.iter().any(|r| r.from == i)
 }
 
 /// Nodes reachable from the entries.
@@ -59,7 +74,12 @@ pub fn check_reachable(cx: &mut Diagnostics, graph: &Graph) {
     // Report only where an unreachable part begins: nodes reached from an unreachable
     // node report nothing of their own, so `c -> b -> END` with no way into `c` is one
     // error at `c`.
-    let mut covered = seen.clone();
+    // Nodes inside fan-outs and maps are reached with them.
+    let mut covered: Vec<bool> = seen
+        .iter()
+        .zip(&graph.nodes)
+        .map(|(seen, n)| *seen || !n.kind.is_step())
+        .collect();
     for (i, node) in graph.live_nodes() {
         if covered[i] {
             continue;

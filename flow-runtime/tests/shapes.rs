@@ -1,0 +1,340 @@
+//! Fan-out and join, maps, and error edges: concurrency on tokio's paused clock, the
+//! order of results, and that failed inputs reach their handlers, all of them, once.
+
+#![allow(clippy::unwrap_used)] // reason: test helpers outside #[test] fns
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use flow_runtime::prelude::*;
+use flow_runtime::{EdgeKind, Endpoint, Failed};
+use tokio::time::{Instant, sleep};
+
+// -- fan-out and join -------------------------------------------------------------
+
+#[node]
+async fn split(topic: String) -> String {
+    topic
+}
+
+#[node]
+async fn summary(topic: String) -> String {
+    sleep(Duration::from_secs(1)).await;
+    format!("summary of {topic}")
+}
+
+#[node]
+async fn length(topic: String) -> usize {
+    sleep(Duration::from_secs(1)).await;
+    topic.len()
+}
+
+#[node]
+async fn shout(topic: String) -> String {
+    sleep(Duration::from_secs(1)).await;
+    topic.to_uppercase()
+}
+
+#[node]
+async fn join((summary, length, shout): (String, usize, String)) -> String {
+    format!("{summary} | {length} | {shout}")
+}
+
+graph! {
+    Fan(String) -> String {
+        START -> split -> (summary, length, shout) -> join -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn branches_overlap_in_time_and_join_in_declared_order() {
+    let start = Instant::now();
+    let out = Fan::new(()).run("rust".into()).await.unwrap();
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(1),
+        "three 1 s branches take 1 s, not 3 s"
+    );
+    assert_eq!(out, "summary of rust | 4 | RUST");
+}
+
+#[node]
+async fn good(x: u32) -> Result<u32, std::io::Error> {
+    sleep(Duration::from_secs(5)).await;
+    Ok(x)
+}
+
+#[node]
+async fn bad(x: u32) -> Result<u32, std::io::Error> {
+    sleep(Duration::from_secs(1)).await;
+    Err(std::io::Error::other(format!("bad {x}")))
+}
+
+#[node]
+async fn pair((a, b): (u32, u32)) -> u32 {
+    a + b
+}
+
+#[node]
+async fn start(x: u32) -> u32 {
+    x
+}
+
+graph! {
+    FailingBranch(u32) -> u32 {
+        START -> start -> (good, bad) -> pair -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_branch_fails_the_join_at_once() {
+    let begin = Instant::now();
+    let err = FailingBranch::new(()).run(7).await.unwrap_err();
+    assert_eq!(err.node(), Some("bad"));
+    assert_eq!(err.node_error().unwrap().to_string(), "bad 7");
+    // The other branch is dropped, not waited for.
+    assert_eq!(begin.elapsed(), Duration::from_secs(1));
+}
+
+#[node]
+async fn bad2(x: u32) -> Result<u32, std::io::Error> {
+    Err(std::io::Error::other(format!("bad {x}")))
+}
+
+#[node]
+async fn stand_in(failed: Failed<u32, std::io::Error>) -> u32 {
+    failed.input * 100
+}
+
+graph! {
+    RecoveredBranch(u32) -> u32 {
+        START -> start -> (good, bad2) -> pair -> END;
+        bad2 !-> stand_in;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_branch_error_edge_stands_in_for_the_branch() {
+    assert_eq!(RecoveredBranch::new(()).run(3).await.unwrap(), 3 + 300);
+}
+
+// -- maps -------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Gauge {
+    now: AtomicU32,
+    max: AtomicU32,
+}
+
+#[derive(Deps)]
+struct MapDeps {
+    gauge: Gauge,
+    seen: Mutex<Vec<u32>>,
+}
+
+#[node]
+async fn items(n: u32) -> Vec<u32> {
+    (1..=n).collect()
+}
+
+#[node]
+async fn square(x: u32, gauge: &Gauge) -> u32 {
+    let now = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
+    gauge.max.fetch_max(now, Ordering::SeqCst);
+    // Later items finish sooner, so completion order differs from input order.
+    sleep(Duration::from_millis(u64::from(100 - x))).await;
+    gauge.now.fetch_sub(1, Ordering::SeqCst);
+    x * x
+}
+
+#[node]
+async fn total(squares: Vec<u32>) -> (u32, Vec<u32>) {
+    (squares.iter().sum(), squares)
+}
+
+#[flow(deps = MapDeps)]
+graph! {
+    Squares(u32) -> (u32, Vec<u32>) {
+        START -> items -> [square; 3] -> total -> END;
+    }
+}
+
+fn map_deps() -> MapDeps {
+    MapDeps {
+        gauge: Gauge::default(),
+        seen: Mutex::default(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_map_keeps_input_order_and_its_bound() {
+    let flow = Squares::new(map_deps());
+    let (sum, squares) = flow.run(10).await.unwrap();
+    assert_eq!(squares, [1, 4, 9, 16, 25, 36, 49, 64, 81, 100]);
+    assert_eq!(sum, 385);
+    assert_eq!(
+        flow.deps().gauge.max.load(Ordering::SeqCst),
+        3,
+        "never more than 3 at once"
+    );
+}
+
+#[node]
+async fn check(x: u32, seen: &Mutex<Vec<u32>>) -> Result<u32, std::io::Error> {
+    seen.lock().unwrap().push(x);
+    sleep(Duration::from_millis(10)).await;
+    if x.is_multiple_of(3) {
+        Err(std::io::Error::other(format!("{x} is a multiple of 3")))
+    } else {
+        Ok(x)
+    }
+}
+
+#[node]
+async fn keep(values: Vec<u32>) -> Vec<u32> {
+    values
+}
+
+#[flow(deps = MapDeps)]
+graph! {
+    FailFast(u32) -> Vec<u32> {
+        START -> items -> [check; 2] -> keep -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_item_fails_the_map_and_starts_no_more_items() {
+    let flow = FailFast::new(map_deps());
+    let err = flow.run(10).await.unwrap_err();
+    assert_eq!(err.node(), Some("check"));
+    assert_eq!(
+        err.node_error().unwrap().to_string(),
+        "3 is a multiple of 3"
+    );
+    // 1 and 2 ran together, then 3 and 4; 3 failed: 5.. never started.
+    assert_eq!(*flow.deps().seen.lock().unwrap(), [1, 2, 3, 4]);
+}
+
+#[node]
+async fn dead_letter(failed: Failed<u32, std::io::Error>, seen: &Mutex<Vec<u32>>) -> u32 {
+    assert_eq!(failed.node, "check");
+    assert_eq!(
+        failed.error.to_string(),
+        format!("{} is a multiple of 3", failed.input)
+    );
+    seen.lock().unwrap().push(1000 + failed.input);
+    0
+}
+
+#[flow(deps = MapDeps)]
+graph! {
+    DeadLetter(u32) -> Vec<u32> {
+        START -> items -> [check; 4] -> keep -> END;
+        check !-> dead_letter;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_failed_item_reaches_the_error_edge_once() {
+    let flow = DeadLetter::new(map_deps());
+    let out = flow.run(10).await.unwrap();
+    assert_eq!(out, [1, 2, 0, 4, 5, 0, 7, 8, 0, 10]);
+    let mut letters: Vec<u32> = flow
+        .deps()
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .copied()
+        .filter(|x| *x > 1000)
+        .collect();
+    letters.sort_unstable();
+    assert_eq!(
+        letters,
+        [1003, 1006, 1009],
+        "each failed item exactly once, none dropped"
+    );
+}
+
+// -- error edges of steps -----------------------------------------------------------
+
+#[node]
+async fn parse(text: String) -> Result<u32, std::num::ParseIntError> {
+    text.trim().parse()
+}
+
+#[node]
+async fn double(n: u32) -> u32 {
+    n * 2
+}
+
+#[node]
+async fn rescue(failed: Failed<String, std::num::ParseIntError>) -> u32 {
+    assert_eq!(failed.node, "parse");
+    assert_eq!(failed.attempts, 1);
+    failed.input.len() as u32
+}
+
+graph! {
+    Rescue(String) -> u32 {
+        START -> parse -> double -> END;
+        parse !-> rescue;
+        rescue -> double;
+    }
+}
+
+#[tokio::test]
+async fn a_step_error_edge_gets_the_failed_input_and_the_run_goes_on() {
+    let flow = Rescue::new(());
+    assert_eq!(flow.run("21".into()).await.unwrap(), 42);
+    assert_eq!(flow.run("twenty".into()).await.unwrap(), 12);
+}
+
+#[test]
+fn the_description_shows_every_shape() {
+    let edges = |g: &flow_runtime::GraphInfo| -> Vec<String> {
+        g.edges
+            .iter()
+            .map(|e| {
+                let end = |p: Endpoint| match p {
+                    Endpoint::Start => "START".to_owned(),
+                    Endpoint::End => "END".to_owned(),
+                    Endpoint::Node(n) => n.to_owned(),
+                    _ => "?".to_owned(),
+                };
+                format!("{} -> {} {:?}", end(e.from), end(e.to), e.kind)
+            })
+            .collect()
+    };
+    assert_eq!(
+        edges(Fan::GRAPH),
+        [
+            "START -> split Plain",
+            "split -> summary Branch",
+            "split -> length Branch",
+            "split -> shout Branch",
+            "summary -> join Join",
+            "length -> join Join",
+            "shout -> join Join",
+            "join -> END Plain",
+        ]
+    );
+    assert_eq!(
+        edges(DeadLetter::GRAPH),
+        [
+            "START -> items Plain",
+            "items -> check Map { limit: 4 }",
+            "check -> keep Collect",
+            "keep -> END Plain",
+            "check -> dead_letter Error",
+        ]
+    );
+    assert!(matches!(
+        Rescue::GRAPH.edges.last().unwrap().kind,
+        EdgeKind::Error
+    ));
+    insta::assert_snapshot!("fan_mermaid", Fan::MERMAID);
+    insta::assert_snapshot!("dead_letter_mermaid", DeadLetter::MERMAID);
+    insta::assert_snapshot!("rescue_dot", Rescue::DOT);
+}

@@ -86,6 +86,14 @@ pub const CATALOGUE: &[&str] = &[
     "edge_out_of_end",
     "missing_dependency",
     "empty_route",
+    "join_type_mismatch",
+    "error_handler_type_mismatch",
+    "fan_value_not_clone",
+    "error_edge_input_not_clone",
+    "map_not_collection",
+    "nested_node_edges",
+    "stand_in_type_mismatch",
+    "misplaced_group",
 ];
 
 /// Suggests the closest of `candidates` to `name`, if one is close enough to be a typo.

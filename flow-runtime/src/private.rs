@@ -267,32 +267,25 @@ where
         .await
 }
 
-/// A value handed by a mapped node's stand-in must be what the mapped node returns.
+/// `Handler` stands in for `Self` when it fails in a fan-out or a map, so it must return
+/// what `Self` returns, `T`.
+///
+/// Implemented by `#[node]` for the node's own output type.
 #[diagnostic::on_unimplemented(
-    message = "handler `{Handler}` stands in for `{N}`, so it must return what `{N}` returns, not `{Self}`",
-    label = "`{Handler}` returns `{Self}`",
+    message = "handler `{Handler}` stands in for `{Self}`, so it must return what `{Self}` returns, not `{T}`",
+    label = "`{Handler}` returns `{T}`",
     note = "the output of a branch's or a mapped node's error handler takes the failed node's place in the results"
 )]
-pub trait Recovers<N, Handler> {
+pub trait StandIn<Handler: ?Sized, T>: Node {
     /// Hands the stand-in's output over; the identity.
-    fn recover(self) -> Self;
-}
-
-impl<T, N: Node<Output = T>, Handler> Recovers<N, Handler> for T {
-    #[inline(always)]
-    fn recover(self) -> T {
-        self
-    }
+    fn pass(value: T) -> Self::Output;
 }
 
 impl<T> Hand<T> {
     /// Type-checks and hands over the output of a failed node's stand-in.
     #[inline(always)]
-    pub fn recover<N, Handler>(self) -> T
-    where
-        T: Recovers<N, Handler>,
-    {
-        self.0.recover()
+    pub fn stand_in<N: StandIn<Handler, T>, Handler: ?Sized>(self) -> N::Output {
+        N::pass(self.0)
     }
 }
 

@@ -77,8 +77,26 @@ impl Cx<'_> {
         }
     }
 
-    /// Hands `value`, leaving `from`, to `to`: the next state, or the flow's output.
-    fn hand_over(&self, from: usize, to: Target, value: TokenStream, span: Span) -> TokenStream {
+    /// The type of node `j` as written at an edge: its path, spanned on that edge's token,
+    /// so that a type error about the target points where this edge names it.
+    fn ty_at(&self, j: usize, at: Span) -> syn::Path {
+        let mut path = self.graph.nodes[j].ty.clone();
+        for seg in &mut path.segments {
+            seg.ident.set_span(at);
+        }
+        path
+    }
+
+    /// Hands `value`, leaving `from`, to `to`: the next state, or the flow's output. `at` is
+    /// the token naming the target at this edge.
+    fn hand_over(
+        &self,
+        from: usize,
+        to: Target,
+        value: TokenStream,
+        span: Span,
+        at: Span,
+    ) -> TokenStream {
         let nodes = &self.graph.nodes;
         let sender = self.sender(from);
         let state = &self.state;
@@ -94,7 +112,7 @@ impl Cx<'_> {
                 let variant = &nodes[j].variant;
                 let pass = match &nodes[j].kind {
                     Kind::Fan { branches } => {
-                        let first = &nodes[branches[0]].ty;
+                        let first = self.ty_at(branches[0], at);
                         quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).edge::<#first, #sender>() }
                     }
                     Kind::Map { worker, .. } => {
@@ -102,11 +120,11 @@ impl Cx<'_> {
                         quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).map_items::<#worker>() }
                     }
                     _ if matches!(nodes[from].kind, Kind::Fan { .. }) => {
-                        let to_ty = &nodes[j].ty;
+                        let to_ty = self.ty_at(j, at);
                         quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).join::<#to_ty, #sender>() }
                     }
                     _ => {
-                        let to_ty = &nodes[j].ty;
+                        let to_ty = self.ty_at(j, at);
                         quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).edge::<#to_ty, #sender>() }
                     }
                 };
@@ -119,7 +137,13 @@ impl Cx<'_> {
     fn on_ok(&self, i: usize) -> TokenStream {
         let graph = self.graph;
         if let Some(edge) = graph.edges.iter().find(|e| e.from == i) {
-            return self.hand_over(i, edge.to, quote!(__flow_out), edge.arrow.spans[0]);
+            return self.hand_over(
+                i,
+                edge.to,
+                quote!(__flow_out),
+                edge.arrow.spans[0],
+                edge.to_ident.span(),
+            );
         }
         let Some(route) = graph.routes.iter().find(|r| r.from == i) else {
             return quote!(::core::unreachable!());
@@ -127,7 +151,13 @@ impl Cx<'_> {
         let arms = route.arms.iter().map(|arm| {
             let path = &arm.variant;
             let pattern = quote_spanned!(path.span()=> #path(__flow_payload));
-            let next = self.hand_over(i, arm.to, quote!(__flow_payload), arm.arrow.spans[0]);
+            let next = self.hand_over(
+                i,
+                arm.to,
+                quote!(__flow_payload),
+                arm.arrow.spans[0],
+                arm.to_ident.span(),
+            );
             quote!(#pattern => #next,)
         });
         // The scrutinee carries the route block's span: rustc's "non-exhaustive patterns"
@@ -155,8 +185,9 @@ impl Cx<'_> {
                     )
                     .edge::<#h_ty, #ty>()
                 };
+                let ty_here = self.ty_at(k, span);
                 let recover = quote_spanned! {span=>
-                    ::flow_runtime::__private::Hand(__flow_out).recover::<#ty, #h_ty>()
+                    ::flow_runtime::__private::Hand(__flow_out).stand_in::<#ty_here, #h_ty>()
                 };
                 let stand_in = self.call(h, failed);
                 let h_error = self.node_error(h, quote!(__flow_err));
@@ -272,7 +303,7 @@ impl Cx<'_> {
                         let failed = quote!(::flow_runtime::__private::failed(#name, __flow_kept, __flow_err, 1));
                         (
                             Some(keep),
-                            self.hand_over(i, Target::Node(catch.to), failed, span),
+                            self.hand_over(i, Target::Node(catch.to), failed, span, span),
                         )
                     }
                     None => {

@@ -84,6 +84,13 @@ pub fn expand_node(sig: &NodeSig) -> TokenStream {
                 }
             }
 
+            impl<__FlowHandler: ?::core::marker::Sized> ::flow_runtime::__private::StandIn<__FlowHandler, #output_ty> for #ident {
+                #[inline(always)]
+                fn pass(value: #output_ty) -> #output_ty {
+                    value
+                }
+            }
+
             impl<__FlowFlow> ::flow_runtime::__private::Entry<__FlowFlow, #input_ty> for #ident {
                 #[inline(always)]
                 fn pass(value: #input_ty) -> #input_ty {

@@ -196,19 +196,24 @@ impl Resolver<'_> {
         self.nodes.len() - 1
     }
 
-    /// A node used as a step of its own.
+    /// A node used as the target of an edge: a step of its own.
     fn node(&mut self, ident: &Ident) -> usize {
+        let i = self.lookup(ident);
+        if self.nodes[i].kind != Kind::Step {
+            self.nested_twice(ident);
+        }
+        i
+    }
+
+    /// The node of this name, registered as a step if it is new. Reports nothing: an edge
+    /// out of a nested node is reported by validation, as the edge it is.
+    fn lookup(&mut self, ident: &Ident) -> usize {
         match self
             .nodes
             .iter()
             .position(|n| n.kind.is_user_node() && n.name == *ident)
         {
-            Some(i) => {
-                if self.nodes[i].kind != Kind::Step {
-                    self.nested_twice(ident);
-                }
-                i
-            }
+            Some(i) => i,
             None => self.push(ident, Kind::Step),
         }
     }
@@ -262,7 +267,7 @@ impl Resolver<'_> {
     /// A source of an edge or route: a node; `END` is reported (`START` is handled by chains).
     fn source(&mut self, end: &Endpoint, what: &str) -> Option<usize> {
         match end {
-            Endpoint::Node(i) => Some(self.node(i)),
+            Endpoint::Node(i) => Some(self.lookup(i)),
             Endpoint::End(i) => {
                 self.cx.error(
                     i.span(),
@@ -380,7 +385,7 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
                         None
                     } else {
                         if let (Endpoint::Node(ident), false) = (end, after_end) {
-                            r.node(ident);
+                            r.lookup(ident);
                         }
                         None
                     };
@@ -390,9 +395,23 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
                     let (from, from_inner) = resolved[k].clone();
                     let (to, to_inner) = resolved[k + 1].clone();
                     if matches!(from, Endpoint::Group(_) | Endpoint::Map(_)) && from_inner.is_none()
-                        || matches!(to, Endpoint::Group(_) | Endpoint::Map(_)) && to_inner.is_none()
                     {
-                        continue; // reported: a group or map at the end of a chain
+                        continue; // reported: a group or map at the start of a chain
+                    }
+                    if matches!(to, Endpoint::Group(_) | Endpoint::Map(_)) && to_inner.is_none() {
+                        // Reported: a group or map at the end of a chain. The node before
+                        // it is given a way on, so it is not also reported as a dead end.
+                        if let Endpoint::Node(n) = &from {
+                            let from_idx = r.lookup(n);
+                            edges.push(Edge {
+                                from: from_idx,
+                                from_ident: n.clone(),
+                                arrow: *arrow,
+                                to: Target::End,
+                                to_ident: to.ident().clone(),
+                            });
+                        }
+                        continue;
                     }
                     match (&from, &to) {
                         (Endpoint::Start(start), Endpoint::Node(n)) => {

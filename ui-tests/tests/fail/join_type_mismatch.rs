@@ -1,0 +1,29 @@
+use flow_runtime::prelude::*;
+
+#[node]
+async fn split(x: u32) -> u32 {
+    x
+}
+
+#[node]
+async fn double(x: u32) -> u32 {
+    x * 2
+}
+
+#[node]
+async fn name(x: u32) -> String {
+    x.to_string()
+}
+
+#[node]
+async fn join((a, b): (u32, u32)) -> u32 {
+    a + b
+}
+
+graph! {
+    Fan(u32) -> u32 {
+        START -> split -> (double, name) -> join -> END;
+    }
+}
+
+fn main() {}

@@ -94,6 +94,7 @@ pub const CATALOGUE: &[&str] = &[
     "nested_node_edges",
     "stand_in_type_mismatch",
     "misplaced_group",
+    "subgraph_type_mismatch",
 ];
 
 /// Suggests the closest of `candidates` to `name`, if one is close enough to be a typo.

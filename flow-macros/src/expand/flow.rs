@@ -60,8 +60,8 @@ impl Cx<'_> {
                 &__flow_cx,
                 &<Self as ::flow_runtime::Flow>::GRAPH.nodes[#p],
                 <#ty as ::flow_runtime::NodeFn<#deps>>::call(
-                    &self.__flow_deps,
-                    &self.__flow_nodes.#field,
+                    __flow_deps,
+                    &__flow_nodes.#field,
                     &__flow_cx,
                     #input,
                 ),
@@ -472,7 +472,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             &self.__flow_hook,
             <Self as ::flow_runtime::Flow>::GRAPH,
             __flow_run_id,
-            self.__flow_loop(&self.__flow_hook, __flow_cx, input),
+            Self::__flow_loop(&self.__flow_deps, &self.__flow_nodes, &self.__flow_hook, __flow_cx, input),
         )
     });
     let run_hooked = bounded(quote! {
@@ -484,7 +484,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
                 &self.__flow_hook,
                 <Self as ::flow_runtime::Flow>::GRAPH,
                 __flow_run_id,
-                self.__flow_loop((&self.__flow_hook, &hook), __flow_cx, input),
+                Self::__flow_loop(&self.__flow_deps, &self.__flow_nodes, (&self.__flow_hook, &hook), __flow_cx, input),
             ),
         )
     });
@@ -523,6 +523,90 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
     let timeout = match &graph.timeout {
         Some(t) => quote!(::core::option::Option::Some(#t)),
         None => quote!(::core::option::Option::None),
+    };
+
+    // The flow is a node too, for use in another flow: it runs its own loop with the
+    // parent's dependencies, under the parent's run id, counting its own steps.
+    let (sub_bound, sub_deps) = match &graph.deps {
+        Some(ty) => (
+            quote!(__FlowDeps: ::flow_runtime::Provides<#ty>,),
+            quote!(<__FlowDeps as ::flow_runtime::Provides<#ty>>::provide(__flow_deps)),
+        ),
+        None => (quote!(), quote!(&())),
+    };
+    let sub_run = quote! {
+        Self::__flow_loop(
+            #sub_deps,
+            __flow_state,
+            ::flow_runtime::NoHook,
+            ::flow_runtime::Context::new(#display_name, __flow_cx.run_id()),
+            __flow_input,
+        )
+    };
+    let sub_call = match &graph.timeout {
+        Some(timeout) => {
+            quote!(::flow_runtime::__private::deadline(#display_name, #timeout, #sub_run))
+        }
+        None => sub_run,
+    };
+    let subgraph = quote! {
+        impl ::flow_runtime::Node for #name {
+            type Input = #input;
+            type Output = #output;
+            type Error = ::flow_runtime::FlowError;
+            type State = (#(#node_states,)*);
+            const NAME: &'static str = #display_name;
+
+            fn state() -> Self::State {
+                (#(#node_state_fns(),)*)
+            }
+        }
+
+        const _: () = {
+            impl<__FlowFrom: ?::core::marker::Sized> ::flow_runtime::__private::Edge<__FlowFrom, #input> for #name {
+                #[inline(always)]
+                fn pass(value: #input) -> #input {
+                    value
+                }
+            }
+
+            impl<__FlowBranches: ?::core::marker::Sized> ::flow_runtime::__private::Join<__FlowBranches, #input> for #name {
+                #[inline(always)]
+                fn pass(value: #input) -> #input {
+                    value
+                }
+            }
+
+            impl<__FlowHandler: ?::core::marker::Sized> ::flow_runtime::__private::StandIn<__FlowHandler, #output> for #name {
+                #[inline(always)]
+                fn pass(value: #output) -> #output {
+                    value
+                }
+            }
+
+            impl<__FlowFlow> ::flow_runtime::__private::Entry<__FlowFlow, #input> for #name {
+                #[inline(always)]
+                fn pass(value: #input) -> #input {
+                    value
+                }
+            }
+
+            impl<__FlowDeps: ?::core::marker::Sized> ::flow_runtime::NodeFn<__FlowDeps> for #name
+            where
+                #sub_bound
+            {
+                fn call<'__flow>(
+                    __flow_deps: &'__flow __FlowDeps,
+                    __flow_state: &'__flow Self::State,
+                    __flow_cx: &'__flow ::flow_runtime::Context,
+                    __flow_input: Self::Input,
+                ) -> impl ::core::future::Future<
+                    Output = ::core::result::Result<Self::Output, Self::Error>,
+                > + '__flow {
+                    #sub_call
+                }
+            }
+        };
     };
 
     let state_doc =
@@ -636,7 +720,8 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             #[doc(hidden)]
             #[allow(unreachable_code)]
             async fn __flow_loop<K: ::flow_runtime::StepHook>(
-                &self,
+                __flow_deps: &#deps,
+                __flow_nodes: &(#(#node_states,)*),
                 __flow_hook: K,
                 mut __flow_cx: ::flow_runtime::Context,
                 __flow_input: #input,
@@ -644,6 +729,8 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
                 #run_loop
             }
         }
+
+        #subgraph
 
         impl<H: ::flow_runtime::StepHook> ::flow_runtime::Flow for #name<H> {
             type Input = #input;

@@ -61,7 +61,7 @@ impl Cx<'_> {
                 &<Self as ::flow_runtime::Flow>::GRAPH.nodes[#p],
                 <#ty as ::flow_runtime::NodeFn<#deps>>::call(
                     __flow_deps,
-                    &__flow_nodes.#field,
+                    &__flow_nodes.0.#field,
                     &__flow_cx,
                     #input,
                 ),
@@ -396,6 +396,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             })
             .collect()
     };
+    let nodes_ty = format_ident!("__Flow{}Nodes", name);
     let node_states = assoc("State");
     let node_state_fns = assoc("state");
     let node_names: Vec<String> = users.iter().map(|(_, n)| n.name.to_string()).collect();
@@ -554,11 +555,11 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             type Input = #input;
             type Output = #output;
             type Error = ::flow_runtime::FlowError;
-            type State = (#(#node_states,)*);
+            type State = #nodes_ty;
             const NAME: &'static str = #display_name;
 
             fn state() -> Self::State {
-                (#(#node_state_fns(),)*)
+                #nodes_ty((#(#node_state_fns(),)*))
             }
         }
 
@@ -618,12 +619,18 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         #vis struct #name<H = ::flow_runtime::NoHook> {
             __flow_deps: #deps,
             __flow_hook: H,
-            __flow_nodes: (#(#node_states,)*),
+            __flow_nodes: #nodes_ty,
             __flow_runs: ::flow_runtime::__private::RunIds,
         }
 
+        // The node states behind a private field: a public flow may have private nodes.
+        #[doc(hidden)]
+        #vis struct #nodes_ty((#(#node_states,)*));
+
         #[doc = #state_doc]
-        #vis enum #state {
+        // Private: its variants hold the inputs of nodes that may be private.
+        #[allow(dead_code)]
+        enum #state {
             #(
                 #[doc = #variant_docs]
                 #variants(#variant_tys),
@@ -654,7 +661,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
                 #name {
                     __flow_deps: deps,
                     __flow_hook: ::flow_runtime::NoHook,
-                    __flow_nodes: (#(#node_state_fns(),)*),
+                    __flow_nodes: #nodes_ty((#(#node_state_fns(),)*)),
                     __flow_runs: ::flow_runtime::__private::RunIds::new(),
                 }
             }
@@ -721,7 +728,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             #[allow(unreachable_code)]
             async fn __flow_loop<K: ::flow_runtime::StepHook>(
                 __flow_deps: &#deps,
-                __flow_nodes: &(#(#node_states,)*),
+                __flow_nodes: &#nodes_ty,
                 __flow_hook: K,
                 mut __flow_cx: ::flow_runtime::Context,
                 __flow_input: #input,

@@ -95,6 +95,8 @@ pub const CATALOGUE: &[&str] = &[
     "stand_in_type_mismatch",
     "misplaced_group",
     "subgraph_type_mismatch",
+    "merge_state_not_merge",
+    "merge_unknown_strategy",
 ];
 
 /// Suggests the closest of `candidates` to `name`, if one is close enough to be a typo.

@@ -51,6 +51,19 @@ pub fn derive_deps(input: TokenStream) -> TokenStream {
     quote!(#errors #tokens).into()
 }
 
+/// Merges a later branch's state into an earlier one, field by field. See
+/// `flow_runtime::Merge`.
+#[proc_macro_derive(Merge, attributes(merge))]
+pub fn derive_merge(input: TokenStream) -> TokenStream {
+    let mut cx = Diagnostics::default();
+    let tokens = match syn::parse::<syn::DeriveInput>(input) {
+        Ok(input) => expand::merge::expand_merge(&mut cx, &input),
+        Err(err) => return err.into_compile_error().into(),
+    };
+    let errors = cx.take_tokens();
+    quote!(#errors #tokens).into()
+}
+
 /// `FLOW_MACROS_DEBUG=1` prints each expansion to stderr.
 fn debug(name: &str, tokens: TokenStream2) -> TokenStream2 {
     if std::env::var_os("FLOW_MACROS_DEBUG").is_some_and(|v| v == "1") {

@@ -136,6 +136,9 @@ pub enum EdgeKind {
     Branch,
     /// From one branch of a fan-out to the join, which takes the tuple of all branches' outputs.
     Join,
+    /// From one branch of a merge join `{a, b}` to the node that takes their outputs,
+    /// one state type, merged in written order with [`Merge`](crate::Merge).
+    Merge,
     /// To a node mapped over the source's output, at most `limit` items at once.
     Map {
         /// How many items may run at once.

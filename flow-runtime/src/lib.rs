@@ -38,6 +38,7 @@ mod deps;
 mod error;
 mod graph;
 mod hook;
+mod merge;
 mod node;
 mod retryable;
 
@@ -46,10 +47,11 @@ pub use deps::Provides;
 pub use error::{BoxError, Failed, FlowError};
 pub use graph::{EdgeInfo, EdgeKind, Endpoint, Flow, GraphInfo, NodeInfo};
 pub use hook::{NoHook, StepHook};
+pub use merge::{Merge, strategy};
 pub use node::{Node, NodeFn};
 pub use retryable::Retryable;
 
-pub use flow_macros::{Deps, flow, graph, node};
+pub use flow_macros::{Deps, Merge, flow, graph, node};
 
 /// The default step limit of a run when `#[flow(max_steps = ..)]` does not set one.
 pub const DEFAULT_MAX_STEPS: u32 = 1000;
@@ -60,8 +62,8 @@ pub const DEFAULT_MAP_LIMIT: u32 = 16;
 /// Everything a module that writes nodes and flows needs.
 pub mod prelude {
     pub use crate::{
-        Context, Deps, Flow, FlowError, Node, NodeFn, Provides, Retryable, RunId, StepHook, flow,
-        graph, node,
+        Context, Deps, Flow, FlowError, Merge, Node, NodeFn, Provides, Retryable, RunId, StepHook,
+        flow, graph, node,
     };
 }
 

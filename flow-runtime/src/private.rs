@@ -299,3 +299,13 @@ pub fn failed<I, E>(node: &'static str, input: I, error: E, attempts: u32) -> cr
         attempts,
     }
 }
+
+/// Merges the states of a merge join's branches, in the order they are written.
+#[inline]
+pub fn merge_branches<S: crate::Merge>(first: S, rest: impl IntoIterator<Item = S>) -> S {
+    let mut merged = first;
+    for later in rest {
+        merged.merge(later);
+    }
+    merged
+}

@@ -338,3 +338,106 @@ fn the_description_shows_every_shape() {
     insta::assert_snapshot!("dead_letter_mermaid", DeadLetter::MERMAID);
     insta::assert_snapshot!("rescue_dot", Rescue::DOT);
 }
+
+// -- shared state, merged ---------------------------------------------------------------
+
+#[derive(Clone, Debug, Default, PartialEq, Merge)]
+struct Research {
+    #[merge(append)]
+    notes: Vec<String>,
+    #[merge(max)]
+    confidence: u32,
+    #[merge(min)]
+    cost: u32,
+    #[merge(keep_first)]
+    question: String,
+    #[merge(with = join_sources)]
+    sources: String,
+    /// No attribute: the later branch overwrites.
+    last: String,
+}
+
+fn join_sources(kept: &mut String, later: String) {
+    kept.push('+');
+    kept.push_str(&later);
+}
+
+#[node]
+async fn ask(question: String) -> Research {
+    Research {
+        question,
+        cost: 100,
+        ..Research::default()
+    }
+}
+
+#[node]
+async fn search_web(mut r: Research) -> Research {
+    // Finishes last: merge order must not follow completion order.
+    sleep(Duration::from_secs(3)).await;
+    r.notes.push("web".into());
+    r.confidence = 5;
+    r.cost = 30;
+    r.question = "changed by web".into();
+    r.sources = "web".into();
+    r.last = "web".into();
+    r
+}
+
+#[node]
+async fn search_papers(mut r: Research) -> Research {
+    sleep(Duration::from_secs(1)).await;
+    r.notes.push("papers".into());
+    r.confidence = 9;
+    r.cost = 50;
+    r.sources = "papers".into();
+    r.last = "papers".into();
+    r
+}
+
+#[node]
+async fn search_code(mut r: Research) -> Research {
+    sleep(Duration::from_secs(2)).await;
+    r.notes.push("code".into());
+    r.confidence = 2;
+    r.cost = 10;
+    r.sources = "code".into();
+    r.last = "code".into();
+    r
+}
+
+#[node]
+async fn answer(r: Research) -> Research {
+    r
+}
+
+graph! {
+    Investigate(String) -> Research {
+        START -> ask -> {search_web, search_papers, search_code} -> answer -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn merged_branches_combine_in_written_order_with_each_strategy() {
+    let begin = Instant::now();
+    let r = Investigate::new(()).run("why?".into()).await.unwrap();
+    assert_eq!(begin.elapsed(), Duration::from_secs(3));
+    assert_eq!(
+        r.notes,
+        ["web", "papers", "code"],
+        "append, in written order"
+    );
+    assert_eq!(r.confidence, 9, "max");
+    assert_eq!(r.cost, 10, "min");
+    assert_eq!(
+        r.question, "changed by web",
+        "keep_first keeps the first branch's"
+    );
+    assert_eq!(
+        r.sources, "web+papers+code",
+        "a custom function, in written order"
+    );
+    assert_eq!(r.last, "code", "overwrite: the last written branch wins");
+    let kinds: Vec<_> = Investigate::GRAPH.edges.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == EdgeKind::Merge).count(), 3);
+}

@@ -11,6 +11,7 @@ pub enum EdgeKind<'a> {
     Route(&'a syn::Path),
     Branch,
     Join,
+    Merge,
     Map(u32),
     Collect,
     Error,
@@ -42,7 +43,7 @@ pub fn user_positions(graph: &Graph) -> Vec<Option<usize>> {
 /// The user nodes an edge into node `i` reaches: the node, a fan-out's branches, a map's worker.
 fn entries_of(graph: &Graph, pos: &[Option<usize>], i: usize) -> Vec<Option<usize>> {
     match &graph.nodes[i].kind {
-        Kind::Fan { branches } => branches.iter().map(|b| pos[*b]).collect(),
+        Kind::Fan { branches, .. } => branches.iter().map(|b| pos[*b]).collect(),
         Kind::Map { worker, .. } => vec![pos[*worker]],
         _ => vec![pos[i]],
     }
@@ -99,6 +100,7 @@ pub fn edge_list(graph: &Graph) -> Vec<DiagramEdge<'_>> {
     for (i, node) in graph.live_nodes().filter(|(_, n)| n.kind.is_step()) {
         let exits = exits_of(graph, &pos, i);
         let after: &dyn Fn() -> EdgeKind<'static> = match node.kind {
+            Kind::Fan { merge: true, .. } => &|| EdgeKind::Merge,
             Kind::Fan { .. } => &|| EdgeKind::Join,
             Kind::Map { .. } => &|| EdgeKind::Collect,
             _ => &|| EdgeKind::Plain,
@@ -145,6 +147,7 @@ fn arm_label(path: &syn::Path) -> String {
 fn label(kind: &EdgeKind<'_>) -> Option<String> {
     match kind {
         EdgeKind::Plain | EdgeKind::Branch | EdgeKind::Join => None,
+        EdgeKind::Merge => Some("merge".to_owned()),
         EdgeKind::Route(path) => Some(arm_label(path)),
         EdgeKind::Map(limit) => Some(format!("map, {limit} at once")),
         EdgeKind::Collect => Some("collect".to_owned()),

@@ -32,7 +32,7 @@ impl Cx<'_> {
     fn sender(&self, i: usize) -> TokenStream {
         let nodes = &self.graph.nodes;
         match &nodes[i].kind {
-            Kind::Fan { branches } => {
+            Kind::Fan { branches, .. } => {
                 let tys = branches.iter().map(|b| &nodes[*b].ty);
                 quote!((#(#tys,)*))
             }
@@ -111,7 +111,7 @@ impl Cx<'_> {
             Target::Node(j) => {
                 let variant = &nodes[j].variant;
                 let pass = match &nodes[j].kind {
-                    Kind::Fan { branches } => {
+                    Kind::Fan { branches, .. } => {
                         let first = self.ty_at(branches[0], at);
                         quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).edge::<#first, #sender>() }
                     }
@@ -119,7 +119,7 @@ impl Cx<'_> {
                         let worker = &nodes[*worker].ty;
                         quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).map_items::<#worker>() }
                     }
-                    _ if matches!(nodes[from].kind, Kind::Fan { .. }) => {
+                    _ if matches!(nodes[from].kind, Kind::Fan { merge: false, .. }) => {
                         let to_ty = self.ty_at(j, at);
                         quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).join::<#to_ty, #sender>() }
                     }
@@ -227,7 +227,7 @@ impl Cx<'_> {
         let (state, variant) = (&self.state, &node.variant);
         let on_ok = self.on_ok(i);
         match &node.kind {
-            Kind::Fan { branches } => {
+            Kind::Fan { branches, .. } => {
                 // n - 1 clones and one move: each branch owns its input.
                 let inputs: Vec<_> = (0..branches.len())
                     .map(|b| format_ident!("__flow_v{}", b))
@@ -240,6 +240,20 @@ impl Cx<'_> {
                         quote_spanned!(span=> ::flow_runtime::__private::fan_clone(&__flow_value))
                     }
                 });
+                // `{a, b}`: the outputs, one state type, merged in written order.
+                let merge_outputs = match &node.kind {
+                    Kind::Fan { merge: true, .. } => {
+                        let span = node.name.span();
+                        let outs: Vec<_> = (0..branches.len())
+                            .map(|b| format_ident!("__flow_o{}", b, span = span))
+                            .collect();
+                        let (first, rest) = (&outs[0], &outs[1..]);
+                        quote_spanned! {span=>
+                            .map(|(#(#outs,)*)| ::flow_runtime::__private::merge_branches(#first, [#(#rest),*]))
+                        }
+                    }
+                    _ => quote!(),
+                };
                 let source = self.fan_source(i);
                 let branch_futures = branches.iter().zip(&inputs).map(|(k, v)| {
                     let ty = &nodes[*k].ty;
@@ -255,7 +269,8 @@ impl Cx<'_> {
                         let (#(#inputs,)*) = (#(#values,)*);
                         let __flow_hook = &__flow_hook;
                         let __flow_cx = &__flow_cx;
-                        let __flow_joined = ::flow_runtime::__private::try_join!(#(#branch_futures),*);
+                        let __flow_joined = ::flow_runtime::__private::try_join!(#(#branch_futures),*)
+                            #merge_outputs;
                         match __flow_joined {
                             ::core::result::Result::Ok(__flow_out) => #on_ok,
                             ::core::result::Result::Err(__flow_err) => {
@@ -337,7 +352,7 @@ impl Cx<'_> {
         match (preds.next(), preds.next()) {
             (Some(p), None) => self.sender(p),
             _ => match &graph.nodes[fan].kind {
-                Kind::Fan { branches } => {
+                Kind::Fan { branches, .. } => {
                     let ty = &graph.nodes[branches[0]].ty;
                     quote!(#ty)
                 }
@@ -410,7 +425,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             quote_spanned!(node.name.span()=> <#ty as ::flow_runtime::Node>::Input)
         };
         match &n.kind {
-            Kind::Fan { branches } => input_of(branches[0]),
+            Kind::Fan { branches, .. } => input_of(branches[0]),
             Kind::Map { worker, .. } => {
                 let item = input_of(*worker);
                 quote!(::std::vec::Vec<#item>)
@@ -512,6 +527,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             }
             EdgeKind::Branch => quote!(Branch),
             EdgeKind::Join => quote!(Join),
+            EdgeKind::Merge => quote!(Merge),
             EdgeKind::Map(limit) => quote!(Map { limit: #limit }),
             EdgeKind::Collect => quote!(Collect),
             EdgeKind::Error => quote!(Error),
@@ -783,7 +799,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
 fn step_name(graph: &Graph, i: usize) -> String {
     let nodes = &graph.nodes;
     match &nodes[i].kind {
-        Kind::Fan { branches } => {
+        Kind::Fan { branches, .. } => {
             let names: Vec<String> = branches
                 .iter()
                 .map(|b| nodes[*b].name.to_string())

@@ -5,4 +5,5 @@ pub mod deps;
 pub mod diagram;
 pub mod fallback;
 pub mod flow;
+pub mod merge;
 pub mod node;

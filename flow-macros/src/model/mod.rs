@@ -57,8 +57,9 @@ pub enum Kind {
     Worker { map: usize },
     /// The handler of a failed branch or map item: runs in its place.
     Recover { of: usize },
-    /// A fan-out group `(a, b, ..)`, a step of its own; not a node of the user's.
-    Fan { branches: Vec<usize> },
+    /// A fan-out group `(a, b, ..)` (or `{a, b, ..}`, merged), a step of its own; not a
+    /// node of the user's.
+    Fan { branches: Vec<usize>, merge: bool },
     /// A map `[worker; limit]`, a step of its own; not a node of the user's.
     Map { worker: usize, limit: Option<u32> },
 }
@@ -297,6 +298,7 @@ impl Resolver<'_> {
                     &g.lead,
                     Kind::Fan {
                         branches: Vec::new(),
+                        merge: g.merge,
                     },
                 );
                 let branches = g
@@ -304,7 +306,10 @@ impl Resolver<'_> {
                     .iter()
                     .map(|b| self.nested(b, Kind::Branch { fan }))
                     .collect();
-                self.nodes[fan].kind = Kind::Fan { branches };
+                self.nodes[fan].kind = Kind::Fan {
+                    branches,
+                    merge: g.merge,
+                };
                 fan
             }
             Endpoint::Map(m) => {

@@ -90,6 +90,8 @@ pub enum Endpoint {
 /// `(a, b, c)`: branches run concurrently on clones of one value.
 #[derive(Clone)]
 pub struct Group {
+    /// `{a, b}`: the branches' outputs, one state type, are merged with `Merge`.
+    pub merge: bool,
     /// The first branch, which names the group in messages.
     pub lead: Ident,
     pub branches: Vec<Ident>,
@@ -115,20 +117,29 @@ impl Endpoint {
 
 impl Parse for Endpoint {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        if input.peek(token::Paren) {
+        if input.peek(token::Paren) || input.peek(token::Brace) {
+            let merge = input.peek(token::Brace);
             let content;
-            let paren = parenthesized!(content in input);
+            let span = if merge {
+                braced!(content in input).span.join()
+            } else {
+                parenthesized!(content in input).span.join()
+            };
             let branches: Vec<Ident> = content
                 .parse_terminated(Ident::parse, Token![,])?
                 .into_iter()
                 .collect();
             let (Some(lead), true) = (branches.first().cloned(), branches.len() >= 2) else {
                 return Err(syn::Error::new(
-                    paren.span.join(),
-                    "a fan-out group needs at least two branches: `(a, b)`; for one node write it without parentheses",
+                    span,
+                    "a fan-out group needs at least two branches: `(a, b)` or `{a, b}`; for one node write it without brackets",
                 ));
             };
-            return Ok(Endpoint::Group(Group { lead, branches }));
+            return Ok(Endpoint::Group(Group {
+                merge,
+                lead,
+                branches,
+            }));
         }
         if input.peek(token::Bracket) {
             let content;

@@ -1,0 +1,11 @@
+use flow_runtime::Merge;
+
+#[derive(Merge)]
+pub struct State {
+    #[merge(apend)]
+    notes: Vec<String>,
+    #[merge(max, min)]
+    score: u32,
+}
+
+fn main() {}

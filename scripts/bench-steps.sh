@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install valgrind" >&2; exit 1; }
 cargo build --release -q -p flow-runtime --example count_steps
-bin=target/release/examples/count_steps
+bin=${CARGO_TARGET_DIR:-target}/release/examples/count_steps
 
 count() { # shape runs -> instructions
     local out
@@ -35,20 +35,24 @@ lf=$(per_transition loop-flow 20 2000)
 lh=$(per_transition loop-hand 20 2000)
 of=$(per_transition opaque-loop-flow 20 2000)
 oh=$(per_transition opaque-loop-hand 20 2000)
+ff=$(per_transition fan-flow 2000 1)
+fh=$(per_transition fan-hand 2000 1)
 printf '  %-28s flow %6s   hand-written %6s   ratio %s\n' \
     "chain of 10 nodes" "$cf" "$ch" "$(awk -v f="$cf" -v h="$ch" 'BEGIN { printf "%.2f", f / h }')" \
     "2-node loop, 1000 laps" "$lf" "$lh" "$(awk -v f="$lf" -v h="$lh" 'BEGIN { printf "%.2f", f / h }')" \
     "the same, opaque work" "$of" "$oh" "$(awk -v f="$of" -v h="$oh" 'BEGIN { printf "%.2f", f / h }')"
+printf '  %-28s flow %6s   hand-written %6s   ratio %s   (per run)\n' \
+    "fan-out to 8 and join" "$ff" "$fh" "$(awk -v f="$ff" -v h="$fh" 'BEGIN { printf "%.2f", f / h }')"
 
 [ "${1:-}" = count ] && exit 0
 
 echo
 echo "time (criterion, median of each):"
 cargo bench -q -p flow-runtime --bench steps -- --warm-up-time 1 --measurement-time 3 >/dev/null
-for group in chain10 loop2 opaque_loop2; do
+for group in chain10 loop2 opaque_loop2 fan8; do
     f=$(python3 -c "import json;print(json.load(open('target/criterion/$group/flow/new/estimates.json'))['median']['point_estimate'])")
     h=$(python3 -c "import json;print(json.load(open('target/criterion/$group/hand/new/estimates.json'))['median']['point_estimate'])")
-    n=$([ $group = chain10 ] && echo 10 || echo 2000)
+    case $group in chain10) n=10 ;; fan8) n=1 ;; *) n=2000 ;; esac
     awk -v g="$group" -v f="$f" -v h="$h" -v n="$n" 'BEGIN {
-        printf "  %-28s flow %8.3f ns   hand-written %8.3f ns   per transition; ratio %.2f\n", g, f / n, h / n, f / h }'
+        printf "  %-28s flow %8.3f ns   hand-written %8.3f ns   per %s; ratio %.2f\n", g, f / n, h / n, (n == 1 ? "run" : "transition"), f / h }'
 done

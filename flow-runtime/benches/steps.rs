@@ -50,5 +50,15 @@ fn opaque_loop2(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, chain, loop2, opaque_loop2);
+fn fan8(c: &mut Criterion) {
+    let mut g = c.benchmark_group("fan8");
+    let flow = Fan8::new(());
+    g.bench_function("flow", |b| {
+        b.iter(|| block_on(flow.run(black_box(0))).expect("the fan-out cannot fail"))
+    });
+    g.bench_function("hand", |b| b.iter(|| block_on(hand_fan8(black_box(0)))));
+    g.finish();
+}
+
+criterion_group!(benches, chain, loop2, opaque_loop2, fan8);
 criterion_main!(benches);

@@ -2,7 +2,7 @@
 //! the difference between two run counts is the cost of the runs alone.
 //!
 //! ```text
-//! count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand> <runs>
+//! count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand> <runs>
 //! ```
 //! `scripts/bench-steps.sh` drives it.
 
@@ -18,13 +18,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(shape), Some(Ok(runs))) = (args.get(1), args.get(2).map(|n| n.parse::<u64>())) else {
         eprintln!(
-            "usage: count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand> <runs>"
+            "usage: count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand> <runs>"
         );
         return ExitCode::FAILURE;
     };
     let chain = Chain10::new(());
     let lap = Loop2::new(());
     let opaque = OpaqueLoop2::new(());
+    let fan = Fan8::new(());
     let mut sum = 0u64;
     for _ in 0..runs {
         sum = sum.wrapping_add(match shape.as_str() {
@@ -34,6 +35,8 @@ fn main() -> ExitCode {
             "loop-hand" => block_on(hand_loop2(black_box(0))),
             "opaque-loop-flow" => block_on(opaque.run(black_box(0))).unwrap_or(0),
             "opaque-loop-hand" => block_on(hand_opaque_loop2(black_box(0))),
+            "fan-flow" => block_on(fan.run(black_box(0))).unwrap_or(0),
+            "fan-hand" => block_on(hand_fan8(black_box(0))),
             other => {
                 eprintln!("unknown shape `{other}`");
                 return ExitCode::FAILURE;

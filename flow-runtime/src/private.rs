@@ -250,14 +250,10 @@ impl<T> Hand<T> {
 /// Runs `work` on every item, at most `limit` at once, and returns the outputs in the
 /// items' order. The first error (in the items' order of completion) ends the map: the
 /// items still running are dropped and no further item starts.
-pub async fn map_bounded<I, T, F, Fut>(
-    items: Vec<I>,
-    limit: usize,
-    work: F,
-) -> Result<Vec<T>, crate::FlowError>
+pub async fn map_bounded<I, T, E, F, Fut>(items: Vec<I>, limit: usize, work: F) -> Result<Vec<T>, E>
 where
     F: FnMut(I) -> Fut,
-    Fut: Future<Output = Result<T, crate::FlowError>>,
+    Fut: Future<Output = Result<T, E>>,
 {
     use futures_util::stream::{self, StreamExt, TryStreamExt};
     stream::iter(items)
@@ -308,4 +304,51 @@ pub fn merge_branches<S: crate::Merge>(first: S, rest: impl IntoIterator<Item = 
         merged.merge(later);
     }
     merged
+}
+
+pin_project_lite::pin_project! {
+    /// A node call inside a fan-out or a map, with its error turned into the flow's: a
+    /// poll-through wrapper, so a branch costs no generator of its own. Two pointers of
+    /// state: the futures of all branches are moved together, so size counts.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Nested<'a, F> {
+        #[pin]
+        call: F,
+        cx: &'a crate::Context,
+        node: &'static crate::NodeInfo,
+    }
+}
+
+impl<F, T, E> Future for Nested<'_, F>
+where
+    F: Future<Output = Result<T, E>>,
+    E: Into<crate::BoxError>,
+{
+    type Output = Result<T, Box<crate::FlowError>>;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        match this.call.poll(cx) {
+            Poll::Ready(Ok(out)) => Poll::Ready(Ok(out)),
+            Poll::Ready(Err(err)) => Poll::Ready(Err(Box::new(crate::FlowError::__node(
+                this.cx.flow(),
+                this.node.name,
+                this.cx.step(),
+                1,
+                err,
+            )))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Wraps a node call inside a fan-out or a map.
+#[inline(always)]
+pub fn nested<'a, F>(
+    cx: &'a crate::Context,
+    node: &'static crate::NodeInfo,
+    call: F,
+) -> Nested<'a, F> {
+    Nested { call, cx, node }
 }

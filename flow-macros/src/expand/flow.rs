@@ -47,8 +47,19 @@ impl Cx<'_> {
         }
     }
 
-    /// The future of one call of user node `k` (not awaited), through the hook.
+    /// The future of one call of user node `k` (not awaited), through the hook. Inside a
+    /// fan-out or a map, `__flow_hook` and `__flow_cx` are already references, passed on
+    /// as they are so the future borrows from the flow's loop and not from a closure.
     fn call(&self, k: usize, input: TokenStream) -> TokenStream {
+        self.call_in(k, input, false)
+    }
+
+    fn call_in(&self, k: usize, input: TokenStream, nested: bool) -> TokenStream {
+        let (hook, cx) = if nested {
+            (quote!(__flow_hook), quote!(__flow_cx))
+        } else {
+            (quote!(&__flow_hook), quote!(&__flow_cx))
+        };
         let node = &self.graph.nodes[k];
         let ty = &node.ty;
         let deps = &self.deps;
@@ -56,13 +67,13 @@ impl Cx<'_> {
         let field = Index::from(p);
         quote_spanned! {node.name.span()=>
             ::flow_runtime::StepHook::step(
-                &__flow_hook,
-                &__flow_cx,
+                #hook,
+                #cx,
                 &<Self as ::flow_runtime::Flow>::GRAPH.nodes[#p],
                 <#ty as ::flow_runtime::NodeFn<#deps>>::call(
                     __flow_deps,
                     &__flow_nodes.0.#field,
-                    &__flow_cx,
+                    #cx,
                     #input,
                 ),
             )
@@ -173,7 +184,18 @@ impl Cx<'_> {
         let node = &nodes[k];
         let ty = &node.ty;
         let name = node.name.to_string();
-        let call = self.call(k, quote!(__flow_in));
+        let call = self.call_in(k, quote!(__flow_in), true);
+        if node.catch.is_none() {
+            // No stand-in: a poll-through wrapper maps the error, with no generator.
+            let p = self.pos[k].unwrap_or(0);
+            return quote! {
+                ::flow_runtime::__private::nested(
+                    __flow_cx,
+                    &<Self as ::flow_runtime::Flow>::GRAPH.nodes[#p],
+                    #call,
+                )
+            };
+        }
         let on_err = match &node.catch {
             Some(catch) => {
                 let h = catch.to;
@@ -189,18 +211,18 @@ impl Cx<'_> {
                 let recover = quote_spanned! {span=>
                     ::flow_runtime::__private::Hand(__flow_out).stand_in::<#ty_here, #h_ty>()
                 };
-                let stand_in = self.call(h, failed);
+                let stand_in = self.call_in(h, failed, true);
                 let h_error = self.node_error(h, quote!(__flow_err));
                 quote! {
                     match #stand_in.await {
                         ::core::result::Result::Ok(__flow_out) => ::core::result::Result::Ok(#recover),
-                        ::core::result::Result::Err(__flow_err) => ::core::result::Result::Err(#h_error),
+                        ::core::result::Result::Err(__flow_err) => ::core::result::Result::Err(::std::boxed::Box::new(#h_error)),
                     }
                 }
             }
             None => {
                 let error = self.node_error(k, quote!(__flow_err));
-                quote!(::core::result::Result::Err(#error))
+                quote!(::core::result::Result::Err(::std::boxed::Box::new(#error)))
             }
         };
         let keep = node.catch.as_ref().map(|c| {
@@ -274,7 +296,7 @@ impl Cx<'_> {
                         match __flow_joined {
                             ::core::result::Result::Ok(__flow_out) => #on_ok,
                             ::core::result::Result::Err(__flow_err) => {
-                                return ::core::result::Result::Err(__flow_err);
+                                return ::core::result::Result::Err(*__flow_err);
                             }
                         }
                     }
@@ -299,7 +321,7 @@ impl Cx<'_> {
                         match __flow_mapped {
                             ::core::result::Result::Ok(__flow_out) => #on_ok,
                             ::core::result::Result::Err(__flow_err) => {
-                                return ::core::result::Result::Err(__flow_err);
+                                return ::core::result::Result::Err(*__flow_err);
                             }
                         }
                     }

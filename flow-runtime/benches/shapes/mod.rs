@@ -237,3 +237,77 @@ pub async fn hand_opaque_loop2(input: u64) -> u64 {
         }
     }
 }
+
+// -- fan-out to 8 branches and join --------------------------------------------------
+
+#[node]
+pub async fn fan_in(x: u64) -> u64 {
+    x + 1
+}
+
+#[node]
+pub async fn b0(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn b1(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn b2(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn b3(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn b4(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn b5(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn b6(x: u64) -> u64 {
+    x + 1
+}
+#[node]
+pub async fn b7(x: u64) -> u64 {
+    x + 1
+}
+
+type Eight = (u64, u64, u64, u64, u64, u64, u64, u64);
+
+fn sum8((a, b, c, d, e, f, g, h): Eight) -> u64 {
+    a + b + c + d + e + f + g + h
+}
+
+#[node]
+pub async fn fan_out(values: Eight) -> u64 {
+    sum8(values)
+}
+
+graph! {
+    pub Fan8(u64) -> u64 {
+        START -> fan_in -> (b0, b1, b2, b3, b4, b5, b6, b7) -> fan_out -> END;
+    }
+}
+
+/// The hand-written counterpart of `Fan8`: the same step, `tokio::join!` over the same
+/// eight futures, the same join.
+pub async fn hand_fan8(input: u64) -> u64 {
+    let x = inc(input).await;
+    let joined = tokio::join!(
+        inc(x),
+        inc(x),
+        inc(x),
+        inc(x),
+        inc(x),
+        inc(x),
+        inc(x),
+        inc(x)
+    );
+    sum8(joined)
+}

@@ -40,6 +40,7 @@ mod graph;
 mod hook;
 mod merge;
 mod node;
+pub mod policy;
 mod retryable;
 
 pub use context::{Context, RunId};
@@ -49,6 +50,7 @@ pub use graph::{EdgeInfo, EdgeKind, Endpoint, Flow, GraphInfo, NodeInfo};
 pub use hook::{NoHook, StepHook};
 pub use merge::{Merge, strategy};
 pub use node::{Node, NodeFn};
+pub use policy::{CircuitOpen, NodePolicies, PolicyError};
 pub use retryable::Retryable;
 
 pub use flow_macros::{Deps, Merge, flow, graph, node};

@@ -1,0 +1,96 @@
+//! The concurrency limit: the policy ([`ConcurrencyLimit`]) and its mechanism
+//! ([`Limit`]), on a tokio [`Semaphore`].
+
+use tokio::sync::Semaphore;
+
+use super::{Call, ConfigError, PolicyError};
+
+/// At most this many calls of a node in flight at once, across all runs of a flow
+/// instance.
+///
+/// A call beyond the limit waits (without polling the node) until a call in flight ends;
+/// waiting calls go through in the order they arrived. A permit is held for one attempt,
+/// not across a retry's backoff delay, and is given back when the attempt ends, fails or
+/// is dropped. Waiting is bounded only by the deadlines around it (a retry policy's
+/// `max_elapsed`, a run's deadline) or by cancellation.
+///
+/// # Example
+///
+/// ```
+/// use flow_runtime::policy::ConcurrencyLimit;
+///
+/// let limit = ConcurrencyLimit::new(4)?;
+/// assert_eq!(limit.get(), 4);
+/// assert_eq!(limit.semaphore().available_permits(), 4);
+/// assert!(ConcurrencyLimit::new(0).is_err());
+/// # Ok::<(), flow_runtime::policy::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConcurrencyLimit {
+    limit: usize,
+}
+
+impl ConcurrencyLimit {
+    /// At most `limit` calls in flight.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::ZeroConcurrency`] if `limit` is 0,
+    /// [`ConfigError::ConcurrencyTooHigh`] above [`Semaphore::MAX_PERMITS`].
+    pub const fn new(limit: usize) -> Result<Self, ConfigError> {
+        if limit == 0 {
+            return Err(ConfigError::ZeroConcurrency);
+        }
+        if limit > Semaphore::MAX_PERMITS {
+            return Err(ConfigError::ConcurrencyTooHigh {
+                limit,
+                max: Semaphore::MAX_PERMITS,
+            });
+        }
+        Ok(ConcurrencyLimit { limit })
+    }
+
+    /// The limit.
+    pub const fn get(&self) -> usize {
+        self.limit
+    }
+
+    /// A semaphore with one permit per call allowed in flight: the state to share
+    /// between all runs.
+    pub fn semaphore(&self) -> Semaphore {
+        Semaphore::new(self.limit)
+    }
+}
+
+/// The concurrency limit as a layer of a call stack; with `None`, calls pass through.
+#[derive(Debug)]
+pub struct Limit<'a, C> {
+    inner: C,
+    semaphore: Option<&'a Semaphore>,
+}
+
+impl<'a, C> Limit<'a, C> {
+    /// Wraps `inner`: each call holds a permit of `semaphore` while it runs.
+    pub const fn new(inner: C, semaphore: Option<&'a Semaphore>) -> Self {
+        Limit { inner, semaphore }
+    }
+}
+
+impl<I, C: Call<I>> Call<I> for Limit<'_, C> {
+    type Output = C::Output;
+    type Error = C::Error;
+
+    async fn call(&mut self, input: I) -> Result<C::Output, PolicyError<C::Error>> {
+        let Some(semaphore) = self.semaphore else {
+            return self.inner.call(input).await;
+        };
+        // `acquire` fails only on a closed semaphore. Nothing here closes it, but if its
+        // owner did, the call goes through unlimited rather than failing.
+        let _permit = semaphore.acquire().await.ok();
+        self.inner.call(input).await
+    }
+
+    fn attempts(&self) -> u32 {
+        self.inner.attempts()
+    }
+}

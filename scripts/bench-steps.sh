@@ -50,8 +50,8 @@ echo
 echo "time (criterion, median of each):"
 cargo bench -q -p flow-runtime --bench steps -- --warm-up-time 1 --measurement-time 3 >/dev/null
 for group in chain10 loop2 opaque_loop2 fan8; do
-    f=$(python3 -c "import json;print(json.load(open('target/criterion/$group/flow/new/estimates.json'))['median']['point_estimate'])")
-    h=$(python3 -c "import json;print(json.load(open('target/criterion/$group/hand/new/estimates.json'))['median']['point_estimate'])")
+    f=$(python3 -c "import json;print(json.load(open('${CARGO_TARGET_DIR:-target}/criterion/$group/flow/new/estimates.json'))['median']['point_estimate'])")
+    h=$(python3 -c "import json;print(json.load(open('${CARGO_TARGET_DIR:-target}/criterion/$group/hand/new/estimates.json'))['median']['point_estimate'])")
     case $group in chain10) n=10 ;; fan8) n=1 ;; *) n=2000 ;; esac
     awk -v g="$group" -v f="$f" -v h="$h" -v n="$n" 'BEGIN {
         printf "  %-28s flow %8.3f ns   hand-written %8.3f ns   per %s; ratio %.2f\n", g, f / n, h / n, (n == 1 ? "run" : "transition"), f / h }'

@@ -173,8 +173,6 @@ pub async fn deadline<T>(
 
 // -- fan-out, join, map and error edges ------------------------------------------
 
-pub use tokio::try_join;
-
 /// A value fanned out to several branches is cloned for each.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is fanned out to several branches, so it must implement `Clone`",

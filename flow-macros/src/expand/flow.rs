@@ -286,13 +286,55 @@ impl Cx<'_> {
                     let body = self.nested(*k);
                     quote!({ let __flow_in = #pass; #body })
                 });
+                // The join, written out: each branch pinned on the stack, polled until it
+                // is done, its output kept; the first error returns at once and drops the
+                // rest. No macro of another crate, so nothing depends on the user's scope.
+                let futs: Vec<_> = (0..branches.len())
+                    .map(|b| format_ident!("__flow_f{}", b))
+                    .collect();
+                let outs: Vec<_> = (0..branches.len())
+                    .map(|b| format_ident!("__flow_r{}", b))
+                    .collect();
+                let polls = futs.iter().zip(&outs).map(|(f, r)| {
+                    quote! {
+                        if #r.is_none() {
+                            match ::core::future::Future::poll(#f.as_mut(), __flow_task) {
+                                ::core::task::Poll::Ready(::core::result::Result::Ok(__flow_v)) => {
+                                    #r = ::core::option::Option::Some(__flow_v);
+                                }
+                                ::core::task::Poll::Ready(::core::result::Result::Err(__flow_e)) => {
+                                    return ::core::task::Poll::Ready(::core::result::Result::Err(__flow_e));
+                                }
+                                ::core::task::Poll::Pending => __flow_pending = true,
+                            }
+                        }
+                    }
+                });
+                let somes = outs
+                    .iter()
+                    .map(|r| quote!(::core::option::Option::Some(#r)));
+                let takes = outs.iter().map(|r| quote!(#r.take()));
                 quote_spanned! {node.name.span()=>
                     #state::#variant(__flow_value) => {
                         let (#(#inputs,)*) = (#(#values,)*);
                         let __flow_hook = &__flow_hook;
                         let __flow_cx = &__flow_cx;
-                        let __flow_joined = ::flow_runtime::__private::try_join!(#(#branch_futures),*)
-                            #merge_outputs;
+                        #( let mut #futs = ::core::pin::pin!(#branch_futures); )*
+                        #( let mut #outs = ::core::option::Option::None; )*
+                        let __flow_joined = ::core::future::poll_fn(|__flow_task| {
+                            let mut __flow_pending = false;
+                            #(#polls)*
+                            if __flow_pending {
+                                return ::core::task::Poll::Pending;
+                            }
+                            match (#(#takes,)*) {
+                                (#(#somes,)*) => ::core::task::Poll::Ready(::core::result::Result::Ok((#(#outs,)*))),
+                                // Unreachable: every output is kept before this point.
+                                _ => ::core::task::Poll::Pending,
+                            }
+                        })
+                        .await
+                        #merge_outputs;
                         match __flow_joined {
                             ::core::result::Result::Ok(__flow_out) => #on_ok,
                             ::core::result::Result::Err(__flow_err) => {

@@ -1,0 +1,106 @@
+//! Fan-out, merge, map, error edges and subgraphs, expanded where nothing is imported.
+#![deny(warnings)]
+
+mod flows {
+    #![no_implicit_prelude]
+    #![deny(warnings, missing_docs)]
+    //! Every shape, without the prelude.
+
+    /// A shared state.
+    #[derive(::std::clone::Clone, ::std::default::Default, ::flow_runtime::Merge)]
+    pub struct Tally {
+        /// Appended.
+        #[merge(append)]
+        pub seen: ::std::vec::Vec<u32>,
+        /// The largest.
+        #[merge(max)]
+        pub top: u32,
+    }
+
+    /// Splits.
+    #[::flow_runtime::node]
+    pub async fn split(n: u32) -> ::std::vec::Vec<u32> {
+        ::std::iter::Iterator::collect(0..n)
+    }
+
+    /// Fails on odd numbers.
+    #[::flow_runtime::node]
+    pub async fn even(n: u32) -> ::std::result::Result<u32, ::std::io::Error> {
+        if n % 2 == 0 {
+            ::std::result::Result::Ok(n)
+        } else {
+            ::std::result::Result::Err(::std::io::Error::other("odd"))
+        }
+    }
+
+    /// Stands in for odd numbers.
+    #[::flow_runtime::node]
+    pub async fn zero(failed: ::flow_runtime::Failed<u32, ::std::io::Error>) -> u32 {
+        let _ = failed.input;
+        0
+    }
+
+    /// Starts a tally.
+    #[::flow_runtime::node]
+    pub async fn tally(values: ::std::vec::Vec<u32>) -> Tally {
+        Tally { seen: values, top: 0 }
+    }
+
+    /// One branch.
+    #[::flow_runtime::node]
+    pub async fn left(mut t: Tally) -> Tally {
+        t.top = 1;
+        t
+    }
+
+    /// The other.
+    #[::flow_runtime::node]
+    pub async fn right(mut t: Tally) -> Tally {
+        t.top = 2;
+        t
+    }
+
+    /// Pairs.
+    #[::flow_runtime::node]
+    pub async fn pair(t: Tally) -> (u32, u32) {
+        (t.top, t.top)
+    }
+
+    /// A.
+    #[::flow_runtime::node]
+    pub async fn first((a, _): (u32, u32)) -> u32 {
+        a
+    }
+
+    /// B.
+    #[::flow_runtime::node]
+    pub async fn second((_, b): (u32, u32)) -> u32 {
+        b
+    }
+
+    /// Adds.
+    #[::flow_runtime::node]
+    pub async fn add((a, b): (u32, u32)) -> u32 {
+        a + b
+    }
+
+    ::flow_runtime::graph! {
+        /// Every shape.
+        pub Shapes(u32) -> u32 {
+            START -> split -> [even; 2] -> tally -> {left, right} -> pair -> (first, second) -> add -> END;
+            even !-> zero;
+        }
+    }
+
+    ::flow_runtime::graph! {
+        /// A subgraph.
+        pub Outer(u32) -> u32 {
+            START -> Shapes -> END;
+        }
+    }
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    assert_eq!(rt.block_on(flows::Outer::new(()).run(5)).unwrap(), 4);
+}

@@ -97,6 +97,11 @@ pub const CATALOGUE: &[&str] = &[
     "subgraph_type_mismatch",
     "merge_state_not_merge",
     "merge_unknown_strategy",
+    "policy_wrong_value",
+    "policy_missing_unit",
+    "policy_unknown_key",
+    "policy_contradiction",
+    "retry_error_not_retryable",
 ];
 
 /// Suggests the closest of `candidates` to `name`, if one is close enough to be a typo.

@@ -19,7 +19,7 @@ mod validate;
 mod tests;
 
 use diag::Diagnostics;
-use parse::args::{FlowArgs, parse_args, parse_flow_args};
+use parse::args::{FlowArgs, parse_flow_args};
 
 /// Makes an `async fn` a node of a graph. See `flow_runtime::node`.
 #[proc_macro_attribute]
@@ -74,7 +74,7 @@ fn debug(name: &str, tokens: TokenStream2) -> TokenStream2 {
 
 pub(crate) fn node_impl(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let mut cx = Diagnostics::default();
-    parse_args(&mut cx, "node", args, &[], |_, _, _| Ok(()));
+    let policy_args = parse::args::parse_node_args(&mut cx, args);
     let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(_) => {
@@ -90,7 +90,7 @@ pub(crate) fn node_impl(args: TokenStream2, item: TokenStream2) -> TokenStream2 
     let errors = cx.take_tokens();
     // The function is emitted exactly as written, whatever else failed.
     let generated = match sig {
-        Some(sig) if errors.is_empty() => expand::node::expand_node(&sig),
+        Some(sig) if errors.is_empty() => expand::node::expand_node(&sig, &policy_args),
         _ => TokenStream2::new(),
     };
     quote!(#errors #item #generated)

@@ -144,7 +144,7 @@ fn flow_arguments_report_every_bad_value() {
         cx.messages(),
         [
             "`max_steps` must be at least 1, found 0",
-            "`timeout = 30` has no unit; write `30s` or `30ms` (units: `ms`, `s`, `m` or `h`)",
+            "`timeout` needs a unit: write `30s` or `30ms` (units: `ms`, `s`, `m` or `h`)",
             "duplicate argument `timeout`; remove one of them",
             "unknown argument `nme` of `#[flow]`; did you mean `name`?",
         ]

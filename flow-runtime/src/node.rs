@@ -49,6 +49,18 @@ pub trait Node {
 
     /// Builds the node's shared state for a new flow instance.
     fn state() -> Self::State;
+
+    /// How many attempts a call made before ending with `error`: more than 1 when the
+    /// node's retry policy retried.
+    ///
+    /// # Default
+    ///
+    /// 1: a node without a retry policy makes one attempt per call.
+    #[inline(always)]
+    fn attempts(error: &Self::Error) -> u32 {
+        let _ = error;
+        1
+    }
 }
 
 /// Calls a node with the dependencies of a flow whose dependencies type is `D`.

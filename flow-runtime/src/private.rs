@@ -285,7 +285,13 @@ impl<T> Hand<T> {
 
 /// Builds the `Failed` value an error edge hands to its handler.
 #[cold]
-pub fn failed<I, E>(node: &'static str, input: I, error: E, attempts: u32) -> crate::Failed<I, E> {
+pub fn failed<I, E>(
+    node: &'static str,
+    input: I,
+    error: E,
+    attempts: fn(&E) -> u32,
+) -> crate::Failed<I, E> {
+    let attempts = attempts(&error);
     crate::Failed {
         node,
         input,
@@ -305,22 +311,23 @@ pub fn merge_branches<S: crate::Merge>(first: S, rest: impl IntoIterator<Item = 
 }
 
 pin_project_lite::pin_project! {
-    /// A node call inside a fan-out or a map, with its error turned into the flow's: a
-    /// poll-through wrapper, so a branch costs no generator of its own. Two pointers of
-    /// state: the futures of all branches are moved together, so size counts.
+    /// A call of node `N` inside a fan-out or a map, with its error turned into the
+    /// flow's: a poll-through wrapper, so a branch costs no generator of its own. Two
+    /// pointers of state: the futures of all branches are moved together, so size counts.
     #[must_use = "futures do nothing unless polled"]
-    pub struct Nested<'a, F> {
+    pub struct Nested<'a, N, F> {
         #[pin]
         call: F,
         cx: &'a crate::Context,
         node: &'static crate::NodeInfo,
+        _node: core::marker::PhantomData<fn() -> N>,
     }
 }
 
-impl<F, T, E> Future for Nested<'_, F>
+impl<N, F, T> Future for Nested<'_, N, F>
 where
-    F: Future<Output = Result<T, E>>,
-    E: Into<crate::BoxError>,
+    N: Node,
+    F: Future<Output = Result<T, N::Error>>,
 {
     type Output = Result<T, Box<crate::FlowError>>;
 
@@ -329,24 +336,32 @@ where
         let this = self.project();
         match this.call.poll(cx) {
             Poll::Ready(Ok(out)) => Poll::Ready(Ok(out)),
-            Poll::Ready(Err(err)) => Poll::Ready(Err(Box::new(crate::FlowError::__node(
-                this.cx.flow(),
-                this.node.name,
-                this.cx.step(),
-                1,
-                err,
-            )))),
+            Poll::Ready(Err(err)) => {
+                let attempts = N::attempts(&err);
+                Poll::Ready(Err(Box::new(crate::FlowError::__node(
+                    this.cx.flow(),
+                    this.node.name,
+                    this.cx.step(),
+                    attempts,
+                    err,
+                ))))
+            }
             Poll::Pending => Poll::Pending,
         }
     }
 }
 
-/// Wraps a node call inside a fan-out or a map.
+/// Wraps a call of node `N` inside a fan-out or a map.
 #[inline(always)]
-pub fn nested<'a, F>(
+pub fn nested<'a, N, F>(
     cx: &'a crate::Context,
     node: &'static crate::NodeInfo,
     call: F,
-) -> Nested<'a, F> {
-    Nested { call, cx, node }
+) -> Nested<'a, N, F> {
+    Nested {
+        call,
+        cx,
+        node,
+        _node: core::marker::PhantomData,
+    }
 }

@@ -40,6 +40,11 @@ use std::time::Duration;
 /// }
 /// assert!(!FetchError::NotFound.is_retryable());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not say whether a failed attempt may be retried",
+    label = "the node's error must implement `Retryable` for `retry(..)`",
+    note = "implement `flow_runtime::Retryable` for `{Self}` (its defaults retry every error), or remove `retry(..)` from the node"
+)]
 pub trait Retryable {
     /// Whether another attempt may succeed.
     fn is_retryable(&self) -> bool {

@@ -82,9 +82,13 @@ impl Cx<'_> {
 
     fn node_error(&self, k: usize, err: TokenStream) -> TokenStream {
         let name = self.graph.nodes[k].name.to_string();
+        let ty = &self.graph.nodes[k].ty;
         let display_name = self.display_name;
         quote! {
-            ::flow_runtime::FlowError::__node(#display_name, #name, __flow_cx.step(), 1, #err)
+            {
+                let __flow_attempts = <#ty as ::flow_runtime::Node>::attempts(&#err);
+                ::flow_runtime::FlowError::__node(#display_name, #name, __flow_cx.step(), __flow_attempts, #err)
+            }
         }
     }
 
@@ -189,7 +193,7 @@ impl Cx<'_> {
             // No stand-in: a poll-through wrapper maps the error, with no generator.
             let p = self.pos[k].unwrap_or(0);
             return quote! {
-                ::flow_runtime::__private::nested(
+                ::flow_runtime::__private::nested::<#ty, _>(
                     __flow_cx,
                     &<Self as ::flow_runtime::Flow>::GRAPH.nodes[#p],
                     #call,
@@ -203,7 +207,7 @@ impl Cx<'_> {
                 let span = catch.to_ident.span();
                 let failed = quote_spanned! {span=>
                     ::flow_runtime::__private::Hand(
-                        ::flow_runtime::__private::failed(#name, __flow_kept, __flow_err, 1),
+                        ::flow_runtime::__private::failed(#name, __flow_kept, __flow_err, <#ty as ::flow_runtime::Node>::attempts),
                     )
                     .edge::<#h_ty, #ty>()
                 };
@@ -379,7 +383,7 @@ impl Cx<'_> {
                         let keep = quote_spanned! {span=>
                             let __flow_kept = ::flow_runtime::__private::keep_input::<#ty, _>(&__flow_value);
                         };
-                        let failed = quote!(::flow_runtime::__private::failed(#name, __flow_kept, __flow_err, 1));
+                        let failed = quote!(::flow_runtime::__private::failed(#name, __flow_kept, __flow_err, <#ty as ::flow_runtime::Node>::attempts));
                         (
                             Some(keep),
                             self.hand_over(i, Target::Node(catch.to), failed, span, span),

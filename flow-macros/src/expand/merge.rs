@@ -41,7 +41,7 @@ pub fn expand_merge(cx: &mut Diagnostics, input: &DeriveInput) -> TokenStream {
                     continue;
                 }
             };
-            parse_args(cx, "merge", tokens, STRATEGIES, |cx, key, meta| {
+            parse_args(cx, "`#[merge]`", tokens, STRATEGIES, |cx, key, meta| {
                 if strategy.is_some() {
                     cx.error(
                         meta.path.span(),

@@ -4,9 +4,108 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use crate::parse::args::{BackoffArg, NodeArgs};
 use crate::parse::node::{NodeSig, Output, Param};
 
-pub fn expand_node(sig: &NodeSig) -> TokenStream {
+/// `match $e { Ok(v) => v, Err(_) => panic!(..) }` for a policy builder evaluated in a
+/// `const`: the arguments were checked by the macro, so the panic cannot happen, and if
+/// it did it would be a compile error (const evaluation), never a run-time panic.
+fn const_ok(e: TokenStream, what: &str) -> TokenStream {
+    let msg = format!("invalid {what}");
+    quote! {
+        match #e {
+            ::core::result::Result::Ok(__flow_v) => __flow_v,
+            ::core::result::Result::Err(_) => ::core::panic!(#msg),
+        }
+    }
+}
+
+/// The builder chain of a node's `NodePolicies`, from its checked arguments.
+fn policies(args: &NodeArgs, name: &str) -> TokenStream {
+    let mut chain = quote!(::flow_runtime::policy::NodePolicies::new(#name));
+    if let Some(retry) = &args.retry {
+        let attempts = retry.attempts;
+        let mut p = const_ok(
+            quote!(::flow_runtime::policy::RetryPolicy::new(#attempts)),
+            "retry policy",
+        );
+        if let Some(b) = &retry.backoff {
+            let backoff = match b {
+                BackoffArg::Constant(d) => quote!(::flow_runtime::policy::Backoff::constant(#d)),
+                BackoffArg::Linear(d, step) => {
+                    quote!(::flow_runtime::policy::Backoff::linear(#d, #step))
+                }
+                BackoffArg::Exponential(d, factor, max) => const_ok(
+                    quote!(::flow_runtime::policy::Backoff::exponential(#d, #factor, #max)),
+                    "backoff",
+                ),
+            };
+            p = quote!(#p.with_backoff(#backoff));
+        }
+        if let Some(j) = &retry.jitter {
+            let variant = match j.to_string().as_str() {
+                "full" => quote!(Full),
+                "equal" => quote!(Equal),
+                "decorrelated" => quote!(Decorrelated),
+                _ => quote!(None),
+            };
+            p = quote!(#p.with_jitter(::flow_runtime::policy::Jitter::#variant));
+        }
+        if let Some(d) = &retry.max_elapsed {
+            p = const_ok(quote!(#p.with_max_elapsed(#d)), "max_elapsed");
+        }
+        chain = quote! {
+            #chain.with_retry({
+                const __FLOW_RETRY: ::flow_runtime::policy::RetryPolicy = #p;
+                __FLOW_RETRY
+            })
+        };
+    }
+    if let Some(d) = &args.timeout {
+        let t = const_ok(
+            quote!(::flow_runtime::policy::TimeoutPolicy::new(#d)),
+            "timeout",
+        );
+        chain = quote! {
+            #chain.with_timeout({
+                const __FLOW_TIMEOUT: ::flow_runtime::policy::TimeoutPolicy = #t;
+                __FLOW_TIMEOUT
+            })
+        };
+    }
+    if let Some(b) = &args.breaker {
+        let (failures, cool_down) = (b.failures, &b.cool_down);
+        let mut p = const_ok(
+            quote!(::flow_runtime::policy::BreakerPolicy::new(#failures, #cool_down)),
+            "circuit breaker",
+        );
+        if let Some(max) = &b.max_cool_down {
+            p = const_ok(quote!(#p.with_max_cool_down(#max)), "max_cool_down");
+        }
+        chain = quote! {
+            #chain.with_breaker({
+                const __FLOW_BREAKER: ::flow_runtime::policy::BreakerPolicy = #p;
+                __FLOW_BREAKER
+            })
+        };
+    }
+    if let Some(n) = args.concurrency {
+        let n = n as usize;
+        let l = const_ok(
+            quote!(::flow_runtime::policy::ConcurrencyLimit::new(#n)),
+            "concurrency",
+        );
+        chain = quote! {
+            #chain.with_concurrency({
+                const __FLOW_LIMIT: ::flow_runtime::policy::ConcurrencyLimit = #l;
+                __FLOW_LIMIT
+            })
+        };
+    }
+    chain
+}
+
+pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
     let NodeSig {
         vis,
         ident,
@@ -50,6 +149,41 @@ pub fn expand_node(sig: &NodeSig) -> TokenStream {
         quote!(::flow_runtime::__private::infallible(#call))
     };
     let unused_input = input.is_none().then(|| quote!(let () = __flow_input;));
+    // With policies the state is the node's `NodePolicies`, its error a `PolicyError`, and
+    // every call goes through them, the function called once per attempt.
+    let (error_ty, state_ty, state_fn, attempts, body) = if policy_args.is_empty() {
+        (
+            error_ty,
+            quote!(()),
+            quote!(),
+            quote!(),
+            quote!(#unused_input #future),
+        )
+    } else {
+        let retry = if policy_args.retry.is_some() {
+            quote!(::flow_runtime::policy::RetryPolicy)
+        } else {
+            quote!(::flow_runtime::policy::NoRetry)
+        };
+        let chain = policies(policy_args, &name);
+        (
+            quote!(::flow_runtime::policy::PolicyError<#error_ty>),
+            quote!(::flow_runtime::policy::NodePolicies<#retry>),
+            chain,
+            quote! {
+                #[inline]
+                fn attempts(error: &Self::Error) -> u32 {
+                    error.attempts()
+                }
+            },
+            quote! {
+                __flow_state.call(__flow_input, move |__flow_input: #input_ty| {
+                    #unused_input
+                    #future
+                })
+            },
+        )
+    };
     let doc = format!(
         "The node of the function [`{name}()`](fn@{name}), generated by `#[node]`: use `{name}` in `graph!`."
     );
@@ -63,11 +197,15 @@ pub fn expand_node(sig: &NodeSig) -> TokenStream {
                 type Input = #input_ty;
                 type Output = #output_ty;
                 type Error = #error_ty;
-                type State = ();
+                type State = #state_ty;
                 const NAME: &'static str = #name;
 
                 #[inline(always)]
-                fn state() -> Self::State {}
+                fn state() -> Self::State {
+                    #state_fn
+                }
+
+                #attempts
             }
 
             impl<__FlowFrom: ?::core::marker::Sized> ::flow_runtime::__private::Edge<__FlowFrom, #input_ty> for #ident {
@@ -112,8 +250,7 @@ pub fn expand_node(sig: &NodeSig) -> TokenStream {
                 ) -> impl ::core::future::Future<
                     Output = ::core::result::Result<Self::Output, Self::Error>,
                 > + '__flow {
-                    #unused_input
-                    #future
+                    #body
                 }
             }
         };

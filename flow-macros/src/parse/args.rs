@@ -26,7 +26,7 @@ const FLOW_KEYS: &[&str] = &["name", "max_steps", "timeout", "deps"];
 
 /// Reads `#[flow(..)]` arguments into `args`.
 pub fn parse_flow_args(cx: &mut Diagnostics, tokens: TokenStream, args: &mut FlowArgs) {
-    parse_args(cx, "flow", tokens, FLOW_KEYS, |cx, key, meta| {
+    parse_args(cx, "`#[flow]`", tokens, FLOW_KEYS, |cx, key, meta| {
         match key {
             "deps" => args.deps = Some(meta.value()?.parse::<Type>()?),
             _ => {
@@ -57,7 +57,7 @@ pub fn parse_args(
         let Some(ident) = meta.path.get_ident() else {
             cx.error(
                 meta.path.span(),
-                format!("expected an argument name of `#[{attr}]`"),
+                format!("expected an argument name of {attr}"),
             );
             return skip_value(&meta);
         };
@@ -65,7 +65,7 @@ pub fn parse_args(
         if !keys.contains(&key.as_str()) {
             let hint = match did_you_mean(&key, keys.iter().copied()) {
                 Some(close) => format!("did you mean `{close}`?"),
-                None if keys.is_empty() => format!("`#[{attr}]` takes no arguments"),
+                None if keys.is_empty() => format!("{attr} takes no arguments"),
                 None => {
                     let expected = keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>();
                     format!("expected one of {}", expected.join(", "))
@@ -73,7 +73,7 @@ pub fn parse_args(
             };
             cx.error(
                 ident.span(),
-                format!("unknown argument `{key}` of `#[{attr}]`; {hint}"),
+                format!("unknown argument `{key}` of {attr}; {hint}"),
             );
             return skip_value(&meta);
         }
@@ -102,4 +102,270 @@ pub fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
         content.parse::<TokenStream>()?;
     }
     Ok(())
+}
+
+/// The policies of a node.
+#[derive(Default)]
+pub struct NodeArgs {
+    pub retry: Option<RetryArgs>,
+    pub timeout: Option<DurationLit>,
+    pub breaker: Option<BreakerArgs>,
+    pub concurrency: Option<u32>,
+}
+
+impl NodeArgs {
+    pub fn is_empty(&self) -> bool {
+        self.retry.is_none()
+            && self.timeout.is_none()
+            && self.breaker.is_none()
+            && self.concurrency.is_none()
+    }
+}
+
+/// `retry(attempts = N, backoff = .., jitter = .., max_elapsed = d)`
+pub struct RetryArgs {
+    pub attempts: u32,
+    pub backoff: Option<BackoffArg>,
+    pub jitter: Option<syn::Ident>,
+    pub max_elapsed: Option<DurationLit>,
+}
+
+/// `constant(d)`, `linear(d, step)` or `exponential(d, factor, max = d)`.
+pub enum BackoffArg {
+    Constant(DurationLit),
+    Linear(DurationLit, DurationLit),
+    Exponential(DurationLit, f64, DurationLit),
+}
+
+/// `circuit_breaker(failures = N, cool_down = d, max_cool_down = d)`
+pub struct BreakerArgs {
+    pub failures: u32,
+    pub cool_down: DurationLit,
+    pub max_cool_down: Option<DurationLit>,
+}
+
+const NODE_KEYS: &[&str] = &["retry", "timeout", "circuit_breaker", "concurrency"];
+const RETRY_KEYS: &[&str] = &["attempts", "backoff", "jitter", "max_elapsed"];
+const BREAKER_KEYS: &[&str] = &["failures", "cool_down", "max_cool_down"];
+const JITTERS: &[&str] = &["none", "full", "equal", "decorrelated"];
+
+/// Reads `#[node(..)]` arguments.
+pub fn parse_node_args(cx: &mut Diagnostics, tokens: TokenStream) -> NodeArgs {
+    let mut args = NodeArgs::default();
+    parse_args(cx, "`#[node]`", tokens, NODE_KEYS, |cx, key, meta| {
+        match key {
+            "retry" => args.retry = parse_retry(cx, meta)?,
+            "circuit_breaker" => args.breaker = parse_breaker(cx, meta)?,
+            _ => {
+                let expr: Expr = meta.value()?.parse()?;
+                match key {
+                    "timeout" => args.timeout = read_duration(cx, key, &expr),
+                    _ => args.concurrency = read_u32(cx, key, &expr, 1),
+                }
+            }
+        }
+        Ok(())
+    });
+    args
+}
+
+fn require_list(cx: &mut Diagnostics, meta: &ParseNestedMeta<'_>, example: &str) -> bool {
+    if meta.input.peek(syn::token::Paren) {
+        return true;
+    }
+    cx.error(meta.path.span(), format!("write `{example}`"));
+    false
+}
+
+fn parse_retry(cx: &mut Diagnostics, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<RetryArgs>> {
+    if !require_list(cx, meta, "retry(attempts = 3)") {
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let tokens: TokenStream = content.parse()?;
+    let (mut attempts, mut backoff, mut jitter, mut max_elapsed) = (None, None, None, None);
+    let mut seen_attempts = false;
+    parse_args(cx, "`retry(..)`", tokens, RETRY_KEYS, |cx, key, meta| {
+        let expr: Expr = meta.value()?.parse()?;
+        match key {
+            "attempts" => {
+                seen_attempts = true;
+                attempts = read_u32(cx, key, &expr, 1);
+            }
+            "backoff" => backoff = read_backoff(cx, &expr),
+            "jitter" => jitter = read_choice(cx, key, &expr, JITTERS),
+            _ => max_elapsed = read_duration(cx, key, &expr),
+        }
+        Ok(())
+    });
+    if !seen_attempts {
+        cx.error(meta.path.span(), "`retry` needs `attempts`: how many times to call the node at most, e.g. `retry(attempts = 3)`");
+    }
+    Ok(attempts.map(|attempts| RetryArgs {
+        attempts,
+        backoff,
+        jitter,
+        max_elapsed,
+    }))
+}
+
+fn parse_breaker(
+    cx: &mut Diagnostics,
+    meta: &ParseNestedMeta<'_>,
+) -> syn::Result<Option<BreakerArgs>> {
+    if !require_list(cx, meta, "circuit_breaker(failures = 5, cool_down = 30s)") {
+        skip_value(meta)?;
+        return Ok(None);
+    }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let tokens: TokenStream = content.parse()?;
+    let (mut failures, mut cool_down, mut max_cool_down) = (None, None, None);
+    let (mut seen_failures, mut seen_cool_down) = (false, false);
+    parse_args(
+        cx,
+        "`circuit_breaker(..)`",
+        tokens,
+        BREAKER_KEYS,
+        |cx, key, meta| {
+            let expr: Expr = meta.value()?.parse()?;
+            match key {
+                "failures" => {
+                    seen_failures = true;
+                    failures = read_u32(cx, key, &expr, 1);
+                }
+                "cool_down" => {
+                    seen_cool_down = true;
+                    cool_down = read_duration(cx, key, &expr);
+                }
+                _ => max_cool_down = read_duration(cx, key, &expr),
+            }
+            Ok(())
+        },
+    );
+    if !seen_failures || !seen_cool_down {
+        cx.error(
+            meta.path.span(),
+            "`circuit_breaker` needs `failures` (how many in a row open it) and `cool_down` (how long it stays open), e.g. `circuit_breaker(failures = 5, cool_down = 30s)`",
+        );
+    }
+    if let (Some(c), Some(m)) = (&cool_down, &max_cool_down)
+        && m.as_nanos() < c.as_nanos()
+    {
+        {
+            cx.error(m.span, "`max_cool_down` is shorter than `cool_down`; the cool-down grows from `cool_down` up to `max_cool_down`");
+            return Ok(None);
+        }
+    }
+    Ok(match (failures, cool_down) {
+        (Some(failures), Some(cool_down)) => Some(BreakerArgs {
+            failures,
+            cool_down,
+            max_cool_down,
+        }),
+        _ => None,
+    })
+}
+
+/// One of a few names, e.g. `jitter = full`.
+fn read_choice(
+    cx: &mut Diagnostics,
+    key: &str,
+    expr: &Expr,
+    choices: &[&str],
+) -> Option<syn::Ident> {
+    let listed = choices
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match expr {
+        Expr::Path(p) if p.path.get_ident().is_some() => {
+            let ident = p.path.get_ident()?.clone();
+            let name = ident.to_string();
+            if choices.contains(&name.as_str()) {
+                return Some(ident);
+            }
+            let hint = match crate::diag::did_you_mean(&name, choices.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("expected one of {listed}"),
+            };
+            cx.error(ident.span(), format!("unknown `{key}` `{name}`; {hint}"));
+            None
+        }
+        _ => {
+            cx.error(expr.span(), format!("`{key}` takes one of {listed}"));
+            None
+        }
+    }
+}
+
+fn read_backoff(cx: &mut Diagnostics, expr: &Expr) -> Option<BackoffArg> {
+    const SHAPES: &str =
+        "`constant(1s)`, `linear(1s, 500ms)` or `exponential(200ms, 2.0, max = 5s)`";
+    let Expr::Call(call) = expr else {
+        cx.error(expr.span(), format!("`backoff` takes {SHAPES}"));
+        return None;
+    };
+    let name = match &*call.func {
+        Expr::Path(p) => p
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    let args: Vec<&Expr> = call.args.iter().collect();
+    match (name.as_str(), args.as_slice()) {
+        ("constant", [d]) => Some(BackoffArg::Constant(read_duration(cx, "constant", d)?)),
+        ("linear", [d, step]) => {
+            let d = read_duration(cx, "linear", d);
+            let step = read_duration(cx, "linear", step);
+            Some(BackoffArg::Linear(d?, step?))
+        }
+        ("exponential", [d, factor, max]) => {
+            let initial = read_duration(cx, "exponential", d);
+            let factor_v = crate::parse::value::read_f64(cx, "the factor", factor);
+            let max = match max {
+                Expr::Assign(a) if matches!(&*a.left, Expr::Path(p) if p.path.is_ident("max")) => {
+                    read_duration(cx, "max", &a.right)
+                }
+                other => {
+                    cx.error(other.span(), "write the cap as `max = 5s`");
+                    None
+                }
+            };
+            let (initial, factor_v, max) = (initial?, factor_v?, max?);
+            if factor_v < 1.0 {
+                cx.error(factor.span(), "the factor of an exponential backoff must be at least 1.0, or delays would shrink");
+                return None;
+            }
+            if max.as_nanos() < initial.as_nanos() {
+                cx.error(max.span, "`max` is shorter than the first delay; the delays grow from the first up to `max`");
+                return None;
+            }
+            Some(BackoffArg::Exponential(initial, factor_v, max))
+        }
+        ("constant" | "linear" | "exponential", _) => {
+            cx.error(
+                call.span(),
+                format!("wrong arguments for `{name}`; write {SHAPES}"),
+            );
+            None
+        }
+        _ => {
+            let hint = match crate::diag::did_you_mean(&name, ["constant", "linear", "exponential"])
+            {
+                Some(close) => format!("did you mean `{close}`?"),
+                None => format!("write {SHAPES}"),
+            };
+            cx.error(
+                call.func.span(),
+                format!("unknown backoff `{name}`; {hint}"),
+            );
+            None
+        }
+    }
 }

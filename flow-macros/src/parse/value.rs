@@ -17,6 +17,12 @@ pub struct DurationLit {
     pub span: Span,
 }
 
+impl DurationLit {
+    pub fn as_nanos(&self) -> u128 {
+        u128::from(self.secs) * 1_000_000_000 + u128::from(self.nanos)
+    }
+}
+
 impl quote::ToTokens for DurationLit {
     fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
         let (secs, nanos) = (self.secs, self.nanos);
@@ -91,6 +97,36 @@ pub fn read_u32(cx: &mut Diagnostics, key: &str, expr: &Expr, min: u32) -> Optio
     }
 }
 
+/// A number such as `2.0` or `2`, greater than zero, e.g. a backoff factor.
+pub fn read_f64(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<f64> {
+    let value = match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) if f.suffix().is_empty() => f.base10_parse::<f64>().ok(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) if i.suffix().is_empty() => i.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    match value {
+        Some(v) if v.is_finite() && v > 0.0 => Some(v),
+        Some(_) => {
+            cx.error(
+                expr.span(),
+                format!("{key} must be a number greater than zero"),
+            );
+            None
+        }
+        None => {
+            cx.error(
+                expr.span(),
+                format!("{key} is a number such as `2.0`, found {}", kind_of(expr)),
+            );
+            None
+        }
+    }
+}
+
 /// A string literal, e.g. `name = "essay"`.
 pub fn read_str(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<syn::LitStr> {
     match expr {
@@ -157,7 +193,7 @@ pub fn read_duration(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<Dur
         "" => {
             cx.error(
                 span,
-                format!("`{key} = {digits}` has no unit; write `{digits}s` or `{digits}ms` (units: {UNITS})"),
+                format!("`{key}` needs a unit: write `{digits}s` or `{digits}ms` (units: {UNITS})"),
             );
             return None;
         }

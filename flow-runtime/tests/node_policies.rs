@@ -1,0 +1,184 @@
+//! `#[node(retry(..), timeout = .., circuit_breaker(..), concurrency = N)]` end to end,
+//! on tokio's paused clock.
+
+#![allow(clippy::unwrap_used)] // reason: test helpers outside #[test] fns
+
+use std::error::Error as _;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use flow_runtime::Failed;
+use flow_runtime::policy::PolicyError;
+use flow_runtime::prelude::*;
+use tokio::time::{Instant, sleep};
+
+#[derive(Default)]
+struct Counters {
+    calls: AtomicU32,
+    fail_first: AtomicU32,
+    now: AtomicU32,
+    max: AtomicU32,
+}
+
+#[derive(Deps, Default)]
+struct D {
+    counters: Counters,
+}
+
+/// Fails with a retryable error while `fail_first` is above zero.
+#[node(retry(attempts = 3, backoff = constant(1s), jitter = none))]
+async fn flaky(x: u32, counters: &Counters) -> Result<u32, std::io::Error> {
+    counters.calls.fetch_add(1, Ordering::SeqCst);
+    let left = counters.fail_first.load(Ordering::SeqCst);
+    if left > 0 {
+        counters.fail_first.store(left - 1, Ordering::SeqCst);
+        return Err(std::io::Error::from(std::io::ErrorKind::TimedOut));
+    }
+    Ok(x + 1)
+}
+
+#[flow(deps = D)]
+graph! {
+    Retrying(u32) -> u32 {
+        START -> flaky -> END;
+    }
+}
+
+fn deps(fail_first: u32) -> D {
+    let d = D::default();
+    d.counters.fail_first.store(fail_first, Ordering::SeqCst);
+    d
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_retries_by_its_attribute() {
+    let flow = Retrying::new(deps(2));
+    let begin = Instant::now();
+    assert_eq!(flow.run(1).await.unwrap(), 2);
+    assert_eq!(
+        begin.elapsed(),
+        Duration::from_secs(2),
+        "two constant 1 s waits"
+    );
+    assert_eq!(flow.deps().counters.calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn exhausted_retries_name_the_attempts() {
+    let flow = Retrying::new(deps(10));
+    let err = flow.run(1).await.unwrap_err();
+    assert!(
+        matches!(err, FlowError::Node { attempts: 3, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().ends_with("after 3 attempt(s)"), "{err}");
+    let policy = err
+        .source()
+        .unwrap()
+        .downcast_ref::<PolicyError<std::io::Error>>()
+        .unwrap();
+    assert!(policy.retries_exhausted());
+}
+
+#[node(timeout = 1s)]
+async fn slow(x: u32) -> u32 {
+    sleep(Duration::from_secs(5)).await;
+    x
+}
+
+graph! {
+    TimesOut(u32) -> u32 {
+        START -> slow -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_times_out_at_its_virtual_instant() {
+    let begin = Instant::now();
+    let err = TimesOut::new(()).run(1).await.unwrap_err();
+    assert_eq!(begin.elapsed(), Duration::from_secs(1));
+    let policy = err
+        .node_error()
+        .unwrap()
+        .downcast_ref::<PolicyError<std::convert::Infallible>>()
+        .unwrap();
+    assert!(policy.is_timeout());
+}
+
+#[node(circuit_breaker(failures = 2, cool_down = 10s))]
+async fn guarded(x: u32, counters: &Counters) -> Result<u32, std::io::Error> {
+    counters.calls.fetch_add(1, Ordering::SeqCst);
+    if counters.fail_first.load(Ordering::SeqCst) > 0 {
+        return Err(std::io::Error::other("down"));
+    }
+    Ok(x)
+}
+
+#[node]
+async fn fallback(failed: Failed<u32, PolicyError<std::io::Error>>) -> u32 {
+    if failed.error.is_circuit_open() {
+        1000 + failed.input
+    } else {
+        2000 + failed.input
+    }
+}
+
+#[flow(deps = D)]
+graph! {
+    Guarded(u32) -> u32 {
+        START -> guarded -> END;
+        guarded !-> fallback;
+        fallback -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_breaker_is_shared_by_runs_and_its_error_is_routable() {
+    let flow = Guarded::new(deps(1));
+    // Two failures in a row, in two runs, open the breaker...
+    assert_eq!(flow.run(1).await.unwrap(), 2001);
+    assert_eq!(flow.run(2).await.unwrap(), 2002);
+    // ...so the third run fails fast, without calling the node.
+    assert_eq!(flow.run(3).await.unwrap(), 1003);
+    assert_eq!(flow.deps().counters.calls.load(Ordering::SeqCst), 2);
+    // After the cool-down one probe goes through; it succeeds and closes the breaker.
+    flow.deps().counters.fail_first.store(0, Ordering::SeqCst);
+    sleep(Duration::from_secs(10)).await;
+    assert_eq!(flow.run(4).await.unwrap(), 4);
+    assert_eq!(flow.run(5).await.unwrap(), 5);
+    assert_eq!(flow.deps().counters.calls.load(Ordering::SeqCst), 4);
+}
+
+#[node(concurrency = 2)]
+async fn limited(x: u32, counters: &Counters) -> u32 {
+    let now = counters.now.fetch_add(1, Ordering::SeqCst) + 1;
+    counters.max.fetch_max(now, Ordering::SeqCst);
+    sleep(Duration::from_secs(1)).await;
+    counters.now.fetch_sub(1, Ordering::SeqCst);
+    x
+}
+
+#[flow(deps = D)]
+graph! {
+    Limited(u32) -> u32 {
+        START -> limited -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_caps_calls_across_runs() {
+    let flow = Limited::new(D::default());
+    let begin = Instant::now();
+    let runs: Vec<u32> = futures_util::future::join_all((0..6).map(|i| flow.run(i)))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(runs, [0, 1, 2, 3, 4, 5]);
+    assert_eq!(flow.deps().counters.max.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        begin.elapsed(),
+        Duration::from_secs(3),
+        "6 calls, 2 at a time, 1 s each"
+    );
+}

@@ -634,6 +634,8 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         }
         None => sub_run,
     };
+    let sub_hand_overs =
+        crate::expand::node::hand_over_impls(&quote!(#name), &quote!(#input), &quote!(#output));
     let subgraph = quote! {
         impl ::flow_runtime::Node for #name {
             type Input = #input;
@@ -648,33 +650,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         }
 
         const _: () = {
-            impl<__FlowFrom: ?::core::marker::Sized> ::flow_runtime::__private::Edge<__FlowFrom, #input> for #name {
-                #[inline(always)]
-                fn pass(value: #input) -> #input {
-                    value
-                }
-            }
-
-            impl<__FlowBranches: ?::core::marker::Sized> ::flow_runtime::__private::Join<__FlowBranches, #input> for #name {
-                #[inline(always)]
-                fn pass(value: #input) -> #input {
-                    value
-                }
-            }
-
-            impl<__FlowHandler: ?::core::marker::Sized> ::flow_runtime::__private::StandIn<__FlowHandler, #output> for #name {
-                #[inline(always)]
-                fn pass(value: #output) -> #output {
-                    value
-                }
-            }
-
-            impl<__FlowFlow> ::flow_runtime::__private::Entry<__FlowFlow, #input> for #name {
-                #[inline(always)]
-                fn pass(value: #input) -> #input {
-                    value
-                }
-            }
+            #sub_hand_overs
 
             impl<__FlowDeps: ?::core::marker::Sized> ::flow_runtime::NodeFn<__FlowDeps> for #name
             where

@@ -84,9 +84,15 @@ impl<I, C: Call<I>> Call<I> for Limit<'_, C> {
         let Some(semaphore) = self.semaphore else {
             return self.inner.call(input).await;
         };
-        // `acquire` fails only on a closed semaphore. Nothing here closes it, but if its
-        // owner did, the call goes through unlimited rather than failing.
-        let _permit = semaphore.acquire().await.ok();
+        // A free permit is taken with one compare-and-swap; waiting builds a queue entry.
+        // Permits are handed to waiters as they are released, so a free permit means no
+        // one is queued and taking it keeps the order of arrival. `acquire` fails only on
+        // a closed semaphore: nothing here closes it, but if its owner did, the call goes
+        // through unlimited rather than failing.
+        let _permit = match semaphore.try_acquire() {
+            Ok(permit) => Some(permit),
+            Err(_) => semaphore.acquire().await.ok(),
+        };
         self.inner.call(input).await
     }
 

@@ -1,7 +1,12 @@
 //! The per-attempt timeout: the policy ([`TimeoutPolicy`]) and its mechanism
 //! ([`Timeout`]).
 
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
 
 use super::observe::{self, AttemptTimedOut, Events, NoObserver, Observer};
 use super::{Call, ConfigError, PolicyError};
@@ -13,6 +18,10 @@ use super::{Call, ConfigError, PolicyError};
 /// timeout covers the node's own future only: time spent waiting for a concurrency
 /// permit or a backoff delay does not count. Bound a whole call with the retry policy's
 /// `max_elapsed`, and a whole run with [`deadline`](super::deadline).
+///
+/// The clock starts when the attempt first waits (its first poll returns `Pending`), so
+/// an attempt that finishes without waiting costs no timer. Work a node does before its
+/// first `.await` that waits is not timed; it could not be interrupted anyway.
 ///
 /// # Example
 ///
@@ -80,7 +89,7 @@ impl<I, C: Call<I>, O: Observer + ?Sized> Call<I> for Timeout<'_, C, O> {
             return self.inner.call(input).await;
         };
         let timeout = policy.duration();
-        if let Ok(result) = tokio::time::timeout(timeout, self.inner.call(input)).await {
+        if let Some(result) = Lazy::new(self.inner.call(input), timeout).await {
             return result;
         }
         let attempts = self.inner.attempts();
@@ -97,5 +106,47 @@ impl<I, C: Call<I>, O: Observer + ?Sized> Call<I> for Timeout<'_, C, O> {
 
     fn attempts(&self) -> u32 {
         self.inner.attempts()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// `inner` with a timeout whose timer is made only if `inner` has to wait: an attempt
+    /// that finishes in its first poll reads no clock and touches no timer.
+    struct Lazy<F> {
+        #[pin]
+        inner: F,
+        after: Duration,
+        #[pin]
+        sleep: Option<Sleep>,
+    }
+}
+
+impl<F> Lazy<F> {
+    fn new(inner: F, after: Duration) -> Self {
+        Lazy {
+            inner,
+            after,
+            sleep: None,
+        }
+    }
+}
+
+impl<F: Future> Future for Lazy<F> {
+    /// `None` when the timeout passed first.
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Poll::Ready(out) = this.inner.poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        if this.sleep.is_none() {
+            let deadline = Instant::now() + *this.after;
+            this.sleep.set(Some(tokio::time::sleep_until(deadline)));
+        }
+        match this.sleep.as_pin_mut().map(|sleep| sleep.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
     }
 }

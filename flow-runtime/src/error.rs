@@ -57,6 +57,15 @@ pub enum FlowError {
         /// The limit.
         max_steps: u32,
     },
+    /// The run was cancelled through its cancellation token
+    /// ([`Flow::run_cancellable`](crate::Flow::run_cancellable)); the node in progress was
+    /// dropped and no further step started.
+    #[error("flow `{flow}` was cancelled")]
+    #[non_exhaustive]
+    Cancelled {
+        /// The flow's name.
+        flow: &'static str,
+    },
     /// The run did not finish within the flow's `timeout`.
     #[error("flow `{flow}` did not finish within its timeout of {timeout:?}")]
     #[non_exhaustive]
@@ -74,7 +83,8 @@ impl FlowError {
         match self {
             FlowError::Node { flow, .. }
             | FlowError::StepLimit { flow, .. }
-            | FlowError::Timeout { flow, .. } => flow,
+            | FlowError::Timeout { flow, .. }
+            | FlowError::Cancelled { flow } => flow,
         }
     }
 
@@ -82,7 +92,7 @@ impl FlowError {
     pub fn node(&self) -> Option<&'static str> {
         match self {
             FlowError::Node { node, .. } | FlowError::StepLimit { node, .. } => Some(node),
-            FlowError::Timeout { .. } => None,
+            FlowError::Timeout { .. } | FlowError::Cancelled { .. } => None,
         }
     }
 
@@ -122,6 +132,13 @@ impl FlowError {
             node,
             max_steps,
         }
+    }
+
+    #[doc(hidden)]
+    #[cold]
+    #[inline(never)]
+    pub fn __cancelled(flow: &'static str) -> Self {
+        FlowError::Cancelled { flow }
     }
 
     #[doc(hidden)]

@@ -42,6 +42,53 @@ pub trait Flow {
         input: Self::Input,
         hook: R,
     ) -> impl Future<Output = Result<Self::Output, FlowError>>;
+
+    /// Runs the flow until it ends or `token` is cancelled, whichever comes first.
+    ///
+    /// Cancelling drops the run: the node in progress (and any retry wait) is dropped where
+    /// it stands and no further step or attempt starts, exactly as when the future of
+    /// [`run`](Flow::run) is dropped; this is the same from outside the task.
+    ///
+    /// ```
+    /// use flow_runtime::prelude::*;
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// #[node]
+    /// async fn wait(x: u32) -> u32 {
+    ///     tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    ///     x
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+    /// graph! {
+    ///     Slow(u32) -> u32 {
+    ///         START -> wait -> END;
+    ///     }
+    /// }
+    /// let token = CancellationToken::new();
+    /// token.cancel();
+    /// let err = Slow::new(()).run_cancellable(1, &token).await.unwrap_err();
+    /// assert!(matches!(err, FlowError::Cancelled { .. }));
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Flow::run), and [`FlowError::Cancelled`].
+    fn run_cancellable(
+        &self,
+        input: Self::Input,
+        token: &tokio_util::sync::CancellationToken,
+    ) -> impl Future<Output = Result<Self::Output, FlowError>> {
+        let run = self.run(input);
+        async move {
+            tokio::select! {
+                biased;
+                () = token.cancelled() => Err(FlowError::__cancelled(Self::NAME)),
+                result = run => result,
+            }
+        }
+    }
 }
 
 /// A flow's graph, for tools and documentation.

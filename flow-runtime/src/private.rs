@@ -159,17 +159,7 @@ impl Default for RunIds {
     }
 }
 
-/// Bounds a whole run by the flow's `timeout`.
-pub async fn deadline<T>(
-    flow: &'static str,
-    timeout: Duration,
-    run: impl Future<Output = Result<T, crate::FlowError>>,
-) -> Result<T, crate::FlowError> {
-    match tokio::time::timeout(timeout, run).await {
-        Ok(result) => result,
-        Err(_) => Err(crate::FlowError::__timeout(flow, timeout)),
-    }
-}
+pub use crate::policy::deadline;
 
 // -- fan-out, join, map and error edges ------------------------------------------
 

@@ -2,7 +2,7 @@
 //! generated code names only `::flow_runtime::..`, `::core::..` and `::std::..` paths.
 //!
 //! Each macro runs the same stages: parse -> model -> validate -> expand, reporting into
-//! one [`diag::Diagnostics`] and stopping between stages only when a later one needs the
+//! one `diag::Diagnostics` and stopping between stages only when a later one needs the
 //! earlier result. On errors the user's items are still emitted (see `expand::fallback`).
 
 use proc_macro::TokenStream;

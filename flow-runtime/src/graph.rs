@@ -43,6 +43,51 @@ pub trait Flow {
         hook: R,
     ) -> impl Future<Output = Result<Self::Output, FlowError>>;
 
+    /// Runs the flow and streams its [`Event`](crate::events::Event)s as they happen: run
+    /// started, node started and finished (with its duration), and last the run's result.
+    ///
+    /// The stream drives the run (nothing is spawned). It buffers at most
+    /// [`EVENT_BUFFER`](crate::events::EVENT_BUFFER) events: when they are not taken, the
+    /// run waits, so a slow consumer slows the run rather than growing memory. Dropping the
+    /// stream cancels the run cleanly, as dropping the future of [`run`](Flow::run) does.
+    /// A flow's own hook still sees every step; [`run`](Flow::run) costs nothing more
+    /// because of this method.
+    ///
+    /// ```
+    /// use flow_runtime::prelude::*;
+    /// use flow_runtime::events::Event;
+    /// use futures_util::StreamExt;
+    ///
+    /// #[node]
+    /// async fn double(x: u32) -> u32 { x * 2 }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// graph! {
+    ///     Double(u32) -> u32 {
+    ///         START -> double -> END;
+    ///     }
+    /// }
+    /// let flow = Double::new(());
+    /// let events: Vec<_> = flow.stream(21).collect().await;
+    /// assert!(matches!(events[0], Event::RunStarted { flow: "Double", .. }));
+    /// assert!(matches!(events[1], Event::NodeStarted { node: "double", step: 1 }));
+    /// assert!(matches!(events[2], Event::NodeFinished { node: "double", ok: true, .. }));
+    /// assert!(matches!(events[3], Event::RunFinished(Ok(42))));
+    /// # });
+    /// ```
+    fn stream(
+        &self,
+        input: Self::Input,
+    ) -> crate::events::EventStream<
+        impl Future<Output = Result<Self::Output, FlowError>>,
+        Self::Output,
+    >
+    where
+        Self: Sized,
+    {
+        crate::events::stream_buffered(self, input, crate::events::EVENT_BUFFER)
+    }
+
     /// Runs the flow until it ends or `token` is cancelled, whichever comes first.
     ///
     /// Cancelling drops the run: the node in progress (and any retry wait) is dropped where

@@ -1,7 +1,7 @@
 //! The one place where the generated run loop hands each run and each node call to
 //! outside code.
 
-use crate::{Context, GraphInfo, NodeInfo, RunId};
+use crate::{Context, FlowError, GraphInfo, NodeInfo, RunId};
 use core::future::Future;
 
 /// Wraps every run and every node call of a flow.
@@ -27,7 +27,7 @@ use core::future::Future;
 /// struct CountSteps(AtomicU32);
 ///
 /// impl StepHook for CountSteps {
-///     fn step<F: Future>(
+///     fn step<T, E, F: Future<Output = Result<T, E>>>(
 ///         &self,
 ///         _cx: &Context,
 ///         _node: &'static NodeInfo,
@@ -39,21 +39,22 @@ use core::future::Future;
 /// }
 /// ```
 pub trait StepHook {
-    /// Wraps the call of `node` at the step `cx.step()`.
-    fn step<F: Future>(
+    /// Wraps the call of `node` at the step `cx.step()`; the call ends with the node's
+    /// output or its error.
+    fn step<T, E, F: Future<Output = Result<T, E>>>(
         &self,
         cx: &Context,
         node: &'static NodeInfo,
         call: F,
     ) -> impl Future<Output = F::Output>;
 
-    /// Wraps a whole run, from before its first step to its output or error.
+    /// Wraps a whole run, from before its first step to the flow's output or error.
     ///
     /// # Default
     ///
     /// Returns `run` unchanged.
     #[inline(always)]
-    fn run<F: Future>(
+    fn run<T, F: Future<Output = Result<T, FlowError>>>(
         &self,
         graph: &'static GraphInfo,
         run_id: RunId,
@@ -70,7 +71,7 @@ pub struct NoHook;
 
 impl StepHook for NoHook {
     #[inline(always)]
-    fn step<F: Future>(
+    fn step<T, E, F: Future<Output = Result<T, E>>>(
         &self,
         _cx: &Context,
         _node: &'static NodeInfo,
@@ -82,7 +83,7 @@ impl StepHook for NoHook {
 
 impl<H: StepHook + ?Sized> StepHook for &H {
     #[inline(always)]
-    fn step<F: Future>(
+    fn step<T, E, F: Future<Output = Result<T, E>>>(
         &self,
         cx: &Context,
         node: &'static NodeInfo,
@@ -92,7 +93,7 @@ impl<H: StepHook + ?Sized> StepHook for &H {
     }
 
     #[inline(always)]
-    fn run<F: Future>(
+    fn run<T, F: Future<Output = Result<T, FlowError>>>(
         &self,
         graph: &'static GraphInfo,
         run_id: RunId,
@@ -105,7 +106,7 @@ impl<H: StepHook + ?Sized> StepHook for &H {
 /// Two hooks in one: `.0` wraps `.1`, which wraps the call.
 impl<A: StepHook, B: StepHook> StepHook for (A, B) {
     #[inline(always)]
-    fn step<F: Future>(
+    fn step<T, E, F: Future<Output = Result<T, E>>>(
         &self,
         cx: &Context,
         node: &'static NodeInfo,
@@ -115,7 +116,7 @@ impl<A: StepHook, B: StepHook> StepHook for (A, B) {
     }
 
     #[inline(always)]
-    fn run<F: Future>(
+    fn run<T, F: Future<Output = Result<T, FlowError>>>(
         &self,
         graph: &'static GraphInfo,
         run_id: RunId,

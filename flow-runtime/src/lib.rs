@@ -36,11 +36,13 @@
 mod context;
 mod deps;
 mod error;
+pub mod events;
 mod graph;
 mod hook;
 mod merge;
 mod node;
 pub mod policy;
+pub mod telemetry;
 mod retryable;
 
 pub use context::{Context, RunId};

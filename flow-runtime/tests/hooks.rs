@@ -28,7 +28,7 @@ impl Log {
 }
 
 impl StepHook for &Log {
-    fn step<F: Future>(
+    fn step<T, E, F: Future<Output = Result<T, E>>>(
         &self,
         cx: &Context,
         node: &'static NodeInfo,
@@ -48,7 +48,7 @@ impl StepHook for &Log {
         }
     }
 
-    fn run<F: Future>(
+    fn run<T, F: Future<Output = Result<T, FlowError>>>(
         &self,
         graph: &'static GraphInfo,
         _run_id: RunId,
@@ -121,7 +121,7 @@ async fn the_hook_pair_orders_outer_before_inner() {
     let order = Mutex::new(Vec::new());
     struct Tag<'a>(&'static str, &'a Mutex<Vec<&'static str>>);
     impl StepHook for Tag<'_> {
-        fn step<F: Future>(
+        fn step<T, E, F: Future<Output = Result<T, E>>>(
             &self,
             _: &Context,
             _: &'static NodeInfo,

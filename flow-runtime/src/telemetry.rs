@@ -1,0 +1,196 @@
+//! Tracing spans and `metrics` for every run and node call, as step hooks.
+//!
+//! Install them for every run of a flow with `flow.with_hook(..)` (pairs combine them:
+//! `with_hook((Traced, Metered))`) or for one run with `run_with`. A flow without them
+//! pays nothing. With them and no subscriber or recorder installed, each node call still
+//! reads the clock twice (for the duration metric) and checks whether a span is enabled;
+//! `docs/observability.md` has the measured cost.
+//!
+//! # Spans
+//!
+//! | span | fields |
+//! |---|---|
+//! | `flow.run` | `flow`, `run_id`, `outcome` (`ok` or `error`, recorded at the end) |
+//! | `flow.node` (child of `flow.run`) | `flow`, `node`, `step`, `outcome` |
+//!
+//! Whatever a node's own code logs is inside its `flow.node` span. Retries, timeouts and
+//! breaker changes are events of the policies (target `flow::policy`), inside that span.
+//!
+//! # Metrics
+//!
+//! | name | kind | labels |
+//! |---|---|---|
+//! | `flow_runs_total` | counter | `flow`, `outcome` (`ok`, `node_failed`, `step_limit`, `timeout`, `cancelled`) |
+//! | `flow_run_duration_seconds` | histogram | `flow` |
+//! | `flow_runs_in_flight` | gauge | `flow` |
+//! | `flow_node_duration_seconds` | histogram | `flow`, `node` |
+//! | `flow_node_errors_total` | counter | `flow`, `node` |
+//!
+//! Labels are bounded: flow and node names come from the graph, never from run data.
+
+use core::future::Future;
+
+use tracing::Instrument;
+use tracing::field::Empty;
+
+use crate::{Context, FlowError, GraphInfo, NodeInfo, RunId, StepHook};
+
+/// A span per run and per node call.
+///
+/// ```
+/// use flow_runtime::prelude::*;
+/// use flow_runtime::telemetry::Traced;
+///
+/// #[node]
+/// async fn work(x: u32) -> u32 {
+///     tracing::info!(x, "working"); // logged inside the `flow.node` span
+///     x
+/// }
+///
+/// graph! {
+///     Work(u32) -> u32 {
+///         START -> work -> END;
+///     }
+/// }
+/// let flow = Work::new(()).with_hook(Traced);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Traced;
+
+fn outcome<T, E>(result: &Result<T, E>) -> &'static str {
+    if result.is_ok() { "ok" } else { "error" }
+}
+
+impl StepHook for Traced {
+    fn step<T, E, F: Future<Output = Result<T, E>>>(
+        &self,
+        cx: &Context,
+        node: &'static NodeInfo,
+        call: F,
+    ) -> impl Future<Output = F::Output> {
+        let span = tracing::info_span!(
+            "flow.node",
+            flow = cx.flow(),
+            node = node.name,
+            step = cx.step(),
+            outcome = Empty,
+        );
+        let record = span.clone();
+        async move {
+            let out = call.await;
+            record.record("outcome", outcome(&out));
+            out
+        }
+        .instrument(span)
+    }
+
+    fn run<T, F: Future<Output = Result<T, FlowError>>>(
+        &self,
+        graph: &'static GraphInfo,
+        run_id: RunId,
+        run: F,
+    ) -> impl Future<Output = F::Output> {
+        let span = tracing::info_span!(
+            "flow.run",
+            flow = graph.name,
+            run_id = %run_id,
+            outcome = Empty,
+        );
+        let record = span.clone();
+        async move {
+            let out = run.await;
+            record.record("outcome", outcome(&out));
+            if let Err(err) = &out {
+                tracing::warn!(error = %err, "run failed");
+            }
+            out
+        }
+        .instrument(span)
+    }
+}
+
+/// The `metrics` of every run and node call (names and labels in the module docs).
+///
+/// ```
+/// use flow_runtime::prelude::*;
+/// use flow_runtime::telemetry::{Metered, Traced};
+///
+/// #[node]
+/// async fn work(x: u32) -> u32 { x }
+///
+/// graph! {
+///     Work(u32) -> u32 {
+///         START -> work -> END;
+///     }
+/// }
+/// let flow = Work::new(()).with_hook((Traced, Metered));
+/// ```
+#[cfg(feature = "metrics")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Metered;
+
+#[cfg(feature = "metrics")]
+fn run_outcome<T>(result: &Result<T, FlowError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(FlowError::Node { .. }) => "node_failed",
+        Err(FlowError::StepLimit { .. }) => "step_limit",
+        Err(FlowError::Timeout { .. }) => "timeout",
+        Err(FlowError::Cancelled { .. }) => "cancelled",
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl StepHook for Metered {
+    fn step<T, E, F: Future<Output = Result<T, E>>>(
+        &self,
+        cx: &Context,
+        node: &'static NodeInfo,
+        call: F,
+    ) -> impl Future<Output = F::Output> {
+        let flow = cx.flow();
+        async move {
+            let started = tokio::time::Instant::now();
+            let out = call.await;
+            let labels = [("flow", flow), ("node", node.name)];
+            metrics::histogram!("flow_node_duration_seconds", &labels)
+                .record(started.elapsed().as_secs_f64());
+            if out.is_err() {
+                metrics::counter!("flow_node_errors_total", &labels).increment(1);
+            }
+            out
+        }
+    }
+
+    fn run<T, F: Future<Output = Result<T, FlowError>>>(
+        &self,
+        graph: &'static GraphInfo,
+        _run_id: RunId,
+        run: F,
+    ) -> impl Future<Output = F::Output> {
+        let flow = graph.name;
+        async move {
+            let in_flight = metrics::gauge!("flow_runs_in_flight", "flow" => flow);
+            in_flight.increment(1.0);
+            // Decrements also when the run is dropped midway.
+            let _leave = Leave(in_flight);
+            let started = tokio::time::Instant::now();
+            let out = run.await;
+            metrics::histogram!("flow_run_duration_seconds", "flow" => flow)
+                .record(started.elapsed().as_secs_f64());
+            metrics::counter!("flow_runs_total", "flow" => flow, "outcome" => run_outcome(&out))
+                .increment(1);
+            out
+        }
+    }
+}
+
+#[cfg(feature = "metrics")]
+struct Leave(metrics::Gauge);
+
+#[cfg(feature = "metrics")]
+impl Drop for Leave {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Regenerates docs/errors.md from the compile-fail cases and their reviewed .stderr files.
+
+Run from the repository root after adding a code to flow-macros/src/diag.rs::CATALOGUE,
+its ui-tests/tests/fail/<code>.rs case and .stderr, and its entry in FIXES below:
+
+    python3 scripts/gen-error-docs.py
+
+The wrong code and the messages come from the case and its .stderr, so they cannot drift;
+what each mistake is and how to fix it is written here.
+"""
+import re
+FIXES = {
+"unknown_node": ("An edge names a node that is not in the graph, and a node with a similar name is.", "Correct the name: `START -> outline -> review;`."),
+"node_not_in_scope": ("An edge names something that is not defined or imported at all; rustc reports it, with similar names in scope.", "Write the node (`#[node] async fn summarize(..)`), import it with `use`, or fix the name."),
+"not_a_node": ("A name in the graph is a type, but not a node. rustc reports each place the generated code uses it as a node, all with this message.", "Put `#[node]` on an `async fn` of that name, or use the node you meant."),
+"edge_type_mismatch": ("`a -> b`, but `b`'s input type is not what `a` returns.", "Make the types agree: change `count` to take `String`, or put a node between them that converts."),
+"route_missing_variant": ("A route block does not handle every variant of the enum its node returns; rustc names the missing ones.", "Add an arm per missing variant: `Verdict::Reject -> log,`."),
+"route_arm_type_mismatch": ("A route arm sends a variant's payload to a node that takes another type.", "Make the target take the payload type, or route the variant elsewhere."),
+"route_not_enum": ("A node is routed with `=>` but returns a type that is not the routed enum (one error per arm).", "Route only nodes that return an enum, with that enum's variants; use `->` for a node with one successor."),
+"route_unknown_variant": ("A route arm names a variant the enum does not have; rustc suggests the closest one.", "Fix the variant's name."),
+"unreachable_node": ("No path from `START` leads to a node: it would never run.", "Add an edge into it (`a -> c;`) or remove it. Only the first node of an unreachable part is reported."),
+"dead_end": ("A node has no edge, no route and no edge to `END`: a run reaching it would have nowhere to go.", "Add `c -> END;`, an edge to another node, or a route."),
+"ambiguous_edge": ("A node has two plain successors (or an edge and a route, or two routes, or two `START` edges).", "Keep one edge; to choose a successor at run time, return an enum and route it."),
+"duplicate_edge": ("The same edge (or the same route arm) is written twice.", "Remove one of them."),
+"loop_never_ends": ("A cycle in which no node leads to `END`: every run that enters it would spin until the step limit.", "Give a node in the loop a way out, e.g. return an enum and route one variant to `END`."),
+"flow_input_mismatch": ("The flow's input type is not the input type of its entry node.", "Change the flow's input type in the header, or start at a node that takes it."),
+"flow_output_mismatch": ("A node sends a value to `END` whose type is not the flow's output type.", "Change the output type in the header, or route that node to a node that converts its value."),
+"node_not_async": ("`#[node]` is on a plain `fn`.", "Write `async fn`."),
+"node_method": ("`#[node]` is on a method that takes `self`.", "Make it a free `async fn` and take what `self` held as a `&T` dependency of the flow."),
+"node_unsupported_param": ("A node takes `&mut T` or `impl Trait`.", "Dependencies are shared by concurrent runs: take `&T` and use a `Mutex` or atomics. Replace `impl Trait` by a concrete type."),
+"node_two_inputs": ("A node takes two values by value; a node has one input, the value its predecessor returns.", "Put the values in a struct or tuple, or take shared values as `&T` dependencies."),
+"node_generic": ("A node has generic parameters; the graph needs one concrete input and output type per node.", "Write one node per type, or take an enum."),
+"bad_argument_type": ("An argument of `#[flow(..)]` (or `#[node(..)]`) has a value of the wrong kind.", "Write the value as the message shows: `max_steps = 50`, `name = \"essay\"`."),
+"duration_without_unit": ("A duration argument is a bare number.", "Add a unit: `30s`, `200ms`, `5m` or `1h`."),
+"unknown_argument": ("An attribute argument is not one the macro knows; the closest known one is suggested.", "Fix the name: `max_steps`, `deps`, `timeout`, `name`."),
+"duplicate_node": ("Two `node name = path;` declarations use the same name.", "Give each node its own name."),
+"missing_entry": ("The flow has no `START ->` edge, so no run could begin.", "Add `START -> first_node;`."),
+"edge_out_of_end": ("An edge leaves `END` (or `START` is a target, or `START -> END`, or an alias is named `START`/`END`).", "Remove the edge: a run stops at `END`, and begins at `START` only."),
+"missing_dependency": ("A node takes `&T`, and the flow's dependencies type does not provide a `T`.", "Add a field of type `T` to the dependencies struct with `#[derive(Deps)]`, or implement `Provides<T>` for it."),
+"empty_route": ("A route block has no arms.", "Add one arm per variant of the node's output enum."),
+"join_type_mismatch": ("The node after a fan-out group does not take the tuple of the branches' outputs, in the order the branches are written.", "Make the join take `(A, B, ..)`, the outputs of the branches in order: here `(u32, String)`."),
+"error_handler_type_mismatch": ("The handler of an error edge does not take `Failed<Input, Error>` of the failing node.", "Make the handler take `flow_runtime::Failed<String, ParseIntError>`: the input the node failed on, and its error."),
+"fan_value_not_clone": ("A value fanned out to several branches is cloned for each, and its type is not `Clone`.", "Derive `Clone` on the type, or wrap it in an `Arc`."),
+"error_edge_input_not_clone": ("A node with an error edge keeps a copy of its input for the handler, and the input type is not `Clone`.", "Derive `Clone` on the input type, or remove the error edge."),
+"map_not_collection": ("The node before a map `[worker; N]` does not return a collection of the worker's input.", "Return a `Vec` (or any `IntoIterator`) of the worker's input type."),
+"nested_node_edges": ("A node inside a fan-out group or a map has edges of its own; its output goes to the join or the collected results.", "Remove the edge, or give the other use its own name: `node double2 = double;`."),
+"stand_in_type_mismatch": ("The error handler of a branch or a mapped node stands in for it, so it must return what that node returns.", "Make the handler return the failed node's output type (here `u32`)."),
+"subgraph_type_mismatch": ("A flow used as a node of another flow is typed like any node: its input type is the flow's input type.", "Make the node before it return the inner flow's input type (here `String`)."),
+"merge_state_not_merge": ("Branches joined with `{a, b}` are merged into one state, and the state type does not implement `Merge`.", "Derive it: `#[derive(Merge)]`, with a `#[merge(..)]` strategy on fields that should not simply be overwritten; or join with `(a, b)` and take the tuple."),
+"merge_unknown_strategy": ("A `#[merge(..)]` attribute names a strategy that does not exist, or more than one.", "Use one of `overwrite`, `keep_first`, `append`, `max`, `min`, `with = path`."),
+"policy_wrong_value": ("A policy argument of `#[node(..)]` has a value of the wrong kind.", "Write the value as the message shows: `attempts = 3`, `concurrency = 2`."),
+"policy_missing_unit": ("A duration in a node's policies is a bare number.", "Add a unit: `timeout = 30s`, `constant(200ms)`."),
+"policy_unknown_key": ("A policy, a setting of a policy or a jitter mode is misspelt; the closest name is suggested.", "Fix the name: `retry`, `backoff`, `jitter = full`."),
+"policy_contradiction": ("Settings that cannot work together: no attempts at all, a backoff that shrinks, a cap below the first delay, a longest cool-down below the first.", "`attempts` of at least 1, an exponential factor of at least 1.0, `max` at least the first delay, `max_cool_down` at least `cool_down`."),
+"retry_error_not_retryable": ("A node with `retry(..)` returns an error type that does not say whether to retry.", "Implement `flow_runtime::Retryable` for the error (the defaults retry every error; override `is_retryable` and `retry_after` to be precise), or remove `retry(..)`."),
+"misplaced_group": ("A fan-out group or a map ends (or starts) a chain: it needs a node before it and the node that takes its results after it.", "Write it in the middle of a chain: `split -> (a, b) -> join;`, `split -> [work; 4] -> collect;`."),
+}
+s=open('flow-macros/src/diag.rs').read()
+i=s.index('pub const CATALOGUE')
+cat = re.findall(r'"([a-z_]+)",', s[i:].split('];')[0])
+out = ["# Compile errors", "",
+"Every mistake the macros catch: the wrong code, what the compiler says, and the fix.",
+"Structural mistakes are reported by the macros, all of them at once; type mistakes by",
+"rustc, through bounds placed on your tokens. Each entry is a compile-fail case in",
+"`ui-tests/tests/fail/` whose full output is checked in beside it (`<name>.stderr`), and",
+"each example below is compiled as a doctest that must fail.",
+""]
+for code in cat:
+    what, fix = FIXES[code]
+    src = open(f'ui-tests/tests/fail/{code}.rs').read().rstrip()
+    err = open(f'ui-tests/tests/fail/{code}.stderr').read()
+    msgs = []
+    for line in err.splitlines():
+        m = re.match(r'^error(\[E\d+\])?: (.*)$', line)
+        if m and m.group(2) not in msgs:
+            msgs.append(m.group(2))
+    out += [f'<a id="{code}"></a>', f'## `{code}`', "", what, "", "```compile_fail", src, "```", "",
+            "The compiler says:", "", "```text", *msgs, "```", "", f"**Fix:** {fix}", ""]
+open('docs/errors.md','w').write("\n".join(out))
+print(len(cat), "entries")

@@ -42,8 +42,8 @@ mod hook;
 mod merge;
 mod node;
 pub mod policy;
-pub mod telemetry;
 mod retryable;
+pub mod telemetry;
 
 pub use context::{Context, RunId};
 pub use deps::Provides;

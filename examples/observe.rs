@@ -45,10 +45,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     print!("\r  step {step:>2}: {node:<8}");
                     std::io::stdout().flush()?;
                 }
-                Event::NodeFinished {
-                    node, duration, ok, ..
+                Event::Token { text, .. } => {
+                    print!("{text}");
+                    std::io::stdout().flush()?;
+                }
+                Event::RetryScheduled {
+                    node,
+                    attempt,
+                    delay,
+                    ..
                 } => {
-                    let mark = if ok { "ok" } else { "failed" };
+                    print!(
+                        "\r  step {steps:>2}: {node:<8} attempt {attempt} failed, retry in {delay:?} "
+                    );
+                    std::io::stdout().flush()?;
+                }
+                Event::NodeFinished {
+                    node,
+                    duration,
+                    error,
+                    ..
+                } => {
+                    let mark = error.map_or("ok".to_string(), |kind| format!("failed ({kind})"));
                     print!("\r  step {steps:>2}: {node:<8} {mark} in {duration:?}    ");
                     std::io::stdout().flush()?;
                 }

@@ -1,7 +1,9 @@
 //! The flow of the `observe` example: a small review loop, traced and metered, with a
 //! Prometheus exporter on loopback.
 
+use core::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use flow_runtime::prelude::*;
@@ -16,10 +18,46 @@ pub enum Review {
     Done(String),
 }
 
-#[node]
-async fn draft(topic: String) -> String {
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    format!("draft on {topic}")
+/// A stand-in for a rate-limited model: every other attempt is refused.
+#[derive(Debug, Default)]
+pub struct Model {
+    calls: AtomicU32,
+}
+
+/// The flow's dependencies.
+#[derive(Debug, Default, Deps)]
+pub struct Services {
+    model: Model,
+}
+
+/// The model refused the call; worth another attempt.
+#[derive(Debug)]
+pub struct Busy;
+
+impl fmt::Display for Busy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the model is busy")
+    }
+}
+
+impl std::error::Error for Busy {}
+
+/// Every `Busy` is retried (the trait's defaults).
+impl Retryable for Busy {}
+
+/// Writes the first draft word by word, handing each word to whoever streams the run.
+#[node(retry(attempts = 3, backoff = constant(50ms), jitter = none))]
+async fn draft(topic: String, model: &Model, cx: &Context) -> Result<String, Busy> {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    if model.calls.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
+        return Err(Busy);
+    }
+    let text = format!("draft on {topic}");
+    for word in text.split_inclusive(' ') {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        cx.emit_token(word).await;
+    }
+    Ok(text)
 }
 
 #[node]
@@ -40,6 +78,7 @@ async fn polish(text: String) -> String {
 
 graph! {
     /// Drafts, then polishes until the reviewer is satisfied.
+    #[flow(deps = Services)]
     pub Writer(String) -> String {
         START -> draft -> review;
         review => {
@@ -52,7 +91,7 @@ graph! {
 
 /// A `Writer` whose every run is traced and metered.
 pub fn writer() -> Writer<(Traced, Metered)> {
-    Writer::new(()).with_hook((Traced, Metered))
+    Writer::new(Services::default()).with_hook((Traced, Metered))
 }
 
 /// Installs the Prometheus recorder and serves `/metrics` on `addr` (must be loopback).

@@ -43,6 +43,11 @@ async fn the_metrics_endpoint_shows_the_flows_series() {
         "{body}"
     );
     assert!(body.contains("flow_node_duration_seconds"), "{body}");
+    // `draft` is refused on every other attempt: one retry per run.
+    assert!(
+        body.contains("flow_node_retries_total{flow=\"Writer\",node=\"draft\"} 3"),
+        "{body}"
+    );
     assert!(body.contains("node=\"polish\""), "{body}");
     assert!(
         body.contains("flow_runs_in_flight{flow=\"Writer\"} 0"),

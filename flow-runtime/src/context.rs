@@ -77,6 +77,35 @@ impl Context {
         self.step
     }
 
+    /// Hands a token to whoever streams this run ([`Flow::stream`](crate::Flow::stream)),
+    /// as an [`Event::Token`](crate::events::Event::Token) of the node calling it: the way
+    /// a node passes on an LLM's answer while it arrives.
+    ///
+    /// Waits while the stream's buffer is full, so a slow consumer slows the node down.
+    /// When nobody streams the run it returns at once and copies nothing. It must be
+    /// awaited inside the node's own call: a task the node spawns is outside the run.
+    ///
+    /// ```
+    /// use flow_runtime::prelude::*;
+    ///
+    /// #[node]
+    /// async fn answer(question: String, cx: &Context) -> String {
+    ///     let mut answer = String::new();
+    ///     for word in ["It ", "depends."] {
+    ///         cx.emit_token(word).await;
+    ///         answer.push_str(word);
+    ///     }
+    ///     answer
+    /// }
+    /// ```
+    pub async fn emit_token(&self, text: &str) {
+        if let Some((sink, node, step)) = crate::scope::event_sink() {
+            let text = text.to_owned();
+            sink.send(crate::events::Event::Token { node, step, text })
+                .await;
+        }
+    }
+
     /// Moves the context to the next step; the run loop calls this before each node.
     #[doc(hidden)]
     #[inline(always)]

@@ -104,6 +104,16 @@ impl FlowError {
         }
     }
 
+    /// The kind of failure, as a node error of a flow used as a subgraph.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FlowError::Node { .. } => ErrorKind::Node,
+            FlowError::StepLimit { .. } => ErrorKind::StepLimit,
+            FlowError::Timeout { .. } => ErrorKind::Timeout,
+            FlowError::Cancelled { .. } => ErrorKind::Cancelled,
+        }
+    }
+
     #[doc(hidden)]
     #[cold]
     #[inline(never)]
@@ -146,6 +156,49 @@ impl FlowError {
     #[inline(never)]
     pub fn __timeout(flow: &'static str, timeout: Duration) -> Self {
         FlowError::Timeout { flow, timeout }
+    }
+}
+
+/// What kind of failure ended a node call: the `kind` label of
+/// `flow_node_errors_total` and what [`Node::error_kind`](crate::Node::error_kind) reports.
+///
+/// ```
+/// use flow_runtime::ErrorKind;
+///
+/// assert_eq!(ErrorKind::CircuitOpen.as_str(), "circuit_open");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The node's own code returned an error (after any retries).
+    Node,
+    /// An attempt ran past its per-attempt timeout, or the retry policy's `max_elapsed`
+    /// passed, or a subgraph ran past its flow timeout.
+    Timeout,
+    /// The circuit breaker refused the call without calling the node.
+    CircuitOpen,
+    /// The call was cancelled through a cancellation token.
+    Cancelled,
+    /// A subgraph used as the node ran into its step limit.
+    StepLimit,
+}
+
+impl ErrorKind {
+    /// The label value: `node`, `timeout`, `circuit_open`, `cancelled` or `step_limit`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Node => "node",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::CircuitOpen => "circuit_open",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::StepLimit => "step_limit",
+        }
+    }
+}
+
+impl core::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -5,16 +5,21 @@
 //! consumer takes one: a slow consumer slows the run down instead of growing memory.
 //! Dropping the stream drops the run, like dropping its future.
 
+use core::convert::Infallible;
+use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context as TaskContext, Poll};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::Stream;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 
-use crate::{Context, FlowError, GraphInfo, NodeInfo, RunId, StepHook};
+use crate::policy::BreakerState;
+use crate::scope::{self, Scope};
+use crate::{Context, ErrorKind, FlowError, GraphInfo, Node, NodeInfo, RunId, StepHook};
 
 /// How many events a stream buffers before the run waits for its consumer.
 pub const EVENT_BUFFER: usize = 64;
@@ -43,52 +48,176 @@ pub enum Event<O> {
         node: &'static str,
         /// The step.
         step: u32,
-        /// Whether it returned its output (`false`: it failed).
-        ok: bool,
-        /// How long the call took.
+        /// `None` when the node returned its output, else what kind of failure ended it.
+        error: Option<ErrorKind>,
+        /// How long the call took, retries and their waits included.
         duration: Duration,
+    },
+    /// An attempt of a node with a retry policy failed, and the next one starts after
+    /// `delay`.
+    RetryScheduled {
+        /// The node's name.
+        node: &'static str,
+        /// The step.
+        step: u32,
+        /// The attempt that failed, counting from 1.
+        attempt: u32,
+        /// The wait before the next attempt.
+        delay: Duration,
+    },
+    /// An attempt ran past the node's per-attempt timeout and was dropped.
+    AttemptTimedOut {
+        /// The node's name.
+        node: &'static str,
+        /// The step.
+        step: u32,
+        /// The attempt that timed out, counting from 1.
+        attempt: u32,
+        /// The per-attempt timeout.
+        timeout: Duration,
+    },
+    /// A node's circuit breaker changed state (opened, let a probe through, closed).
+    BreakerChanged {
+        /// The node's name.
+        node: &'static str,
+        /// The state before.
+        from: BreakerState,
+        /// The state after.
+        to: BreakerState,
+    },
+    /// A node emitted a token through [`Context::emit_token`](crate::Context::emit_token),
+    /// e.g. a piece of an LLM's streamed answer.
+    Token {
+        /// The node's name.
+        node: &'static str,
+        /// The step.
+        step: u32,
+        /// The token's text.
+        text: String,
     },
     /// The run ended; the stream ends after this event.
     RunFinished(Result<O, FlowError>),
 }
 
-/// The step hook that feeds a stream's buffer.
-#[derive(Debug)]
-pub struct EventHook<O> {
-    tx: mpsc::Sender<Event<O>>,
-}
-
-impl<O> EventHook<O> {
-    async fn send(&self, event: Event<O>) {
-        // The receiver lives as long as the run (the stream owns both): a failed send means
-        // the stream is being dropped, and the event has nowhere to go.
-        let _ = self.tx.send(event).await;
+impl Event<Infallible> {
+    /// The same event in a stream whose runs end with `O`: only `RunFinished` holds an
+    /// `O`, and it never goes through the buffer.
+    fn widen<O>(self) -> Event<O> {
+        match self {
+            Event::RunStarted { flow, run_id } => Event::RunStarted { flow, run_id },
+            Event::NodeStarted { node, step } => Event::NodeStarted { node, step },
+            Event::NodeFinished {
+                node,
+                step,
+                error,
+                duration,
+            } => Event::NodeFinished {
+                node,
+                step,
+                error,
+                duration,
+            },
+            Event::RetryScheduled {
+                node,
+                step,
+                attempt,
+                delay,
+            } => Event::RetryScheduled {
+                node,
+                step,
+                attempt,
+                delay,
+            },
+            Event::AttemptTimedOut {
+                node,
+                step,
+                attempt,
+                timeout,
+            } => Event::AttemptTimedOut {
+                node,
+                step,
+                attempt,
+                timeout,
+            },
+            Event::BreakerChanged { node, from, to } => Event::BreakerChanged { node, from, to },
+            Event::Token { node, step, text } => Event::Token { node, step, text },
+            Event::RunFinished(Ok(never)) => match never {},
+            Event::RunFinished(Err(err)) => Event::RunFinished(Err(err)),
+        }
     }
 }
 
-impl<O> StepHook for EventHook<O> {
-    fn step<T, E, F: Future<Output = Result<T, E>>>(
+/// An event in the buffer, holding its room until the consumer takes it.
+struct Queued {
+    event: Event<Infallible>,
+    _room: Option<OwnedSemaphorePermit>,
+}
+
+/// The sending end of a stream's buffer.
+///
+/// Events the run can wait for (a node started or finished, a token) take a unit of room
+/// first and wait while there is none: that is the bound. Events the policies report from
+/// inside a call ([`push`](Sink::push)) cannot wait and go in without room; there are at
+/// most a few per attempt, so the retry policy bounds them.
+#[derive(Clone)]
+pub(crate) struct Sink {
+    tx: mpsc::UnboundedSender<Queued>,
+    room: Arc<Semaphore>,
+}
+
+impl Sink {
+    /// Sends `event`, waiting while the buffer is full.
+    pub(crate) async fn send(&self, event: Event<Infallible>) {
+        // The semaphore is never closed, so acquiring fails never; if it did, the event
+        // would go in without room rather than be lost.
+        let room = Arc::clone(&self.room).acquire_owned().await.ok();
+        // The receiver lives as long as the run (the stream owns both): a failed send
+        // means the stream is being dropped, and the event has nowhere to go.
+        let _ = self.tx.send(Queued { event, _room: room });
+    }
+
+    /// Puts `event` in the buffer at once.
+    pub(crate) fn push(&self, event: Event<Infallible>) {
+        let _ = self.tx.send(Queued { event, _room: None });
+    }
+}
+
+/// The step hook that feeds a stream's buffer.
+pub struct EventHook {
+    sink: Sink,
+}
+
+impl fmt::Debug for EventHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventHook").finish_non_exhaustive()
+    }
+}
+
+impl StepHook for EventHook {
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,
         cx: &Context,
         node: &'static NodeInfo,
         call: F,
     ) -> impl Future<Output = F::Output> {
-        let step = cx.step();
+        let (flow, step) = (cx.flow(), cx.step());
+        let sink = &self.sink;
         async move {
-            self.send(Event::NodeStarted {
+            sink.send(Event::NodeStarted {
                 node: node.name,
                 step,
             })
             .await;
             let started = Instant::now();
-            let out = call.await;
+            let listen = |s: &mut Scope| s.events = Some(sink.clone());
+            let out = scope::within(flow, node.name, step, listen, call).await;
             let finished = Event::NodeFinished {
                 node: node.name,
                 step,
-                ok: out.is_ok(),
+                error: out.as_ref().err().map(N::error_kind),
                 duration: started.elapsed(),
             };
-            self.send(finished).await;
+            sink.send(finished).await;
             out
         }
     }
@@ -99,11 +228,12 @@ impl<O> StepHook for EventHook<O> {
         run_id: RunId,
         run: F,
     ) -> F::Output {
-        self.send(Event::RunStarted {
-            flow: graph.name,
-            run_id,
-        })
-        .await;
+        self.sink
+            .send(Event::RunStarted {
+                flow: graph.name,
+                run_id,
+            })
+            .await;
         run.await
     }
 }
@@ -114,17 +244,20 @@ pin_project_lite::pin_project! {
     pub struct EventStream<F, O> {
         #[pin]
         run: F,
-        rx: mpsc::Receiver<Event<O>>,
+        rx: mpsc::UnboundedReceiver<Queued>,
         result: Option<Result<O, FlowError>>,
         done: bool,
     }
 }
 
 impl<F, O> EventStream<F, O> {
-    fn new(buffer: usize, run: impl FnOnce(EventHook<O>) -> F) -> Self {
-        let (tx, rx) = mpsc::channel(buffer.max(1));
+    fn new(buffer: usize, run: impl FnOnce(EventHook) -> F) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let room = Arc::new(Semaphore::new(buffer.clamp(1, Semaphore::MAX_PERMITS)));
         EventStream {
-            run: run(EventHook { tx }),
+            run: run(EventHook {
+                sink: Sink { tx, room },
+            }),
             rx,
             result: None,
             done: false,
@@ -153,16 +286,16 @@ where
         if *this.done {
             return Poll::Ready(None);
         }
-        if let Poll::Ready(Some(event)) = this.rx.poll_recv(cx) {
-            return Poll::Ready(Some(event));
+        if let Poll::Ready(Some(queued)) = this.rx.poll_recv(cx) {
+            return Poll::Ready(Some(queued.event.widen()));
         }
         if this.result.is_none() {
             if let Poll::Ready(result) = this.run.as_mut().poll(cx) {
                 *this.result = Some(result);
             }
             // The run may have handed over events while it was polled.
-            if let Poll::Ready(Some(event)) = this.rx.poll_recv(cx) {
-                return Poll::Ready(Some(event));
+            if let Poll::Ready(Some(queued)) = this.rx.poll_recv(cx) {
+                return Poll::Ready(Some(queued.event.widen()));
             }
         }
         match this.result.take() {

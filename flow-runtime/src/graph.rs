@@ -44,7 +44,9 @@ pub trait Flow {
     ) -> impl Future<Output = Result<Self::Output, FlowError>>;
 
     /// Runs the flow and streams its [`Event`](crate::events::Event)s as they happen: run
-    /// started, node started and finished (with its duration), and last the run's result.
+    /// started, node started and finished (with its duration), retries, timeouts and
+    /// breaker changes of the nodes' policies, tokens the nodes emit
+    /// ([`Context::emit_token`](crate::Context::emit_token)), and last the run's result.
     ///
     /// The stream drives the run (nothing is spawned). It buffers at most
     /// [`EVENT_BUFFER`](crate::events::EVENT_BUFFER) events: when they are not taken, the
@@ -71,7 +73,7 @@ pub trait Flow {
     /// let events: Vec<_> = flow.stream(21).collect().await;
     /// assert!(matches!(events[0], Event::RunStarted { flow: "Double", .. }));
     /// assert!(matches!(events[1], Event::NodeStarted { node: "double", step: 1 }));
-    /// assert!(matches!(events[2], Event::NodeFinished { node: "double", ok: true, .. }));
+    /// assert!(matches!(events[2], Event::NodeFinished { node: "double", error: None, .. }));
     /// assert!(matches!(events[3], Event::RunFinished(Ok(42))));
     /// # });
     /// ```

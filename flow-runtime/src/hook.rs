@@ -1,13 +1,14 @@
 //! The one place where the generated run loop hands each run and each node call to
 //! outside code.
 
-use crate::{Context, FlowError, GraphInfo, NodeInfo, RunId};
+use crate::{Context, FlowError, GraphInfo, Node, NodeInfo, RunId};
 use core::future::Future;
 
 /// Wraps every run and every node call of a flow.
 ///
 /// The generated run loop calls `hook.run(graph, run_id, run)` once around a whole run and
-/// `hook.step(cx, node, call)` around each node call. Every method has a default that does
+/// `hook.step::<N, _>(cx, node, call)` around each node call, with `N` the node's type, so
+/// a hook can ask the node about its error ([`Node::error_kind`], [`Node::attempts`]). Every method has a default that does
 /// nothing, and [`NoHook`] compiles away entirely; event streams, tracing, metrics,
 /// checkpointing or a durable engine wrap a run or a step here without a second code
 /// generator.
@@ -20,14 +21,14 @@ use core::future::Future;
 /// ```
 /// use core::future::Future;
 /// use std::sync::atomic::{AtomicU32, Ordering};
-/// use flow_runtime::{Context, NodeInfo, StepHook};
+/// use flow_runtime::{Context, Node, NodeInfo, StepHook};
 ///
 /// /// Counts the steps of every run.
 /// #[derive(Default)]
 /// struct CountSteps(AtomicU32);
 ///
 /// impl StepHook for CountSteps {
-///     fn step<T, E, F: Future<Output = Result<T, E>>>(
+///     fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
 ///         &self,
 ///         _cx: &Context,
 ///         _node: &'static NodeInfo,
@@ -39,9 +40,9 @@ use core::future::Future;
 /// }
 /// ```
 pub trait StepHook {
-    /// Wraps the call of `node` at the step `cx.step()`; the call ends with the node's
-    /// output or its error.
-    fn step<T, E, F: Future<Output = Result<T, E>>>(
+    /// Wraps the call of `node` (of type `N`) at the step `cx.step()`; the call ends with
+    /// the node's output or its error.
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,
         cx: &Context,
         node: &'static NodeInfo,
@@ -71,7 +72,7 @@ pub struct NoHook;
 
 impl StepHook for NoHook {
     #[inline(always)]
-    fn step<T, E, F: Future<Output = Result<T, E>>>(
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,
         _cx: &Context,
         _node: &'static NodeInfo,
@@ -83,13 +84,13 @@ impl StepHook for NoHook {
 
 impl<H: StepHook + ?Sized> StepHook for &H {
     #[inline(always)]
-    fn step<T, E, F: Future<Output = Result<T, E>>>(
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,
         cx: &Context,
         node: &'static NodeInfo,
         call: F,
     ) -> impl Future<Output = F::Output> {
-        (**self).step(cx, node, call)
+        (**self).step::<N, _>(cx, node, call)
     }
 
     #[inline(always)]
@@ -106,13 +107,14 @@ impl<H: StepHook + ?Sized> StepHook for &H {
 /// Two hooks in one: `.0` wraps `.1`, which wraps the call.
 impl<A: StepHook, B: StepHook> StepHook for (A, B) {
     #[inline(always)]
-    fn step<T, E, F: Future<Output = Result<T, E>>>(
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,
         cx: &Context,
         node: &'static NodeInfo,
         call: F,
     ) -> impl Future<Output = F::Output> {
-        self.0.step(cx, node, self.1.step(cx, node, call))
+        self.0
+            .step::<N, _>(cx, node, self.1.step::<N, _>(cx, node, call))
     }
 
     #[inline(always)]

@@ -43,17 +43,19 @@ mod merge;
 mod node;
 pub mod policy;
 mod retryable;
+mod scope;
 pub mod telemetry;
 
 pub use context::{Context, RunId};
 pub use deps::Provides;
-pub use error::{BoxError, Failed, FlowError};
+pub use error::{BoxError, ErrorKind, Failed, FlowError};
 pub use graph::{EdgeInfo, EdgeKind, Endpoint, Flow, GraphInfo, NodeInfo};
 pub use hook::{NoHook, StepHook};
 pub use merge::{Merge, strategy};
 pub use node::{Node, NodeFn};
 pub use policy::{CircuitOpen, NodePolicies, PolicyError};
 pub use retryable::Retryable;
+pub use scope::StepObserver;
 
 pub use flow_macros::{Deps, Merge, flow, graph, node};
 

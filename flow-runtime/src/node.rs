@@ -3,7 +3,7 @@
 
 use core::future::Future;
 
-use crate::{BoxError, Context};
+use crate::{BoxError, Context, ErrorKind};
 
 /// A step of a flow: what `#[node]` generates beside an `async fn`.
 ///
@@ -60,6 +60,18 @@ pub trait Node {
     fn attempts(error: &Self::Error) -> u32 {
         let _ = error;
         1
+    }
+
+    /// What kind of failure `error` is, for metrics and events.
+    ///
+    /// # Default
+    ///
+    /// [`ErrorKind::Node`]: the node's own code failed. Nodes with policies report the
+    /// timeouts, open circuits and cancellations of their [`PolicyError`](crate::PolicyError).
+    #[inline(always)]
+    fn error_kind(error: &Self::Error) -> ErrorKind {
+        let _ = error;
+        ErrorKind::Node
     }
 }
 

@@ -30,10 +30,15 @@
 
 use core::future::Future;
 
+use futures_util::future::Either;
 use tracing::Instrument;
 use tracing::field::Empty;
 
-use crate::{Context, FlowError, GraphInfo, NodeInfo, RunId, StepHook};
+#[cfg(feature = "metrics")]
+use crate::policy::BreakerState;
+#[cfg(feature = "metrics")]
+use crate::scope::{self, Scope};
+use crate::{Context, FlowError, GraphInfo, Node, NodeInfo, RunId, StepHook};
 
 /// A span per run and per node call.
 ///
@@ -62,7 +67,7 @@ fn outcome<T, E>(result: &Result<T, E>) -> &'static str {
 }
 
 impl StepHook for Traced {
-    fn step<T, E, F: Future<Output = Result<T, E>>>(
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,
         cx: &Context,
         node: &'static NodeInfo,
@@ -75,13 +80,19 @@ impl StepHook for Traced {
             step = cx.step(),
             outcome = Empty,
         );
-        let record = span.clone();
-        async move {
-            let out = call.await;
-            record.record("outcome", outcome(&out));
-            out
+        // With nobody listening, the call goes as it is: no span to enter at each poll.
+        if span.is_disabled() {
+            return Either::Left(call);
         }
-        .instrument(span)
+        let record = span.clone();
+        Either::Right(
+            async move {
+                let out = call.await;
+                record.record("outcome", outcome(&out));
+                out
+            }
+            .instrument(span),
+        )
     }
 
     fn run<T, F: Future<Output = Result<T, FlowError>>>(
@@ -96,16 +107,21 @@ impl StepHook for Traced {
             run_id = %run_id,
             outcome = Empty,
         );
-        let record = span.clone();
-        async move {
-            let out = run.await;
-            record.record("outcome", outcome(&out));
-            if let Err(err) = &out {
-                tracing::warn!(error = %err, "run failed");
-            }
-            out
+        if span.is_disabled() {
+            return Either::Left(run);
         }
-        .instrument(span)
+        let record = span.clone();
+        Either::Right(
+            async move {
+                let out = run.await;
+                record.record("outcome", outcome(&out));
+                if let Err(err) = &out {
+                    tracing::warn!(error = %err, "run failed");
+                }
+                out
+            }
+            .instrument(span),
+        )
     }
 }
 
@@ -140,22 +156,35 @@ fn run_outcome<T>(result: &Result<T, FlowError>) -> &'static str {
     }
 }
 
+/// The value of `flow_circuit_state` for a breaker in `state`.
+#[cfg(feature = "metrics")]
+pub(crate) fn circuit_state_value(state: BreakerState) -> f64 {
+    match state {
+        BreakerState::Closed => 0.0,
+        BreakerState::Open => 1.0,
+        BreakerState::HalfOpen => 2.0,
+    }
+}
+
 #[cfg(feature = "metrics")]
 impl StepHook for Metered {
-    fn step<T, E, F: Future<Output = Result<T, E>>>(
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,
         cx: &Context,
         node: &'static NodeInfo,
         call: F,
     ) -> impl Future<Output = F::Output> {
-        let flow = cx.flow();
+        let (flow, step) = (cx.flow(), cx.step());
         async move {
             let started = tokio::time::Instant::now();
-            let out = call.await;
+            let listen = |s: &mut Scope| s.metered = true;
+            let out = scope::within(flow, node.name, step, listen, call).await;
             let labels = [("flow", flow), ("node", node.name)];
             metrics::histogram!("flow_node_duration_seconds", &labels)
                 .record(started.elapsed().as_secs_f64());
-            if out.is_err() {
+            if let Err(err) = &out {
+                let kind = N::error_kind(err).as_str();
+                let labels = [("flow", flow), ("node", node.name), ("kind", kind)];
                 metrics::counter!("flow_node_errors_total", &labels).increment(1);
             }
             out

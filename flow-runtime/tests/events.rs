@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use flow_runtime::events::{Event, stream_buffered};
 use flow_runtime::prelude::*;
+use flow_runtime::{Failed, PolicyError};
 use futures_util::StreamExt;
 use tokio::time::sleep;
 
@@ -54,14 +55,41 @@ graph! {
 }
 
 /// The events as lines, with run ids and durations left out.
-fn lines(events: &[Event<u32>]) -> String {
+fn lines<O: std::fmt::Display>(events: &[Event<O>]) -> String {
     let mut out = String::new();
     for e in events {
         let _ = match e {
             Event::RunStarted { flow, .. } => writeln!(out, "run started: {flow}"),
             Event::NodeStarted { node, step } => writeln!(out, "  step {step}: {node} started"),
-            Event::NodeFinished { node, step, ok, .. } => {
-                writeln!(out, "  step {step}: {node} finished, ok: {ok}")
+            Event::NodeFinished {
+                node, step, error, ..
+            } => match error {
+                None => writeln!(out, "  step {step}: {node} finished"),
+                Some(kind) => writeln!(out, "  step {step}: {node} failed ({kind})"),
+            },
+            Event::RetryScheduled {
+                node,
+                step,
+                attempt,
+                delay,
+            } => writeln!(
+                out,
+                "  step {step}: {node} attempt {attempt} failed, retry in {delay:?}"
+            ),
+            Event::AttemptTimedOut {
+                node,
+                step,
+                attempt,
+                timeout,
+            } => writeln!(
+                out,
+                "  step {step}: {node} attempt {attempt} timed out after {timeout:?}"
+            ),
+            Event::BreakerChanged { node, from, to } => {
+                writeln!(out, "  {node}: breaker {from} -> {to}")
+            }
+            Event::Token { node, step, text } => {
+                writeln!(out, "  step {step}: {node} token {text:?}")
             }
             Event::RunFinished(Ok(v)) => writeln!(out, "run finished: {v}"),
             Event::RunFinished(Err(e)) => writeln!(out, "run failed: {e}"),
@@ -69,6 +97,67 @@ fn lines(events: &[Event<u32>]) -> String {
         };
     }
     out
+}
+
+#[derive(Default)]
+struct Calls(AtomicU32);
+
+#[derive(Deps, Default)]
+struct AskDeps {
+    calls: Calls,
+}
+
+/// Times out once, fails once, then answers in two tokens.
+#[node(retry(attempts = 3, backoff = constant(100ms), jitter = none), timeout = 1s)]
+async fn ask(question: u32, calls: &Calls, cx: &Context) -> Result<String, std::io::Error> {
+    match calls.0.fetch_add(1, Ordering::SeqCst) {
+        0 => {
+            sleep(Duration::from_secs(5)).await;
+            Ok("too late".into())
+        }
+        1 => Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+        _ => {
+            cx.emit_token("forty").await;
+            cx.emit_token("-two").await;
+            Ok(format!("answer to {question}"))
+        }
+    }
+}
+
+/// Always fails: its breaker opens at the first failure.
+#[node(circuit_breaker(failures = 1, cool_down = 30s))]
+async fn store(answer: String) -> Result<String, std::io::Error> {
+    Err(std::io::Error::other(format!("cannot store {answer}")))
+}
+
+#[node]
+async fn keep(failed: Failed<String, PolicyError<std::io::Error>>) -> String {
+    format!("kept {} in memory", failed.input)
+}
+
+#[flow(deps = AskDeps)]
+graph! {
+    Ask(u32) -> String {
+        START -> ask -> store -> END;
+        store !-> keep;
+        keep -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_timeouts_breaker_changes_and_tokens_are_events() {
+    let flow = Ask::new(AskDeps::default());
+    let events: Vec<_> = flow.stream(42).collect().await;
+    insta::assert_snapshot!("ask_events", lines(&events));
+    // The second run finds the breaker open: refused without a call.
+    let events: Vec<_> = flow.stream(43).collect().await;
+    insta::assert_snapshot!("ask_events_open_circuit", lines(&events));
+}
+
+#[tokio::test(start_paused = true)]
+async fn tokens_go_nowhere_when_nobody_streams() {
+    let flow = Ask::new(AskDeps::default());
+    assert_eq!(flow.run(42).await.unwrap(), "kept answer to 42 in memory");
 }
 
 #[tokio::test(start_paused = true)]
@@ -131,4 +220,50 @@ async fn a_slow_consumer_holds_the_run_back() {
     let rest: Vec<_> = stream.collect().await;
     assert!(matches!(rest.last(), Some(Event::RunFinished(Ok(3)))));
     assert_eq!(flow.deps().log.started.load(Ordering::SeqCst), 2);
+}
+
+#[derive(Deps, Default)]
+struct TalkDeps {
+    said: Calls,
+}
+
+/// Says 100 words, counting each one handed over.
+#[node]
+async fn talk(words: u32, said: &Calls, cx: &Context) -> u32 {
+    for _ in 0..words {
+        cx.emit_token("word ").await;
+        said.0.fetch_add(1, Ordering::SeqCst);
+    }
+    words
+}
+
+#[flow(deps = TalkDeps)]
+graph! {
+    Talk(u32) -> u32 {
+        START -> talk -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_consumer_holds_back_a_node_emitting_tokens() {
+    let flow = Talk::new(TalkDeps::default());
+    let mut stream = Box::pin(stream_buffered(&flow, 100, 2));
+    for taken in 1..=10u32 {
+        stream.next().await.unwrap();
+        sleep(Duration::from_secs(1)).await;
+        let said = flow.deps().said.0.load(Ordering::SeqCst);
+        // Run started and talk started come first; then at most two tokens wait unread.
+        assert!(
+            said <= taken,
+            "{said} tokens handed over after {taken} events"
+        );
+    }
+    let rest: Vec<_> = stream.collect().await;
+    let tokens = rest
+        .iter()
+        .filter(|e| matches!(e, Event::Token { .. }))
+        .count();
+    assert!(matches!(rest.last(), Some(Event::RunFinished(Ok(100)))));
+    assert_eq!(flow.deps().said.0.load(Ordering::SeqCst), 100);
+    assert!(tokens >= 90, "{tokens} tokens in the rest");
 }

@@ -28,7 +28,7 @@ impl Log {
 }
 
 impl StepHook for &Log {
-    fn step<T, E, F: Future<Output = Result<T, E>>>(
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,
         cx: &Context,
         node: &'static NodeInfo,
@@ -121,7 +121,7 @@ async fn the_hook_pair_orders_outer_before_inner() {
     let order = Mutex::new(Vec::new());
     struct Tag<'a>(&'static str, &'a Mutex<Vec<&'static str>>);
     impl StepHook for Tag<'_> {
-        fn step<T, E, F: Future<Output = Result<T, E>>>(
+        fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
             &self,
             _: &Context,
             _: &'static NodeInfo,

@@ -1,5 +1,6 @@
 //! The `Traced` and `Metered` hooks: the span tree of runs with a route, a loop, a retry and
-//! a failure, and every metric after scripted runs.
+//! a failure, and every metric after scripted runs (retries, timeouts and an opening
+//! breaker among them).
 
 #![allow(clippy::unwrap_used)] // reason: test helpers outside #[test] fns
 
@@ -47,6 +48,24 @@ graph! {
             Next::Again -> bump,
             Next::Done -> END,
         }
+    }
+}
+
+/// Hangs: both attempts of the first call time out (one retry), which opens the breaker;
+/// the next call is refused.
+#[node(
+    retry(attempts = 2, backoff = constant(1ms), jitter = none),
+    timeout = 10ms,
+    circuit_breaker(failures = 2, cool_down = 60s)
+)]
+async fn fetch(x: u32) -> Result<u32, std::io::Error> {
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    Ok(x)
+}
+
+graph! {
+    Fetch(u32) -> u32 {
+        START -> fetch -> END;
     }
 }
 
@@ -144,6 +163,7 @@ fn metrics_after_scripted_runs() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let flow = Count::new(()).with_hook(Metered);
+    let fetch = Fetch::new(()).with_hook(Metered);
     // Under a subscriber too: tracing callsites cache their interest process-wide, and a
     // first hit with no subscriber here would hide the node's events from the span test.
     let _ = captured(|| {
@@ -152,6 +172,9 @@ fn metrics_after_scripted_runs() {
                 flow.run(2).await.unwrap();
                 flow.run(2).await.unwrap();
                 flow.run(49).await.unwrap_err();
+                // Timeouts open the breaker, which refuses the next call.
+                fetch.run(1).await.unwrap_err();
+                fetch.run(1).await.unwrap_err();
             });
         });
     });

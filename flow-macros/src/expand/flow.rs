@@ -66,7 +66,7 @@ impl Cx<'_> {
         let p = self.pos[k].unwrap_or(0);
         let field = Index::from(p);
         quote_spanned! {node.name.span()=>
-            ::flow_runtime::StepHook::step(
+            ::flow_runtime::StepHook::step::<#ty, _>(
                 #hook,
                 #cx,
                 &<Self as ::flow_runtime::Flow>::GRAPH.nodes[#p],
@@ -646,6 +646,10 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
 
             fn state() -> Self::State {
                 #nodes_ty((#(#node_state_fns(),)*))
+            }
+
+            fn error_kind(error: &Self::Error) -> ::flow_runtime::ErrorKind {
+                error.kind()
             }
         }
 

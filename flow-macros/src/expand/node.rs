@@ -22,7 +22,7 @@ fn const_ok(e: TokenStream, what: &str) -> TokenStream {
 
 /// The builder chain of a node's `NodePolicies`, from its checked arguments.
 fn policies(args: &NodeArgs, name: &str) -> TokenStream {
-    let mut chain = quote!(::flow_runtime::policy::NodePolicies::new(#name));
+    let mut chain = quote!(::flow_runtime::policy::NodePolicies::new(#name).with_observer(::flow_runtime::StepObserver));
     if let Some(retry) = &args.retry {
         let attempts = retry.attempts;
         let mut p = const_ok(
@@ -168,12 +168,17 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
         let chain = policies(policy_args, &name);
         (
             quote!(::flow_runtime::policy::PolicyError<#error_ty>),
-            quote!(::flow_runtime::policy::NodePolicies<#retry>),
+            quote!(::flow_runtime::policy::NodePolicies<#retry, ::flow_runtime::StepObserver>),
             chain,
             quote! {
                 #[inline]
                 fn attempts(error: &Self::Error) -> u32 {
                     error.attempts()
+                }
+
+                #[inline]
+                fn error_kind(error: &Self::Error) -> ::flow_runtime::ErrorKind {
+                    error.kind()
                 }
             },
             quote! {

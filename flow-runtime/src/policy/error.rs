@@ -161,6 +161,17 @@ impl<E> PolicyError<E> {
         }
     }
 
+    /// What kind of failure this is: the node's own error (retried or not), a timeout
+    /// (per attempt or `max_elapsed`), an open circuit, or a cancellation.
+    pub fn kind(&self) -> crate::ErrorKind {
+        match self {
+            PolicyError::Node { .. } | PolicyError::Exhausted { .. } => crate::ErrorKind::Node,
+            PolicyError::Timeout { .. } | PolicyError::Elapsed { .. } => crate::ErrorKind::Timeout,
+            PolicyError::CircuitOpen { .. } => crate::ErrorKind::CircuitOpen,
+            PolicyError::Cancelled { .. } => crate::ErrorKind::Cancelled,
+        }
+    }
+
     /// The node's own error, if the node's error ended the call.
     pub fn node_error(&self) -> Option<&E> {
         match self {

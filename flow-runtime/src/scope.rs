@@ -1,0 +1,122 @@
+//! The step in progress, as the code inside a node call sees it.
+//!
+//! A hook that wants to hear what happens inside a call ([`Metered`](crate::telemetry::Metered),
+//! the event stream) runs the call in a task-local scope naming the step and saying who
+//! listens. Inside it, the node's policies report retries, timeouts and breaker changes
+//! through [`StepObserver`], and [`Context::emit_token`](crate::Context::emit_token) sends
+//! tokens. Outside any such scope both do nothing, so a flow without these hooks pays
+//! nothing for them; with them, only the rare events (a retry, a breaker change) reach the
+//! task-local.
+
+use core::future::Future;
+
+use crate::events::{Event, Sink};
+use crate::policy::{AttemptTimedOut, BreakerTransition, Observer, RetryScheduled};
+
+tokio::task_local! {
+    static STEP: Scope;
+}
+
+/// Who listens inside the step in progress.
+#[derive(Clone, Default)]
+pub(crate) struct Scope {
+    flow: &'static str,
+    node: &'static str,
+    step: u32,
+    #[cfg(feature = "metrics")]
+    pub(crate) metered: bool,
+    pub(crate) events: Option<Sink>,
+}
+
+/// Runs `call`, the call of `node` at `step` of a run of `flow`, in a step scope: the
+/// listeners of the scope it runs in (an outer hook's), and those `listen` adds.
+pub(crate) async fn within<F: Future>(
+    flow: &'static str,
+    node: &'static str,
+    step: u32,
+    listen: impl FnOnce(&mut Scope),
+    call: F,
+) -> F::Output {
+    // Read when first polled, so inside the scope of a hook that wraps this one.
+    let mut scope = STEP.try_with(Scope::clone).unwrap_or_default();
+    scope.flow = flow;
+    scope.node = node;
+    scope.step = step;
+    listen(&mut scope);
+    STEP.scope(scope, call).await
+}
+
+/// The node and step of the scope in progress, and its event sink, if a stream listens.
+pub(crate) fn event_sink() -> Option<(Sink, &'static str, u32)> {
+    STEP.try_with(|s| s.events.clone().map(|sink| (sink, s.node, s.step)))
+        .ok()
+        .flatten()
+}
+
+/// The observer `#[node]` gives a node's policies: it hands every retry, timeout and
+/// breaker change to the hooks of the step in progress.
+///
+/// Under [`Metered`](crate::telemetry::Metered) a retry counts in
+/// `flow_node_retries_total` and a breaker change sets `flow_circuit_state`; under a
+/// stream ([`Flow::stream`](crate::Flow::stream)) each is an [`Event`]. Outside a step
+/// (a node's policies called by hand) it does nothing. The policies' tracing events are
+/// emitted either way.
+///
+/// ```
+/// use flow_runtime::policy::NodePolicies;
+/// use flow_runtime::StepObserver;
+///
+/// let policies = NodePolicies::new("fetch").with_observer(StepObserver);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepObserver;
+
+impl Observer for StepObserver {
+    fn on_retry(&self, event: &RetryScheduled) {
+        let _ = STEP.try_with(|s| {
+            #[cfg(feature = "metrics")]
+            if s.metered {
+                metrics::counter!("flow_node_retries_total", "flow" => s.flow, "node" => s.node)
+                    .increment(1);
+            }
+            if let Some(sink) = &s.events {
+                sink.push(Event::RetryScheduled {
+                    node: s.node,
+                    step: s.step,
+                    attempt: event.attempt,
+                    delay: event.delay,
+                });
+            }
+        });
+    }
+
+    fn on_timeout(&self, event: &AttemptTimedOut) {
+        let _ = STEP.try_with(|s| {
+            if let Some(sink) = &s.events {
+                sink.push(Event::AttemptTimedOut {
+                    node: s.node,
+                    step: s.step,
+                    attempt: event.attempt,
+                    timeout: event.timeout,
+                });
+            }
+        });
+    }
+
+    fn on_breaker(&self, event: &BreakerTransition) {
+        let _ = STEP.try_with(|s| {
+            #[cfg(feature = "metrics")]
+            if s.metered {
+                metrics::gauge!("flow_circuit_state", "flow" => s.flow, "node" => s.node)
+                    .set(crate::telemetry::circuit_state_value(event.to));
+            }
+            if let Some(sink) = &s.events {
+                sink.push(Event::BreakerChanged {
+                    node: s.node,
+                    from: event.from,
+                    to: event.to,
+                });
+            }
+        });
+    }
+}

@@ -49,7 +49,11 @@ impl Retryable for Busy {}
 #[node(retry(attempts = 3, backoff = constant(50ms), jitter = none))]
 async fn draft(topic: String, model: &Model, cx: &Context) -> Result<String, Busy> {
     tokio::time::sleep(Duration::from_millis(5)).await;
-    if model.calls.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
+    if model
+        .calls
+        .fetch_add(1, Ordering::Relaxed)
+        .is_multiple_of(2)
+    {
         return Err(Busy);
     }
     let text = format!("draft on {topic}");

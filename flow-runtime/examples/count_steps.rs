@@ -2,9 +2,10 @@
 //! the difference between two run counts is the cost of the runs alone.
 //!
 //! ```text
-//! count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand> <runs>
+//! count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand|chain-traced|chain-metered> <runs>
 //! ```
-//! `scripts/bench-steps.sh` drives it.
+//! `scripts/bench-steps.sh` drives it; `chain-traced` and `chain-metered` run the chain
+//! with the telemetry hooks and nobody listening.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -12,13 +13,14 @@ use std::process::ExitCode;
 #[path = "../benches/shapes/mod.rs"]
 mod shapes;
 
+use flow_runtime::telemetry::{Metered, Traced};
 use shapes::*;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(shape), Some(Ok(runs))) = (args.get(1), args.get(2).map(|n| n.parse::<u64>())) else {
         eprintln!(
-            "usage: count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand> <runs>"
+            "usage: count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand|chain-traced|chain-metered> <runs>"
         );
         return ExitCode::FAILURE;
     };
@@ -37,6 +39,8 @@ fn main() -> ExitCode {
             "opaque-loop-hand" => block_on(hand_opaque_loop2(black_box(0))),
             "fan-flow" => block_on(fan.run(black_box(0))).unwrap_or(0),
             "fan-hand" => block_on(hand_fan8(black_box(0))),
+            "chain-traced" => block_on(chain.run_with(black_box(0), Traced)).unwrap_or(0),
+            "chain-metered" => block_on(chain.run_with(black_box(0), Metered)).unwrap_or(0),
             other => {
                 eprintln!("unknown shape `{other}`");
                 return ExitCode::FAILURE;

@@ -46,6 +46,15 @@ pub trait Node {
     type State: Send + Sync + 'static;
     /// The node's name, as written in `graph!` and shown in errors and diagrams.
     const NAME: &'static str;
+    /// Whether calls go through the node's policies ([`NodePolicies`](crate::NodePolicies)),
+    /// whose retries, timeouts and breaker changes hooks can hear
+    /// ([`StepObserver`](crate::StepObserver)); a hook may skip listening for a node
+    /// without them.
+    ///
+    /// # Default
+    ///
+    /// `false`; `#[node]` sets it when the node has a policy argument.
+    const HAS_POLICIES: bool = false;
 
     /// Builds the node's shared state for a new flow instance.
     fn state() -> Self::State;

@@ -177,8 +177,13 @@ impl StepHook for Metered {
         let (flow, step) = (cx.flow(), cx.step());
         async move {
             let started = tokio::time::Instant::now();
-            let listen = |s: &mut Scope| s.metered = true;
-            let out = scope::within(flow, node.name, step, listen, call).await;
+            // Only policies report from inside a call.
+            let out = if N::HAS_POLICIES {
+                let listen = |s: &mut Scope| s.metered = true;
+                scope::within(flow, node.name, step, listen, call).await
+            } else {
+                call.await
+            };
             let labels = [("flow", flow), ("node", node.name)];
             metrics::histogram!("flow_node_duration_seconds", &labels)
                 .record(started.elapsed().as_secs_f64());

@@ -171,6 +171,8 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
             quote!(::flow_runtime::policy::NodePolicies<#retry, ::flow_runtime::StepObserver>),
             chain,
             quote! {
+                const HAS_POLICIES: bool = true;
+
                 #[inline]
                 fn attempts(error: &Self::Error) -> u32 {
                     error.attempts()

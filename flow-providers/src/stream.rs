@@ -124,30 +124,74 @@ impl ChatStream {
         mut self,
         mut on_delta: impl FnMut(&str),
     ) -> Result<ChatResponse, ProviderError> {
-        let mut text = String::new();
-        while let Some(event) = self.next().await {
-            match event? {
-                StreamEvent::Delta(delta) => {
-                    on_delta(&delta);
-                    text.push_str(&delta);
-                }
-                StreamEvent::Finish {
-                    reason,
-                    usage,
-                    model,
-                } => {
-                    return Ok(ChatResponse {
-                        text,
-                        finish_reason: reason,
-                        usage,
-                        model,
-                    });
-                }
-            }
+        let mut reply = ChatResponse::new(String::new(), FinishReason::Stop);
+        while let Some(delta) = self.next_delta(&mut reply).await? {
+            on_delta(&delta);
         }
-        // `poll_next` yields an error or a finish before it ends, so this is reached
-        // only if the caller polled the stream before handing it over.
-        Err(ProviderError::stream_cut(self.provider, self.events))
+        Ok(reply)
+    }
+
+    /// Reads the whole stream inside a node, handing each piece of text to whoever
+    /// streams the run ([`Context::emit_token`](flow_runtime::Context::emit_token), so
+    /// a slow consumer slows the reading down), and returns the complete reply.
+    ///
+    /// ```
+    /// use flow_providers::{ChatModel, ChatRequest, ProviderError, ScriptedModel};
+    /// use flow_runtime::prelude::*;
+    ///
+    /// #[derive(Deps)]
+    /// struct Llm {
+    ///     model: ScriptedModel,
+    /// }
+    ///
+    /// #[node]
+    /// async fn answer(question: String, model: &ScriptedModel, cx: &Context) -> Result<String, ProviderError> {
+    ///     let request = ChatRequest::new().user(question);
+    ///     let reply = model.chat_stream(&request).await?.emit_tokens(cx).await?;
+    ///     Ok(reply.text)
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`for_each_delta`](Self::for_each_delta).
+    pub async fn emit_tokens(
+        mut self,
+        cx: &flow_runtime::Context,
+    ) -> Result<ChatResponse, ProviderError> {
+        let mut reply = ChatResponse::new(String::new(), FinishReason::Stop);
+        while let Some(delta) = self.next_delta(&mut reply).await? {
+            cx.emit_token(&delta).await;
+        }
+        Ok(reply)
+    }
+
+    /// The next piece of text, added to `reply`; `None` once the finish event has
+    /// completed `reply`.
+    async fn next_delta(
+        &mut self,
+        reply: &mut ChatResponse,
+    ) -> Result<Option<String>, ProviderError> {
+        match self.next().await {
+            Some(Ok(StreamEvent::Delta(delta))) => {
+                reply.text.push_str(&delta);
+                Ok(Some(delta))
+            }
+            Some(Ok(StreamEvent::Finish {
+                reason,
+                usage,
+                model,
+            })) => {
+                reply.finish_reason = reason;
+                reply.usage = usage;
+                reply.model = model;
+                Ok(None)
+            }
+            Some(Err(err)) => Err(err),
+            // `poll_next` yields an error or a finish before it ends, so this is reached
+            // only if the caller polled the stream before handing it over.
+            None => Err(ProviderError::stream_cut(self.provider, self.events)),
+        }
     }
 
     /// Reads the whole stream and returns the complete reply.

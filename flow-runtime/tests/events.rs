@@ -267,3 +267,15 @@ async fn a_slow_consumer_holds_back_a_node_emitting_tokens() {
     assert_eq!(flow.deps().said.0.load(Ordering::SeqCst), 100);
     assert!(tokens >= 90, "{tokens} tokens in the rest");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_streamed_run_with_policies_and_tokens_can_be_spawned() {
+    let flow = std::sync::Arc::new(Ask::new(AskDeps::default()));
+    let events = tokio::spawn({
+        let flow = flow.clone();
+        async move { flow.stream(42).collect::<Vec<_>>().await }
+    })
+    .await
+    .unwrap();
+    assert!(matches!(events.last(), Some(Event::RunFinished(Ok(_)))));
+}

@@ -2,8 +2,11 @@
 //!
 //! The stream drives the run itself (nothing is spawned): polling it polls the run, which
 //! hands events to a bounded buffer. When the buffer is full the run waits until the
-//! consumer takes one: a slow consumer slows the run down instead of growing memory.
-//! Dropping the stream drops the run, like dropping its future.
+//! consumer takes one (at the next node start or end, or the next
+//! [`Context::emit_token`](crate::Context::emit_token)): a slow consumer slows the run down
+//! instead of growing memory. The policies' events (retries, timeouts, breaker changes)
+//! are reported from code that cannot wait and enter the buffer regardless; there are at
+//! most a few per attempt. Dropping the stream drops the run, like dropping its future.
 
 use core::convert::Infallible;
 use core::fmt;

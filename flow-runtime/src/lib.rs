@@ -81,6 +81,8 @@ pub mod docs {
     pub mod reference {}
     #[doc = include_str!("../../docs/errors.md")]
     pub mod errors {}
+    #[doc = include_str!("../../docs/observability.md")]
+    pub mod observability {}
 }
 
 #[doc(hidden)]

@@ -3,7 +3,7 @@
 //! Install them for every run of a flow with `flow.with_hook(..)` (pairs combine them:
 //! `with_hook((Traced, Metered))`) or for one run with `run_with`. A flow without them
 //! pays nothing. With them and no subscriber or recorder installed, each node call still
-//! reads the clock twice (for the duration metric) and checks whether a span is enabled;
+//! costs a little (a disabled span; metric keys and two clock reads);
 //! `docs/observability.md` has the measured cost.
 //!
 //! # Spans
@@ -12,6 +12,7 @@
 //! |---|---|
 //! | `flow.run` | `flow`, `run_id`, `outcome` (`ok` or `error`, recorded at the end) |
 //! | `flow.node` (child of `flow.run`) | `flow`, `node`, `step`, `outcome` |
+//! | `flow.attempt` (child of `flow.node`) | `node`, `attempt`, `outcome`: each attempt of a node with a retry policy |
 //!
 //! Whatever a node's own code logs is inside its `flow.node` span. Retries, timeouts and
 //! breaker changes are events of the policies (target `flow::policy`), inside that span.
@@ -24,9 +25,13 @@
 //! | `flow_run_duration_seconds` | histogram | `flow` |
 //! | `flow_runs_in_flight` | gauge | `flow` |
 //! | `flow_node_duration_seconds` | histogram | `flow`, `node` |
-//! | `flow_node_errors_total` | counter | `flow`, `node` |
+//! | `flow_node_errors_total` | counter | `flow`, `node`, `kind` ([`ErrorKind`](crate::ErrorKind)) |
+//! | `flow_node_retries_total` | counter | `flow`, `node` |
+//! | `flow_circuit_state` | gauge | `flow`, `node` (0 closed, 1 open, 2 half-open) |
 //!
 //! Labels are bounded: flow and node names come from the graph, never from run data.
+//! Retries and breaker changes reach [`Metered`] from inside the call through
+//! [`StepObserver`](crate::StepObserver), the observer `#[node]` gives a node's policies.
 
 use core::future::Future;
 

@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `flow.run` | `flow`, `run_id`, `outcome` (`ok` or `error`, recorded at the end) |
 //! | `flow.node` (child of `flow.run`) | `flow`, `node`, `step`, `outcome` |
-//! | `flow.attempt` (child of `flow.node`) | `node`, `attempt`, `outcome`: each attempt of a node with a retry policy |
+//! | `flow.attempt` (child of `flow.node`) | `node`, `attempt`, `outcome`: each attempt of a node with policies |
 //!
 //! Whatever a node's own code logs is inside its `flow.node` span. Retries, timeouts and
 //! breaker changes are events of the policies (target `flow::policy`), inside that span.

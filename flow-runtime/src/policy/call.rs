@@ -56,16 +56,33 @@ pub trait Call<I> {
 /// attempt, and counts the calls.
 ///
 /// The function's error becomes [`PolicyError::Node`].
+///
+/// Built with [`traced`](FnCall::traced), each attempt runs in a `flow.attempt` span
+/// (fields `node`, `attempt`, and `outcome` at the end) when a subscriber wants it.
 #[derive(Debug, Clone)]
 pub struct FnCall<F> {
     f: F,
     calls: u32,
+    node: Option<&'static str>,
 }
 
 impl<F> FnCall<F> {
     /// Wraps `f`, a function from the input to the node's future.
     pub const fn new(f: F) -> Self {
-        FnCall { f, calls: 0 }
+        FnCall {
+            f,
+            calls: 0,
+            node: None,
+        }
+    }
+
+    /// Wraps `f`, running each attempt in a `flow.attempt` span of `node`.
+    pub const fn traced(node: &'static str, f: F) -> Self {
+        FnCall {
+            f,
+            calls: 0,
+            node: Some(node),
+        }
     }
 }
 
@@ -82,11 +99,27 @@ where
         self.calls = self.calls.saturating_add(1);
         let attempts = self.calls;
         let attempt = (self.f)(input);
+        // The span is built inside the enabled branch only, so that with nobody
+        // listening the attempt's future holds no span.
+        let traced = self
+            .node
+            .filter(|_| tracing::enabled!(tracing::Level::INFO));
         async move {
-            match attempt.await {
-                Ok(out) => Ok(out),
-                Err(source) => Err(PolicyError::Node { source, attempts }),
-            }
+            let result = match traced {
+                None => attempt.await,
+                Some(node) => {
+                    let span = tracing::info_span!(
+                        "flow.attempt",
+                        node,
+                        attempt = attempts,
+                        outcome = tracing::field::Empty
+                    );
+                    let result = tracing::Instrument::instrument(attempt, span.clone()).await;
+                    span.record("outcome", if result.is_ok() { "ok" } else { "error" });
+                    result
+                }
+            };
+            result.map_err(|source| PolicyError::Node { source, attempts })
         }
     }
 

@@ -184,7 +184,7 @@ impl<R, O> NodePolicies<R, O> {
     #[inline]
     fn stack<F>(&self, f: F) -> Breaker<'_, Limit<'_, Timeout<'_, FnCall<F>, O>>, O> {
         let events = Events::new(self.node, &self.observer);
-        let timeout = Timeout::new(FnCall::new(f), self.timeout, events);
+        let timeout = Timeout::new(FnCall::traced(self.node, f), self.timeout, events);
         let limit = Limit::new(timeout, self.limit.as_ref().map(|(_, s)| s));
         Breaker::new(limit, self.breaker.as_ref())
     }

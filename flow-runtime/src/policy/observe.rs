@@ -183,26 +183,6 @@ pub struct BreakerTransition {
     pub cool_down: Option<Duration>,
 }
 
-/// Runs attempt `attempt` of a call of `node` in a `flow.attempt` span (fields `node`,
-/// `attempt`, and `outcome` at the end), or as it is when no subscriber wants the span.
-pub(crate) async fn in_attempt_span<T, E, F>(node: &'static str, attempt: u32, call: F) -> F::Output
-where
-    F: core::future::Future<Output = Result<T, E>>,
-{
-    let span = tracing::info_span!(
-        "flow.attempt",
-        node,
-        attempt,
-        outcome = tracing::field::Empty
-    );
-    if span.is_disabled() {
-        return call.await;
-    }
-    let out = tracing::Instrument::instrument(call, span.clone()).await;
-    span.record("outcome", if out.is_ok() { "ok" } else { "error" });
-    out
-}
-
 /// Emits the tracing event of a retry and tells the observer.
 pub(crate) fn retry_scheduled<O: Observer + ?Sized>(observer: &O, event: RetryScheduled) {
     tracing::info!(

@@ -256,13 +256,10 @@ where
         loop {
             if tries >= policy.attempts {
                 // The last attempt takes the input itself.
-                let node = events.node_name();
-                let result =
-                    observe::in_attempt_span(node, tries, attempt(inner, input, deadline)).await;
+                let result = attempt(inner, input, deadline).await;
                 return result.map_err(exhausted);
             }
-            let this = attempt(inner, input.clone(), deadline);
-            let err = match observe::in_attempt_span(events.node_name(), tries, this).await {
+            let err = match attempt(inner, input.clone(), deadline).await {
                 Ok(out) => return Ok(out),
                 Err(err) => err,
             };

@@ -34,9 +34,9 @@
 //! [`StepObserver`](crate::StepObserver), the observer `#[node]` gives a node's policies.
 
 use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context as TaskContext, Poll, ready};
 
-use futures_util::future::Either;
-use tracing::Instrument;
 use tracing::field::Empty;
 
 #[cfg(feature = "metrics")]
@@ -72,6 +72,7 @@ fn outcome<T, E>(result: &Result<T, E>) -> &'static str {
 }
 
 impl StepHook for Traced {
+    #[inline(always)]
     fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,
         cx: &Context,
@@ -87,19 +88,12 @@ impl StepHook for Traced {
         );
         // With nobody listening, the call goes as it is: no span to enter at each poll.
         if span.is_disabled() {
-            return Either::Left(call);
+            return MaybeInSpan::Plain { call };
         }
-        let record = span.clone();
-        Either::Right(
-            async move {
-                let out = call.await;
-                record.record("outcome", outcome(&out));
-                out
-            }
-            .instrument(span),
-        )
+        MaybeInSpan::InSpan { call, span }
     }
 
+    #[inline(always)]
     fn run<T, F: Future<Output = Result<T, FlowError>>>(
         &self,
         graph: &'static GraphInfo,
@@ -112,21 +106,63 @@ impl StepHook for Traced {
             run_id = %run_id,
             outcome = Empty,
         );
+        let run = WarnOnError { run };
         if span.is_disabled() {
-            return Either::Left(run);
+            return MaybeInSpan::Plain { call: run };
         }
-        let record = span.clone();
-        Either::Right(
-            async move {
-                let out = run.await;
-                record.record("outcome", outcome(&out));
-                if let Err(err) = &out {
-                    tracing::warn!(error = %err, "run failed");
-                }
-                out
+        MaybeInSpan::InSpan { call: run, span }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A node call, inside its `flow.node` span when a subscriber wants it.
+    #[project = MaybeInSpanProj]
+    #[must_use = "futures do nothing unless polled"]
+    enum MaybeInSpan<F> {
+        /// Nobody listens.
+        Plain { #[pin] call: F },
+        /// In the span, which gets the outcome at the end.
+        InSpan { #[pin] call: F, span: tracing::Span },
+    }
+}
+
+impl<T, E, F: Future<Output = Result<T, E>>> Future for MaybeInSpan<F> {
+    type Output = F::Output;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        match self.project() {
+            MaybeInSpanProj::Plain { call } => call.poll(cx),
+            MaybeInSpanProj::InSpan { call, span } => {
+                let entered = span.enter();
+                let out = ready!(call.poll(cx));
+                drop(entered);
+                span.record("outcome", outcome(&out));
+                Poll::Ready(out)
             }
-            .instrument(span),
-        )
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A run that logs its error, if it ends with one, as a `warn` event.
+    #[must_use = "futures do nothing unless polled"]
+    struct WarnOnError<F> {
+        #[pin]
+        run: F,
+    }
+}
+
+impl<T, F: Future<Output = Result<T, FlowError>>> Future for WarnOnError<F> {
+    type Output = F::Output;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let out = ready!(self.project().run.poll(cx));
+        if let Err(err) = &out {
+            tracing::warn!(error = %err, "run failed");
+        }
+        Poll::Ready(out)
     }
 }
 

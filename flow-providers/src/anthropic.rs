@@ -11,7 +11,6 @@ use async_trait::async_trait;
 use reqwest::header::HeaderValue;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use tracing::Instrument as _;
 
 use crate::error::{ConfigError, ProviderError, classify};
 use crate::http::client::{CommonBuilder, Core, Defaults, common_builder_methods};
@@ -19,7 +18,7 @@ use crate::http::sse::SseEvent;
 use crate::http::{self, Decoder, secret_header};
 use crate::model::ChatModel;
 use crate::stream::{ChatStream, StreamEvent};
-use crate::telemetry::{Instrumented, RequestTelemetry};
+use crate::telemetry::{measured_chat, measured_stream};
 use crate::types::{ChatRequest, ChatResponse, FinishReason, ResponseFormat, Role, Usage};
 
 const PROVIDER: &str = "anthropic";
@@ -307,29 +306,11 @@ impl ChatModel for AnthropicClient {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let model = self.inner.core.model_for(request.model.as_deref());
-        let mut telemetry = RequestTelemetry::start(PROVIDER, model, false);
-        let result = self
-            .chat_inner(request, model)
-            .instrument(telemetry.span().clone())
-            .await;
-        telemetry.result(&result, result.as_ref().ok().and_then(|r| r.usage));
-        result
+        measured_chat(PROVIDER, model, self.chat_inner(request, model)).await
     }
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, ProviderError> {
         let model = self.inner.core.model_for(request.model.as_deref());
-        let mut telemetry = RequestTelemetry::start(PROVIDER, model, true);
-        let response = self
-            .send(request, model, true)
-            .instrument(telemetry.span().clone())
-            .await;
-        let response = match response {
-            Ok(response) => response,
-            Err(err) => {
-                telemetry.err(&err);
-                return Err(err);
-            }
-        };
         let decoder = AnthropicDecoder {
             model: model.to_owned(),
             auth_hint: self.inner.auth_hint.clone(),
@@ -338,11 +319,9 @@ impl ChatModel for AnthropicClient {
             stop_reason: None,
             server_model: None,
         };
-        let events = http::event_stream(response, PROVIDER, self.inner.core.max_event(), decoder);
-        Ok(ChatStream::new(
-            PROVIDER,
-            Instrumented::new(events, telemetry),
-        ))
+        let send = self.send(request, model, true);
+        let max_event = self.inner.core.max_event();
+        measured_stream(PROVIDER, model, max_event, send, decoder).await
     }
 }
 

@@ -13,17 +13,20 @@
 //! `stream`, and, when it ends, `outcome`, `prompt_tokens`, `completion_tokens` and
 //! `latency_ms`; an event at the end (debug on success, warn on failure).
 
+use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::time::Instant;
 
 use futures::Stream;
 use futures::stream::StreamExt as _;
+use tracing::Instrument as _;
 use tracing::Span;
 
 use crate::error::ProviderError;
-use crate::stream::StreamEvent;
-use crate::types::Usage;
+use crate::http::{self, Decoder};
+use crate::stream::{ChatStream, StreamEvent};
+use crate::types::{ChatResponse, Usage};
 
 /// Records one request's outcome exactly once: on success, on error, or as `cancelled`
 /// when dropped before either.
@@ -138,6 +141,42 @@ impl Drop for RequestTelemetry {
             tracing::debug!(parent: &self.span, "llm request cancelled");
         }
     }
+}
+
+/// A plain chat request of `provider`, measured and inside its `llm.request` span.
+pub(crate) async fn measured_chat(
+    provider: &'static str,
+    model: &str,
+    chat: impl Future<Output = Result<ChatResponse, ProviderError>>,
+) -> Result<ChatResponse, ProviderError> {
+    let mut telemetry = RequestTelemetry::start(provider, model, false);
+    let result = chat.instrument(telemetry.span().clone()).await;
+    telemetry.result(&result, result.as_ref().ok().and_then(|r| r.usage));
+    result
+}
+
+/// A streamed chat request of `provider`: `send` opens the response inside the request's
+/// span, `decoder` reads its events, and the stream is measured until it ends.
+pub(crate) async fn measured_stream<D: Decoder>(
+    provider: &'static str,
+    model: &str,
+    max_event: usize,
+    send: impl Future<Output = Result<reqwest::Response, ProviderError>>,
+    decoder: D,
+) -> Result<ChatStream, ProviderError> {
+    let mut telemetry = RequestTelemetry::start(provider, model, true);
+    let response = match send.instrument(telemetry.span().clone()).await {
+        Ok(response) => response,
+        Err(err) => {
+            telemetry.err(&err);
+            return Err(err);
+        }
+    };
+    let events = http::event_stream(response, provider, max_event, decoder);
+    Ok(ChatStream::new(
+        provider,
+        Instrumented::new(events, telemetry),
+    ))
 }
 
 /// A stream of events whose end (finish, error, or drop) closes the request's telemetry,

@@ -64,6 +64,76 @@ pub trait StepHook {
         let _ = (graph, run_id);
         run
     }
+
+    /// Starts a run and wraps it: the generated `run` calls this once per run, with the
+    /// run ready to [`start`](RunStart::start) with whichever hook its steps go through.
+    ///
+    /// A hook that can tell at the start of a run that it has nothing to do for that run
+    /// (as [`Traced`](crate::telemetry::Traced) when no subscriber wants the run) overrides
+    /// this to start the run with [`NoHook`], so that its steps cost what they cost in a
+    /// flow without the hook. The choice is made once per run, not at every step.
+    ///
+    /// # Default
+    ///
+    /// `self.run(graph, run_id, start.start(self))`: every step goes through this hook.
+    ///
+    /// # Example
+    ///
+    /// A hook that counts the steps of runs only while it is switched on; when it is off,
+    /// a run pays nothing for it:
+    ///
+    /// ```
+    /// use core::future::Future;
+    /// use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    /// use flow_runtime::{Context, FlowError, GraphInfo, NoHook, Node, NodeInfo, RunId, RunStart, StepHook};
+    ///
+    /// #[derive(Default)]
+    /// struct CountSteps {
+    ///     on: AtomicBool,
+    ///     steps: AtomicU32,
+    /// }
+    ///
+    /// impl StepHook for CountSteps {
+    ///     fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
+    ///         &self,
+    ///         _cx: &Context,
+    ///         _node: &'static NodeInfo,
+    ///         call: F,
+    ///     ) -> impl Future<Output = F::Output> {
+    ///         self.steps.fetch_add(1, Ordering::Relaxed);
+    ///         call
+    ///     }
+    ///
+    ///     async fn start<T, S: RunStart<T>>(
+    ///         &self,
+    ///         _graph: &'static GraphInfo,
+    ///         _run_id: RunId,
+    ///         start: S,
+    ///     ) -> Result<T, FlowError> {
+    ///         if self.on.load(Ordering::Relaxed) {
+    ///             start.start(self).await
+    ///         } else {
+    ///             start.start(NoHook).await
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    #[inline(always)]
+    fn start<T, S: RunStart<T>>(
+        &self,
+        graph: &'static GraphInfo,
+        run_id: RunId,
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        self.run(graph, run_id, start.start(self))
+    }
+}
+
+/// A run ready to start: what the generated `run` hands to [`StepHook::start`], which
+/// chooses the hook that wraps the run's node calls.
+pub trait RunStart<T> {
+    /// Starts the run, with `hook` around each node call.
+    fn start<K: StepHook>(self, hook: K) -> impl Future<Output = Result<T, FlowError>>;
 }
 
 /// The default hook: does nothing and costs nothing.
@@ -102,6 +172,16 @@ impl<H: StepHook + ?Sized> StepHook for &H {
     ) -> impl Future<Output = F::Output> {
         (**self).run(graph, run_id, run)
     }
+
+    #[inline(always)]
+    fn start<T, S: RunStart<T>>(
+        &self,
+        graph: &'static GraphInfo,
+        run_id: RunId,
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        (**self).start(graph, run_id, start)
+    }
 }
 
 /// Two hooks in one: `.0` wraps `.1`, which wraps the call.
@@ -125,5 +205,55 @@ impl<A: StepHook, B: StepHook> StepHook for (A, B) {
         run: F,
     ) -> impl Future<Output = F::Output> {
         self.0.run(graph, run_id, self.1.run(graph, run_id, run))
+    }
+
+    /// Each hook chooses for itself: `.0` starts the run with itself or with [`NoHook`],
+    /// then `.1` does, and the steps go through the pair of their choices.
+    #[inline(always)]
+    fn start<T, S: RunStart<T>>(
+        &self,
+        graph: &'static GraphInfo,
+        run_id: RunId,
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        let inner = StartInner {
+            hook: &self.1,
+            graph,
+            run_id,
+            start,
+        };
+        self.0.start(graph, run_id, inner)
+    }
+}
+
+/// The start of a run as the outer hook of a pair hands it on: the inner hook chooses next.
+struct StartInner<'a, B, S> {
+    hook: &'a B,
+    graph: &'static GraphInfo,
+    run_id: RunId,
+    start: S,
+}
+
+impl<T, B: StepHook, S: RunStart<T>> RunStart<T> for StartInner<'_, B, S> {
+    #[inline(always)]
+    fn start<K: StepHook>(self, outer: K) -> impl Future<Output = Result<T, FlowError>> {
+        let start = StartPair {
+            outer,
+            start: self.start,
+        };
+        self.hook.start(self.graph, self.run_id, start)
+    }
+}
+
+/// The start of a run once the outer hook of a pair has chosen: the steps go through both.
+struct StartPair<K, S> {
+    outer: K,
+    start: S,
+}
+
+impl<T, K: StepHook, S: RunStart<T>> RunStart<T> for StartPair<K, S> {
+    #[inline(always)]
+    fn start<K2: StepHook>(self, inner: K2) -> impl Future<Output = Result<T, FlowError>> {
+        self.start.start((self.outer, inner))
     }
 }

@@ -161,6 +161,10 @@ impl Default for RunIds {
 
 pub use crate::policy::deadline;
 
+pub use crate::keys::{FlowKeys, NodeKeys};
+#[cfg(feature = "metrics")]
+pub use crate::keys::{FlowLabels, NodeLabels};
+
 // -- fan-out, join, map and error edges ------------------------------------------
 
 /// A value fanned out to several branches is cloned for each.

@@ -43,7 +43,7 @@ use tracing::field::Empty;
 use crate::policy::BreakerState;
 #[cfg(feature = "metrics")]
 use crate::scope::{self, Scope};
-use crate::{Context, FlowError, GraphInfo, Node, NodeInfo, RunId, StepHook};
+use crate::{Context, FlowError, GraphInfo, NoHook, Node, NodeInfo, RunId, RunStart, StepHook};
 
 /// A span per run and per node call.
 ///
@@ -100,22 +100,58 @@ impl StepHook for Traced {
         run_id: RunId,
         run: F,
     ) -> impl Future<Output = F::Output> {
-        let span = tracing::info_span!(
-            "flow.run",
-            flow = graph.name,
-            run_id = %run_id,
-            outcome = Empty,
-        );
+        let span = run_span(graph, run_id);
         let run = WarnOnError { run };
         if span.is_disabled() {
             return MaybeInSpan::Plain { call: run };
         }
         MaybeInSpan::InSpan { call: run, span }
     }
+
+    /// A run whose `flow.run` span the subscriber does not want (or with no subscriber)
+    /// goes through no hook at all: its steps make no spans and cost what they cost
+    /// without `Traced`. Its error is still logged if `warn` events are wanted.
+    ///
+    /// A traced run is boxed: one allocation per run, next to the spans' own cost, keeps
+    /// the run that nobody traces small and fast.
+    #[inline(always)]
+    fn start<T, S: RunStart<T>>(
+        &self,
+        graph: &'static GraphInfo,
+        run_id: RunId,
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        let span = run_span(graph, run_id);
+        if span.is_disabled() {
+            return TracedRun::Quiet {
+                run: WarnOnError {
+                    run: start.start(NoHook),
+                },
+            };
+        }
+        let run = MaybeInSpan::InSpan {
+            call: WarnOnError {
+                run: start.start(self),
+            },
+            span,
+        };
+        TracedRun::Traced { run: Box::pin(run) }
+    }
+}
+
+/// The `flow.run` span of a run, disabled when no subscriber wants it.
+#[inline(always)]
+fn run_span(graph: &'static GraphInfo, run_id: RunId) -> tracing::Span {
+    tracing::info_span!(
+        "flow.run",
+        flow = graph.name,
+        run_id = %run_id,
+        outcome = Empty,
+    )
 }
 
 pin_project_lite::pin_project! {
-    /// A node call, inside its `flow.node` span when a subscriber wants it.
+    /// A node call or a run, inside its span when a subscriber wants it.
     #[project = MaybeInSpanProj]
     #[must_use = "futures do nothing unless polled"]
     enum MaybeInSpan<F> {
@@ -140,6 +176,31 @@ impl<T, E, F: Future<Output = Result<T, E>>> Future for MaybeInSpan<F> {
                 span.record("outcome", outcome(&out));
                 Poll::Ready(out)
             }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A run that [`Traced`] starts: with no hook when nobody traces it, else boxed in its
+    /// span.
+    #[project = TracedRunProj]
+    #[must_use = "futures do nothing unless polled"]
+    enum TracedRun<Q, F> {
+        /// Nobody traces the run.
+        Quiet { #[pin] run: Q },
+        /// The run in its span.
+        Traced { run: Pin<Box<F>> },
+    }
+}
+
+impl<T, Q: Future<Output = T>, F: Future<Output = T>> Future for TracedRun<Q, F> {
+    type Output = T;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<T> {
+        match self.project() {
+            TracedRunProj::Quiet { run } => run.poll(cx),
+            TracedRunProj::Traced { run } => run.as_mut().poll(cx),
         }
     }
 }
@@ -186,16 +247,22 @@ impl<T, F: Future<Output = Result<T, FlowError>>> Future for WarnOnError<F> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Metered;
 
+/// The index of a run's outcome in `keys::OUTCOMES`.
 #[cfg(feature = "metrics")]
-fn run_outcome<T>(result: &Result<T, FlowError>) -> &'static str {
+fn run_outcome<T>(result: &Result<T, FlowError>) -> usize {
     match result {
-        Ok(_) => "ok",
-        Err(FlowError::Node { .. }) => "node_failed",
-        Err(FlowError::StepLimit { .. }) => "step_limit",
-        Err(FlowError::Timeout { .. }) => "timeout",
-        Err(FlowError::Cancelled { .. }) => "cancelled",
+        Ok(_) => 0,
+        Err(FlowError::Node { .. }) => 1,
+        Err(FlowError::StepLimit { .. }) => 2,
+        Err(FlowError::Timeout { .. }) => 3,
+        Err(FlowError::Cancelled { .. }) => 4,
     }
 }
+
+/// What the recorder is told about every series `Metered` registers.
+#[cfg(feature = "metrics")]
+static METADATA: metrics::Metadata<'static> =
+    metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
 
 /// The value of `flow_circuit_state` for a breaker in `state`.
 #[cfg(feature = "metrics")]
@@ -207,6 +274,8 @@ pub(crate) fn circuit_state_value(state: BreakerState) -> f64 {
     }
 }
 
+// The keys come ready from the graph (`keys.rs`): a node call costs the recorder's
+// lookup of a prepared key, not a label list to allocate and hash.
 #[cfg(feature = "metrics")]
 impl StepHook for Metered {
     fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
@@ -225,13 +294,11 @@ impl StepHook for Metered {
             } else {
                 call.await
             };
-            let labels = [("flow", flow), ("node", node.name)];
-            metrics::histogram!("flow_node_duration_seconds", &labels)
-                .record(started.elapsed().as_secs_f64());
+            let elapsed = started.elapsed().as_secs_f64();
+            metrics::with_recorder(|r| r.register_histogram(&node.keys.duration, &METADATA))
+                .record(elapsed);
             if let Err(err) = &out {
-                let kind = N::error_kind(err).as_str();
-                let labels = [("flow", flow), ("node", node.name), ("kind", kind)];
-                metrics::counter!("flow_node_errors_total", &labels).increment(1);
+                node_error(node, N::error_kind(err));
             }
             out
         }
@@ -243,21 +310,35 @@ impl StepHook for Metered {
         _run_id: RunId,
         run: F,
     ) -> impl Future<Output = F::Output> {
-        let flow = graph.name;
+        let keys = graph.keys;
         async move {
-            let in_flight = metrics::gauge!("flow_runs_in_flight", "flow" => flow);
+            let in_flight =
+                metrics::with_recorder(|r| r.register_gauge(&keys.in_flight, &METADATA));
             in_flight.increment(1.0);
             // Decrements also when the run is dropped midway.
             let _leave = Leave(in_flight);
             let started = tokio::time::Instant::now();
             let out = run.await;
-            metrics::histogram!("flow_run_duration_seconds", "flow" => flow)
-                .record(started.elapsed().as_secs_f64());
-            metrics::counter!("flow_runs_total", "flow" => flow, "outcome" => run_outcome(&out))
-                .increment(1);
+            let elapsed = started.elapsed().as_secs_f64();
+            let runs = &keys.runs[run_outcome(&out)];
+            metrics::with_recorder(|r| {
+                r.register_histogram(&keys.duration, &METADATA)
+                    .record(elapsed);
+                r.register_counter(runs, &METADATA).increment(1);
+            });
             out
         }
     }
+}
+
+/// Counts a failed node call in `flow_node_errors_total`; the `kind` label makes its key.
+#[cfg(feature = "metrics")]
+#[cold]
+fn node_error(node: &'static NodeInfo, kind: crate::ErrorKind) {
+    let mut labels = node.keys.labels.to_vec();
+    labels.push(metrics::Label::from_static_parts("kind", kind.as_str()));
+    let key = metrics::Key::from_parts("flow_node_errors_total", labels);
+    metrics::with_recorder(|r| r.register_counter(&key, &METADATA)).increment(1);
 }
 
 #[cfg(feature = "metrics")]

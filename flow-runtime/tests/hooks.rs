@@ -5,9 +5,10 @@
 
 use core::future::Future;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use flow_runtime::prelude::*;
-use flow_runtime::{GraphInfo, NodeInfo};
+use flow_runtime::{GraphInfo, NoHook, NodeInfo, RunStart};
 
 #[derive(Default)]
 struct Log {
@@ -116,23 +117,138 @@ async fn the_flow_hook_and_a_run_hook_nest() {
     assert!(inner.take().is_empty());
 }
 
+/// Notes, into a shared list, each step it wraps and the beginning and end of each run.
+struct Tag<'a>(&'static str, &'a Mutex<Vec<String>>);
+
+impl StepHook for Tag<'_> {
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
+        &self,
+        _: &Context,
+        _: &'static NodeInfo,
+        call: F,
+    ) -> impl Future<Output = F::Output> {
+        self.1.lock().unwrap().push(format!("{} step", self.0));
+        call
+    }
+
+    async fn run<T, F: Future<Output = Result<T, FlowError>>>(
+        &self,
+        _: &'static GraphInfo,
+        _: RunId,
+        run: F,
+    ) -> F::Output {
+        self.1.lock().unwrap().push(format!("{} begins", self.0));
+        let out = run.await;
+        self.1.lock().unwrap().push(format!("{} ends", self.0));
+        out
+    }
+}
+
 #[tokio::test]
 async fn the_hook_pair_orders_outer_before_inner() {
     let order = Mutex::new(Vec::new());
-    struct Tag<'a>(&'static str, &'a Mutex<Vec<&'static str>>);
-    impl StepHook for Tag<'_> {
-        fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
-            &self,
-            _: &Context,
-            _: &'static NodeInfo,
-            call: F,
-        ) -> impl Future<Output = F::Output> {
-            self.1.lock().unwrap().push(self.0);
-            call
-        }
-    }
     let calc = Calc::new(()).with_hook(Tag("outer", &order));
     calc.run_with(0, Tag("inner", &order)).await.unwrap();
-    // The inner hook wraps the call first (it is built first), then the outer one.
-    assert_eq!(*order.lock().unwrap(), ["inner", "outer", "inner", "outer"]);
+    // The flow's hook wraps the run's. At each step the inner hook wraps the call first
+    // (it is built first), then the outer one.
+    assert_eq!(
+        *order.lock().unwrap(),
+        [
+            "outer begins",
+            "inner begins",
+            "inner step",
+            "outer step",
+            "inner step",
+            "outer step",
+            "inner ends",
+            "outer ends",
+        ]
+    );
+}
+
+/// Counts the steps of the runs that start while it is on; the other runs go through
+/// `NoHook`, as `Traced` does when nobody listens.
+#[derive(Default)]
+struct Switch {
+    on: AtomicBool,
+    steps: AtomicU32,
+    runs: AtomicU32,
+}
+
+impl StepHook for Switch {
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
+        &self,
+        _: &Context,
+        _: &'static NodeInfo,
+        call: F,
+    ) -> impl Future<Output = F::Output> {
+        self.steps.fetch_add(1, Ordering::Relaxed);
+        call
+    }
+
+    fn run<T, F: Future<Output = Result<T, FlowError>>>(
+        &self,
+        _: &'static GraphInfo,
+        _: RunId,
+        run: F,
+    ) -> impl Future<Output = F::Output> {
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        run
+    }
+
+    async fn start<T, S: RunStart<T>>(
+        &self,
+        graph: &'static GraphInfo,
+        run_id: RunId,
+        start: S,
+    ) -> Result<T, FlowError> {
+        if self.on.load(Ordering::Relaxed) {
+            self.run(graph, run_id, start.start(self)).await
+        } else {
+            start.start(NoHook).await
+        }
+    }
+}
+
+impl Switch {
+    fn seen(&self) -> (u32, u32) {
+        (
+            self.runs.swap(0, Ordering::Relaxed),
+            self.steps.swap(0, Ordering::Relaxed),
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_hook_chooses_once_per_run_whether_it_wraps_the_steps() {
+    let switch = Switch::default();
+    let calc = Calc::new(()).with_hook(&switch);
+    assert_eq!(calc.run(1).await.unwrap(), 4);
+    assert_eq!(switch.seen(), (0, 0));
+    switch.on.store(true, Ordering::Relaxed);
+    assert_eq!(calc.run(1).await.unwrap(), 4);
+    assert_eq!(switch.seen(), (1, 2));
+}
+
+#[tokio::test]
+async fn each_hook_of_a_pair_chooses_for_itself() {
+    let log = Log::named("log");
+    let switch = Switch::default();
+    // The switch outside, the log inside, then the other way round.
+    let outer = Calc::new(()).with_hook(&switch);
+    let inner = Calc::new(()).with_hook(&log);
+    for on in [false, true] {
+        switch.on.store(on, Ordering::Relaxed);
+        let wrapped = if on { (1, 2) } else { (0, 0) };
+        assert_eq!(outer.run_with(1, &log).await.unwrap(), 4);
+        assert_eq!(switch.seen(), wrapped);
+        assert_eq!(
+            log.take().len(),
+            6,
+            "the log sees its run whatever the switch does"
+        );
+        assert_eq!(inner.run_with(1, &switch).await.unwrap(), 4);
+        assert_eq!(switch.seen(), wrapped);
+        assert_eq!(log.take().len(), 6);
+    }
 }

@@ -126,8 +126,15 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
 }
 
 fn captured(run: impl FnOnce()) -> String {
+    captured_at(tracing::level_filters::LevelFilter::TRACE, run)
+}
+
+/// What a subscriber that wants `level` and less verbose captures during `run`.
+fn captured_at(level: tracing::level_filters::LevelFilter, run: impl FnOnce()) -> String {
     let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry().with(capture.clone());
+    let subscriber = tracing_subscriber::registry()
+        .with(level)
+        .with(capture.clone());
     tracing::subscriber::with_default(subscriber, || {
         // Callsites cache their interest process-wide: one first hit by another test (with
         // no subscriber) would stay disabled here.
@@ -154,6 +161,25 @@ fn spans_form_a_tree_per_run() {
         assert!(block_on(flow.run(49)).is_err());
     });
     insta::assert_snapshot!("span_tree", log);
+}
+
+#[test]
+fn a_run_nobody_traces_makes_no_spans_but_logs_its_error() {
+    // A subscriber at `warn` wants no `flow.run` span: the runs go through no hook, and
+    // only the warning of the failed run remains. (Not `run(1)`: its one failure belongs
+    // to the span tree test.)
+    let flow = Count::new(()).with_hook(Traced);
+    let log = captured_at(tracing::level_filters::LevelFilter::WARN, || {
+        assert_eq!(block_on(flow.run(2)).unwrap(), 3);
+        assert!(block_on(flow.run(49)).is_err());
+    });
+    assert_eq!(
+        log,
+        "event in - [flow_runtime::telemetry] message=run failed \
+         error=flow `Count`: node `check` failed at step 2 after 1 attempt(s)"
+    );
+    // With no subscriber at all, nothing is seen and the result is the same.
+    assert_eq!(block_on(flow.run(3)).unwrap(), 4);
 }
 
 #[test]

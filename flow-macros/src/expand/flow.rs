@@ -551,25 +551,22 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         }
         None => quote!(#run.await),
     };
+    // The hooks choose, once per run, which hook the loop runs with (`StepHook::start`).
+    let start_ty = format_ident!("__Flow{}Start", name);
     let run_plain = bounded(quote! {
-        ::flow_runtime::StepHook::run(
+        ::flow_runtime::StepHook::start(
             &self.__flow_hook,
             <Self as ::flow_runtime::Flow>::GRAPH,
             __flow_run_id,
-            Self::__flow_loop(&self.__flow_deps, &self.__flow_nodes, &self.__flow_hook, __flow_cx, input),
+            #start_ty { flow: self, cx: __flow_cx, input },
         )
     });
     let run_hooked = bounded(quote! {
-        ::flow_runtime::StepHook::run(
-            &hook,
+        ::flow_runtime::StepHook::start(
+            &(&self.__flow_hook, &hook),
             <Self as ::flow_runtime::Flow>::GRAPH,
             __flow_run_id,
-            ::flow_runtime::StepHook::run(
-                &self.__flow_hook,
-                <Self as ::flow_runtime::Flow>::GRAPH,
-                __flow_run_id,
-                Self::__flow_loop(&self.__flow_deps, &self.__flow_nodes, (&self.__flow_hook, &hook), __flow_cx, input),
-            ),
+            #start_ty { flow: self, cx: __flow_cx, input },
         )
     });
 
@@ -801,6 +798,26 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             }
         }
 
+        /// A run of the flow, ready to start with the hook its hooks choose.
+        #[doc(hidden)]
+        struct #start_ty<'__flow, H> {
+            flow: &'__flow #name<H>,
+            cx: ::flow_runtime::Context,
+            input: #input,
+        }
+
+        impl<H: ::flow_runtime::StepHook> ::flow_runtime::RunStart<#output> for #start_ty<'_, H> {
+            #[inline(always)]
+            fn start<K: ::flow_runtime::StepHook>(
+                self,
+                hook: K,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#output, ::flow_runtime::FlowError>,
+            > {
+                #name::<H>::__flow_loop(&self.flow.__flow_deps, &self.flow.__flow_nodes, hook, self.cx, self.input)
+            }
+        }
+
         #subgraph
 
         impl<H: ::flow_runtime::StepHook> ::flow_runtime::Flow for #name<H> {
@@ -808,16 +825,25 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             type Output = #output;
             type Deps = #deps;
             const NAME: &'static str = #display_name;
-            const GRAPH: &'static ::flow_runtime::GraphInfo = &::flow_runtime::GraphInfo::__new(
-                #display_name,
-                #input_str,
-                #output_str,
-                #entry_name,
-                &[#(::flow_runtime::NodeInfo::__new(#node_names),)*],
-                &[#(#edge_infos,)*],
-                #max_steps,
-                #timeout,
-            );
+            // The node list is a const of its own: its metric keys live in statics, and a
+            // list that refers to statics is not promoted to `'static` inside a call.
+            const GRAPH: &'static ::flow_runtime::GraphInfo = {
+                const NODES: &[::flow_runtime::NodeInfo] = &[#(::flow_runtime::NodeInfo::__new(
+                    #node_names,
+                    ::flow_runtime::__node_keys!(#display_name, #node_names),
+                ),)*];
+                &::flow_runtime::GraphInfo::__new(
+                    #display_name,
+                    #input_str,
+                    #output_str,
+                    #entry_name,
+                    NODES,
+                    &[#(#edge_infos,)*],
+                    #max_steps,
+                    #timeout,
+                    ::flow_runtime::__flow_keys!(#display_name),
+                )
+            };
             const MERMAID: &'static str = #mermaid;
             const DOT: &'static str = #dot;
 

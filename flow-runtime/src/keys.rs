@@ -1,0 +1,176 @@
+//! The metric keys of a flow and of each of its nodes, built at compile time.
+//!
+//! The generated `GRAPH` holds them (through [`node_keys!`](crate::__node_keys) and
+//! [`flow_keys!`](crate::__flow_keys)), so that [`Metered`](crate::telemetry::Metered)
+//! hands the recorder a ready key, its hash computed once, instead of building a label
+//! list and hashing it at every node call. Without the `metrics` feature they are empty.
+
+#[cfg(feature = "metrics")]
+pub use with_metrics::*;
+
+#[cfg(feature = "metrics")]
+mod with_metrics {
+    use core::fmt;
+
+    use metrics::{Key, Label};
+
+    /// The labels of a node's series: `flow` and `node`.
+    pub type NodeLabels = [Label; 2];
+
+    /// The keys of one node's series that carry no more labels than `flow` and `node`.
+    #[derive(PartialEq, Eq)]
+    pub struct NodeKeys {
+        /// `flow` and `node`, for series that add a label of their own.
+        pub(crate) labels: &'static NodeLabels,
+        /// `flow_node_duration_seconds`.
+        pub(crate) duration: Key,
+    }
+
+    impl NodeKeys {
+        /// The labels of node `node` of flow `flow`.
+        pub const fn labels(flow: &'static str, node: &'static str) -> NodeLabels {
+            [
+                Label::from_static_parts("flow", flow),
+                Label::from_static_parts("node", node),
+            ]
+        }
+
+        /// The keys of a node with these labels.
+        pub const fn new(labels: &'static NodeLabels) -> Self {
+            NodeKeys {
+                labels,
+                duration: Key::from_static_parts("flow_node_duration_seconds", labels),
+            }
+        }
+    }
+
+    impl fmt::Debug for NodeKeys {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("NodeKeys").finish_non_exhaustive()
+        }
+    }
+
+    /// The labels of a flow's series: `flow`, and `flow` with each run outcome.
+    pub struct FlowLabels {
+        flow: [Label; 1],
+        outcomes: [[Label; 2]; OUTCOMES.len()],
+    }
+
+    /// The values of `outcome` on `flow_runs_total`, in the order of [`FlowKeys::runs`].
+    pub(crate) const OUTCOMES: [&str; 5] =
+        ["ok", "node_failed", "step_limit", "timeout", "cancelled"];
+
+    impl FlowLabels {
+        /// The labels of flow `flow`.
+        pub const fn new(flow: &'static str) -> Self {
+            FlowLabels {
+                flow: [Label::from_static_parts("flow", flow)],
+                outcomes: [
+                    outcome_labels(flow, 0),
+                    outcome_labels(flow, 1),
+                    outcome_labels(flow, 2),
+                    outcome_labels(flow, 3),
+                    outcome_labels(flow, 4),
+                ],
+            }
+        }
+    }
+
+    const fn outcome_labels(flow: &'static str, outcome: usize) -> [Label; 2] {
+        [
+            Label::from_static_parts("flow", flow),
+            Label::from_static_parts("outcome", OUTCOMES[outcome]),
+        ]
+    }
+
+    /// The keys of a flow's run series.
+    #[derive(PartialEq, Eq)]
+    pub struct FlowKeys {
+        /// `flow_runs_in_flight`.
+        pub(crate) in_flight: Key,
+        /// `flow_run_duration_seconds`.
+        pub(crate) duration: Key,
+        /// `flow_runs_total`, one per outcome, in the order of `OUTCOMES`.
+        pub(crate) runs: [Key; OUTCOMES.len()],
+    }
+
+    impl FlowKeys {
+        /// The keys of a flow with these labels.
+        pub const fn new(labels: &'static FlowLabels) -> Self {
+            let runs = &labels.outcomes;
+            FlowKeys {
+                in_flight: Key::from_static_parts("flow_runs_in_flight", &labels.flow),
+                duration: Key::from_static_parts("flow_run_duration_seconds", &labels.flow),
+                runs: [
+                    Key::from_static_parts("flow_runs_total", &runs[0]),
+                    Key::from_static_parts("flow_runs_total", &runs[1]),
+                    Key::from_static_parts("flow_runs_total", &runs[2]),
+                    Key::from_static_parts("flow_runs_total", &runs[3]),
+                    Key::from_static_parts("flow_runs_total", &runs[4]),
+                ],
+            }
+        }
+    }
+
+    impl fmt::Debug for FlowKeys {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("FlowKeys").finish_non_exhaustive()
+        }
+    }
+
+    /// The keys of node `$node` of flow `$flow`, in a static.
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __node_keys {
+        ($flow:expr, $node:expr) => {{
+            static LABELS: $crate::__private::NodeLabels =
+                $crate::__private::NodeKeys::labels($flow, $node);
+            static KEYS: $crate::__private::NodeKeys = $crate::__private::NodeKeys::new(&LABELS);
+            &KEYS
+        }};
+    }
+
+    /// The keys of flow `$flow`, in a static.
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __flow_keys {
+        ($flow:expr) => {{
+            static LABELS: $crate::__private::FlowLabels =
+                $crate::__private::FlowLabels::new($flow);
+            static KEYS: $crate::__private::FlowKeys = $crate::__private::FlowKeys::new(&LABELS);
+            &KEYS
+        }};
+    }
+}
+
+#[cfg(not(feature = "metrics"))]
+pub use without_metrics::*;
+
+#[cfg(not(feature = "metrics"))]
+mod without_metrics {
+    /// No keys: the `metrics` feature is off.
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct NodeKeys;
+
+    /// No keys: the `metrics` feature is off.
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct FlowKeys;
+
+    /// No keys: the `metrics` feature is off.
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __node_keys {
+        ($flow:expr, $node:expr) => {
+            &$crate::__private::NodeKeys
+        };
+    }
+
+    /// No keys: the `metrics` feature is off.
+    #[doc(hidden)]
+    #[macro_export]
+    macro_rules! __flow_keys {
+        ($flow:expr) => {
+            &$crate::__private::FlowKeys
+        };
+    }
+}

@@ -312,22 +312,47 @@ impl StepHook for Metered {
     ) -> impl Future<Output = F::Output> {
         let keys = graph.keys;
         async move {
-            let in_flight =
-                metrics::with_recorder(|r| r.register_gauge(&keys.in_flight, &METADATA));
-            in_flight.increment(1.0);
-            // Decrements also when the run is dropped midway.
-            let _leave = Leave(in_flight);
+            let _in_flight = InFlight::enter(keys);
             let started = tokio::time::Instant::now();
             let out = run.await;
-            let elapsed = started.elapsed().as_secs_f64();
-            let runs = &keys.runs[run_outcome(&out)];
-            metrics::with_recorder(|r| {
-                r.register_histogram(&keys.duration, &METADATA)
-                    .record(elapsed);
-                r.register_counter(runs, &METADATA).increment(1);
-            });
+            record_run(keys, started.elapsed(), &out);
             out
         }
+    }
+}
+
+/// Records a finished run in `flow_run_duration_seconds` and `flow_runs_total`.
+#[cfg(feature = "metrics")]
+fn record_run<T>(
+    keys: &'static crate::keys::FlowKeys,
+    elapsed: core::time::Duration,
+    out: &Result<T, FlowError>,
+) {
+    let runs = &keys.runs[run_outcome(out)];
+    metrics::with_recorder(|r| {
+        r.register_histogram(&keys.duration, &METADATA)
+            .record(elapsed.as_secs_f64());
+        r.register_counter(runs, &METADATA).increment(1);
+    });
+}
+
+/// A run counted in `flow_runs_in_flight` until dropped, also midway.
+#[cfg(feature = "metrics")]
+struct InFlight(metrics::Gauge);
+
+#[cfg(feature = "metrics")]
+impl InFlight {
+    fn enter(keys: &'static crate::keys::FlowKeys) -> Self {
+        let gauge = metrics::with_recorder(|r| r.register_gauge(&keys.in_flight, &METADATA));
+        gauge.increment(1.0);
+        InFlight(gauge)
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
     }
 }
 
@@ -339,14 +364,4 @@ fn node_error(node: &'static NodeInfo, kind: crate::ErrorKind) {
     labels.push(metrics::Label::from_static_parts("kind", kind.as_str()));
     let key = metrics::Key::from_parts("flow_node_errors_total", labels);
     metrics::with_recorder(|r| r.register_counter(&key, &METADATA)).increment(1);
-}
-
-#[cfg(feature = "metrics")]
-struct Leave(metrics::Gauge);
-
-#[cfg(feature = "metrics")]
-impl Drop for Leave {
-    fn drop(&mut self) {
-        self.0.decrement(1.0);
-    }
 }

@@ -69,6 +69,20 @@ graph! {
     }
 }
 
+#[node]
+async fn stall(x: u32) -> u32 {
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    x
+}
+
+graph! {
+    /// Runs out of time in its only node.
+    #[flow(timeout = 50ms)]
+    Stall(u32) -> u32 {
+        START -> stall -> END;
+    }
+}
+
 /// Records spans (name, parent, fields) and events (inside which span) as lines.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<String>>>);
@@ -190,6 +204,7 @@ fn metrics_after_scripted_runs() {
     let snapshotter = recorder.snapshotter();
     let flow = Count::new(()).with_hook(Metered);
     let fetch = Fetch::new(()).with_hook(Metered);
+    let stall = Stall::new(()).with_hook(Metered);
     // Under a subscriber too: tracing callsites cache their interest process-wide, and a
     // first hit with no subscriber here would hide the node's events from the span test.
     let _ = captured(|| {
@@ -201,6 +216,8 @@ fn metrics_after_scripted_runs() {
                 // Timeouts open the breaker, which refuses the next call.
                 fetch.run(1).await.unwrap_err();
                 fetch.run(1).await.unwrap_err();
+                // The flow's own timeout is an outcome of the run.
+                stall.run(1).await.unwrap_err();
             });
         });
     });

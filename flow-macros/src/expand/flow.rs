@@ -544,31 +544,37 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         }
     };
 
-    // A timeout bounds a whole run, its hooks included.
-    let bounded = |run: TokenStream| match &graph.timeout {
+    // A timeout bounds the run's steps, inside its hooks: they see the `Timeout` error as
+    // they see any other (its outcome in spans and metrics).
+    let run_loop_call = quote! {
+        #name::<H>::__flow_loop(&self.flow.__flow_deps, &self.flow.__flow_nodes, hook, self.cx, self.input)
+    };
+    let bounded_loop = match &graph.timeout {
         Some(timeout) => {
-            quote!(::flow_runtime::__private::deadline(#display_name, #timeout, #run).await)
+            quote!(::flow_runtime::__private::deadline(#display_name, #timeout, #run_loop_call))
         }
-        None => quote!(#run.await),
+        None => run_loop_call,
     };
     // The hooks choose, once per run, which hook the loop runs with (`StepHook::start`).
     let start_ty = format_ident!("__Flow{}Start", name);
-    let run_plain = bounded(quote! {
+    let run_plain = quote! {
         ::flow_runtime::StepHook::start(
             &self.__flow_hook,
             <Self as ::flow_runtime::Flow>::GRAPH,
             __flow_run_id,
             #start_ty { flow: self, cx: __flow_cx, input },
         )
-    });
-    let run_hooked = bounded(quote! {
+        .await
+    };
+    let run_hooked = quote! {
         ::flow_runtime::StepHook::start(
             &(&self.__flow_hook, &hook),
             <Self as ::flow_runtime::Flow>::GRAPH,
             __flow_run_id,
             #start_ty { flow: self, cx: __flow_cx, input },
         )
-    });
+        .await
+    };
 
     // -- description and diagrams -----------------------------------------------
     let mermaid = LitStr::new(&diagram::mermaid(graph), Span::call_site());
@@ -814,7 +820,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<#output, ::flow_runtime::FlowError>,
             > {
-                #name::<H>::__flow_loop(&self.flow.__flow_deps, &self.flow.__flow_nodes, hook, self.cx, self.input)
+                #bounded_loop
             }
         }
 

@@ -203,7 +203,7 @@ impl StepHook for EventHook {
         node: &'static NodeInfo,
         call: F,
     ) -> impl Future<Output = F::Output> {
-        let (flow, step) = (cx.flow(), cx.step());
+        let step = cx.step();
         let sink = &self.sink;
         async move {
             sink.send(Event::NodeStarted {
@@ -213,7 +213,7 @@ impl StepHook for EventHook {
             .await;
             let started = Instant::now();
             let listen = |s: &mut Scope| s.events = Some(sink.clone());
-            let out = scope::within(flow, node.name, step, listen, call).await;
+            let out = scope::within(node.name, step, listen, call).await;
             let finished = Event::NodeFinished {
                 node: node.name,
                 step,

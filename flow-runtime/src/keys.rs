@@ -12,7 +12,11 @@ pub use with_metrics::*;
 mod with_metrics {
     use core::fmt;
 
-    use metrics::{Key, Label};
+    use metrics::{Key, Label, Level, Metadata};
+
+    /// What the recorder is told about every series the hooks register.
+    pub(crate) static METADATA: Metadata<'static> =
+        Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
     /// The labels of a node's series: `flow` and `node`.
     pub type NodeLabels = [Label; 2];
@@ -24,6 +28,10 @@ mod with_metrics {
         pub(crate) labels: &'static NodeLabels,
         /// `flow_node_duration_seconds`.
         pub(crate) duration: Key,
+        /// `flow_node_retries_total`.
+        pub(crate) retries: Key,
+        /// `flow_circuit_state`.
+        pub(crate) circuit: Key,
     }
 
     impl NodeKeys {
@@ -40,6 +48,8 @@ mod with_metrics {
             NodeKeys {
                 labels,
                 duration: Key::from_static_parts("flow_node_duration_seconds", labels),
+                retries: Key::from_static_parts("flow_node_retries_total", labels),
+                circuit: Key::from_static_parts("flow_circuit_state", labels),
             }
         }
     }

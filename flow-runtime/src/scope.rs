@@ -11,6 +11,8 @@
 use core::future::Future;
 
 use crate::events::{Event, Sink};
+#[cfg(feature = "metrics")]
+use crate::keys::METADATA;
 use crate::policy::{AttemptTimedOut, BreakerTransition, Observer, RetryScheduled};
 
 tokio::task_local! {
@@ -20,18 +22,17 @@ tokio::task_local! {
 /// Who listens inside the step in progress.
 #[derive(Clone, Default)]
 pub(crate) struct Scope {
-    flow: &'static str,
     node: &'static str,
     step: u32,
+    /// The node's metric keys, when `Metered` listens.
     #[cfg(feature = "metrics")]
-    pub(crate) metered: bool,
+    pub(crate) metered: Option<&'static crate::keys::NodeKeys>,
     pub(crate) events: Option<Sink>,
 }
 
-/// Runs `call`, the call of `node` at `step` of a run of `flow`, in a step scope: the
-/// listeners of the scope it runs in (an outer hook's), and those `listen` adds.
+/// Runs `call`, the call of `node` at `step`, in a step scope: the listeners of the
+/// scope it runs in (an outer hook's), and those `listen` adds.
 pub(crate) async fn within<F: Future>(
-    flow: &'static str,
     node: &'static str,
     step: u32,
     listen: impl FnOnce(&mut Scope),
@@ -39,7 +40,6 @@ pub(crate) async fn within<F: Future>(
 ) -> F::Output {
     // Read when first polled, so inside the scope of a hook that wraps this one.
     let mut scope = STEP.try_with(Scope::clone).unwrap_or_default();
-    scope.flow = flow;
     scope.node = node;
     scope.step = step;
     listen(&mut scope);
@@ -75,8 +75,8 @@ impl Observer for StepObserver {
     fn on_retry(&self, event: &RetryScheduled) {
         let _ = STEP.try_with(|s| {
             #[cfg(feature = "metrics")]
-            if s.metered {
-                metrics::counter!("flow_node_retries_total", "flow" => s.flow, "node" => s.node)
+            if let Some(keys) = s.metered {
+                metrics::with_recorder(|r| r.register_counter(&keys.retries, &METADATA))
                     .increment(1);
             }
             if let Some(sink) = &s.events {
@@ -106,8 +106,8 @@ impl Observer for StepObserver {
     fn on_breaker(&self, event: &BreakerTransition) {
         let _ = STEP.try_with(|s| {
             #[cfg(feature = "metrics")]
-            if s.metered {
-                metrics::gauge!("flow_circuit_state", "flow" => s.flow, "node" => s.node)
+            if let Some(keys) = s.metered {
+                metrics::with_recorder(|r| r.register_gauge(&keys.circuit, &METADATA))
                     .set(crate::telemetry::circuit_state_value(event.to));
             }
             if let Some(sink) = &s.events {

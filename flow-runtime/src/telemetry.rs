@@ -41,6 +41,8 @@ use core::task::{Context as TaskContext, Poll, ready};
 use tracing::field::Empty;
 
 #[cfg(feature = "metrics")]
+use crate::keys::METADATA;
+#[cfg(feature = "metrics")]
 use crate::policy::BreakerState;
 #[cfg(feature = "metrics")]
 use crate::scope::{self, Scope};
@@ -260,11 +262,6 @@ fn run_outcome<T>(result: &Result<T, FlowError>) -> usize {
     }
 }
 
-/// What the recorder is told about every series `Metered` registers.
-#[cfg(feature = "metrics")]
-static METADATA: metrics::Metadata<'static> =
-    metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
-
 /// The value of `flow_circuit_state` for a breaker in `state`.
 #[cfg(feature = "metrics")]
 pub(crate) fn circuit_state_value(state: BreakerState) -> f64 {
@@ -285,13 +282,13 @@ impl StepHook for Metered {
         node: &'static NodeInfo,
         call: F,
     ) -> impl Future<Output = F::Output> {
-        let (flow, step) = (cx.flow(), cx.step());
+        let step = cx.step();
         async move {
             let started = tokio::time::Instant::now();
             // Only policies report from inside a call.
             let out = if N::HAS_POLICIES {
-                let listen = |s: &mut Scope| s.metered = true;
-                scope::within(flow, node.name, step, listen, call).await
+                let listen = |s: &mut Scope| s.metered = Some(node.keys);
+                scope::within(node.name, step, listen, call).await
             } else {
                 call.await
             };

@@ -1,6 +1,9 @@
 //! The circuit breaker: its whole state machine through node calls, the single half-open
 //! probe under concurrent callers, and how it sits with retries and timeouts.
 
+#[allow(dead_code)] // reason: each test file uses some of the shared helpers
+mod common;
+use common::secs;
 use std::error::Error as _;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
@@ -11,10 +14,6 @@ use flow_runtime::policy::{
     Backoff, BreakerPolicy, BreakerState, BreakerTransition, CircuitBreaker, CircuitOpen,
     ConfigError, Jitter, NodePolicies, Observer, PolicyError, RetryPolicy, TimeoutPolicy,
 };
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("down")]

@@ -1,6 +1,9 @@
 //! The concurrency limit: the most calls in flight, counted, and permits given back on
 //! errors and drops.
 
+#[allow(dead_code)] // reason: each test file uses some of the shared helpers
+mod common;
+use common::secs;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -10,10 +13,6 @@ use flow_runtime::policy::{
     Backoff, ConcurrencyLimit, ConfigError, Jitter, NodePolicies, PolicyError, RetryPolicy,
 };
 use tokio::time::Instant;
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("failed")]

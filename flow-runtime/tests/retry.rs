@@ -1,6 +1,9 @@
 //! Retry: backoff and jitter schedules (no clock), the attempt loop on tokio's paused
 //! clock, retry-after hints, `max_elapsed`, and cancellation.
 
+#[allow(dead_code)] // reason: each test file uses some of the shared helpers
+mod common;
+use common::{DropGuard, secs};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,10 +18,6 @@ use tokio_util::sync::CancellationToken;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
 }
 
 /// The node error of these tests.
@@ -485,20 +484,6 @@ async fn each_attempt_but_the_last_gets_a_clone_of_the_input() {
         .expect_err("fails");
     assert_eq!(err.attempts(), 4);
     assert_eq!(clones.load(Ordering::Relaxed), 3);
-}
-
-/// Counts futures dropped before they finished.
-struct DropGuard<'a> {
-    dropped_early: &'a AtomicU32,
-    done: bool,
-}
-
-impl Drop for DropGuard<'_> {
-    fn drop(&mut self) {
-        if !self.done {
-            self.dropped_early.fetch_add(1, Ordering::Relaxed);
-        }
-    }
 }
 
 #[tokio::test(start_paused = true)]

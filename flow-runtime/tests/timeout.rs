@@ -1,5 +1,8 @@
 //! Per-attempt timeouts and the run deadline, on tokio's paused clock.
 
+#[allow(dead_code)] // reason: each test file uses some of the shared helpers
+mod common;
+use common::{DropGuard, secs};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,10 +16,6 @@ use tokio::time::Instant;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,20 +33,6 @@ fn retry(attempts: u32, delay: Duration) -> RetryPolicy {
         .expect("attempts > 0")
         .with_backoff(Backoff::constant(delay))
         .with_jitter(Jitter::None)
-}
-
-/// Sets `*flag` when dropped before `done`.
-struct DropGuard<'a> {
-    dropped_early: &'a AtomicU32,
-    done: bool,
-}
-
-impl Drop for DropGuard<'_> {
-    fn drop(&mut self) {
-        if !self.done {
-            self.dropped_early.fetch_add(1, Ordering::Relaxed);
-        }
-    }
 }
 
 #[tokio::test(start_paused = true)]

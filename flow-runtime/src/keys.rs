@@ -14,6 +14,8 @@ mod with_metrics {
 
     use metrics::{Key, Label, Level, Metadata};
 
+    use crate::FlowError;
+
     /// What the recorder is told about every series the hooks register.
     pub(crate) static METADATA: Metadata<'static> =
         Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
@@ -105,6 +107,19 @@ mod with_metrics {
     }
 
     impl FlowKeys {
+        /// The `flow_runs_total` key of a run that ended with `out`.
+        pub(crate) fn runs<T>(&self, out: &Result<T, FlowError>) -> &Key {
+            // In the order of `OUTCOMES`.
+            let outcome = match out {
+                Ok(_) => 0,
+                Err(FlowError::Node { .. }) => 1,
+                Err(FlowError::StepLimit { .. }) => 2,
+                Err(FlowError::Timeout { .. }) => 3,
+                Err(FlowError::Cancelled { .. }) => 4,
+            };
+            &self.runs[outcome]
+        }
+
         /// The keys of a flow with these labels.
         pub const fn new(labels: &'static FlowLabels) -> Self {
             let runs = &labels.outcomes;

@@ -250,18 +250,6 @@ impl<T, F: Future<Output = Result<T, FlowError>>> Future for WarnOnError<F> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Metered;
 
-/// The index of a run's outcome in `keys::OUTCOMES`.
-#[cfg(feature = "metrics")]
-fn run_outcome<T>(result: &Result<T, FlowError>) -> usize {
-    match result {
-        Ok(_) => 0,
-        Err(FlowError::Node { .. }) => 1,
-        Err(FlowError::StepLimit { .. }) => 2,
-        Err(FlowError::Timeout { .. }) => 3,
-        Err(FlowError::Cancelled { .. }) => 4,
-    }
-}
-
 /// The value of `flow_circuit_state` for a breaker in `state`.
 #[cfg(feature = "metrics")]
 pub(crate) fn circuit_state_value(state: BreakerState) -> f64 {
@@ -326,7 +314,7 @@ fn record_run<T>(
     elapsed: core::time::Duration,
     out: &Result<T, FlowError>,
 ) {
-    let runs = &keys.runs[run_outcome(out)];
+    let runs = keys.runs(out);
     metrics::with_recorder(|r| {
         r.register_histogram(&keys.duration, &METADATA)
             .record(elapsed.as_secs_f64());

@@ -18,11 +18,11 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use flow_providers::{
+use typedflow::prelude::*;
+use typedflow_providers::{
     AnthropicClient, ChatModel, ChatModelExt as _, ChatRequest, OpenAiClient, ProviderError,
     RetryConfig, ScriptedModel, ScriptedReply,
 };
-use flow_runtime::prelude::*;
 
 /// The model every node calls, shared by all runs of the flow.
 pub type Llm = Arc<dyn ChatModel>;

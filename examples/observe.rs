@@ -10,10 +10,10 @@
 use std::io::Write as _;
 use std::time::Duration;
 
-use flow_examples::observe::{serve_metrics, writer};
-use flow_runtime::events::Event;
-use flow_runtime::prelude::*;
 use futures_util::StreamExt;
+use typedflow::events::Event;
+use typedflow::prelude::*;
+use typedflow_examples::observe::{serve_metrics, writer};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)

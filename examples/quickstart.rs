@@ -10,7 +10,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 /// What the writer produces.
 #[derive(Debug, Clone)]

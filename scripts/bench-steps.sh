@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install valgrind" >&2; exit 1; }
-cargo build --release -q -p flow-runtime --example count_steps
+cargo build --release -q -p typedflow --example count_steps
 bin=${CARGO_TARGET_DIR:-target}/release/examples/count_steps
 
 count() { # shape runs -> instructions
@@ -48,7 +48,7 @@ printf '  %-28s flow %6s   hand-written %6s   ratio %s   (per run)\n' \
 
 echo
 echo "time (criterion, median of each):"
-cargo bench -q -p flow-runtime --bench steps -- --warm-up-time 1 --measurement-time 3 >/dev/null
+cargo bench -q -p typedflow --bench steps -- --warm-up-time 1 --measurement-time 3 >/dev/null
 for group in chain10 loop2 opaque_loop2 fan8; do
     f=$(python3 -c "import json;print(json.load(open('${CARGO_TARGET_DIR:-target}/criterion/$group/flow/new/estimates.json'))['median']['point_estimate'])")
     h=$(python3 -c "import json;print(json.load(open('${CARGO_TARGET_DIR:-target}/criterion/$group/hand/new/estimates.json'))['median']['point_estimate'])")

@@ -40,7 +40,7 @@ FIXES = {
 "missing_dependency": ("A node takes `&T`, and the flow's dependencies type does not provide a `T`.", "Add a field of type `T` to the dependencies struct with `#[derive(Deps)]`, or implement `Provides<T>` for it."),
 "empty_route": ("A route block has no arms.", "Add one arm per variant of the node's output enum."),
 "join_type_mismatch": ("The node after a fan-out group does not take the tuple of the branches' outputs, in the order the branches are written.", "Make the join take `(A, B, ..)`, the outputs of the branches in order: here `(u32, String)`."),
-"error_handler_type_mismatch": ("The handler of an error edge does not take `Failed<Input, Error>` of the failing node.", "Make the handler take `flow_runtime::Failed<String, ParseIntError>`: the input the node failed on, and its error."),
+"error_handler_type_mismatch": ("The handler of an error edge does not take `Failed<Input, Error>` of the failing node.", "Make the handler take `typedflow::Failed<String, ParseIntError>`: the input the node failed on, and its error."),
 "fan_value_not_clone": ("A value fanned out to several branches is cloned for each, and its type is not `Clone`.", "Derive `Clone` on the type, or wrap it in an `Arc`."),
 "error_edge_input_not_clone": ("A node with an error edge keeps a copy of its input for the handler, and the input type is not `Clone`.", "Derive `Clone` on the input type, or remove the error edge."),
 "map_not_collection": ("The node before a map `[worker; N]` does not return a collection of the worker's input.", "Return a `Vec` (or any `IntoIterator`) of the worker's input type."),
@@ -53,7 +53,7 @@ FIXES = {
 "policy_missing_unit": ("A duration in a node's policies is a bare number.", "Add a unit: `timeout = 30s`, `constant(200ms)`."),
 "policy_unknown_key": ("A policy, a setting of a policy or a jitter mode is misspelt; the closest name is suggested.", "Fix the name: `retry`, `backoff`, `jitter = full`."),
 "policy_contradiction": ("Settings that cannot work together: no attempts at all, a backoff that shrinks, a cap below the first delay, a longest cool-down below the first.", "`attempts` of at least 1, an exponential factor of at least 1.0, `max` at least the first delay, `max_cool_down` at least `cool_down`."),
-"retry_error_not_retryable": ("A node with `retry(..)` returns an error type that does not say whether to retry.", "Implement `flow_runtime::Retryable` for the error (the defaults retry every error; override `is_retryable` and `retry_after` to be precise), or remove `retry(..)`."),
+"retry_error_not_retryable": ("A node with `retry(..)` returns an error type that does not say whether to retry.", "Implement `typedflow::Retryable` for the error (the defaults retry every error; override `is_retryable` and `retry_after` to be precise), or remove `retry(..)`."),
 "misplaced_group": ("A fan-out group or a map ends (or starts) a chain: it needs a node before it and the node that takes its results after it.", "Write it in the middle of a chain: `split -> (a, b) -> join;`, `split -> [work; 4] -> collect;`."),
 }
 s=open('flow-macros/src/diag.rs').read()

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use flow_runtime::prelude::*;
-use flow_runtime::telemetry::{Metered, Traced};
 use metrics_exporter_prometheus::PrometheusBuilder;
+use typedflow::prelude::*;
+use typedflow::telemetry::{Metered, Traced};
 
 /// A reviewer's decision.
 pub enum Review {

@@ -4,7 +4,7 @@
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 
-use flow_examples::observe::{serve_metrics, writer};
+use typedflow_examples::observe::{serve_metrics, writer};
 
 fn free_loopback_port() -> SocketAddr {
     // Bind to port 0, learn the port, release it for the exporter.

@@ -1,5 +1,5 @@
-//! Procedural macros of `flow`. Depend on `flow-runtime`, which re-exports them; the
-//! generated code names only `::flow_runtime::..`, `::core::..` and `::std::..` paths.
+//! Procedural macros of `flow`. Depend on `typedflow`, which re-exports them; the
+//! generated code names only `::typedflow::..`, `::core::..` and `::std::..` paths.
 //!
 //! Each macro runs the same stages: parse -> model -> validate -> expand, reporting into
 //! one `diag::Diagnostics` and stopping between stages only when a later one needs the
@@ -21,25 +21,25 @@ mod tests;
 use diag::Diagnostics;
 use parse::args::{FlowArgs, parse_flow_args};
 
-/// Makes an `async fn` a node of a graph. See `flow_runtime::node`.
+/// Makes an `async fn` a node of a graph. See `typedflow::node`.
 #[proc_macro_attribute]
 pub fn node(args: TokenStream, item: TokenStream) -> TokenStream {
     debug("node", node_impl(args.into(), item.into())).into()
 }
 
-/// Settings of a flow, on a `graph!` invocation. See `flow_runtime::flow`.
+/// Settings of a flow, on a `graph!` invocation. See `typedflow::flow`.
 #[proc_macro_attribute]
 pub fn flow(args: TokenStream, item: TokenStream) -> TokenStream {
     debug("flow", flow_attr_impl(args.into(), item.into())).into()
 }
 
-/// Declares a flow. See `flow_runtime::graph`.
+/// Declares a flow. See `typedflow::graph`.
 #[proc_macro]
 pub fn graph(input: TokenStream) -> TokenStream {
     debug("graph", graph_impl(FlowArgs::default(), input.into())).into()
 }
 
-/// Implements `Provides<Field>` for the type of each field. See `flow_runtime::Deps`.
+/// Implements `Provides<Field>` for the type of each field. See `typedflow::Deps`.
 #[proc_macro_derive(Deps)]
 pub fn derive_deps(input: TokenStream) -> TokenStream {
     let mut cx = Diagnostics::default();
@@ -52,7 +52,7 @@ pub fn derive_deps(input: TokenStream) -> TokenStream {
 }
 
 /// Merges a later branch's state into an earlier one, field by field. See
-/// `flow_runtime::Merge`.
+/// `typedflow::Merge`.
 #[proc_macro_derive(Merge, attributes(merge))]
 pub fn derive_merge(input: TokenStream) -> TokenStream {
     let mut cx = Diagnostics::default();
@@ -67,7 +67,7 @@ pub fn derive_merge(input: TokenStream) -> TokenStream {
 /// `FLOW_MACROS_DEBUG=1` prints each expansion to stderr.
 fn debug(name: &str, tokens: TokenStream2) -> TokenStream2 {
     if std::env::var_os("FLOW_MACROS_DEBUG").is_some_and(|v| v == "1") {
-        eprintln!("flow-macros: #[{name}] expanded to:\n{tokens}\n");
+        eprintln!("typedflow-macros: #[{name}] expanded to:\n{tokens}\n");
     }
     tokens
 }

@@ -41,14 +41,14 @@ const DEFAULTS: Defaults = Defaults {
 /// Builds an [`AnthropicClient`].
 ///
 /// ```
-/// use flow_providers::AnthropicClient;
+/// use typedflow_providers::AnthropicClient;
 ///
 /// let client = AnthropicClient::builder()
 ///     .api_key("sk-ant-example")
 ///     .model("claude-sonnet-4-5")
 ///     .default_max_tokens(2048)
 ///     .build()?;
-/// # Ok::<(), flow_providers::ConfigError>(())
+/// # Ok::<(), typedflow_providers::ConfigError>(())
 /// ```
 #[must_use]
 #[derive(Debug)]
@@ -140,7 +140,7 @@ struct Inner {
 /// seed: [`ChatRequest::seed`] is not sent.
 ///
 /// ```no_run
-/// use flow_providers::{AnthropicClient, ChatModel, ChatRequest};
+/// use typedflow_providers::{AnthropicClient, ChatModel, ChatRequest};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// // Reads ANTHROPIC_API_KEY (and ANTHROPIC_BASE_URL, ANTHROPIC_MODEL when set).

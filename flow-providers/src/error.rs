@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use flow_runtime::Retryable;
+use typedflow::Retryable;
 
 /// A boxed error kept as the cause of a [`ProviderError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -20,7 +20,7 @@ const MAX_MESSAGE_CHARS: usize = 500;
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_providers::ApiError;
+/// use typedflow_providers::ApiError;
 ///
 /// let api = ApiError::new("openai", 429, "slow down")
 ///     .with_code("rate_limit_exceeded")
@@ -142,7 +142,7 @@ impl fmt::Display for ApiError {
 /// The class of a [`ProviderError`], as a plain `Copy` value for matching and labels.
 ///
 /// ```
-/// use flow_providers::{ErrorKind, ProviderError};
+/// use typedflow_providers::{ErrorKind, ProviderError};
 ///
 /// let err = ProviderError::timeout("openai");
 /// assert_eq!(err.kind(), ErrorKind::Timeout);
@@ -228,7 +228,7 @@ impl fmt::Display for ErrorKind {
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_providers::{ApiError, ProviderError, Retryable};
+/// use typedflow_providers::{ApiError, ProviderError, Retryable};
 ///
 /// let err = ProviderError::from_api(
 ///     ApiError::new("openai", 429, "slow down").with_retry_after(Duration::from_millis(1500)),
@@ -411,7 +411,7 @@ impl ProviderError {
     /// environment variable to set instead.
     ///
     /// ```
-    /// use flow_providers::{ApiError, ErrorKind, ProviderError};
+    /// use typedflow_providers::{ApiError, ErrorKind, ProviderError};
     ///
     /// let api = ApiError::new("openai", 400, "too long").with_code("context_length_exceeded");
     /// assert_eq!(ProviderError::from_api(api, "m").kind(), ErrorKind::ContextTooLong);
@@ -556,7 +556,7 @@ pub(crate) fn classify(api: ApiError, model: &str, auth_hint: &str) -> ProviderE
 /// Why a client could not be built.
 ///
 /// ```
-/// use flow_providers::ConfigError;
+/// use typedflow_providers::ConfigError;
 ///
 /// let err = ConfigError::MissingApiKey { var: "OPENAI_API_KEY".into() };
 /// assert_eq!(err.to_string(), "no api key: set OPENAI_API_KEY or pass one with `.api_key(..)`");

@@ -16,14 +16,14 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use flow_providers::{ChatModel, ChatRequest, ScriptedModel, ScriptedReply};
+//! use typedflow_providers::{ChatModel, ChatRequest, ScriptedModel, ScriptedReply};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! // In production: Arc::new(OpenAiClient::builder().model("gpt-4o-mini").build()?)
 //! let model: Arc<dyn ChatModel> = Arc::new(ScriptedModel::new([ScriptedReply::text("Bonjour")]));
 //! let reply = model.chat(&ChatRequest::new().user("Say hello in French")).await?;
 //! assert_eq!(reply.text, "Bonjour");
-//! # Ok::<(), flow_providers::ProviderError>(())
+//! # Ok::<(), typedflow_providers::ProviderError>(())
 //! # }).unwrap();
 //! ```
 //!
@@ -63,18 +63,18 @@ mod http;
 mod openai;
 
 pub use error::{ApiError, BoxError, ConfigError, ErrorKind, ProviderError};
-pub use flow_runtime::Retryable;
 pub use model::ChatModel;
 pub use retry::RetryConfig;
 pub use scripted::{ScriptedModel, ScriptedReply};
 pub use stream::{ChatStream, StreamEvent};
 pub use structured::{ChatModelExt, parse_structured, response_format_for};
+pub use typedflow::Retryable;
 pub use types::{ChatRequest, ChatResponse, FinishReason, Message, ResponseFormat, Role, Usage};
 
 /// The guide in `docs/providers.md`, compiled here so its examples are tested.
 #[cfg(all(feature = "openai", feature = "anthropic"))]
 pub mod guide {
-    #![doc = include_str!("../../docs/providers.md")]
+    #![doc = include_str!("../docs/providers.md")]
 }
 
 #[cfg(feature = "anthropic")]

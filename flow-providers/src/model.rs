@@ -22,7 +22,7 @@ use crate::types::{ChatRequest, ChatResponse};
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use flow_providers::{
+/// use typedflow_providers::{
 ///     ChatModel, ChatRequest, ChatResponse, ChatStream, FinishReason, ProviderError, StreamEvent,
 /// };
 ///

@@ -39,7 +39,7 @@ const DEFAULTS: Defaults = Defaults {
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_providers::OpenAiClient;
+/// use typedflow_providers::OpenAiClient;
 ///
 /// // A local llama.cpp server, vLLM, LM Studio or Ollama (`http://localhost:11434/v1`).
 /// let client = OpenAiClient::builder()
@@ -47,7 +47,7 @@ const DEFAULTS: Defaults = Defaults {
 ///     .model("smollm2")
 ///     .timeout(Duration::from_secs(30))
 ///     .build()?;
-/// # Ok::<(), flow_providers::ConfigError>(())
+/// # Ok::<(), typedflow_providers::ConfigError>(())
 /// ```
 #[must_use]
 #[derive(Debug, Default)]
@@ -128,7 +128,7 @@ struct Inner {
 /// Cheap to clone (the connection pool is shared). Its `Debug` output never shows the key.
 ///
 /// ```no_run
-/// use flow_providers::{ChatModel, ChatRequest, OpenAiClient};
+/// use typedflow_providers::{ChatModel, ChatRequest, OpenAiClient};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// // Reads OPENAI_API_KEY (and OPENAI_BASE_URL, OPENAI_MODEL when set).

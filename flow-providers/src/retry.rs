@@ -2,7 +2,7 @@
 //!
 //! It exists so this crate can be used (and tested against fault-injecting servers)
 //! before the runtime's retry policy is wired in; the runtime's policy, which reads the
-//! same [`Retryable`](flow_runtime::Retryable) facts, can replace it.
+//! same [`Retryable`](typedflow::Retryable) facts, can replace it.
 
 use std::future::Future;
 use std::time::Duration;
@@ -19,7 +19,7 @@ use crate::error::ProviderError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_providers::{ApiError, ProviderError, RetryConfig};
+/// use typedflow_providers::{ApiError, ProviderError, RetryConfig};
 ///
 /// let retry = RetryConfig::default()
 ///     .with_attempts(4)
@@ -122,7 +122,7 @@ impl RetryConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use flow_providers::{ChatModel, ChatRequest, ProviderError, RetryConfig, ScriptedModel, ScriptedReply};
+    /// use typedflow_providers::{ChatModel, ChatRequest, ProviderError, RetryConfig, ScriptedModel, ScriptedReply};
     ///
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let model = ScriptedModel::new([

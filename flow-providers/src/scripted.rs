@@ -21,7 +21,7 @@ const PROVIDER: &str = "scripted";
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_providers::{FinishReason, ProviderError, ScriptedReply, Usage};
+/// use typedflow_providers::{FinishReason, ProviderError, ScriptedReply, Usage};
 ///
 /// let plain = ScriptedReply::text("hello");
 /// let streamed = ScriptedReply::chunks(["hel", "lo"]).with_usage(Usage::new(5, 2));
@@ -139,7 +139,7 @@ enum Script {
 /// real clients, with `provider="scripted"`.
 ///
 /// ```
-/// use flow_providers::{ChatModel, ChatRequest, ScriptedModel, ScriptedReply};
+/// use typedflow_providers::{ChatModel, ChatRequest, ScriptedModel, ScriptedReply};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let model = ScriptedModel::from_fn(|request, n| {

@@ -52,7 +52,7 @@ type BoxEventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, ProviderErro
 /// [`for_each_delta`](Self::for_each_delta), which also returns the whole reply:
 ///
 /// ```
-/// use flow_providers::{ChatModel, ChatRequest, ScriptedModel, ScriptedReply};
+/// use typedflow_providers::{ChatModel, ChatRequest, ScriptedModel, ScriptedReply};
 ///
 /// # tokio_test_block_on(async {
 /// let model = ScriptedModel::new([ScriptedReply::chunks(["Hel", "lo"])]);
@@ -61,7 +61,7 @@ type BoxEventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, ProviderErro
 /// let reply = stream.for_each_delta(|delta| shown.push_str(delta)).await?;
 /// assert_eq!(shown, "Hello");
 /// assert_eq!(reply.text, "Hello");
-/// # Ok::<(), flow_providers::ProviderError>(())
+/// # Ok::<(), typedflow_providers::ProviderError>(())
 /// # }).unwrap();
 /// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
@@ -90,7 +90,7 @@ impl ChatStream {
     ///
     /// ```
     /// use futures::StreamExt as _;
-    /// use flow_providers::{ChatStream, ErrorKind, StreamEvent};
+    /// use typedflow_providers::{ChatStream, ErrorKind, StreamEvent};
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// // A source that stops after one delta, without a finish event.
@@ -132,12 +132,12 @@ impl ChatStream {
     }
 
     /// Reads the whole stream inside a node, handing each piece of text to whoever
-    /// streams the run ([`Context::emit_token`](flow_runtime::Context::emit_token), so
+    /// streams the run ([`Context::emit_token`](typedflow::Context::emit_token), so
     /// a slow consumer slows the reading down), and returns the complete reply.
     ///
     /// ```
-    /// use flow_providers::{ChatModel, ChatRequest, ProviderError, ScriptedModel};
-    /// use flow_runtime::prelude::*;
+    /// use typedflow_providers::{ChatModel, ChatRequest, ProviderError, ScriptedModel};
+    /// use typedflow::prelude::*;
     ///
     /// #[derive(Deps)]
     /// struct Llm {
@@ -157,7 +157,7 @@ impl ChatStream {
     /// As [`for_each_delta`](Self::for_each_delta).
     pub async fn emit_tokens(
         mut self,
-        cx: &flow_runtime::Context,
+        cx: &typedflow::Context,
     ) -> Result<ChatResponse, ProviderError> {
         let mut reply = ChatResponse::new(String::new(), FinishReason::Stop);
         while let Some(delta) = self.next_delta(&mut reply).await? {

@@ -22,7 +22,7 @@ pub trait ChatModelExt: ChatModel {
     /// Markdown code fence or prose around the JSON is skipped).
     ///
     /// ```
-    /// use flow_providers::{ChatModelExt as _, ChatRequest, ScriptedModel, ScriptedReply};
+    /// use typedflow_providers::{ChatModelExt as _, ChatRequest, ScriptedModel, ScriptedReply};
     ///
     /// #[derive(serde::Deserialize, schemars::JsonSchema, Debug, PartialEq)]
     /// struct City {
@@ -45,7 +45,7 @@ pub trait ChatModelExt: ChatModel {
     /// // A reply that does not fit says where.
     /// let err = model.structured::<City>(&request).await.unwrap_err();
     /// assert!(err.to_string().contains("at `population`"), "{err}");
-    /// # Ok::<(), flow_providers::ProviderError>(())
+    /// # Ok::<(), typedflow_providers::ProviderError>(())
     /// # }).unwrap();
     /// ```
     ///
@@ -75,7 +75,7 @@ impl<M: ChatModel + ?Sized> ChatModelExt for M {
 /// The [`ResponseFormat`] asking for a `T`: its JSON Schema, named after the type.
 ///
 /// ```
-/// use flow_providers::{ResponseFormat, response_format_for};
+/// use typedflow_providers::{ResponseFormat, response_format_for};
 ///
 /// #[derive(schemars::JsonSchema)]
 /// struct Answer { yes: bool }
@@ -121,9 +121,9 @@ pub fn response_format_for<T: JsonSchema>() -> ResponseFormat {
 /// #[derive(serde::Deserialize, Debug)]
 /// struct Score { value: u8 }
 ///
-/// let s: Score = flow_providers::parse_structured("```json\n{\"value\": 7}\n```").unwrap();
+/// let s: Score = typedflow_providers::parse_structured("```json\n{\"value\": 7}\n```").unwrap();
 /// assert_eq!(s.value, 7);
-/// let err = flow_providers::parse_structured::<Score>("{\"value\": 700}").unwrap_err();
+/// let err = typedflow_providers::parse_structured::<Score>("{\"value\": 700}").unwrap_err();
 /// assert!(err.to_string().contains("at `value`"));
 /// ```
 ///

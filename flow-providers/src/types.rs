@@ -22,7 +22,7 @@ impl Role {
     /// The role's name on the wire: `system`, `user` or `assistant`.
     ///
     /// ```
-    /// assert_eq!(flow_providers::Role::Assistant.as_str(), "assistant");
+    /// assert_eq!(typedflow_providers::Role::Assistant.as_str(), "assistant");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,7 +36,7 @@ impl Role {
 /// One turn of a conversation.
 ///
 /// ```
-/// use flow_providers::{Message, Role};
+/// use typedflow_providers::{Message, Role};
 ///
 /// let m = Message::user("hello");
 /// assert_eq!(m.role, Role::User);
@@ -101,7 +101,7 @@ pub enum ResponseFormat {
 /// server's defaults apply.
 ///
 /// ```
-/// use flow_providers::ChatRequest;
+/// use typedflow_providers::ChatRequest;
 ///
 /// let request = ChatRequest::new()
 ///     .system("answer in one word")
@@ -263,7 +263,7 @@ impl FinishReason {
 /// Tokens a request used.
 ///
 /// ```
-/// let usage = flow_providers::Usage::new(12, 30);
+/// let usage = typedflow_providers::Usage::new(12, 30);
 /// assert_eq!(usage.total(), 42);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -293,7 +293,7 @@ impl Usage {
 /// A model's complete reply.
 ///
 /// ```
-/// use flow_providers::{ChatResponse, FinishReason, Usage};
+/// use typedflow_providers::{ChatResponse, FinishReason, Usage};
 ///
 /// let reply = ChatResponse::new("hi", FinishReason::Stop).with_usage(Usage::new(3, 1));
 /// assert_eq!(reply.text, "hi");

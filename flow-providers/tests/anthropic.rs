@@ -12,11 +12,11 @@ mod common;
 use std::time::Duration;
 
 use common::{KEY, anthropic, sse_named};
-use flow_providers::{
-    ChatModel, ChatRequest, ErrorKind, FinishReason, Message, ProviderError, StreamEvent, Usage,
-};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
+use typedflow_providers::{
+    ChatModel, ChatRequest, ErrorKind, FinishReason, Message, ProviderError, StreamEvent, Usage,
+};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -300,7 +300,7 @@ async fn structured_output_puts_the_schema_in_the_system_prompt() {
         #[allow(dead_code, reason = "only parsed")]
         yes: bool,
     }
-    use flow_providers::ChatModelExt as _;
+    use typedflow_providers::ChatModelExt as _;
     let server =
         answer(ResponseTemplate::new(200).set_body_json(message("{\"yes\": true}", "end_turn")))
             .await;
@@ -323,7 +323,7 @@ async fn structured_output_puts_the_schema_in_the_system_prompt() {
     let server =
         answer(ResponseTemplate::new(200).set_body_json(message("{\"yes\": false}", "end_turn")))
             .await;
-    let client = flow_providers::AnthropicClient::builder()
+    let client = typedflow_providers::AnthropicClient::builder()
         .ignore_env()
         .base_url(server.uri())
         .api_key(KEY)
@@ -346,7 +346,7 @@ async fn structured_output_puts_the_schema_in_the_system_prompt() {
 
 #[tokio::test]
 async fn building_needs_a_key_only_for_anthropic_itself() {
-    let err = flow_providers::AnthropicClient::builder()
+    let err = typedflow_providers::AnthropicClient::builder()
         .ignore_env()
         .model("m")
         .build()
@@ -355,7 +355,7 @@ async fn building_needs_a_key_only_for_anthropic_itself() {
         err.to_string(),
         "no api key: set ANTHROPIC_API_KEY or pass one with `.api_key(..)`"
     );
-    let err = flow_providers::AnthropicClient::builder()
+    let err = typedflow_providers::AnthropicClient::builder()
         .ignore_env()
         .api_key("k")
         .build()
@@ -364,13 +364,13 @@ async fn building_needs_a_key_only_for_anthropic_itself() {
         err.to_string(),
         "no model: choose one with `.model(..)` or set ANTHROPIC_MODEL"
     );
-    flow_providers::AnthropicClient::builder()
+    typedflow_providers::AnthropicClient::builder()
         .ignore_env()
         .base_url("http://127.0.0.1:9")
         .model("m")
         .build()
         .expect("a local server needs no key");
-    let err = flow_providers::AnthropicClient::builder()
+    let err = typedflow_providers::AnthropicClient::builder()
         .ignore_env()
         .base_url("ftp://example")
         .model("m")

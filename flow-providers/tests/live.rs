@@ -13,7 +13,7 @@
 //! | `FLOW_TEST_MODEL` | the model alias (default `smollm2`) | `smollm2` |
 //! | `FLOW_TEST_LLMOCK_URL` | llmock's root URL | `http://127.0.0.1:8091` |
 //!
-//! Run with `cargo test -p flow-providers --test live`.
+//! Run with `cargo test -p typedflow-providers --test live`.
 
 #![cfg(all(feature = "openai", feature = "anthropic"))]
 #![allow(
@@ -24,11 +24,11 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use flow_providers::{
+use serde_json::{Value, json};
+use typedflow_providers::{
     AnthropicClient, ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason,
     OpenAiClient, ProviderError, RetryConfig,
 };
-use serde_json::{Value, json};
 
 /// The variable's value, or `None` (with a note) when the test should be skipped.
 fn env_or_skip(var: &str, test: &str) -> Option<String> {

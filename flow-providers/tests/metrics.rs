@@ -11,10 +11,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{openai, sse};
-use flow_providers::{ChatModel, ChatRequest, ScriptedModel, ScriptedReply};
 use futures::StreamExt as _;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use serde_json::json;
+use typedflow_providers::{ChatModel, ChatRequest, ScriptedModel, ScriptedReply};
 use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -12,12 +12,12 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::{KEY, openai, sse};
-use flow_providers::{
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+use typedflow_providers::{
     ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason, ProviderError, StreamEvent,
     Usage,
 };
-use futures::StreamExt as _;
-use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -170,7 +170,7 @@ async fn empty_and_huge_bodies_are_bad_responses() {
         ResponseTemplate::new(200).set_body_raw(vec![b' '; 2 * 1024 * 1024], "application/json"),
     )
     .await;
-    let client = flow_providers::OpenAiClient::builder()
+    let client = typedflow_providers::OpenAiClient::builder()
         .ignore_env()
         .base_url(format!("{}/v1", server.uri()))
         .model("m")
@@ -205,7 +205,7 @@ async fn a_request_timeout_is_classified() {
             .set_delay(Duration::from_secs(3)),
     )
     .await;
-    let client = flow_providers::OpenAiClient::builder()
+    let client = typedflow_providers::OpenAiClient::builder()
         .ignore_env()
         .base_url(format!("{}/v1", server.uri()))
         .model("m")
@@ -388,7 +388,7 @@ async fn auth_errors_say_which_variable_to_set() {
         ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "missing key"}})),
     )
     .await;
-    let client = flow_providers::OpenAiClient::builder()
+    let client = typedflow_providers::OpenAiClient::builder()
         .ignore_env()
         .base_url(format!("{}/v1", server.uri()))
         .model("m")
@@ -704,7 +704,7 @@ async fn structured_output_that_does_not_fit_names_the_path() {
 #[tokio::test]
 async fn max_completion_tokens_can_replace_max_tokens() {
     let server = answer(ResponseTemplate::new(200).set_body_json(completion("ok", "stop"))).await;
-    let client = flow_providers::OpenAiClient::builder()
+    let client = typedflow_providers::OpenAiClient::builder()
         .ignore_env()
         .base_url(format!("{}/v1", server.uri()))
         .model("o-test")

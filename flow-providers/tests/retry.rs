@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{openai, sse};
-use flow_providers::{ChatModel, ChatRequest, ErrorKind, RetryConfig};
 use serde_json::json;
+use typedflow_providers::{ChatModel, ChatRequest, ErrorKind, RetryConfig};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

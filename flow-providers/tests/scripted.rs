@@ -10,11 +10,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use flow_providers::{
+use futures::StreamExt as _;
+use typedflow_providers::{
     ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason, ProviderError, RetryConfig,
     ScriptedModel, ScriptedReply, StreamEvent, Usage,
 };
-use futures::StreamExt as _;
 
 #[tokio::test]
 async fn replies_come_in_order_and_requests_are_recorded() {

@@ -13,9 +13,9 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::{KEY, anthropic, openai, sse};
-use flow_providers::{AnthropicClient, ChatModel, ChatRequest, OpenAiClient};
 use serde_json::json;
 use tracing_subscriber::fmt::format::FmtSpan;
+use typedflow_providers::{AnthropicClient, ChatModel, ChatRequest, OpenAiClient};
 use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

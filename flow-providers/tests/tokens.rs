@@ -1,10 +1,10 @@
 //! A node reading a streamed reply puts its pieces on the run's event stream as tokens,
 //! in order, and still returns the whole reply.
 
-use flow_providers::{ChatModel, ChatRequest, ProviderError, ScriptedModel, ScriptedReply};
-use flow_runtime::events::Event;
-use flow_runtime::prelude::*;
 use futures::StreamExt as _;
+use typedflow::events::Event;
+use typedflow::prelude::*;
+use typedflow_providers::{ChatModel, ChatRequest, ProviderError, ScriptedModel, ScriptedReply};
 
 #[derive(Deps)]
 struct Llm {

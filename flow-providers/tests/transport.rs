@@ -13,9 +13,11 @@ mod common;
 use std::time::Duration;
 
 use common::{End, Step, raw_server, sse};
-use flow_providers::{ChatModel, ChatRequest, ErrorKind, FinishReason, OpenAiClient, StreamEvent};
 use futures::StreamExt as _;
 use serde_json::json;
+use typedflow_providers::{
+    ChatModel, ChatRequest, ErrorKind, FinishReason, OpenAiClient, StreamEvent,
+};
 
 fn delta(text: &str) -> String {
     json!({"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})

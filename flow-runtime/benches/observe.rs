@@ -3,15 +3,15 @@
 //! and while its events are streamed.
 //!
 //! ```text
-//! cargo bench -p flow-runtime --bench observe -- --warm-up-time 1 --measurement-time 3
+//! cargo bench -p typedflow --bench observe -- --warm-up-time 1 --measurement-time 3
 //! ```
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use flow_runtime::Flow;
-use flow_runtime::telemetry::{Metered, Traced};
 use futures_util::StreamExt;
+use typedflow::Flow;
+use typedflow::telemetry::{Metered, Traced};
 
 #[path = "shapes/mod.rs"]
 #[allow(dead_code)] // reason: the shapes module also serves the steps benchmark

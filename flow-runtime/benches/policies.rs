@@ -2,7 +2,7 @@
 //! call of the same node.
 //!
 //! ```text
-//! cargo bench -p flow-runtime --bench policies -- --warm-up-time 1 --measurement-time 3
+//! cargo bench -p typedflow --bench policies -- --warm-up-time 1 --measurement-time 3
 //! ```
 //!
 //! Each sample awaits the node `iters` times inside one `block_on`, so the runtime's
@@ -13,11 +13,11 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use flow_runtime::Retryable;
-use flow_runtime::policy::{
+use tokio::runtime::Runtime;
+use typedflow::Retryable;
+use typedflow::policy::{
     Backoff, BreakerPolicy, ConcurrencyLimit, Jitter, NodePolicies, RetryPolicy, TimeoutPolicy,
 };
-use tokio::runtime::Runtime;
 
 #[derive(Debug, thiserror::Error)]
 #[error("never")]

@@ -2,7 +2,7 @@
 //! loops doing the same work, in the same binary.
 //!
 //! ```text
-//! cargo bench -p flow-runtime --bench steps
+//! cargo bench -p typedflow --bench steps
 //! scripts/bench-steps.sh        # the same, plus instruction counts with callgrind
 //! ```
 

@@ -13,8 +13,8 @@ use std::process::ExitCode;
 #[path = "../benches/shapes/mod.rs"]
 mod shapes;
 
-use flow_runtime::telemetry::{Metered, Traced};
 use shapes::*;
+use typedflow::telemetry::{Metered, Traced};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();

@@ -38,7 +38,7 @@ impl fmt::Display for RunId {
 /// A node receives it by declaring a parameter of type `&Context`:
 ///
 /// ```
-/// use flow_runtime::prelude::*;
+/// use typedflow::prelude::*;
 ///
 /// #[node]
 /// async fn stamp(text: String, cx: &Context) -> String {
@@ -86,7 +86,7 @@ impl Context {
     /// awaited inside the node's own call: a task the node spawns is outside the run.
     ///
     /// ```
-    /// use flow_runtime::prelude::*;
+    /// use typedflow::prelude::*;
     ///
     /// #[node]
     /// async fn answer(question: String, cx: &Context) -> String {

@@ -11,12 +11,12 @@
 /// # Example
 ///
 /// ```
-/// use flow_runtime::Provides;
+/// use typedflow::Provides;
 ///
 /// struct Llm;
 /// struct Pool;
 ///
-/// #[derive(flow_runtime::Deps)]
+/// #[derive(typedflow::Deps)]
 /// struct AppDeps {
 ///     llm: Llm,
 ///     pool: Pool,

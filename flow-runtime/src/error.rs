@@ -13,7 +13,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// ```
 /// use std::error::Error as _;
-/// use flow_runtime::FlowError;
+/// use typedflow::FlowError;
 ///
 /// fn report(err: &FlowError) -> String {
 ///     let mut out = err.to_string();
@@ -163,7 +163,7 @@ impl FlowError {
 /// `flow_node_errors_total` and what [`Node::error_kind`](crate::Node::error_kind) reports.
 ///
 /// ```
-/// use flow_runtime::ErrorKind;
+/// use typedflow::ErrorKind;
 ///
 /// assert_eq!(ErrorKind::CircuitOpen.as_str(), "circuit_open");
 /// ```
@@ -208,8 +208,8 @@ impl core::fmt::Display for ErrorKind {
 /// takes a `Failed<Outline, LlmError>`:
 ///
 /// ```
-/// use flow_runtime::prelude::*;
-/// use flow_runtime::Failed;
+/// use typedflow::prelude::*;
+/// use typedflow::Failed;
 ///
 /// #[node]
 /// async fn parse(text: String) -> Result<u32, std::num::ParseIntError> {

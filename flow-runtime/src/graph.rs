@@ -57,8 +57,8 @@ pub trait Flow {
     /// because of this method.
     ///
     /// ```
-    /// use flow_runtime::prelude::*;
-    /// use flow_runtime::events::Event;
+    /// use typedflow::prelude::*;
+    /// use typedflow::events::Event;
     /// use futures_util::StreamExt;
     ///
     /// #[node]
@@ -98,7 +98,7 @@ pub trait Flow {
     /// [`run`](Flow::run) is dropped; this is the same from outside the task.
     ///
     /// ```
-    /// use flow_runtime::prelude::*;
+    /// use typedflow::prelude::*;
     /// use tokio_util::sync::CancellationToken;
     ///
     /// #[node]

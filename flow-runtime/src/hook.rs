@@ -21,7 +21,7 @@ use core::future::Future;
 /// ```
 /// use core::future::Future;
 /// use std::sync::atomic::{AtomicU32, Ordering};
-/// use flow_runtime::{Context, Node, NodeInfo, StepHook};
+/// use typedflow::{Context, Node, NodeInfo, StepHook};
 ///
 /// /// Counts the steps of every run.
 /// #[derive(Default)]
@@ -85,7 +85,7 @@ pub trait StepHook {
     /// ```
     /// use core::future::Future;
     /// use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-    /// use flow_runtime::{Context, FlowError, GraphInfo, NoHook, Node, NodeInfo, RunId, RunStart, StepHook};
+    /// use typedflow::{Context, FlowError, GraphInfo, NoHook, Node, NodeInfo, RunId, RunStart, StepHook};
     ///
     /// #[derive(Default)]
     /// struct CountSteps {

@@ -8,7 +8,7 @@
 //!   flow type with its state `enum` and run loop.
 //!
 //! ```
-//! use flow_runtime::prelude::*;
+//! use typedflow::prelude::*;
 //!
 //! #[node]
 //! async fn parse(text: String) -> Result<i64, std::num::ParseIntError> {
@@ -58,7 +58,7 @@ pub use policy::{CircuitOpen, NodePolicies, PolicyError};
 pub use retryable::Retryable;
 pub use scope::StepObserver;
 
-pub use flow_macros::{Deps, Merge, flow, graph, node};
+pub use typedflow_macros::{Deps, Merge, flow, graph, node};
 
 /// The default step limit of a run when `#[flow(max_steps = ..)]` does not set one.
 pub const DEFAULT_MAX_STEPS: u32 = 1000;
@@ -76,13 +76,13 @@ pub mod prelude {
 
 /// The guides in `docs/`, compiled here so their examples are tested.
 pub mod docs {
-    #[doc = include_str!("../../docs/getting-started.md")]
+    #[doc = include_str!("../docs/getting-started.md")]
     pub mod getting_started {}
-    #[doc = include_str!("../../docs/reference.md")]
+    #[doc = include_str!("../docs/reference.md")]
     pub mod reference {}
-    #[doc = include_str!("../../docs/errors.md")]
+    #[doc = include_str!("../docs/errors.md")]
     pub mod errors {}
-    #[doc = include_str!("../../docs/observability.md")]
+    #[doc = include_str!("../docs/observability.md")]
     pub mod observability {}
 }
 

@@ -18,7 +18,7 @@
 /// | `#[merge(with = path)]` | what `path(&mut self.field, later.field)` leaves |
 ///
 /// ```
-/// use flow_runtime::Merge;
+/// use typedflow::Merge;
 ///
 /// fn longest(kept: &mut String, later: String) {
 ///     if later.len() > kept.len() {

@@ -14,7 +14,7 @@ use crate::{BoxError, Context, ErrorKind};
 /// # Example
 ///
 /// ```
-/// use flow_runtime::prelude::*;
+/// use typedflow::prelude::*;
 ///
 /// #[node]
 /// async fn double(x: u32) -> u32 {

@@ -19,7 +19,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_runtime::Retryable;
+/// use typedflow::Retryable;
 ///
 /// #[derive(Debug)]
 /// enum FetchError {
@@ -43,7 +43,7 @@ use std::time::Duration;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not say whether a failed attempt may be retried",
     label = "the node's error must implement `Retryable` for `retry(..)`",
-    note = "implement `flow_runtime::Retryable` for `{Self}` (its defaults retry every error), or remove `retry(..)` from the node"
+    note = "implement `typedflow::Retryable` for `{Self}` (its defaults retry every error), or remove `retry(..)` from the node"
 )]
 pub trait Retryable {
     /// Whether another attempt may succeed.

@@ -63,8 +63,8 @@ pub(crate) fn event_sink() -> Option<(Sink, &'static str, u32)> {
 /// emitted either way.
 ///
 /// ```
-/// use flow_runtime::policy::NodePolicies;
-/// use flow_runtime::StepObserver;
+/// use typedflow::policy::NodePolicies;
+/// use typedflow::StepObserver;
 ///
 /// let policies = NodePolicies::new("fetch").with_observer(StepObserver);
 /// ```

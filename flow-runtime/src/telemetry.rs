@@ -51,8 +51,8 @@ use crate::{Context, FlowError, GraphInfo, NoHook, Node, NodeInfo, RunId, RunSta
 /// A span per run and per node call.
 ///
 /// ```
-/// use flow_runtime::prelude::*;
-/// use flow_runtime::telemetry::Traced;
+/// use typedflow::prelude::*;
+/// use typedflow::telemetry::Traced;
 ///
 /// #[node]
 /// async fn work(x: u32) -> u32 {
@@ -233,8 +233,8 @@ impl<T, F: Future<Output = Result<T, FlowError>>> Future for WarnOnError<F> {
 /// The `metrics` of every run and node call (names and labels in the module docs).
 ///
 /// ```
-/// use flow_runtime::prelude::*;
-/// use flow_runtime::telemetry::{Metered, Traced};
+/// use typedflow::prelude::*;
+/// use typedflow::telemetry::{Metered, Traced};
 ///
 /// #[node]
 /// async fn work(x: u32) -> u32 { x }

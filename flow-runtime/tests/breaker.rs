@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
-use flow_runtime::Retryable;
-use flow_runtime::policy::{
+use typedflow::Retryable;
+use typedflow::policy::{
     Backoff, BreakerPolicy, BreakerState, BreakerTransition, CircuitBreaker, CircuitOpen,
     ConfigError, Jitter, NodePolicies, Observer, PolicyError, RetryPolicy, TimeoutPolicy,
 };

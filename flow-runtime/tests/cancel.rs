@@ -6,9 +6,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use flow_runtime::prelude::*;
 use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
+use typedflow::prelude::*;
 
 #[derive(Default)]
 struct Log {

@@ -7,11 +7,11 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use flow_runtime::events::{Event, stream_buffered};
-use flow_runtime::prelude::*;
-use flow_runtime::{Failed, PolicyError};
 use futures_util::StreamExt;
 use tokio::time::sleep;
+use typedflow::events::{Event, stream_buffered};
+use typedflow::prelude::*;
+use typedflow::{Failed, PolicyError};
 
 #[derive(Default)]
 struct Log {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use flow_runtime::Retryable;
-use flow_runtime::policy::{
+use typedflow::Retryable;
+use typedflow::policy::{
     Backoff, BreakerPolicy, ConcurrencyLimit, Jitter, JitterRng, NodePolicies, PolicyError,
     RetryPolicy, SplitMix64, TimeoutPolicy,
 };

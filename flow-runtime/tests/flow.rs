@@ -3,8 +3,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use flow_runtime::prelude::*;
-use flow_runtime::{EdgeKind, Endpoint, NoHook, NodeInfo};
+use typedflow::prelude::*;
+use typedflow::{EdgeKind, Endpoint, NoHook, NodeInfo};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Draft {

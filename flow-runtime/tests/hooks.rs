@@ -7,8 +7,8 @@ use core::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use flow_runtime::prelude::*;
-use flow_runtime::{GraphInfo, NoHook, NodeInfo, RunStart};
+use typedflow::prelude::*;
+use typedflow::{GraphInfo, NoHook, NodeInfo, RunStart};
 
 #[derive(Default)]
 struct Log {

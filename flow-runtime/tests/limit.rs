@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use flow_runtime::Retryable;
-use flow_runtime::policy::{
+use tokio::time::Instant;
+use typedflow::Retryable;
+use typedflow::policy::{
     Backoff, ConcurrencyLimit, ConfigError, Jitter, NodePolicies, PolicyError, RetryPolicy,
 };
-use tokio::time::Instant;
 
 #[derive(Debug, thiserror::Error)]
 #[error("failed")]

@@ -7,10 +7,10 @@ use std::error::Error as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use flow_runtime::Failed;
-use flow_runtime::policy::PolicyError;
-use flow_runtime::prelude::*;
 use tokio::time::{Instant, sleep};
+use typedflow::Failed;
+use typedflow::policy::PolicyError;
+use typedflow::prelude::*;
 
 #[derive(Default)]
 struct Counters {

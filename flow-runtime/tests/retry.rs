@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use flow_runtime::Retryable;
-use flow_runtime::policy::{
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use typedflow::Retryable;
+use typedflow::policy::{
     Backoff, ConfigError, Jitter, JitterRng, NodePolicies, Observer, PolicyError, RetryCause,
     RetryPolicy, RetryScheduled, SplitMix64,
 };
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

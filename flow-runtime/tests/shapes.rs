@@ -7,9 +7,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use flow_runtime::prelude::*;
-use flow_runtime::{EdgeKind, Endpoint, Failed};
 use tokio::time::{Instant, sleep};
+use typedflow::prelude::*;
+use typedflow::{EdgeKind, Endpoint, Failed};
 
 // -- fan-out and join -------------------------------------------------------------
 
@@ -293,7 +293,7 @@ async fn a_step_error_edge_gets_the_failed_input_and_the_run_goes_on() {
 
 #[test]
 fn the_description_shows_every_shape() {
-    let edges = |g: &flow_runtime::GraphInfo| -> Vec<String> {
+    let edges = |g: &typedflow::GraphInfo| -> Vec<String> {
         g.edges
             .iter()
             .map(|e| {

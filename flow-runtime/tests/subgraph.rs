@@ -4,7 +4,7 @@
 use std::error::Error as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 #[derive(Default)]
 struct Llm {

@@ -7,13 +7,13 @@
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
-use flow_runtime::prelude::*;
-use flow_runtime::telemetry::{Metered, Traced};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event as TracingEvent, Subscriber};
 use tracing_subscriber::layer::{Context as LayerContext, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
+use typedflow::prelude::*;
+use typedflow::telemetry::{Metered, Traced};
 
 enum Next {
     Again(u32),
@@ -189,7 +189,7 @@ fn a_run_nobody_traces_makes_no_spans_but_logs_its_error() {
     });
     assert_eq!(
         log,
-        "event in - [flow_runtime::telemetry] message=run failed \
+        "event in - [typedflow::telemetry] message=run failed \
          error=flow `Count`: node `check` failed at step 2 after 1 attempt(s)"
     );
     // With no subscriber at all, nothing is seen and the result is the same.

@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use flow_runtime::policy::{
+use tokio::time::Instant;
+use typedflow::policy::{
     AttemptTimedOut, Backoff, ConcurrencyLimit, ConfigError, Jitter, NodePolicies, Observer,
     PolicyError, RetryPolicy, TimeoutPolicy, deadline,
 };
-use flow_runtime::{FlowError, Retryable};
-use tokio::time::Instant;
+use typedflow::{FlowError, Retryable};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

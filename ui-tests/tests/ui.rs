@@ -1,6 +1,6 @@
 //! Compile-pass and compile-fail cases of the macros. The `.stderr` files are rustc's
 //! exact output on the pinned toolchain (`rust-toolchain.toml`), each one reviewed;
-//! regenerate with `TRYBUILD=overwrite cargo test -p flow-ui-tests` and read the diff.
+//! regenerate with `TRYBUILD=overwrite cargo test -p typedflow-ui-tests` and read the diff.
 
 #[test]
 fn ui() {

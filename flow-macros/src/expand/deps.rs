@@ -26,7 +26,7 @@ pub fn expand_deps(cx: &mut Diagnostics, input: &DeriveInput) -> TokenStream {
             }
         };
         quote! {
-            impl #impl_generics ::flow_runtime::Provides<#ty> for #ident #ty_generics #where_clause {
+            impl #impl_generics ::typedflow::Provides<#ty> for #ident #ty_generics #where_clause {
                 #[inline(always)]
                 fn provide(&self) -> &#ty {
                     &self.#access

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::model::{Graph, Kind, Target};
 
-/// How an edge is taken, mirroring `flow_runtime::EdgeKind`.
+/// How an edge is taken, mirroring `typedflow::EdgeKind`.
 pub enum EdgeKind<'a> {
     Plain,
     Route(&'a syn::Path),
@@ -133,7 +133,7 @@ pub fn edge_list(graph: &Graph) -> Vec<DiagramEdge<'_>> {
     out
 }
 
-/// Mirrors `flow_runtime::DEFAULT_MAP_LIMIT`.
+/// Mirrors `typedflow::DEFAULT_MAP_LIMIT`.
 pub const DEFAULT_MAP_LIMIT: u32 = 16;
 
 /// The label of a route arm: the variant's last path segment (`Verdict::Revise` -> `Revise`).

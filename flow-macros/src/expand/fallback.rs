@@ -21,7 +21,7 @@ pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStr
     };
     quote! {
         #[allow(dead_code)]
-        #vis struct #name<H = ::flow_runtime::NoHook>(::core::marker::PhantomData<H>);
+        #vis struct #name<H = ::typedflow::NoHook>(::core::marker::PhantomData<H>);
 
         #[allow(dead_code, unused_variables)]
         impl #name {
@@ -38,7 +38,7 @@ pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStr
             pub async fn run(
                 &self,
                 input: #in_ty,
-            ) -> ::core::result::Result<#output, ::flow_runtime::FlowError> {
+            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
                 ::core::unreachable!("the flow did not compile")
             }
 
@@ -46,7 +46,7 @@ pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStr
                 &self,
                 input: #in_ty,
                 hook: R,
-            ) -> ::core::result::Result<#output, ::flow_runtime::FlowError> {
+            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
                 ::core::unreachable!("the flow did not compile")
             }
         }

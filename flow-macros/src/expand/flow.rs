@@ -66,11 +66,11 @@ impl Cx<'_> {
         let p = self.pos[k].unwrap_or(0);
         let field = Index::from(p);
         quote_spanned! {node.name.span()=>
-            ::flow_runtime::StepHook::step::<#ty, _>(
+            ::typedflow::StepHook::step::<#ty, _>(
                 #hook,
                 #cx,
-                &<Self as ::flow_runtime::Flow>::GRAPH.nodes[#p],
-                <#ty as ::flow_runtime::NodeFn<#deps>>::call(
+                &<Self as ::typedflow::Flow>::GRAPH.nodes[#p],
+                <#ty as ::typedflow::NodeFn<#deps>>::call(
                     __flow_deps,
                     &__flow_nodes.0.#field,
                     #cx,
@@ -86,8 +86,8 @@ impl Cx<'_> {
         let display_name = self.display_name;
         quote! {
             {
-                let __flow_attempts = <#ty as ::flow_runtime::Node>::attempts(&#err);
-                ::flow_runtime::FlowError::__node(#display_name, #name, __flow_cx.step(), __flow_attempts, #err)
+                let __flow_attempts = <#ty as ::typedflow::Node>::attempts(&#err);
+                ::typedflow::FlowError::__node(#display_name, #name, __flow_cx.step(), __flow_attempts, #err)
             }
         }
     }
@@ -119,7 +119,7 @@ impl Cx<'_> {
             Target::End => {
                 let (name, output) = (&self.graph.name, &self.graph.output);
                 let finish = quote_spanned! {output.span()=>
-                    ::flow_runtime::__private::Hand(#value).end::<#name, #output, #sender>()
+                    ::typedflow::__private::Hand(#value).end::<#name, #output, #sender>()
                 };
                 quote!(return ::core::result::Result::Ok(#finish))
             }
@@ -128,19 +128,19 @@ impl Cx<'_> {
                 let pass = match &nodes[j].kind {
                     Kind::Fan { branches, .. } => {
                         let first = self.ty_at(branches[0], at);
-                        quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).edge::<#first, #sender>() }
+                        quote_spanned! {span=> ::typedflow::__private::Hand(#value).edge::<#first, #sender>() }
                     }
                     Kind::Map { worker, .. } => {
                         let worker = &nodes[*worker].ty;
-                        quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).map_items::<#worker>() }
+                        quote_spanned! {span=> ::typedflow::__private::Hand(#value).map_items::<#worker>() }
                     }
                     _ if matches!(nodes[from].kind, Kind::Fan { merge: false, .. }) => {
                         let to_ty = self.ty_at(j, at);
-                        quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).join::<#to_ty, #sender>() }
+                        quote_spanned! {span=> ::typedflow::__private::Hand(#value).join::<#to_ty, #sender>() }
                     }
                     _ => {
                         let to_ty = self.ty_at(j, at);
-                        quote_spanned! {span=> ::flow_runtime::__private::Hand(#value).edge::<#to_ty, #sender>() }
+                        quote_spanned! {span=> ::typedflow::__private::Hand(#value).edge::<#to_ty, #sender>() }
                     }
                 };
                 quote!(#state::#variant(#pass))
@@ -193,9 +193,9 @@ impl Cx<'_> {
             // No stand-in: a poll-through wrapper maps the error, with no generator.
             let p = self.pos[k].unwrap_or(0);
             return quote! {
-                ::flow_runtime::__private::nested::<#ty, _>(
+                ::typedflow::__private::nested::<#ty, _>(
                     __flow_cx,
-                    &<Self as ::flow_runtime::Flow>::GRAPH.nodes[#p],
+                    &<Self as ::typedflow::Flow>::GRAPH.nodes[#p],
                     #call,
                 )
             };
@@ -206,14 +206,14 @@ impl Cx<'_> {
                 let h_ty = &nodes[h].ty;
                 let span = catch.to_ident.span();
                 let failed = quote_spanned! {span=>
-                    ::flow_runtime::__private::Hand(
-                        ::flow_runtime::__private::failed(#name, __flow_kept, __flow_err, <#ty as ::flow_runtime::Node>::attempts),
+                    ::typedflow::__private::Hand(
+                        ::typedflow::__private::failed(#name, __flow_kept, __flow_err, <#ty as ::typedflow::Node>::attempts),
                     )
                     .edge::<#h_ty, #ty>()
                 };
                 let ty_here = self.ty_at(k, span);
                 let recover = quote_spanned! {span=>
-                    ::flow_runtime::__private::Hand(__flow_out).stand_in::<#ty_here, #h_ty>()
+                    ::typedflow::__private::Hand(__flow_out).stand_in::<#ty_here, #h_ty>()
                 };
                 let stand_in = self.call_in(h, failed, true);
                 let h_error = self.node_error(h, quote!(__flow_err));
@@ -231,7 +231,7 @@ impl Cx<'_> {
         };
         let keep = node.catch.as_ref().map(|c| {
             quote_spanned! {c.to_ident.span()=>
-                let __flow_kept = ::flow_runtime::__private::keep_input::<#ty, _>(&__flow_in);
+                let __flow_kept = ::typedflow::__private::keep_input::<#ty, _>(&__flow_in);
             }
         });
         quote! {
@@ -263,7 +263,7 @@ impl Cx<'_> {
                     if b + 1 == branches.len() {
                         quote!(__flow_value)
                     } else {
-                        quote_spanned!(span=> ::flow_runtime::__private::fan_clone(&__flow_value))
+                        quote_spanned!(span=> ::typedflow::__private::fan_clone(&__flow_value))
                     }
                 });
                 // `{a, b}`: the outputs, one state type, merged in written order.
@@ -275,7 +275,7 @@ impl Cx<'_> {
                             .collect();
                         let (first, rest) = (&outs[0], &outs[1..]);
                         quote_spanned! {span=>
-                            .map(|(#(#outs,)*)| ::flow_runtime::__private::merge_branches(#first, [#(#rest),*]))
+                            .map(|(#(#outs,)*)| ::typedflow::__private::merge_branches(#first, [#(#rest),*]))
                         }
                     }
                     _ => quote!(),
@@ -285,7 +285,7 @@ impl Cx<'_> {
                     let ty = &nodes[*k].ty;
                     let span = nodes[*k].name.span();
                     let pass = quote_spanned! {span=>
-                        ::flow_runtime::__private::Hand(#v).edge::<#ty, #source>()
+                        ::typedflow::__private::Hand(#v).edge::<#ty, #source>()
                     };
                     let body = self.nested(*k);
                     quote!({ let __flow_in = #pass; #body })
@@ -351,14 +351,14 @@ impl Cx<'_> {
             Kind::Map { worker, limit } => {
                 let limit = match limit {
                     Some(n) => quote!(#n),
-                    None => quote!(::flow_runtime::DEFAULT_MAP_LIMIT),
+                    None => quote!(::typedflow::DEFAULT_MAP_LIMIT),
                 };
                 let body = self.nested(*worker);
                 quote_spanned! {node.name.span()=>
                     #state::#variant(__flow_value) => {
                         let __flow_hook = &__flow_hook;
                         let __flow_cx = &__flow_cx;
-                        let __flow_mapped = ::flow_runtime::__private::map_bounded(
+                        let __flow_mapped = ::typedflow::__private::map_bounded(
                             __flow_value,
                             #limit as usize,
                             move |__flow_in| #body,
@@ -381,9 +381,9 @@ impl Cx<'_> {
                         let span = catch.to_ident.span();
                         let name = node.name.to_string();
                         let keep = quote_spanned! {span=>
-                            let __flow_kept = ::flow_runtime::__private::keep_input::<#ty, _>(&__flow_value);
+                            let __flow_kept = ::typedflow::__private::keep_input::<#ty, _>(&__flow_value);
                         };
-                        let failed = quote!(::flow_runtime::__private::failed(#name, __flow_kept, __flow_err, <#ty as ::flow_runtime::Node>::attempts));
+                        let failed = quote!(::typedflow::__private::failed(#name, __flow_kept, __flow_err, <#ty as ::typedflow::Node>::attempts));
                         (
                             Some(keep),
                             self.hand_over(i, Target::Node(catch.to), failed, span, span),
@@ -464,7 +464,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
     let max_steps = if graph.max_steps.is_some() {
         quote!(#max_steps)
     } else {
-        quote!(::flow_runtime::DEFAULT_MAX_STEPS)
+        quote!(::typedflow::DEFAULT_MAX_STEPS)
     };
 
     // `<ty as Node>::X` for every user node, spanned on its name: the errors of a name that
@@ -475,7 +475,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             .iter()
             .map(|(_, n)| {
                 let ty = &n.ty;
-                quote_spanned!(n.name.span()=> <#ty as ::flow_runtime::Node>::#what)
+                quote_spanned!(n.name.span()=> <#ty as ::typedflow::Node>::#what)
             })
             .collect()
     };
@@ -490,7 +490,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         let input_of = |k: usize| {
             let node = &graph.nodes[k];
             let ty = &node.ty;
-            quote_spanned!(node.name.span()=> <#ty as ::flow_runtime::Node>::Input)
+            quote_spanned!(node.name.span()=> <#ty as ::typedflow::Node>::Input)
         };
         match &n.kind {
             Kind::Fan { branches, .. } => input_of(branches[0]),
@@ -500,7 +500,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             }
             _ => {
                 let ty = &n.ty;
-                quote_spanned!(n.name.span()=> <#ty as ::flow_runtime::Node>::Input)
+                quote_spanned!(n.name.span()=> <#ty as ::typedflow::Node>::Input)
             }
         }
     });
@@ -515,7 +515,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
     let entry_ty = &graph.nodes[entry].ty;
     let entry_variant = &graph.nodes[entry].variant;
     let entry_pass = quote_spanned! {input.span()=>
-        ::flow_runtime::__private::Hand(__flow_input).entry::<#entry_ty, #name>()
+        ::typedflow::__private::Hand(__flow_input).entry::<#entry_ty, #name>()
     };
 
     // The step limit can only be reached through a loop: an acyclic graph with no more
@@ -525,7 +525,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
     .then(|| {
         quote! {
             if __flow_cx.step() == #max_steps {
-                return ::core::result::Result::Err(::flow_runtime::FlowError::__step_limit(
+                return ::core::result::Result::Err(::typedflow::FlowError::__step_limit(
                     #display_name,
                     __flow_state.node(),
                     #max_steps,
@@ -551,25 +551,25 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
     };
     let bounded_loop = match &graph.timeout {
         Some(timeout) => {
-            quote!(::flow_runtime::__private::deadline(#display_name, #timeout, #run_loop_call))
+            quote!(::typedflow::__private::deadline(#display_name, #timeout, #run_loop_call))
         }
         None => run_loop_call,
     };
     // The hooks choose, once per run, which hook the loop runs with (`StepHook::start`).
     let start_ty = format_ident!("__Flow{}Start", name);
     let run_plain = quote! {
-        ::flow_runtime::StepHook::start(
+        ::typedflow::StepHook::start(
             &self.__flow_hook,
-            <Self as ::flow_runtime::Flow>::GRAPH,
+            <Self as ::typedflow::Flow>::GRAPH,
             __flow_run_id,
             #start_ty { flow: self, cx: __flow_cx, input },
         )
         .await
     };
     let run_hooked = quote! {
-        ::flow_runtime::StepHook::start(
+        ::typedflow::StepHook::start(
             &(&self.__flow_hook, &hook),
-            <Self as ::flow_runtime::Flow>::GRAPH,
+            <Self as ::typedflow::Flow>::GRAPH,
             __flow_run_id,
             #start_ty { flow: self, cx: __flow_cx, input },
         )
@@ -582,10 +582,10 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
     let endpoint = |x: Option<usize>, start: bool| match x {
         Some(k) => {
             let n = &node_names[k];
-            quote!(::flow_runtime::Endpoint::Node(#n))
+            quote!(::typedflow::Endpoint::Node(#n))
         }
-        None if start => quote!(::flow_runtime::Endpoint::Start),
-        None => quote!(::flow_runtime::Endpoint::End),
+        None if start => quote!(::typedflow::Endpoint::Start),
+        None => quote!(::typedflow::Endpoint::End),
     };
     let edge_infos = diagram::edge_list(graph).into_iter().map(|e| {
         let from = endpoint(e.from, true);
@@ -603,7 +603,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             EdgeKind::Collect => quote!(Collect),
             EdgeKind::Error => quote!(Error),
         };
-        quote!(::flow_runtime::EdgeInfo::__new(#from, #to, ::flow_runtime::EdgeKind::#kind))
+        quote!(::typedflow::EdgeInfo::__new(#from, #to, ::typedflow::EdgeKind::#kind))
     });
     let input_str = type_string(input);
     let output_str = type_string(output);
@@ -617,8 +617,8 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
     // parent's dependencies, under the parent's run id, counting its own steps.
     let (sub_bound, sub_deps) = match &graph.deps {
         Some(ty) => (
-            quote!(__FlowDeps: ::flow_runtime::Provides<#ty>,),
-            quote!(<__FlowDeps as ::flow_runtime::Provides<#ty>>::provide(__flow_deps)),
+            quote!(__FlowDeps: ::typedflow::Provides<#ty>,),
+            quote!(<__FlowDeps as ::typedflow::Provides<#ty>>::provide(__flow_deps)),
         ),
         None => (quote!(), quote!(&())),
     };
@@ -626,24 +626,24 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         Self::__flow_loop(
             #sub_deps,
             __flow_state,
-            ::flow_runtime::NoHook,
-            ::flow_runtime::Context::new(#display_name, __flow_cx.run_id()),
+            ::typedflow::NoHook,
+            ::typedflow::Context::new(#display_name, __flow_cx.run_id()),
             __flow_input,
         )
     };
     let sub_call = match &graph.timeout {
         Some(timeout) => {
-            quote!(::flow_runtime::__private::deadline(#display_name, #timeout, #sub_run))
+            quote!(::typedflow::__private::deadline(#display_name, #timeout, #sub_run))
         }
         None => sub_run,
     };
     let sub_hand_overs =
         crate::expand::node::hand_over_impls(&quote!(#name), &quote!(#input), &quote!(#output));
     let subgraph = quote! {
-        impl ::flow_runtime::Node for #name {
+        impl ::typedflow::Node for #name {
             type Input = #input;
             type Output = #output;
-            type Error = ::flow_runtime::FlowError;
+            type Error = ::typedflow::FlowError;
             type State = #nodes_ty;
             const NAME: &'static str = #display_name;
 
@@ -651,7 +651,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
                 #nodes_ty((#(#node_state_fns(),)*))
             }
 
-            fn error_kind(error: &Self::Error) -> ::flow_runtime::ErrorKind {
+            fn error_kind(error: &Self::Error) -> ::typedflow::ErrorKind {
                 error.kind()
             }
         }
@@ -659,14 +659,14 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         const _: () = {
             #sub_hand_overs
 
-            impl<__FlowDeps: ?::core::marker::Sized> ::flow_runtime::NodeFn<__FlowDeps> for #name
+            impl<__FlowDeps: ?::core::marker::Sized> ::typedflow::NodeFn<__FlowDeps> for #name
             where
                 #sub_bound
             {
                 fn call<'__flow>(
                     __flow_deps: &'__flow __FlowDeps,
                     __flow_state: &'__flow Self::State,
-                    __flow_cx: &'__flow ::flow_runtime::Context,
+                    __flow_cx: &'__flow ::typedflow::Context,
                     __flow_input: Self::Input,
                 ) -> impl ::core::future::Future<
                     Output = ::core::result::Result<Self::Output, Self::Error>,
@@ -683,11 +683,11 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
 
     quote! {
         #(#docs)*
-        #vis struct #name<H = ::flow_runtime::NoHook> {
+        #vis struct #name<H = ::typedflow::NoHook> {
             __flow_deps: #deps,
             __flow_hook: H,
             __flow_nodes: #nodes_ty,
-            __flow_runs: ::flow_runtime::__private::RunIds,
+            __flow_runs: ::typedflow::__private::RunIds,
         }
 
         // The node states behind a private field: a public flow may have private nodes.
@@ -717,7 +717,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             /// The flow's name.
             pub const NAME: &'static str = #display_name;
             /// The graph: nodes, edges and settings.
-            pub const GRAPH: &'static ::flow_runtime::GraphInfo = <Self as ::flow_runtime::Flow>::GRAPH;
+            pub const GRAPH: &'static ::typedflow::GraphInfo = <Self as ::typedflow::Flow>::GRAPH;
             /// The graph as a Mermaid `flowchart`.
             pub const MERMAID: &'static str = #mermaid;
             /// The graph in Graphviz DOT.
@@ -727,16 +727,16 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             pub fn new(deps: #deps) -> Self {
                 #name {
                     __flow_deps: deps,
-                    __flow_hook: ::flow_runtime::NoHook,
+                    __flow_hook: ::typedflow::NoHook,
                     __flow_nodes: #nodes_ty((#(#node_state_fns(),)*)),
-                    __flow_runs: ::flow_runtime::__private::RunIds::new(),
+                    __flow_runs: ::typedflow::__private::RunIds::new(),
                 }
             }
         }
 
         impl<H> #name<H> {
             /// Replaces the step hook, which wraps every node call of every run.
-            pub fn with_hook<H2: ::flow_runtime::StepHook>(self, hook: H2) -> #name<H2> {
+            pub fn with_hook<H2: ::typedflow::StepHook>(self, hook: H2) -> #name<H2> {
                 #name {
                     __flow_deps: self.__flow_deps,
                     __flow_hook: hook,
@@ -756,19 +756,19 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             }
         }
 
-        impl<H: ::flow_runtime::StepHook> #name<H> {
+        impl<H: ::typedflow::StepHook> #name<H> {
             /// Runs the flow from its entry node to `END`.
             ///
             /// # Errors
             ///
-            /// [`FlowError`](::flow_runtime::FlowError) when a node fails, or when the run
+            /// [`FlowError`](::typedflow::FlowError) when a node fails, or when the run
             /// exceeds the flow's step limit or timeout.
             pub async fn run(
                 &self,
                 input: #input,
-            ) -> ::core::result::Result<#output, ::flow_runtime::FlowError> {
+            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
                 let __flow_run_id = self.__flow_runs.next();
-                let __flow_cx = ::flow_runtime::Context::new(#display_name, __flow_run_id);
+                let __flow_cx = ::typedflow::Context::new(#display_name, __flow_run_id);
                 #run_plain
             }
 
@@ -777,13 +777,13 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             /// # Errors
             ///
             /// As [`run`](Self::run).
-            pub async fn run_with<R: ::flow_runtime::StepHook>(
+            pub async fn run_with<R: ::typedflow::StepHook>(
                 &self,
                 input: #input,
                 hook: R,
-            ) -> ::core::result::Result<#output, ::flow_runtime::FlowError> {
+            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
                 let __flow_run_id = self.__flow_runs.next();
-                let __flow_cx = ::flow_runtime::Context::new(#display_name, __flow_run_id);
+                let __flow_cx = ::typedflow::Context::new(#display_name, __flow_run_id);
                 #run_hooked
             }
 
@@ -793,13 +793,13 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
             // A flow whose every node leads to END has no state to assign after the match.
             #[doc(hidden)]
             #[allow(unreachable_code)]
-            async fn __flow_loop<K: ::flow_runtime::StepHook>(
+            async fn __flow_loop<K: ::typedflow::StepHook>(
                 __flow_deps: &#deps,
                 __flow_nodes: &#nodes_ty,
                 __flow_hook: K,
-                mut __flow_cx: ::flow_runtime::Context,
+                mut __flow_cx: ::typedflow::Context,
                 __flow_input: #input,
-            ) -> ::core::result::Result<#output, ::flow_runtime::FlowError> {
+            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
                 #run_loop
             }
         }
@@ -808,17 +808,17 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
         #[doc(hidden)]
         struct #start_ty<'__flow, H> {
             flow: &'__flow #name<H>,
-            cx: ::flow_runtime::Context,
+            cx: ::typedflow::Context,
             input: #input,
         }
 
-        impl<H: ::flow_runtime::StepHook> ::flow_runtime::RunStart<#output> for #start_ty<'_, H> {
+        impl<H: ::typedflow::StepHook> ::typedflow::RunStart<#output> for #start_ty<'_, H> {
             #[inline(always)]
-            fn start<K: ::flow_runtime::StepHook>(
+            fn start<K: ::typedflow::StepHook>(
                 self,
                 hook: K,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<#output, ::flow_runtime::FlowError>,
+                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
             > {
                 #bounded_loop
             }
@@ -826,19 +826,19 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
 
         #subgraph
 
-        impl<H: ::flow_runtime::StepHook> ::flow_runtime::Flow for #name<H> {
+        impl<H: ::typedflow::StepHook> ::typedflow::Flow for #name<H> {
             type Input = #input;
             type Output = #output;
             type Deps = #deps;
             const NAME: &'static str = #display_name;
             // The node list is a const of its own: its metric keys live in statics, and a
             // list that refers to statics is not promoted to `'static` inside a call.
-            const GRAPH: &'static ::flow_runtime::GraphInfo = {
-                const NODES: &[::flow_runtime::NodeInfo] = &[#(::flow_runtime::NodeInfo::__new(
+            const GRAPH: &'static ::typedflow::GraphInfo = {
+                const NODES: &[::typedflow::NodeInfo] = &[#(::typedflow::NodeInfo::__new(
                     #node_names,
-                    ::flow_runtime::__node_keys!(#display_name, #node_names),
+                    ::typedflow::__node_keys!(#display_name, #node_names),
                 ),)*];
-                &::flow_runtime::GraphInfo::__new(
+                &::typedflow::GraphInfo::__new(
                     #display_name,
                     #input_str,
                     #output_str,
@@ -847,7 +847,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
                     &[#(#edge_infos,)*],
                     #max_steps,
                     #timeout,
-                    ::flow_runtime::__flow_keys!(#display_name),
+                    ::typedflow::__flow_keys!(#display_name),
                 )
             };
             const MERMAID: &'static str = #mermaid;
@@ -857,17 +857,17 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
                 &self,
                 input: #input,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<#output, ::flow_runtime::FlowError>,
+                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
             > {
                 #name::run(self, input)
             }
 
-            fn run_with<R: ::flow_runtime::StepHook>(
+            fn run_with<R: ::typedflow::StepHook>(
                 &self,
                 input: #input,
                 hook: R,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<#output, ::flow_runtime::FlowError>,
+                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
             > {
                 #name::run_with(self, input, hook)
             }

@@ -56,20 +56,20 @@ pub fn expand_merge(cx: &mut Diagnostics, input: &DeriveInput) -> TokenStream {
                     }
                     _ => {
                         let name = quote::format_ident!("{}", key, span = meta.path.span());
-                        quote!(::flow_runtime::strategy::#name)
+                        quote!(::typedflow::strategy::#name)
                     }
                 });
                 Ok(())
             });
         }
-        let strategy = strategy.unwrap_or_else(|| quote!(::flow_runtime::strategy::overwrite));
+        let strategy = strategy.unwrap_or_else(|| quote!(::typedflow::strategy::overwrite));
         let span = field.ty.span();
         quote_spanned!(span=> #strategy(&mut self.#access, later.#access);)
     });
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     quote! {
-        impl #impl_generics ::flow_runtime::Merge for #ident #ty_generics #where_clause {
+        impl #impl_generics ::typedflow::Merge for #ident #ty_generics #where_clause {
             fn merge(&mut self, later: Self) {
                 #(#merges)*
             }

@@ -22,21 +22,21 @@ fn const_ok(e: TokenStream, what: &str) -> TokenStream {
 
 /// The builder chain of a node's `NodePolicies`, from its checked arguments.
 fn policies(args: &NodeArgs, name: &str) -> TokenStream {
-    let mut chain = quote!(::flow_runtime::policy::NodePolicies::new(#name).with_observer(::flow_runtime::StepObserver));
+    let mut chain = quote!(::typedflow::policy::NodePolicies::new(#name).with_observer(::typedflow::StepObserver));
     if let Some(retry) = &args.retry {
         let attempts = retry.attempts;
         let mut p = const_ok(
-            quote!(::flow_runtime::policy::RetryPolicy::new(#attempts)),
+            quote!(::typedflow::policy::RetryPolicy::new(#attempts)),
             "retry policy",
         );
         if let Some(b) = &retry.backoff {
             let backoff = match b {
-                BackoffArg::Constant(d) => quote!(::flow_runtime::policy::Backoff::constant(#d)),
+                BackoffArg::Constant(d) => quote!(::typedflow::policy::Backoff::constant(#d)),
                 BackoffArg::Linear(d, step) => {
-                    quote!(::flow_runtime::policy::Backoff::linear(#d, #step))
+                    quote!(::typedflow::policy::Backoff::linear(#d, #step))
                 }
                 BackoffArg::Exponential(d, factor, max) => const_ok(
-                    quote!(::flow_runtime::policy::Backoff::exponential(#d, #factor, #max)),
+                    quote!(::typedflow::policy::Backoff::exponential(#d, #factor, #max)),
                     "backoff",
                 ),
             };
@@ -49,26 +49,26 @@ fn policies(args: &NodeArgs, name: &str) -> TokenStream {
                 "decorrelated" => quote!(Decorrelated),
                 _ => quote!(None),
             };
-            p = quote!(#p.with_jitter(::flow_runtime::policy::Jitter::#variant));
+            p = quote!(#p.with_jitter(::typedflow::policy::Jitter::#variant));
         }
         if let Some(d) = &retry.max_elapsed {
             p = const_ok(quote!(#p.with_max_elapsed(#d)), "max_elapsed");
         }
         chain = quote! {
             #chain.with_retry({
-                const __FLOW_RETRY: ::flow_runtime::policy::RetryPolicy = #p;
+                const __FLOW_RETRY: ::typedflow::policy::RetryPolicy = #p;
                 __FLOW_RETRY
             })
         };
     }
     if let Some(d) = &args.timeout {
         let t = const_ok(
-            quote!(::flow_runtime::policy::TimeoutPolicy::new(#d)),
+            quote!(::typedflow::policy::TimeoutPolicy::new(#d)),
             "timeout",
         );
         chain = quote! {
             #chain.with_timeout({
-                const __FLOW_TIMEOUT: ::flow_runtime::policy::TimeoutPolicy = #t;
+                const __FLOW_TIMEOUT: ::typedflow::policy::TimeoutPolicy = #t;
                 __FLOW_TIMEOUT
             })
         };
@@ -76,7 +76,7 @@ fn policies(args: &NodeArgs, name: &str) -> TokenStream {
     if let Some(b) = &args.breaker {
         let (failures, cool_down) = (b.failures, &b.cool_down);
         let mut p = const_ok(
-            quote!(::flow_runtime::policy::BreakerPolicy::new(#failures, #cool_down)),
+            quote!(::typedflow::policy::BreakerPolicy::new(#failures, #cool_down)),
             "circuit breaker",
         );
         if let Some(max) = &b.max_cool_down {
@@ -84,7 +84,7 @@ fn policies(args: &NodeArgs, name: &str) -> TokenStream {
         }
         chain = quote! {
             #chain.with_breaker({
-                const __FLOW_BREAKER: ::flow_runtime::policy::BreakerPolicy = #p;
+                const __FLOW_BREAKER: ::typedflow::policy::BreakerPolicy = #p;
                 __FLOW_BREAKER
             })
         };
@@ -92,12 +92,12 @@ fn policies(args: &NodeArgs, name: &str) -> TokenStream {
     if let Some(n) = args.concurrency {
         let n = n as usize;
         let l = const_ok(
-            quote!(::flow_runtime::policy::ConcurrencyLimit::new(#n)),
+            quote!(::typedflow::policy::ConcurrencyLimit::new(#n)),
             "concurrency",
         );
         chain = quote! {
             #chain.with_concurrency({
-                const __FLOW_LIMIT: ::flow_runtime::policy::ConcurrencyLimit = #l;
+                const __FLOW_LIMIT: ::typedflow::policy::ConcurrencyLimit = #l;
                 __FLOW_LIMIT
             })
         };
@@ -122,8 +122,8 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
         Output::Value(None) => (quote!(()), quote!(::core::convert::Infallible), false),
         Output::Value(Some(ty)) => (quote!(#ty), quote!(::core::convert::Infallible), false),
         Output::Result(ty) => (
-            quote!(<#ty as ::flow_runtime::__private::NodeResult>::Ok),
-            quote!(<#ty as ::flow_runtime::__private::NodeResult>::Err),
+            quote!(<#ty as ::typedflow::__private::NodeResult>::Ok),
+            quote!(<#ty as ::typedflow::__private::NodeResult>::Err),
             true,
         ),
     };
@@ -131,14 +131,14 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
         Param::Input => quote!(__flow_input),
         Param::Context => quote!(__flow_cx),
         Param::Dep(ty) => quote_spanned! {ty.span()=>
-            <__FlowDeps as ::flow_runtime::Provides<#ty>>::provide(__flow_deps)
+            <__FlowDeps as ::typedflow::Provides<#ty>>::provide(__flow_deps)
         },
     });
     // Each dependency is a bound spanned on the parameter's type, so a flow whose
     // dependencies lack it is told which parameter needs what.
     let bounds = params.iter().filter_map(|p| match p {
         Param::Dep(ty) => {
-            Some(quote_spanned! {ty.span()=> __FlowDeps: ::flow_runtime::Provides<#ty>,})
+            Some(quote_spanned! {ty.span()=> __FlowDeps: ::typedflow::Provides<#ty>,})
         }
         _ => None,
     });
@@ -146,7 +146,7 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
     let future = if fallible {
         call
     } else {
-        quote!(::flow_runtime::__private::infallible(#call))
+        quote!(::typedflow::__private::infallible(#call))
     };
     let unused_input = input.is_none().then(|| quote!(let () = __flow_input;));
     // With policies the state is the node's `NodePolicies`, its error a `PolicyError`, and
@@ -161,14 +161,14 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
         )
     } else {
         let retry = if policy_args.retry.is_some() {
-            quote!(::flow_runtime::policy::RetryPolicy)
+            quote!(::typedflow::policy::RetryPolicy)
         } else {
-            quote!(::flow_runtime::policy::NoRetry)
+            quote!(::typedflow::policy::NoRetry)
         };
         let chain = policies(policy_args, &name);
         (
-            quote!(::flow_runtime::policy::PolicyError<#error_ty>),
-            quote!(::flow_runtime::policy::NodePolicies<#retry, ::flow_runtime::StepObserver>),
+            quote!(::typedflow::policy::PolicyError<#error_ty>),
+            quote!(::typedflow::policy::NodePolicies<#retry, ::typedflow::StepObserver>),
             chain,
             quote! {
                 const HAS_POLICIES: bool = true;
@@ -179,7 +179,7 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
                 }
 
                 #[inline]
-                fn error_kind(error: &Self::Error) -> ::flow_runtime::ErrorKind {
+                fn error_kind(error: &Self::Error) -> ::typedflow::ErrorKind {
                     error.kind()
                 }
             },
@@ -201,7 +201,7 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
         #vis enum #ident {}
 
         const _: () = {
-            impl ::flow_runtime::Node for #ident {
+            impl ::typedflow::Node for #ident {
                 type Input = #input_ty;
                 type Output = #output_ty;
                 type Error = #error_ty;
@@ -218,7 +218,7 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
 
             #hand_overs
 
-            impl<__FlowDeps: ?::core::marker::Sized> ::flow_runtime::NodeFn<__FlowDeps> for #ident
+            impl<__FlowDeps: ?::core::marker::Sized> ::typedflow::NodeFn<__FlowDeps> for #ident
             where
                 #(#bounds)*
             {
@@ -227,7 +227,7 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
                 fn call<'__flow>(
                     __flow_deps: &'__flow __FlowDeps,
                     __flow_state: &'__flow Self::State,
-                    __flow_cx: &'__flow ::flow_runtime::Context,
+                    __flow_cx: &'__flow ::typedflow::Context,
                     __flow_input: Self::Input,
                 ) -> impl ::core::future::Future<
                     Output = ::core::result::Result<Self::Output, Self::Error>,
@@ -240,7 +240,7 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
 }
 
 /// The impls behind the type checks of the run loop's hand-overs (see
-/// `flow_runtime::__private`), for a node type taking `input` and returning `output`:
+/// `typedflow::__private`), for a node type taking `input` and returning `output`:
 /// each names the node's own types, not a projection, so a wrong type finds no impl and
 /// rustc prints the trait's message. Used by `#[node]` and for a flow used as a node.
 pub fn hand_over_impls(
@@ -249,28 +249,28 @@ pub fn hand_over_impls(
     output: &TokenStream,
 ) -> TokenStream {
     quote! {
-        impl<__FlowFrom: ?::core::marker::Sized> ::flow_runtime::__private::Edge<__FlowFrom, #input> for #node {
+        impl<__FlowFrom: ?::core::marker::Sized> ::typedflow::__private::Edge<__FlowFrom, #input> for #node {
             #[inline(always)]
             fn pass(value: #input) -> #input {
                 value
             }
         }
 
-        impl<__FlowBranches: ?::core::marker::Sized> ::flow_runtime::__private::Join<__FlowBranches, #input> for #node {
+        impl<__FlowBranches: ?::core::marker::Sized> ::typedflow::__private::Join<__FlowBranches, #input> for #node {
             #[inline(always)]
             fn pass(value: #input) -> #input {
                 value
             }
         }
 
-        impl<__FlowHandler: ?::core::marker::Sized> ::flow_runtime::__private::StandIn<__FlowHandler, #output> for #node {
+        impl<__FlowHandler: ?::core::marker::Sized> ::typedflow::__private::StandIn<__FlowHandler, #output> for #node {
             #[inline(always)]
             fn pass(value: #output) -> #output {
                 value
             }
         }
 
-        impl<__FlowFlow> ::flow_runtime::__private::Entry<__FlowFlow, #input> for #node {
+        impl<__FlowFlow> ::typedflow::__private::Entry<__FlowFlow, #input> for #node {
             #[inline(always)]
             fn pass(value: #input) -> #input {
                 value

@@ -142,7 +142,7 @@ pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
     })
 }
 
-/// `Context`, `flow_runtime::Context` or `::flow_runtime::Context`.
+/// `Context`, `typedflow::Context` or `::typedflow::Context`.
 fn is_context(ty: &Type) -> bool {
     match ty {
         Type::Path(p) if p.qself.is_none() => p

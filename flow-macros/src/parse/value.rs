@@ -27,7 +27,7 @@ impl quote::ToTokens for DurationLit {
     fn to_tokens(&self, tokens: &mut proc_macro2::TokenStream) {
         let (secs, nanos) = (self.secs, self.nanos);
         tokens.extend(quote::quote_spanned! {self.span=>
-            ::flow_runtime::__private::Duration::new(#secs, #nanos)
+            ::typedflow::__private::Duration::new(#secs, #nanos)
         });
     }
 }

@@ -76,7 +76,7 @@ pub(crate) fn endpoint(base_url: &str, path: &str) -> Result<reqwest::Url, Confi
         "https" if cfg!(feature = "rustls") => {}
         "https" => {
             return Err(invalid(
-                "https needs the `rustls` feature of flow-providers".to_owned(),
+                "https needs the `rustls` feature of typedflow-providers".to_owned(),
             ));
         }
         other => {

@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
-use flow_providers::{AnthropicClient, OpenAiClient};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
+use typedflow_providers::{AnthropicClient, OpenAiClient};
 
 pub const KEY: &str = "sk-test-0123456789abcdef-SECRET";
 

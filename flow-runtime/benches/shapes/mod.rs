@@ -10,7 +10,7 @@ use core::future::Future;
 use core::pin::pin;
 use core::task::{Context as TaskContext, Poll, Waker};
 
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 /// Polls a future that never waits to completion, with no runtime around it, so both
 /// sides of a comparison pay the same (zero) executor cost.

@@ -28,12 +28,12 @@ use super::rng::{JitterRng, nanos, uniform};
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_runtime::policy::Backoff;
+/// use typedflow::policy::Backoff;
 ///
 /// let ms = Duration::from_millis;
 /// let b = Backoff::exponential(ms(100), 2.0, ms(500))?;
 /// assert_eq!([b.delay(0), b.delay(1), b.delay(2), b.delay(3)], [ms(100), ms(200), ms(400), ms(500)]);
-/// # Ok::<(), flow_runtime::policy::ConfigError>(())
+/// # Ok::<(), typedflow::policy::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
@@ -176,14 +176,14 @@ pub enum Jitter {
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_runtime::policy::{Backoff, Jitter, RetryPolicy, SplitMix64};
+/// use typedflow::policy::{Backoff, Jitter, RetryPolicy, SplitMix64};
 ///
 /// let policy = RetryPolicy::new(4)?
 ///     .with_backoff(Backoff::linear(Duration::from_secs(1), Duration::from_secs(2)))
 ///     .with_jitter(Jitter::None);
 /// let delays: Vec<u64> = policy.schedule(SplitMix64::new(7)).map(|d| d.as_secs()).collect();
 /// assert_eq!(delays, [1, 3, 5]);
-/// # Ok::<(), flow_runtime::policy::ConfigError>(())
+/// # Ok::<(), typedflow::policy::ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Schedule<G> {

@@ -24,7 +24,7 @@ use super::PolicyError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_runtime::policy::{Call, Events, FnCall, PolicyError, Timeout, TimeoutPolicy};
+/// use typedflow::policy::{Call, Events, FnCall, PolicyError, Timeout, TimeoutPolicy};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let mut stack = Timeout::new(
@@ -138,7 +138,7 @@ where
 /// a token.
 ///
 /// ```
-/// use flow_runtime::policy::{Call, Cancel, FnCall, PolicyError};
+/// use typedflow::policy::{Call, Cancel, FnCall, PolicyError};
 /// use tokio_util::sync::CancellationToken;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {

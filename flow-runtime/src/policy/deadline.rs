@@ -21,8 +21,8 @@ use crate::FlowError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_runtime::FlowError;
-/// use flow_runtime::policy::deadline;
+/// use typedflow::FlowError;
+/// use typedflow::policy::deadline;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
 /// let slow = async {

@@ -12,7 +12,7 @@ use crate::Retryable;
 /// value that exists is valid and nothing is checked again while calls run.
 ///
 /// ```
-/// use flow_runtime::policy::{ConfigError, RetryPolicy};
+/// use typedflow::policy::{ConfigError, RetryPolicy};
 ///
 /// assert_eq!(RetryPolicy::new(0).unwrap_err(), ConfigError::ZeroAttempts);
 /// ```
@@ -75,7 +75,7 @@ pub enum ConfigError {
 ///
 /// ```
 /// use std::error::Error as _;
-/// use flow_runtime::policy::PolicyError;
+/// use typedflow::policy::PolicyError;
 ///
 /// let err: PolicyError<std::io::Error> = PolicyError::Exhausted {
 ///     source: std::io::Error::other("connection reset"),

@@ -17,13 +17,13 @@ use super::{Call, ConfigError, PolicyError};
 /// # Example
 ///
 /// ```
-/// use flow_runtime::policy::ConcurrencyLimit;
+/// use typedflow::policy::ConcurrencyLimit;
 ///
 /// let limit = ConcurrencyLimit::new(4)?;
 /// assert_eq!(limit.get(), 4);
 /// assert_eq!(limit.semaphore().available_permits(), 4);
 /// assert!(ConcurrencyLimit::new(0).is_err());
-/// # Ok::<(), flow_runtime::policy::ConfigError>(())
+/// # Ok::<(), typedflow::policy::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConcurrencyLimit {

@@ -53,5 +53,5 @@ pub use timeout::{Timeout, TimeoutPolicy};
 
 /// The policies chapter of the guide (`docs/policies.md`), compiled here so its examples
 /// are tested.
-#[doc = include_str!("../../../docs/policies.md")]
+#[doc = include_str!("../../docs/policies.md")]
 pub mod guide {}

@@ -38,7 +38,7 @@ use crate::Retryable;
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_runtime::policy::{
+/// use typedflow::policy::{
 ///     Backoff, BreakerPolicy, ConcurrencyLimit, Jitter, NodePolicies, PolicyError, RetryPolicy,
 ///     TimeoutPolicy,
 /// };

@@ -23,7 +23,7 @@ pub const TRACING_TARGET: &str = "flow::policy";
 /// ```
 /// use std::sync::Mutex;
 /// use std::time::Duration;
-/// use flow_runtime::policy::{Observer, RetryScheduled};
+/// use typedflow::policy::{Observer, RetryScheduled};
 ///
 /// /// Keeps every delay a retry waited.
 /// #[derive(Default)]
@@ -85,7 +85,7 @@ impl<O: Observer + ?Sized> Observer for Arc<O> {
 /// Where a mechanism reports its events: the node's name and its observer.
 ///
 /// ```
-/// use flow_runtime::policy::Events;
+/// use typedflow::policy::Events;
 ///
 /// let events = Events::node("write");
 /// assert_eq!(events.node_name(), "write");

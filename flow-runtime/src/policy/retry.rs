@@ -37,7 +37,7 @@ use crate::Retryable;
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_runtime::policy::{Backoff, Jitter, RetryPolicy};
+/// use typedflow::policy::{Backoff, Jitter, RetryPolicy};
 ///
 /// let ms = Duration::from_millis;
 /// let policy = RetryPolicy::new(4)?
@@ -45,7 +45,7 @@ use crate::Retryable;
 ///     .with_jitter(Jitter::Equal)
 ///     .with_max_elapsed(Duration::from_secs(30))?;
 /// assert_eq!(policy.attempts(), 4);
-/// # Ok::<(), flow_runtime::policy::ConfigError>(())
+/// # Ok::<(), typedflow::policy::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
@@ -192,7 +192,7 @@ pub struct NoRetry;
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_runtime::policy::{Backoff, Call, Events, FnCall, Jitter, Retry, RetryPolicy, SplitMix64};
+/// use typedflow::policy::{Backoff, Call, Events, FnCall, Jitter, Retry, RetryPolicy, SplitMix64};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let policy = RetryPolicy::new(3)?

@@ -18,7 +18,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_runtime::policy::{Backoff, Jitter, JitterRng, RetryPolicy};
+/// use typedflow::policy::{Backoff, Jitter, JitterRng, RetryPolicy};
 ///
 /// /// Always draws the largest number: full jitter then waits the whole delay.
 /// struct Highest;
@@ -33,7 +33,7 @@ use std::time::Duration;
 ///     .with_jitter(Jitter::Full);
 /// let delays: Vec<_> = policy.schedule(Highest).collect();
 /// assert_eq!(delays, [Duration::from_secs(1); 2]);
-/// # Ok::<(), flow_runtime::policy::ConfigError>(())
+/// # Ok::<(), typedflow::policy::ConfigError>(())
 /// ```
 pub trait JitterRng {
     /// The next number; every value equally likely.
@@ -59,7 +59,7 @@ const fn mix(mut z: u64) -> u64 {
 /// The SplitMix64 generator: seedable, fast, and the same numbers on every platform.
 ///
 /// ```
-/// use flow_runtime::policy::{JitterRng, SplitMix64};
+/// use typedflow::policy::{JitterRng, SplitMix64};
 ///
 /// let mut rng = SplitMix64::new(0);
 /// assert_eq!(rng.next_u64(), 0xe220_a839_7b1d_cdaf);

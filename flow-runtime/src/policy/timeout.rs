@@ -27,12 +27,12 @@ use super::{Call, ConfigError, PolicyError};
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_runtime::policy::TimeoutPolicy;
+/// use typedflow::policy::TimeoutPolicy;
 ///
 /// let t = TimeoutPolicy::new(Duration::from_secs(30))?;
 /// assert_eq!(t.duration(), Duration::from_secs(30));
 /// assert!(TimeoutPolicy::new(Duration::ZERO).is_err());
-/// # Ok::<(), flow_runtime::policy::ConfigError>(())
+/// # Ok::<(), typedflow::policy::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TimeoutPolicy {

@@ -1,4 +1,4 @@
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 pub struct Ticket(u32);
 
@@ -13,7 +13,7 @@ async fn close(t: Ticket) -> Result<u32, std::io::Error> {
 }
 
 #[node]
-async fn rescue(failed: flow_runtime::Failed<Ticket, std::io::Error>) -> u32 {
+async fn rescue(failed: typedflow::Failed<Ticket, std::io::Error>) -> u32 {
     failed.input.0
 }
 

@@ -1,4 +1,4 @@
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 #[node]
 async fn parse(text: String) -> Result<u32, std::num::ParseIntError> {

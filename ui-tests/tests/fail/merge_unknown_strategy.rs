@@ -1,4 +1,4 @@
-use flow_runtime::Merge;
+use typedflow::Merge;
 
 #[derive(Merge)]
 pub struct State {

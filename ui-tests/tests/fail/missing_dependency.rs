@@ -1,4 +1,4 @@
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 pub struct Llm;
 pub struct Db;

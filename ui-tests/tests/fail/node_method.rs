@@ -1,4 +1,4 @@
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 struct Writer;
 

@@ -1,4 +1,4 @@
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 #[node]
 async fn write(topic: String, log: &mut Vec<String>) -> String {

@@ -1,4 +1,4 @@
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 #[node(
     retry(attempts = 0, backoff = exponential(1s, 0.5, max = 5s)),

@@ -1,4 +1,4 @@
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 #[node(timeout = 30, retry(attempts = 3, backoff = constant(200)))]
 async fn fetch(url: String) -> Result<String, std::io::Error> {

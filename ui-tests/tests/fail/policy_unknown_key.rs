@@ -1,4 +1,4 @@
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 #[node(retyr(attempts = 3), retry(attempts = 3, jitter = ful, backof = constant(1s)))]
 async fn fetch(url: String) -> Result<String, std::io::Error> {

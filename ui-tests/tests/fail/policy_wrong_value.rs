@@ -1,4 +1,4 @@
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 #[node(retry(attempts = "3"), concurrency = 2.5)]
 async fn fetch(url: String) -> Result<String, std::io::Error> {

@@ -1,4 +1,4 @@
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 #[derive(Debug)]
 pub struct FetchError;

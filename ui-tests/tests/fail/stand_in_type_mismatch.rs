@@ -1,4 +1,4 @@
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 #[node]
 async fn items(n: u32) -> Vec<u32> {
@@ -11,7 +11,7 @@ async fn check(x: u32) -> Result<u32, std::io::Error> {
 }
 
 #[node]
-async fn skip(failed: flow_runtime::Failed<u32, std::io::Error>) -> String {
+async fn skip(failed: typedflow::Failed<u32, std::io::Error>) -> String {
     failed.error.to_string()
 }
 

@@ -1,4 +1,4 @@
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 #[node]
 async fn outline(topic: String) -> String {

@@ -1,7 +1,7 @@
 //! Chains, `START`/`END` in one line, several uses of one node through aliases, a node
 //! with no input, a fallible node returning an alias of `Result`, and the flow attribute
 //! written inside `graph!`.
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 type Result<T> = std::result::Result<T, std::num::ParseIntError>;
 

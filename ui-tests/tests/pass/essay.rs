@@ -2,7 +2,7 @@
 //! run timeout: the essay writer of the README.
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use flow_runtime::prelude::*;
+use typedflow::prelude::*;
 
 #[derive(Debug, Clone)]
 pub struct Draft {

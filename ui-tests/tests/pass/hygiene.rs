@@ -18,20 +18,20 @@ mod flows {
     }
 
     /// Adds one.
-    #[::flow_runtime::node]
+    #[::typedflow::node]
     pub async fn inc(n: Num) -> Num {
         Num(n.0 + 1)
     }
 
     /// Decides.
-    #[::flow_runtime::node]
-    pub async fn check(n: Num, cx: &::flow_runtime::Context) -> ::std::result::Result<Step, ::std::io::Error> {
+    #[::typedflow::node]
+    pub async fn check(n: Num, cx: &::typedflow::Context) -> ::std::result::Result<Step, ::std::io::Error> {
         let _ = cx.step();
         ::std::result::Result::Ok(if n.0 < 3 { Step::More(n) } else { Step::Done(n) })
     }
 
-    #[::flow_runtime::flow(max_steps = 10, timeout = 1500ms)]
-    ::flow_runtime::graph! {
+    #[::typedflow::flow(max_steps = 10, timeout = 1500ms)]
+    ::typedflow::graph! {
         /// Counts to three.
         pub Counter(Num) -> Num {
             START -> inc -> check;

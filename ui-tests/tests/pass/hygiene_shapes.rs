@@ -7,7 +7,7 @@ mod flows {
     //! Every shape, without the prelude.
 
     /// A shared state.
-    #[derive(::std::clone::Clone, ::std::default::Default, ::flow_runtime::Merge)]
+    #[derive(::std::clone::Clone, ::std::default::Default, ::typedflow::Merge)]
     pub struct Tally {
         /// Appended.
         #[merge(append)]
@@ -18,13 +18,13 @@ mod flows {
     }
 
     /// Splits.
-    #[::flow_runtime::node]
+    #[::typedflow::node]
     pub async fn split(n: u32) -> ::std::vec::Vec<u32> {
         ::std::iter::Iterator::collect(0..n)
     }
 
     /// Fails on odd numbers.
-    #[::flow_runtime::node]
+    #[::typedflow::node]
     pub async fn even(n: u32) -> ::std::result::Result<u32, ::std::io::Error> {
         if n % 2 == 0 {
             ::std::result::Result::Ok(n)
@@ -34,57 +34,57 @@ mod flows {
     }
 
     /// Stands in for odd numbers.
-    #[::flow_runtime::node]
-    pub async fn zero(failed: ::flow_runtime::Failed<u32, ::std::io::Error>) -> u32 {
+    #[::typedflow::node]
+    pub async fn zero(failed: ::typedflow::Failed<u32, ::std::io::Error>) -> u32 {
         let _ = failed.input;
         0
     }
 
     /// Starts a tally.
-    #[::flow_runtime::node]
+    #[::typedflow::node]
     pub async fn tally(values: ::std::vec::Vec<u32>) -> Tally {
         Tally { seen: values, top: 0 }
     }
 
     /// One branch.
-    #[::flow_runtime::node]
+    #[::typedflow::node]
     pub async fn left(mut t: Tally) -> Tally {
         t.top = 1;
         t
     }
 
     /// The other.
-    #[::flow_runtime::node]
+    #[::typedflow::node]
     pub async fn right(mut t: Tally) -> Tally {
         t.top = 2;
         t
     }
 
     /// Pairs.
-    #[::flow_runtime::node]
+    #[::typedflow::node]
     pub async fn pair(t: Tally) -> (u32, u32) {
         (t.top, t.top)
     }
 
     /// A.
-    #[::flow_runtime::node]
+    #[::typedflow::node]
     pub async fn first((a, _): (u32, u32)) -> u32 {
         a
     }
 
     /// B.
-    #[::flow_runtime::node]
+    #[::typedflow::node]
     pub async fn second((_, b): (u32, u32)) -> u32 {
         b
     }
 
     /// Adds.
-    #[::flow_runtime::node]
+    #[::typedflow::node]
     pub async fn add((a, b): (u32, u32)) -> u32 {
         a + b
     }
 
-    ::flow_runtime::graph! {
+    ::typedflow::graph! {
         /// Every shape.
         pub Shapes(u32) -> u32 {
             START -> split -> [even; 2] -> tally -> {left, right} -> pair -> (first, second) -> add -> END;
@@ -92,7 +92,7 @@ mod flows {
         }
     }
 
-    ::flow_runtime::graph! {
+    ::typedflow::graph! {
         /// A subgraph.
         pub Outer(u32) -> u32 {
             START -> Shapes -> END;

@@ -7,17 +7,17 @@ mod service {
 
     struct Parsed(u32);
 
-    #[flow_runtime::node]
+    #[typedflow::node]
     async fn parse(text: String) -> Result<Parsed, std::num::ParseIntError> {
         Ok(Parsed(text.parse()?))
     }
 
-    #[flow_runtime::node]
+    #[typedflow::node]
     async fn render(parsed: Parsed) -> String {
         format!("#{}", parsed.0)
     }
 
-    flow_runtime::graph! {
+    typedflow::graph! {
         /// Parses and renders a number.
         pub Render(String) -> String {
             START -> parse -> render -> END;

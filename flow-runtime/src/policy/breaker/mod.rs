@@ -40,12 +40,12 @@ use super::{Call, ConfigError, PolicyError};
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_runtime::policy::BreakerPolicy;
+/// use typedflow::policy::BreakerPolicy;
 ///
 /// let policy = BreakerPolicy::new(3, Duration::from_secs(10))?
 ///     .with_max_cool_down(Duration::from_secs(60))?;
 /// assert_eq!(policy.max_cool_down(), Duration::from_secs(60));
-/// # Ok::<(), flow_runtime::policy::ConfigError>(())
+/// # Ok::<(), typedflow::policy::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BreakerPolicy {
@@ -221,7 +221,7 @@ const CLOSED: u64 = 0;
 ///
 /// ```
 /// use std::time::Duration;
-/// use flow_runtime::policy::{BreakerPolicy, BreakerState, CircuitBreaker};
+/// use typedflow::policy::{BreakerPolicy, BreakerState, CircuitBreaker};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let breaker = CircuitBreaker::new("fetch", BreakerPolicy::new(2, Duration::from_secs(5))?);

@@ -45,7 +45,7 @@ FIXES = {
 "error_edge_input_not_clone": ("A node with an error edge keeps a copy of its input for the handler, and the input type is not `Clone`.", "Derive `Clone` on the input type, or remove the error edge."),
 "map_not_collection": ("The node before a map `[worker; N]` does not return a collection of the worker's input.", "Return a `Vec` (or any `IntoIterator`) of the worker's input type."),
 "nested_node_edges": ("A node inside a fan-out group or a map has edges of its own; its output goes to the join or the collected results.", "Remove the edge, or give the other use its own name: `node double2 = double;`."),
-"stand_in_type_mismatch": ("The error handler of a branch or a mapped node stands in for it, so it must return what that node returns.", "Make the handler return the failed node's output type (here `u32`)."),
+"handler_output_mismatch": ("The handler of a branch's or a mapped node's error edge takes its place, so it must return what that node returns.", "Make the handler return the failed node's output type (here `u32`)."),
 "subgraph_type_mismatch": ("A flow used as a node of another flow is typed like any node: its input type is the flow's input type.", "Make the node before it return the inner flow's input type (here `String`)."),
 "merge_state_not_merge": ("Branches joined with `{a, b}` are merged into one state, and the state type does not implement `Merge`.", "Derive it: `#[derive(Merge)]`, with a `#[merge(..)]` strategy on fields that should not simply be overwritten; or join with `(a, b)` and take the tuple."),
 "merge_unknown_strategy": ("A `#[merge(..)]` attribute names a strategy that does not exist, or more than one.", "Use one of `overwrite`, `keep_first`, `append`, `max`, `min`, `with = path`."),

@@ -92,7 +92,7 @@ pub const CATALOGUE: &[&str] = &[
     "error_edge_input_not_clone",
     "map_not_collection",
     "nested_node_edges",
-    "stand_in_type_mismatch",
+    "handler_output_mismatch",
     "misplaced_group",
     "subgraph_type_mismatch",
     "merge_state_not_merge",

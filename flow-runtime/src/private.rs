@@ -255,24 +255,24 @@ where
         .await
 }
 
-/// `Handler` stands in for `Self` when it fails in a fan-out or a map, so it must return
-/// what `Self` returns, `T`.
+/// `Handler` is the handler of `Self`'s error edge inside a fan-out or a map: its output
+/// takes the place of `Self`'s, so it must return what `Self` returns, `T`.
 ///
 /// Implemented by `#[node]` for the node's own output type.
 #[diagnostic::on_unimplemented(
-    message = "handler `{Handler}` stands in for `{Self}`, so it must return what `{Self}` returns, not `{T}`",
+    message = "handler `{Handler}` takes the place of `{Self}` when it fails, so it must return what `{Self}` returns, not `{T}`",
     label = "`{Handler}` returns `{T}`",
     note = "the output of a branch's or a mapped node's error handler takes the failed node's place in the results"
 )]
-pub trait StandIn<Handler: ?Sized, T>: Node {
-    /// Hands the stand-in's output over; the identity.
+pub trait HandlerOutput<Handler: ?Sized, T>: Node {
+    /// Hands the handler's output over; the identity.
     fn pass(value: T) -> Self::Output;
 }
 
 impl<T> Hand<T> {
-    /// Type-checks and hands over the output of a failed node's stand-in.
+    /// Type-checks and hands over the output of a failed node's handler.
     #[inline(always)]
-    pub fn stand_in<N: StandIn<Handler, T>, Handler: ?Sized>(self) -> N::Output {
+    pub fn handler_output<N: HandlerOutput<Handler, T>, Handler: ?Sized>(self) -> N::Output {
         N::pass(self.0)
     }
 }
@@ -331,18 +331,24 @@ where
         match this.call.poll(cx) {
             Poll::Ready(Ok(out)) => Poll::Ready(Ok(out)),
             Poll::Ready(Err(err)) => {
-                let attempts = N::attempts(&err);
-                Poll::Ready(Err(Box::new(crate::FlowError::__node(
-                    this.cx.flow(),
-                    this.node.name,
-                    this.cx.step(),
-                    attempts,
-                    err,
-                ))))
+                Poll::Ready(Err(Box::new(node_failed::<N>(this.cx, this.node, err))))
             }
             Poll::Pending => Poll::Pending,
         }
     }
+}
+
+/// The error of a run whose node `N` failed (after its policies): names the flow, the
+/// node, the step and the attempts.
+#[cold]
+#[inline(never)]
+pub fn node_failed<N: Node>(
+    cx: &crate::Context,
+    node: &'static crate::NodeInfo,
+    error: N::Error,
+) -> crate::FlowError {
+    let attempts = N::attempts(&error);
+    crate::FlowError::__node(cx.flow(), node.name, cx.step(), attempts, error)
 }
 
 /// Wraps a call of node `N` inside a fan-out or a map.
@@ -357,5 +363,258 @@ pub fn nested<'a, N, F>(
         cx,
         node,
         _node: core::marker::PhantomData,
+    }
+}
+
+// -- the join of a fan-out -------------------------------------------------------
+
+pin_project_lite::pin_project! {
+    /// One branch of a fan-out: its future, and its output once it is done. The future is
+    /// not polled again after it is done; it is dropped with the join.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Branch<F, T> {
+        #[pin]
+        fut: F,
+        out: Option<T>,
+    }
+}
+
+impl<F, T, E> Branch<F, T>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    /// Polls the branch unless it is done: `Ready(Ok(()))` once its output is kept.
+    #[inline(always)]
+    fn poll_branch(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<(), E>> {
+        let this = self.project();
+        if this.out.is_some() {
+            return Poll::Ready(Ok(()));
+        }
+        match this.fut.poll(cx) {
+            Poll::Ready(Ok(out)) => {
+                *this.out = Some(out);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// A tuple of branch futures that can be joined: `(F0, F1, ..)`, each
+/// `Future<Output = Result<Ti, E>>`, up to 32 branches.
+pub trait Branches {
+    /// The join of the branches.
+    type Join: Future;
+    /// Starts the join.
+    fn join(self) -> Self::Join;
+}
+
+/// Runs the branches of a fan-out concurrently in the calling task, polling each in the
+/// order written; returns the tuple of their outputs, or the first error, dropping the
+/// branches still running. No task is spawned and nothing is boxed.
+#[inline(always)]
+pub fn join<B: Branches>(branches: B) -> B::Join {
+    branches.join()
+}
+
+macro_rules! joins {
+    ($($join:ident { $($f:ident $t:ident $b:ident),+ })+) => {$(
+        pin_project_lite::pin_project! {
+            /// The join of a fan-out with this many branches.
+            #[must_use = "futures do nothing unless polled"]
+            pub struct $join<$($f, $t),+> {
+                $( #[pin] $b: Branch<$f, $t>, )+
+            }
+        }
+
+        impl<E, $($f, $t),+> Future for $join<$($f, $t),+>
+        where
+            $( $f: Future<Output = Result<$t, E>>, )+
+        {
+            type Output = Result<($($t,)+), E>;
+
+            #[inline]
+            fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+                let mut this = self.project();
+                let mut pending = false;
+                $(
+                    match this.$b.as_mut().poll_branch(cx) {
+                        Poll::Ready(Ok(())) => {}
+                        Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                        Poll::Pending => pending = true,
+                    }
+                )+
+                if pending {
+                    return Poll::Pending;
+                }
+                // Every branch kept its output above; a join polled again after it
+                // returned finds them taken and stays pending.
+                match ($(this.$b.as_mut().project().out.take(),)+) {
+                    ($(Some($b),)+) => Poll::Ready(Ok(($($b,)+))),
+                    _ => Poll::Pending,
+                }
+            }
+        }
+
+        impl<E, $($f, $t),+> Branches for ($($f,)+)
+        where
+            $( $f: Future<Output = Result<$t, E>>, )+
+        {
+            type Join = $join<$($f, $t),+>;
+
+            #[inline(always)]
+            fn join(self) -> Self::Join {
+                #[allow(non_snake_case)] // reason: the futures are named after their types
+                let ($($f,)+) = self;
+                $join { $( $b: Branch { fut: $f, out: None }, )+ }
+            }
+        }
+    )+};
+}
+
+joins! {
+    Join1 { F0 T0 b0 }
+    Join2 { F0 T0 b0, F1 T1 b1 }
+    Join3 { F0 T0 b0, F1 T1 b1, F2 T2 b2 }
+    Join4 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3 }
+    Join5 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4 }
+    Join6 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5 }
+    Join7 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6 }
+    Join8 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7 }
+    Join9 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8 }
+    Join10 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9 }
+    Join11 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10 }
+    Join12 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11 }
+    Join13 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12 }
+    Join14 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13 }
+    Join15 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14 }
+    Join16 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15 }
+    Join17 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16 }
+    Join18 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17 }
+    Join19 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18 }
+    Join20 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19 }
+    Join21 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20 }
+    Join22 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20, F21 T21 b21 }
+    Join23 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20, F21 T21 b21, F22 T22 b22 }
+    Join24 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20, F21 T21 b21, F22 T22 b22, F23 T23 b23 }
+    Join25 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20, F21 T21 b21, F22 T22 b22, F23 T23 b23, F24 T24 b24 }
+    Join26 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20, F21 T21 b21, F22 T22 b22, F23 T23 b23, F24 T24 b24, F25 T25 b25 }
+    Join27 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20, F21 T21 b21, F22 T22 b22, F23 T23 b23, F24 T24 b24, F25 T25 b25, F26 T26 b26 }
+    Join28 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20, F21 T21 b21, F22 T22 b22, F23 T23 b23, F24 T24 b24, F25 T25 b25, F26 T26 b26, F27 T27 b27 }
+    Join29 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20, F21 T21 b21, F22 T22 b22, F23 T23 b23, F24 T24 b24, F25 T25 b25, F26 T26 b26, F27 T27 b27, F28 T28 b28 }
+    Join30 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20, F21 T21 b21, F22 T22 b22, F23 T23 b23, F24 T24 b24, F25 T25 b25, F26 T26 b26, F27 T27 b27, F28 T28 b28, F29 T29 b29 }
+    Join31 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20, F21 T21 b21, F22 T22 b22, F23 T23 b23, F24 T24 b24, F25 T25 b25, F26 T26 b26, F27 T27 b27, F28 T28 b28, F29 T29 b29, F30 T30 b30 }
+    Join32 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20, F21 T21 b21, F22 T22 b22, F23 T23 b23, F24 T24 b24, F25 T25 b25, F26 T26 b26, F27 T27 b27, F28 T28 b28, F29 T29 b29, F30 T30 b30, F31 T31 b31 }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Ready with `value` after `ms` milliseconds of the (paused) clock, counting its polls.
+    async fn after<T>(ms: u64, value: T, polls: &Cell<u32>) -> T {
+        let sleep = tokio::time::sleep(Duration::from_millis(ms));
+        let mut sleep = core::pin::pin!(sleep);
+        core::future::poll_fn(|cx| {
+            polls.set(polls.get() + 1);
+            sleep.as_mut().poll(cx)
+        })
+        .await;
+        value
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn join_keeps_the_written_order_whatever_finishes_first() {
+        let (a, b, c) = (Cell::new(0), Cell::new(0), Cell::new(0));
+        let joined = join((
+            async { Ok::<_, ()>(after(30, 1u8, &a).await) },
+            async { Ok(after(10, "two", &b).await) },
+            async { Ok(after(20, 3.0f32, &c).await) },
+        ))
+        .await;
+        assert_eq!(joined, Ok((1u8, "two", 3.0f32)));
+        // A branch is polled at each wake-up of the join until it is done (at 0, 10, 20
+        // and 30 ms for the slowest), and never after its output was kept.
+        assert_eq!((a.get(), b.get(), c.get()), (4, 2, 3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn join_returns_the_first_error_and_drops_the_branches_still_running() {
+        struct Dropped<'a>(&'a Cell<bool>);
+        impl Drop for Dropped<'_> {
+            fn drop(&mut self) {
+                self.0.set(true);
+            }
+        }
+        let dropped = Cell::new(false);
+        let polls = Cell::new(0);
+        let start = tokio::time::Instant::now();
+        let joined = join((
+            async {
+                let _guard = Dropped(&dropped);
+                Ok(after(1_000, 1u32, &polls).await)
+            },
+            async { Err::<u32, _>(after(5, "failed", &polls).await) },
+        ))
+        .await;
+        assert_eq!(joined, Err("failed"));
+        assert!(dropped.get(), "the slow branch is dropped with the join");
+        assert_eq!(start.elapsed(), Duration::from_millis(5));
+    }
+
+    #[tokio::test]
+    async fn join_of_one_and_of_thirty_two_branches() {
+        assert_eq!(join((async { Ok::<_, ()>(7) },)).await, Ok((7,)));
+        macro_rules! ready {
+            ($($n:literal)*) => { ($(async { Ok::<u32, ()>($n) },)*) };
+        }
+        let all = join(ready!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31)).await;
+        let all = all.expect("every branch succeeds");
+        assert_eq!((all.0, all.15, all.31), (0, 15, 31));
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("boom")]
+    struct Boom;
+
+    enum Failing {}
+    impl Node for Failing {
+        type Input = ();
+        type Output = ();
+        type Error = Boom;
+        type State = ();
+        const NAME: &'static str = "failing";
+        fn state() {}
+        fn attempts(_: &Boom) -> u32 {
+            3
+        }
+    }
+
+    #[test]
+    fn node_failed_names_the_flow_the_node_the_step_and_the_attempts() {
+        static INFO: crate::NodeInfo =
+            crate::NodeInfo::__new("check", crate::__node_keys!("Essay", "check"));
+        let mut cx = crate::Context::new("Essay", crate::RunId::from_u64(1));
+        cx.__advance();
+        cx.__advance();
+        let err = node_failed::<Failing>(&cx, &INFO, Boom);
+        match &err {
+            crate::FlowError::Node {
+                flow,
+                node,
+                step,
+                attempts,
+                ..
+            } => assert_eq!((*flow, *node, *step, *attempts), ("Essay", "check", 2, 3)),
+            other => panic!("expected a node error, got {other:?}"),
+        }
+        assert_eq!(
+            std::error::Error::source(&err).map(ToString::to_string),
+            Some("boom".to_owned())
+        );
     }
 }

@@ -263,7 +263,7 @@ pub fn hand_over_impls(
             }
         }
 
-        impl<__FlowHandler: ?::core::marker::Sized> ::typedflow::__private::StandIn<__FlowHandler, #output> for #node {
+        impl<__FlowHandler: ?::core::marker::Sized> ::typedflow::__private::HandlerOutput<__FlowHandler, #output> for #node {
             #[inline(always)]
             fn pass(value: #output) -> #output {
                 value

@@ -41,7 +41,7 @@ pub enum Stmt {
     Alias(Alias),
     Chain(Chain),
     Route(Route),
-    Catch(Catch),
+    ErrorEdge(ErrorEdge),
 }
 
 /// `node name = path;`
@@ -72,7 +72,7 @@ pub struct Arm {
 }
 
 /// `a !-> handler;`: where `a`'s failures go.
-pub struct Catch {
+pub struct ErrorEdge {
     pub from: Ident,
     pub to: Endpoint,
 }
@@ -220,7 +220,7 @@ impl Stmt {
             input.parse::<Token![->]>()?;
             let to = input.parse()?;
             input.parse::<Token![;]>()?;
-            return Ok(Stmt::Catch(Catch { from, to }));
+            return Ok(Stmt::ErrorEdge(ErrorEdge { from, to }));
         }
         if input.peek(Token![=>]) {
             let content;

@@ -15,8 +15,8 @@ use crate::model::{Edge, Graph, Kind, Node, Route, Target};
 /// ```
 pub fn check_single_successor(cx: &mut Diagnostics, graph: &Graph) {
     for (i, node) in graph.live_nodes() {
-        let edges: Vec<_> = graph.edges.iter().filter(|e| e.from == i).collect();
-        let routes: Vec<_> = graph.routes.iter().filter(|r| r.from == i).collect();
+        let edges: Vec<_> = graph.edges_from(i).collect();
+        let routes: Vec<_> = graph.routes_from(i).collect();
         if !node.kind.is_step() {
             check_nested_has_no_edges(cx, node, &edges, &routes);
             continue;

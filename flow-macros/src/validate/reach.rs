@@ -1,61 +1,21 @@
 //! Rules about paths: every node reachable from `START`, every node with a way on, and
 //! every loop with a way out to `END`.
 
-use proc_macro2::TokenStream;
-use quote::quote;
-
 use crate::diag::Diagnostics;
-use crate::model::{Graph, Kind, Target};
+use crate::model::{Graph, Succ, Target};
 
-/// Every successor of node `i`, with the tokens of the edge, arm or error edge that leads
-/// there. Nodes that run inside a fan-out or a map have none of their own.
-fn successors(graph: &Graph, i: usize) -> Vec<(Target, TokenStream)> {
-    if !graph.nodes[i].kind.is_step() {
-        return Vec::new();
-    }
-    let plain = graph.edges.iter().filter(|e| e.from == i).map(|e| {
-        let (from, arrow, to) = (&e.from_ident, &e.arrow, &e.to_ident);
-        (e.to, quote!(#from #arrow #to))
-    });
-    let arms = graph.routes.iter().filter(|r| r.from == i).flat_map(|r| {
-        r.arms.iter().map(|a| {
-            let (variant, arrow, to) = (&a.variant, &a.arrow, &a.to_ident);
-            (a.to, quote!(#variant #arrow #to))
-        })
-    });
-    let catch = graph.nodes[i]
-        .catch
-        .as_ref()
-        .filter(|_| graph.nodes[i].kind == Kind::Step)
-        .map(|c| {
-            let to = &c.to_ident;
-            (Target::Node(c.to), quote!(#to))
-        });
-    plain.chain(arms).chain(catch).collect()
-}
-
-/// Whether a step has an edge or a route on; nested nodes count as having one.
-fn has_way_on(graph: &Graph, i: usize) -> bool {
-    !graph.nodes[i].kind.is_step()
-        || graph.edges.iter().any(|e| e.from == i)
-        || graph.routes.iter().any(|r| r.from == i)
-}
-
-/// Nodes reachable from the entries.
-fn reachable(graph: &Graph) -> Vec<bool> {
-    let mut seen = vec![false; graph.nodes.len()];
-    let mut stack: Vec<usize> = graph.entries.iter().map(|e| e.to).collect();
+/// The steps reachable from `from`, marked in `seen` (which may already hold some).
+fn mark_reachable(graph: &Graph, seen: &mut [bool], from: impl IntoIterator<Item = usize>) {
+    let mut stack: Vec<usize> = from.into_iter().collect();
     while let Some(i) = stack.pop() {
         if std::mem::replace(&mut seen[i], true) {
             continue;
         }
-        for (t, _) in successors(graph, i) {
-            if let Target::Node(j) = t {
-                stack.push(j);
-            }
-        }
+        stack.extend(graph.successors(i).iter().filter_map(|s| match s.to {
+            Target::Node(j) => Some(j),
+            Target::End => None,
+        }));
     }
-    seen
 }
 
 /// Every node can be reached from `START`.
@@ -70,7 +30,8 @@ pub fn check_reachable(cx: &mut Diagnostics, graph: &Graph) {
     if graph.entries.is_empty() {
         return; // the missing entry is reported; everything would be unreachable
     }
-    let seen = reachable(graph);
+    let mut seen = vec![false; graph.nodes.len()];
+    mark_reachable(graph, &mut seen, graph.entries.iter().map(|e| e.to));
     // Report only where an unreachable part begins: nodes reached from an unreachable
     // node report nothing of their own, so `c -> b -> END` with no way into `c` is one
     // error at `c`.
@@ -91,17 +52,7 @@ pub fn check_reachable(cx: &mut Diagnostics, graph: &Graph) {
                 node.name
             ),
         );
-        let mut stack = vec![i];
-        while let Some(k) = stack.pop() {
-            if std::mem::replace(&mut covered[k], true) {
-                continue;
-            }
-            for (t, _) in successors(graph, k) {
-                if let Target::Node(j) = t {
-                    stack.push(j);
-                }
-            }
-        }
+        mark_reachable(graph, &mut covered, [i]);
     }
 }
 
@@ -114,7 +65,7 @@ pub fn check_reachable(cx: &mut Diagnostics, graph: &Graph) {
 /// ```
 pub fn check_dead_ends(cx: &mut Diagnostics, graph: &Graph) {
     for (i, node) in graph.live_nodes() {
-        if !has_way_on(graph, i) {
+        if !graph.has_way_on(i) {
             cx.error(
                 node.name.span(),
                 format!(
@@ -137,25 +88,7 @@ pub fn check_dead_ends(cx: &mut Diagnostics, graph: &Graph) {
 /// ```
 pub fn check_loops_end(cx: &mut Diagnostics, graph: &Graph) {
     let n = graph.nodes.len();
-    // Which nodes can reach END; dead ends count as able, their own error is enough.
-    let mut can_end: Vec<bool> = (0..n).map(|i| !has_way_on(graph, i)).collect();
-    loop {
-        let mut changed = false;
-        for i in 0..n {
-            if !can_end[i]
-                && successors(graph, i).iter().any(|(t, _)| match t {
-                    Target::End => true,
-                    Target::Node(j) => can_end[*j],
-                })
-            {
-                can_end[i] = true;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    let can_end = graph.can_end();
     // Depth-first from the entries; an edge back onto the stack closes a cycle.
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
@@ -168,23 +101,24 @@ pub fn check_loops_end(cx: &mut Diagnostics, graph: &Graph) {
         if mark[entry.to] != Mark::New {
             continue;
         }
-        let mut stack: Vec<(usize, Vec<(Target, TokenStream)>)> =
-            vec![(entry.to, successors(graph, entry.to))];
+        let mut stack: Vec<(usize, &[Succ])> = vec![(entry.to, graph.successors(entry.to))];
         mark[entry.to] = Mark::OnStack;
-        while let Some((_, succ)) = stack.last_mut() {
-            let Some((target, tokens)) = succ.pop() else {
-                let (done, _) = stack.pop().unwrap_or((0, Vec::new()));
+        while let Some((from, succ)) = stack.last_mut() {
+            let from = *from;
+            let Some((&Succ { to, via }, rest)) = succ.split_last() else {
+                let (done, _) = stack.pop().unwrap_or((0, &[]));
                 mark[done] = Mark::Done;
                 continue;
             };
-            let Target::Node(j) = target else { continue };
+            *succ = rest;
+            let Target::Node(j) = to else { continue };
             match mark[j] {
                 Mark::New => {
                     mark[j] = Mark::OnStack;
-                    stack.push((j, successors(graph, j)));
+                    stack.push((j, graph.successors(j)));
                 }
                 Mark::OnStack if !can_end[j] => cx.error_spanned(
-                    tokens,
+                    graph.via_tokens(from, via),
                     "this loop never ends: no node in it leads to `END`; give one of its nodes a way out, e.g. a route arm to `END`",
                 ),
                 _ => {}

@@ -1,0 +1,170 @@
+//! The flow type and its methods: `new`, `with_hook`, `run`, `run_with`, and the run loop
+//! they start through the hooks.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::Cx;
+
+/// The flow struct, the struct of its node states, and their inherent impls.
+pub(super) fn expand_api(cx: &Cx<'_>) -> TokenStream {
+    let graph = cx.graph;
+    let (name, nodes_ty, deps, display_name) = (cx.name, &cx.nodes_ty, &cx.deps, cx.display_name);
+    let (docs, vis) = (&graph.docs, &graph.vis);
+    let node_states = cx.each_node("State");
+    let new_doc = format!("Builds the flow `{name}` with its dependencies.");
+    let run = expand_run(cx);
+    quote! {
+        #(#docs)*
+        #vis struct #name<H = ::typedflow::NoHook> {
+            __flow_deps: #deps,
+            __flow_hook: H,
+            __flow_nodes: #nodes_ty,
+            __flow_runs: ::typedflow::__private::RunIds,
+        }
+
+        // The node states behind a private field: a public flow may have private nodes.
+        #[doc(hidden)]
+        #vis struct #nodes_ty((#(#node_states,)*));
+
+        impl #name {
+            /// The flow's name.
+            pub const NAME: &'static str = #display_name;
+            /// The graph: nodes, edges and settings.
+            pub const GRAPH: &'static ::typedflow::GraphInfo = <Self as ::typedflow::Flow>::GRAPH;
+            /// The graph as a Mermaid `flowchart`.
+            pub const MERMAID: &'static str = <Self as ::typedflow::Flow>::MERMAID;
+            /// The graph in Graphviz DOT.
+            pub const DOT: &'static str = <Self as ::typedflow::Flow>::DOT;
+
+            #[doc = #new_doc]
+            pub fn new(deps: #deps) -> Self {
+                #name {
+                    __flow_deps: deps,
+                    __flow_hook: ::typedflow::NoHook,
+                    __flow_nodes: <Self as ::typedflow::Node>::state(),
+                    __flow_runs: ::typedflow::__private::RunIds::new(),
+                }
+            }
+        }
+
+        impl<H> #name<H> {
+            /// Replaces the step hook, which wraps every node call of every run.
+            pub fn with_hook<H2: ::typedflow::StepHook>(self, hook: H2) -> #name<H2> {
+                #name {
+                    __flow_deps: self.__flow_deps,
+                    __flow_hook: hook,
+                    __flow_nodes: self.__flow_nodes,
+                    __flow_runs: self.__flow_runs,
+                }
+            }
+
+            /// The dependencies the flow was built with.
+            pub fn deps(&self) -> &#deps {
+                &self.__flow_deps
+            }
+
+            /// The step hook.
+            pub fn hook(&self) -> &H {
+                &self.__flow_hook
+            }
+        }
+
+        #run
+    }
+}
+
+/// `run`, `run_with`, the loop they run, and the run handed to the hooks to start.
+fn expand_run(cx: &Cx<'_>) -> TokenStream {
+    let graph = cx.graph;
+    let (name, nodes_ty, deps, display_name) = (cx.name, &cx.nodes_ty, &cx.deps, cx.display_name);
+    let (input, output) = (&graph.input, &graph.output);
+    let run_loop = cx.run_loop();
+    // A timeout bounds the run's steps, inside its hooks: they see the `Timeout` error as
+    // they see any other (its outcome in spans and metrics).
+    let bounded_loop = cx.with_deadline(quote! {
+        #name::<H>::__flow_loop(&self.flow.__flow_deps, &self.flow.__flow_nodes, hook, self.cx, self.input)
+    });
+    // The hooks choose, once per run, which hook the loop runs with (`StepHook::start`).
+    let start_ty = format_ident!("__Flow{}Start", name);
+    let start = |hook: TokenStream| {
+        quote! {
+            let __flow_run_id = self.__flow_runs.next();
+            let __flow_cx = ::typedflow::Context::new(#display_name, __flow_run_id);
+            ::typedflow::StepHook::start(
+                #hook,
+                <Self as ::typedflow::Flow>::GRAPH,
+                __flow_run_id,
+                #start_ty { flow: self, cx: __flow_cx, input },
+            )
+            .await
+        }
+    };
+    let run_plain = start(quote!(&self.__flow_hook));
+    let run_hooked = start(quote!(&(&self.__flow_hook, &hook)));
+    quote! {
+        impl<H: ::typedflow::StepHook> #name<H> {
+            /// Runs the flow from its entry node to `END`.
+            ///
+            /// # Errors
+            ///
+            /// [`FlowError`](::typedflow::FlowError) when a node fails, or when the run
+            /// exceeds the flow's step limit or timeout.
+            pub async fn run(
+                &self,
+                input: #input,
+            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
+                #run_plain
+            }
+
+            /// Runs the flow with one more hook for this run only, inside the flow's own.
+            ///
+            /// # Errors
+            ///
+            /// As [`run`](Self::run).
+            pub async fn run_with<R: ::typedflow::StepHook>(
+                &self,
+                input: #input,
+                hook: R,
+            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
+                #run_hooked
+            }
+
+            // The loop takes its hook by value: `run` passes `&self`'s hook, a pointer
+            // into the flow; a loop that reached its hook through a reference into an
+            // enclosing future paid several instructions per step (scripts/bench-steps.sh).
+            // A flow whose every node leads to END has no state to assign after the match.
+            #[doc(hidden)]
+            #[allow(unreachable_code)]
+            async fn __flow_loop<K: ::typedflow::StepHook>(
+                __flow_deps: &#deps,
+                __flow_nodes: &#nodes_ty,
+                __flow_hook: K,
+                mut __flow_cx: ::typedflow::Context,
+                __flow_input: #input,
+            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
+                #run_loop
+            }
+        }
+
+        /// A run of the flow, ready to start with the hook its hooks choose.
+        #[doc(hidden)]
+        struct #start_ty<'__flow, H> {
+            flow: &'__flow #name<H>,
+            cx: ::typedflow::Context,
+            input: #input,
+        }
+
+        impl<H: ::typedflow::StepHook> ::typedflow::RunStart<#output> for #start_ty<'_, H> {
+            #[inline(always)]
+            fn start<K: ::typedflow::StepHook>(
+                self,
+                hook: K,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
+            > {
+                #bounded_loop
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The state enum: one variant per step, holding what the step takes.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+use super::Cx;
+use crate::model::Kind;
+
+/// The state enum and its `node()`.
+pub(super) fn expand_state(cx: &Cx<'_>) -> TokenStream {
+    let graph = cx.graph;
+    let (name, state) = (cx.name, &cx.state);
+    let input_of = |k: usize| {
+        let node = &graph.nodes[k];
+        let ty = &node.ty;
+        quote_spanned!(node.name.span()=> <#ty as ::typedflow::Node>::Input)
+    };
+    let variants: Vec<_> = graph.steps().map(|(_, n)| &n.variant).collect();
+    let variant_tys = graph.steps().map(|(i, n)| match &n.kind {
+        Kind::Fan { branches, .. } => input_of(branches[0]),
+        Kind::Map { worker, .. } => {
+            let item = input_of(*worker);
+            quote!(::std::vec::Vec<#item>)
+        }
+        _ => input_of(i),
+    });
+    let step_names: Vec<String> = graph.steps().map(|(i, _)| graph.step_name(i)).collect();
+    let variant_docs = step_names
+        .iter()
+        .map(|n| format!("`{n}` runs next, with this input."));
+    let state_doc =
+        format!("The state of a run of [`{name}`]: the step that runs next, holding its input.");
+    quote! {
+        #[doc = #state_doc]
+        // Private: its variants hold the inputs of nodes that may be private.
+        #[allow(dead_code)]
+        enum #state {
+            #(
+                #[doc = #variant_docs]
+                #variants(#variant_tys),
+            )*
+        }
+
+        impl #state {
+            /// The name of the step this state runs next.
+            pub fn node(&self) -> &'static str {
+                match self {
+                    #(Self::#variants(_) => #step_names,)*
+                }
+            }
+        }
+    }
+}

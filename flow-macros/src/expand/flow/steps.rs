@@ -1,0 +1,98 @@
+//! The run loop: the entry hand-over, the step limit, and one match arm per step.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::Cx;
+use crate::model::{Kind, Target};
+
+impl Cx<'_> {
+    /// The body of `__flow_loop`: from the flow's input to its output, step by step.
+    pub(super) fn run_loop(&self) -> TokenStream {
+        let graph = self.graph;
+        let (name, state) = (self.name, &self.state);
+        let entry = graph.entries.first().map(|e| e.to).unwrap_or(0);
+        let entry_ty = &graph.nodes[entry].ty;
+        let entry_variant = &graph.nodes[entry].variant;
+        let entry_pass = quote_spanned! {graph.input.span()=>
+            ::typedflow::__private::Hand(__flow_input).entry::<#entry_ty, #name>()
+        };
+        let arms = graph.steps().map(|(i, _)| self.arm(i));
+        let limit_check = self.limit_check();
+        quote! {
+            let mut __flow_state = #state::#entry_variant(#entry_pass);
+            loop {
+                #limit_check
+                __flow_cx.__advance();
+                __flow_state = match __flow_state {
+                    #(#arms)*
+                };
+            }
+        }
+    }
+
+    /// The step limit can only be reached through a loop: an acyclic graph with no more
+    /// steps than the limit runs without the check.
+    fn limit_check(&self) -> Option<TokenStream> {
+        let graph = self.graph;
+        let steps = graph.steps().count() as u64;
+        let needed = graph.has_cycle() || steps > u64::from(graph.max_steps.unwrap_or(u32::MAX));
+        let (max_steps, display_name) = (self.max_steps(), self.display_name);
+        needed.then(|| {
+            quote! {
+                if __flow_cx.step() == #max_steps {
+                    return ::core::result::Result::Err(::typedflow::FlowError::__step_limit(
+                        #display_name,
+                        __flow_state.node(),
+                        #max_steps,
+                    ));
+                }
+            }
+        })
+    }
+
+    /// The match arm of step `i`.
+    fn arm(&self, i: usize) -> TokenStream {
+        match &self.graph.nodes[i].kind {
+            Kind::Fan { branches, merge } => self.fan_arm(i, branches, *merge),
+            Kind::Map { worker, limit } => self.map_arm(i, *worker, *limit),
+            _ => self.node_arm(i),
+        }
+    }
+
+    /// The arm of a step that calls one node: its output goes on, its error to its error
+    /// edge or out of the run.
+    fn node_arm(&self, i: usize) -> TokenStream {
+        let node = &self.graph.nodes[i];
+        let (state, variant, ty) = (&self.state, &node.variant, &node.ty);
+        let call = self.call(i, quote!(__flow_value), false);
+        let on_ok = self.on_ok(i);
+        let (keep, on_err) = match &node.error_edge {
+            Some(e) => {
+                let span = e.handler_ident.span();
+                let name = node.name.to_string();
+                let keep = quote_spanned! {span=>
+                    let __flow_kept = ::typedflow::__private::keep_input::<#ty, _>(&__flow_value);
+                };
+                let failed = quote!(::typedflow::__private::failed(#name, __flow_kept, __flow_err, <#ty as ::typedflow::Node>::attempts));
+                let next = self.hand_over(i, Target::Node(e.handler), failed, span, span);
+                (Some(keep), next)
+            }
+            None => {
+                let error = self.node_failed(i, quote!(__flow_err));
+                (None, quote!(return ::core::result::Result::Err(#error)))
+            }
+        };
+        quote_spanned! {node.name.span()=>
+            #state::#variant(__flow_value) => {
+                #keep
+                let __flow_result = #call.await;
+                match __flow_result {
+                    ::core::result::Result::Ok(__flow_out) => #on_ok,
+                    ::core::result::Result::Err(__flow_err) => #on_err,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The flow as a node of another flow: it runs its own loop with the parent's
+//! dependencies, under the parent's run id, counting its own steps.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::Cx;
+
+pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
+    let graph = cx.graph;
+    let (name, nodes_ty, display_name) = (cx.name, &cx.nodes_ty, cx.display_name);
+    let (input, output) = (&graph.input, &graph.output);
+    let node_state_fns = cx.each_node("state");
+    let (bound, deps) = match &graph.deps {
+        Some(ty) => (
+            quote!(__FlowDeps: ::typedflow::Provides<#ty>,),
+            quote!(<__FlowDeps as ::typedflow::Provides<#ty>>::provide(__flow_deps)),
+        ),
+        None => (quote!(), quote!(&())),
+    };
+    let call = cx.with_deadline(quote! {
+        Self::__flow_loop(
+            #deps,
+            __flow_state,
+            ::typedflow::NoHook,
+            ::typedflow::Context::new(#display_name, __flow_cx.run_id()),
+            __flow_input,
+        )
+    });
+    let hand_overs =
+        crate::expand::node::hand_over_impls(&quote!(#name), &quote!(#input), &quote!(#output));
+    quote! {
+        impl ::typedflow::Node for #name {
+            type Input = #input;
+            type Output = #output;
+            type Error = ::typedflow::FlowError;
+            type State = #nodes_ty;
+            const NAME: &'static str = #display_name;
+
+            fn state() -> Self::State {
+                #nodes_ty((#(#node_state_fns(),)*))
+            }
+
+            fn error_kind(error: &Self::Error) -> ::typedflow::ErrorKind {
+                error.kind()
+            }
+        }
+
+        const _: () = {
+            #hand_overs
+
+            impl<__FlowDeps: ?::core::marker::Sized> ::typedflow::NodeFn<__FlowDeps> for #name
+            where
+                #bound
+            {
+                fn call<'__flow>(
+                    __flow_deps: &'__flow __FlowDeps,
+                    __flow_state: &'__flow Self::State,
+                    __flow_cx: &'__flow ::typedflow::Context,
+                    __flow_input: Self::Input,
+                ) -> impl ::core::future::Future<
+                    Output = ::core::result::Result<Self::Output, Self::Error>,
+                > + '__flow {
+                    #call
+                }
+            }
+        };
+    }
+}

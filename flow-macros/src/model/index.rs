@@ -1,0 +1,192 @@
+//! What the graph's queries answer, computed once after resolving: each step's
+//! successors, each node's position among the user's nodes, whether a step can come
+//! round again, and the edge list the user sees.
+
+use super::{Graph, Kind, Node, Succ, Target, Via};
+
+#[derive(Default)]
+pub(super) struct Index {
+    pub succ: Vec<Vec<Succ>>,
+    pub pos: Vec<Option<usize>>,
+    pub cyclic: bool,
+    pub user_edges: Vec<UserEdge>,
+}
+
+/// An edge between nodes of the user's, numbered by their position among them; `None` is
+/// `START` as a source and `END` as a target.
+pub struct UserEdge {
+    pub from: Option<usize>,
+    pub to: Option<usize>,
+    pub kind: UserEdgeKind,
+}
+
+/// How an edge is taken, mirroring `typedflow::EdgeKind`.
+#[derive(Clone, Copy)]
+pub enum UserEdgeKind {
+    Plain,
+    /// The arm `graph.routes[r].arms[a]`.
+    Route(usize, usize),
+    Branch,
+    Join,
+    Merge,
+    Map(u32),
+    Collect,
+    Error,
+}
+
+/// Mirrors `typedflow::DEFAULT_MAP_LIMIT`.
+pub const DEFAULT_MAP_LIMIT: u32 = 16;
+
+impl Index {
+    pub fn build(graph: &Graph) -> Index {
+        let succ: Vec<Vec<Succ>> = (0..graph.nodes.len())
+            .map(|i| successors(graph, i))
+            .collect();
+        let pos = positions(&graph.nodes);
+        let cyclic = cyclic(&succ);
+        let user_edges = user_edges(graph, &pos);
+        Index {
+            succ,
+            pos,
+            cyclic,
+            user_edges,
+        }
+    }
+}
+
+fn successors(graph: &Graph, i: usize) -> Vec<Succ> {
+    let node = &graph.nodes[i];
+    if !node.kind.is_step() {
+        return Vec::new();
+    }
+    let plain = graph
+        .edges
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.from == i)
+        .map(|(k, e)| Succ {
+            to: e.to,
+            via: Via::Edge(k),
+        });
+    let arms = graph
+        .routes
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.from == i)
+        .flat_map(|(r, route)| {
+            route.arms.iter().enumerate().map(move |(a, arm)| Succ {
+                to: arm.to,
+                via: Via::Arm(r, a),
+            })
+        });
+    // The error edge of a step leads to a step; that of a node inside a fan-out or a map
+    // leads to a handler running in its place, within the same step.
+    let error = node.error_edge.as_ref().map(|e| Succ {
+        to: Target::Node(e.handler),
+        via: Via::Error,
+    });
+    plain.chain(arms).chain(error).collect()
+}
+
+fn positions(nodes: &[Node]) -> Vec<Option<usize>> {
+    let mut next = 0;
+    nodes
+        .iter()
+        .map(|n| {
+            (n.merged_into.is_none() && n.kind.is_user_node()).then(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect()
+}
+
+fn cyclic(succ: &[Vec<Succ>]) -> bool {
+    let next = |i: usize| {
+        succ[i].iter().filter_map(|s| match s.to {
+            Target::Node(j) => Some(j),
+            Target::End => None,
+        })
+    };
+    (0..succ.len()).any(|start| {
+        let mut seen = vec![false; succ.len()];
+        let mut stack: Vec<usize> = next(start).collect();
+        while let Some(i) = stack.pop() {
+            if i == start {
+                return true;
+            }
+            if !std::mem::replace(&mut seen[i], true) {
+                stack.extend(next(i));
+            }
+        }
+        false
+    })
+}
+
+/// The user nodes an edge into or out of step `i` meets: the node itself, a fan-out's
+/// branches, a map's worker.
+fn user_ends(graph: &Graph, pos: &[Option<usize>], i: usize) -> Vec<Option<usize>> {
+    match &graph.nodes[i].kind {
+        Kind::Fan { branches, .. } => branches.iter().map(|b| pos[*b]).collect(),
+        Kind::Map { worker, .. } => vec![pos[*worker]],
+        _ => vec![pos[i]],
+    }
+}
+
+fn user_edges(graph: &Graph, pos: &[Option<usize>]) -> Vec<UserEdge> {
+    let mut out = Vec::new();
+    // Every pair of `from` × the user nodes `to` meets; an edge into a fan-out is a branch
+    // and into a map a map edge, whatever its kind would otherwise be.
+    let mut add = |from: &[Option<usize>], to: Target, kind: UserEdgeKind| {
+        let (targets, kind) = match to {
+            Target::End => (vec![None], kind),
+            Target::Node(j) => match &graph.nodes[j].kind {
+                Kind::Fan { .. } => (user_ends(graph, pos, j), UserEdgeKind::Branch),
+                Kind::Map { limit, .. } => (
+                    user_ends(graph, pos, j),
+                    UserEdgeKind::Map(limit.unwrap_or(DEFAULT_MAP_LIMIT)),
+                ),
+                _ => (vec![pos[j]], kind),
+            },
+        };
+        for f in from {
+            for t in &targets {
+                out.push(UserEdge {
+                    from: *f,
+                    to: *t,
+                    kind,
+                });
+            }
+        }
+    };
+    for e in &graph.entries {
+        add(&[None], Target::Node(e.to), UserEdgeKind::Plain);
+    }
+    for (i, node) in graph.steps() {
+        let exits = user_ends(graph, pos, i);
+        let after = match node.kind {
+            Kind::Fan { merge: true, .. } => UserEdgeKind::Merge,
+            Kind::Fan { .. } => UserEdgeKind::Join,
+            Kind::Map { .. } => UserEdgeKind::Collect,
+            _ => UserEdgeKind::Plain,
+        };
+        for s in successors(graph, i) {
+            match s.via {
+                Via::Edge(_) => add(&exits, s.to, after),
+                Via::Arm(r, a) => add(&exits, s.to, UserEdgeKind::Route(r, a)),
+                Via::Error => {}
+            }
+        }
+    }
+    // Error edges, of steps and of the nodes inside fan-outs and maps alike.
+    for (i, node) in graph.live_nodes() {
+        if let Some(e) = &node.error_edge {
+            out.push(UserEdge {
+                from: pos[i],
+                to: pos[e.handler],
+                kind: UserEdgeKind::Error,
+            });
+        }
+    }
+    out
+}

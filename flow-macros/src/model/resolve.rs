@@ -1,0 +1,435 @@
+//! Resolving: every name gets one node index, `START`/`END` become their own endpoints,
+//! and what cannot be resolved is reported: `START` or `END` in the wrong place,
+//! duplicate aliases, an error edge out of a name that is not a node. One function per
+//! statement kind; chains are resolved position by position.
+
+use quote::format_ident;
+use syn::{Ident, LitStr, Path};
+
+use super::{Arm, Edge, Entry, ErrorEdge, Graph, Kind, Node, Route, Target, node_named};
+use crate::diag::Diagnostics;
+use crate::parse::args::FlowArgs;
+use crate::parse::graph::{self as syntax, Endpoint, GraphInput, Stmt};
+
+/// Builds the graph from its syntax, reporting what cannot be resolved.
+pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph {
+    let mut r = Resolver {
+        cx,
+        nodes: Vec::new(),
+        entries: Vec::new(),
+        edges: Vec::new(),
+        routes: Vec::new(),
+        aliases: Vec::new(),
+    };
+    let mut error_edges = Vec::new();
+    for stmt in &input.stmts {
+        match stmt {
+            Stmt::Alias(alias) => r.alias(alias),
+            Stmt::Chain(chain) => r.chain(chain),
+            Stmt::Route(route) => r.route(route),
+            // Read after every chain, so a handler used elsewhere too is found as a step.
+            Stmt::ErrorEdge(e) => error_edges.push(e),
+        }
+    }
+    for e in error_edges {
+        r.error_edge(e);
+    }
+    r.apply_aliases();
+    let Resolver {
+        cx,
+        mut nodes,
+        mut entries,
+        mut edges,
+        mut routes,
+        ..
+    } = r;
+    super::typos::merge_typos(cx, &mut nodes, &mut entries, &mut edges, &mut routes);
+    super::variants::name_variants(&mut nodes);
+
+    let display_name = args
+        .name
+        .unwrap_or_else(|| LitStr::new(&input.name.to_string(), input.name.span()));
+    let mut graph = Graph {
+        docs: input
+            .attrs
+            .into_iter()
+            .filter(|a| a.path().is_ident("doc"))
+            .collect(),
+        vis: input.vis,
+        name: input.name,
+        display_name,
+        input: input.input,
+        output: input.output,
+        max_steps: args.max_steps,
+        timeout: args.timeout,
+        deps: args.deps,
+        nodes,
+        entries,
+        edges,
+        routes,
+        index: Default::default(),
+    };
+    graph.index = super::index::Index::build(&graph);
+    graph
+}
+
+struct Resolver<'a> {
+    cx: &'a mut Diagnostics,
+    nodes: Vec<Node>,
+    entries: Vec<Entry>,
+    edges: Vec<Edge>,
+    routes: Vec<Route>,
+    aliases: Vec<(Ident, Path)>,
+}
+
+impl Resolver<'_> {
+    /// `node name = path;`
+    fn alias(&mut self, alias: &syntax::Alias) {
+        let name = &alias.name;
+        if name == "START" || name == "END" {
+            self.cx.error(
+                name.span(),
+                format!(
+                    "`{name}` is reserved for where runs begin and end; name the node otherwise"
+                ),
+            );
+        } else if self.aliases.iter().any(|(n, _)| n == name) {
+            self.cx.error(
+                name.span(),
+                format!("duplicate node `{name}`: this name is already declared; give each node its own name"),
+            );
+        } else if alias.path.is_ident(name) {
+            self.cx.error_spanned(
+                &alias.path,
+                format!("`node {name} = {name};` declares nothing; remove it"),
+            );
+        } else {
+            self.aliases.push((name.clone(), alias.path.clone()));
+        }
+    }
+
+    /// Gives the nodes declared with `node name = path;` their types; reports an alias no
+    /// edge uses.
+    fn apply_aliases(&mut self) {
+        for (name, path) in &self.aliases {
+            let mut used = false;
+            // Every entry of the name: the node, and a fan-out led by it.
+            for node in self.nodes.iter_mut().filter(|n| n.name == *name) {
+                node.ty = path.clone();
+                used = true;
+            }
+            if !used {
+                self.cx.error(
+                    name.span(),
+                    format!(
+                        "node `{name}` is declared but no edge uses it; connect it or remove it"
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `a -> b -> c;`: each position resolved once (groups and maps become pseudo-nodes
+    /// between their neighbours), then each link.
+    fn chain(&mut self, chain: &syntax::Chain) {
+        let ends: Vec<&Endpoint> = std::iter::once(&chain.first)
+            .chain(chain.links.iter().map(|(_, e)| e))
+            .collect();
+        let mut inner: Vec<Option<usize>> = Vec::with_capacity(ends.len());
+        for (k, end) in ends.iter().enumerate() {
+            let is_inner = matches!(end, Endpoint::Group(_) | Endpoint::Map(_));
+            // Nodes are registered in the order they are written (the order of
+            // `GRAPH.nodes`), except after `END`, whose edge is reported instead.
+            let after_end = k > 0 && matches!(ends[k - 1], Endpoint::End(_));
+            let index = if is_inner && k > 0 && k + 1 < ends.len() {
+                Some(self.inner(end))
+            } else {
+                if is_inner {
+                    self.target(end);
+                } else if let (Endpoint::Node(ident), false) = (end, after_end) {
+                    self.lookup(ident);
+                }
+                None
+            };
+            inner.push(index);
+        }
+        for (k, (arrow, _)) in chain.links.iter().enumerate() {
+            self.link(ends[k], inner[k], *arrow, ends[k + 1], inner[k + 1]);
+        }
+    }
+
+    /// One link `from -> to` of a chain; `*_inner` is the pseudo-node of a group or map.
+    fn link(
+        &mut self,
+        from: &Endpoint,
+        from_inner: Option<usize>,
+        arrow: syn::Token![->],
+        to: &Endpoint,
+        to_inner: Option<usize>,
+    ) {
+        let is_group = |e: &Endpoint| matches!(e, Endpoint::Group(_) | Endpoint::Map(_));
+        if is_group(from) && from_inner.is_none() {
+            return; // reported: a group or map at the start of a chain
+        }
+        if is_group(to) && to_inner.is_none() {
+            // Reported: a group or map at the end of a chain. The node before it is
+            // given a way on, so it is not also reported as a dead end.
+            if let Endpoint::Node(n) = from {
+                let from_idx = self.lookup(n);
+                self.edges.push(Edge {
+                    from: from_idx,
+                    from_ident: n.clone(),
+                    arrow,
+                    to: Target::End,
+                    to_ident: to.ident().clone(),
+                });
+            }
+            return;
+        }
+        match (from, to) {
+            (Endpoint::Start(start), Endpoint::Node(n)) => {
+                let to = self.node(n);
+                self.entries.push(Entry {
+                    start: start.clone(),
+                    to,
+                    to_ident: n.clone(),
+                });
+            }
+            (Endpoint::Start(start), _) if to_inner.is_some() => {
+                self.cx.error(
+                    start.span(),
+                    "`START` leads to one node; put the fan-out or map after it: `START -> split -> (a, b) -> join;`",
+                );
+            }
+            (Endpoint::Start(_), Endpoint::End(e)) => self.cx.error(
+                e.span(),
+                "`START -> END` runs no node; `START` must lead to the first node",
+            ),
+            (Endpoint::Start(_), Endpoint::Start(_)) => {
+                self.target(to);
+            }
+            _ => {
+                let source = match from_inner {
+                    Some(i) => Some(i),
+                    None => self.source(from, "edge"),
+                };
+                // The target of an edge out of `END` is not registered: it would only add
+                // an unreachable node to the one error.
+                let target = match (source, to_inner) {
+                    (None, _) => None,
+                    (Some(_), Some(i)) => Some(Target::Node(i)),
+                    (Some(_), None) => self.target(to),
+                };
+                if let (Some(from_idx), Some(to_t)) = (source, target) {
+                    self.edges.push(Edge {
+                        from: from_idx,
+                        from_ident: from.ident().clone(),
+                        arrow,
+                        to: to_t,
+                        to_ident: to.ident().clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// `from => { Enum::Variant -> to, .. }`
+    fn route(&mut self, route: &syntax::Route) {
+        let source = self.source(&route.from, "route");
+        let arms: Vec<Arm> = route
+            .arms
+            .iter()
+            .filter_map(|arm| {
+                let to = self.target(&arm.to)?;
+                Some(Arm {
+                    variant: arm.variant.clone(),
+                    arrow: arm.arrow,
+                    to,
+                    to_ident: arm.to.ident().clone(),
+                })
+            })
+            .collect();
+        if let Some(from) = source {
+            self.routes.push(Route {
+                from,
+                from_ident: route.from.ident().clone(),
+                fat_arrow: route.fat_arrow,
+                brace: route.brace,
+                arms,
+            });
+        }
+    }
+
+    /// `from !-> handler;`: a step's handler is a step; a nested node's runs in its place.
+    fn error_edge(&mut self, e: &syntax::ErrorEdge) {
+        let from = &e.from;
+        let Some(i) = node_named(&self.nodes, from) else {
+            self.cx.error(
+                from.span(),
+                format!("`{from}` has an error edge but is not a node of this graph; add it to an edge first"),
+            );
+            return;
+        };
+        let Endpoint::Node(handler_ident) = &e.to else {
+            self.cx.error(
+                e.to.ident().span(),
+                "an error edge leads to a handler node: `node !-> handler;`",
+            );
+            return;
+        };
+        if self.nodes[i].error_edge.is_some() {
+            self.cx.error(
+                handler_ident.span(),
+                format!("ambiguous edge: `{from}` already has an error edge; a node has one"),
+            );
+            return;
+        }
+        let handler = match self.nodes[i].kind {
+            Kind::Step => self.node(handler_ident),
+            _ => self.nested(handler_ident, Kind::Handler { of: i }),
+        };
+        self.nodes[i].error_edge = Some(ErrorEdge {
+            handler,
+            handler_ident: handler_ident.clone(),
+        });
+    }
+
+    fn push(&mut self, name: &Ident, kind: Kind) -> usize {
+        self.nodes.push(Node {
+            name: name.clone(),
+            ty: Path::from(name.clone()),
+            variant: format_ident!("__"),
+            merged_into: None,
+            kind,
+            error_edge: None,
+        });
+        self.nodes.len() - 1
+    }
+
+    /// A node used as the target of an edge: a step of its own.
+    fn node(&mut self, ident: &Ident) -> usize {
+        let i = self.lookup(ident);
+        if self.nodes[i].kind != Kind::Step {
+            self.nested_twice(ident);
+        }
+        i
+    }
+
+    /// The node of this name, registered as a step if it is new. Reports nothing: an edge
+    /// out of a nested node is reported by validation, as the edge it is.
+    fn lookup(&mut self, ident: &Ident) -> usize {
+        match node_named(&self.nodes, ident) {
+            Some(i) => i,
+            None => self.push(ident, Kind::Step),
+        }
+    }
+
+    /// A node that runs inside a fan-out or a map (or in place of one that failed there).
+    fn nested(&mut self, ident: &Ident, kind: Kind) -> usize {
+        match node_named(&self.nodes, ident) {
+            Some(i) => {
+                self.nested_twice(ident);
+                i
+            }
+            None => self.push(ident, kind),
+        }
+    }
+
+    fn nested_twice(&mut self, ident: &Ident) {
+        self.cx.error(
+            ident.span(),
+            format!(
+                "node `{ident}` runs inside a fan-out or a map, and is used again here; a node has one place in a graph, so give this use its own name: `node {ident}2 = {ident};`"
+            ),
+        );
+    }
+
+    /// A target: a node or `END`; `START` is reported. Groups and maps are handled by chains.
+    fn target(&mut self, end: &Endpoint) -> Option<Target> {
+        match end {
+            Endpoint::Node(i) => Some(Target::Node(self.node(i))),
+            Endpoint::End(_) => Some(Target::End),
+            Endpoint::Group(_) | Endpoint::Map(_) => {
+                self.cx.error(
+                    end.ident().span(),
+                    "a fan-out group or a map goes in the middle of a chain, after the node that feeds it and before the node that takes its results: `split -> (a, b) -> join;`, `split -> [work; 4] -> collect;`",
+                );
+                None
+            }
+            Endpoint::Start(i) => {
+                self.cx.error(
+                    i.span(),
+                    "`START` cannot be the target of an edge: it is where every run begins; write `START -> first_node;` once",
+                );
+                None
+            }
+        }
+    }
+
+    /// A source of an edge or route: a node; `END` is reported (`START` is handled by chains).
+    fn source(&mut self, end: &Endpoint, what: &str) -> Option<usize> {
+        match end {
+            Endpoint::Node(i) => Some(self.lookup(i)),
+            Endpoint::End(i) => {
+                self.cx.error(
+                    i.span(),
+                    format!("`END` has no successors: a run stops there; remove this {what}"),
+                );
+                None
+            }
+            Endpoint::Start(i) => {
+                self.cx.error(
+                    i.span(),
+                    "`START` cannot route: it leads to one entry node; write `START -> first_node;`",
+                );
+                None
+            }
+            Endpoint::Group(_) | Endpoint::Map(_) => {
+                self.target(end);
+                None
+            }
+        }
+    }
+
+    /// A fan-out group or a map in the middle of a chain: a pseudo-node of its own.
+    fn inner(&mut self, end: &Endpoint) -> usize {
+        match end {
+            Endpoint::Group(g) => {
+                let fan = self.push(
+                    &g.lead,
+                    Kind::Fan {
+                        branches: Vec::new(),
+                        merge: g.merge,
+                    },
+                );
+                let branches = g
+                    .branches
+                    .iter()
+                    .map(|b| self.nested(b, Kind::Branch { fan }))
+                    .collect();
+                self.nodes[fan].kind = Kind::Fan {
+                    branches,
+                    merge: g.merge,
+                };
+                fan
+            }
+            Endpoint::Map(m) => {
+                let limit = m.limit.as_ref().and_then(|lit| match lit.base10_parse::<u32>() {
+                    Ok(n) if n >= 1 => Some(n),
+                    _ => {
+                        self.cx.error(
+                            lit.span(),
+                            "a map's limit is how many items may run at once: a whole number of at least 1",
+                        );
+                        None
+                    }
+                });
+                let map = self.push(&m.worker, Kind::Map { worker: 0, limit });
+                let worker = self.nested(&m.worker, Kind::Worker { map });
+                self.nodes[map].kind = Kind::Map { worker, limit };
+                map
+            }
+            _ => self.node(end.ident()),
+        }
+    }
+}

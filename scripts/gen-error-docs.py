@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerates docs/errors.md from the compile-fail cases and their reviewed .stderr files.
 
-Run from the repository root after adding a code to flow-macros/src/diag.rs::CATALOGUE,
+Run from the repository root after adding a code to the `codes!` list of
+flow-macros/src/diag/catalogue.rs,
 its ui-tests/tests/fail/<code>.rs case and .stderr, and its entry in FIXES below:
 
     python3 scripts/gen-error-docs.py
@@ -31,9 +32,17 @@ FIXES = {
 "node_unsupported_param": ("A node takes `&mut T` or `impl Trait`.", "Dependencies are shared by concurrent runs: take `&T` and use a `Mutex` or atomics. Replace `impl Trait` by a concrete type."),
 "node_two_inputs": ("A node takes two values by value; a node has one input, the value its predecessor returns.", "Put the values in a struct or tuple, or take shared values as `&T` dependencies."),
 "node_generic": ("A node has generic parameters; the graph needs one concrete input and output type per node.", "Write one node per type, or take an enum."),
-"bad_argument_type": ("An argument of `#[flow(..)]` (or `#[node(..)]`) has a value of the wrong kind.", "Write the value as the message shows: `max_steps = 50`, `name = \"essay\"`."),
-"duration_without_unit": ("A duration argument is a bare number.", "Add a unit: `30s`, `200ms`, `5m` or `1h`."),
-"unknown_argument": ("An attribute argument is not one the macro knows; the closest known one is suggested.", "Fix the name: `max_steps`, `deps`, `timeout`, `name`."),
+"bad_argument_type": ("An argument of `#[flow(..)]` or of a node's policies in `#[node(..)]` has a value of the wrong kind.", "Write the value as the message shows: `max_steps = 50`, `name = \"essay\"`, `attempts = 3`, `concurrency = 2`."),
+"duration_without_unit": ("A duration argument, of the flow or of a node's policies, is a bare number or has a unit that does not exist.", "Add a unit: `30s`, `200ms`, `5m` or `1h`; `constant(200ms)`."),
+"unknown_argument": ("An attribute argument, a policy, a setting of a policy or a jitter mode is not one the macro knows (or is given twice); the closest known one is suggested.", "Fix the name: `max_steps`, `deps`, `retry`, `backoff`, `jitter = full`."),
+"missing_argument": ("A policy lacks a setting it cannot do without: `retry` needs `attempts`, `circuit_breaker` needs `failures` and `cool_down`.", "Add it: `retry(attempts = 3)`, `circuit_breaker(failures = 5, cool_down = 30s)`."),
+"misplaced_start": ("`START` is used other than as the beginning of the one entry edge: as a target, as the source of a route, or straight to `END`.", "Write `START -> first_node;` once, and leave `START` out of other edges."),
+"bad_error_edge": ("An error edge (`node !-> handler;`) starts at something that is not a node of the graph, or leads to `END`, `START`, a group or a map.", "Lead it from a node of the graph to a handler node that takes `Failed<Input, Error>`: `fetch !-> fallback;`."),
+"bad_alias": ("A node declaration (`node name = path;`) is unused, names a node by its own name, or takes the name `START` or `END`.", "Use the declared name in an edge, or remove the declaration."),
+"graph_syntax": ("`graph!` cannot read its input: the header (`Name(Input) -> Output { .. }`), a statement, a fan-out group or a map is not written as the DSL expects.", "Write it as the message shows; each statement ends with `;`, and `=>` starts a route block: `review => { Verdict::Accept -> END }`."),
+"misplaced_attribute": ("`#[flow(..)]` is not on a `graph!` invocation, or `graph!` carries an attribute other than doc comments and `#[flow(..)]`.", "Put `#[flow(..)]` on the `graph!` invocation (or inside it, above the header) and other attributes elsewhere."),
+"node_signature": ("A node is an `unsafe`, `const`, `extern` or variadic function, or returns `impl Trait`.", "Make it a plain `async fn` returning a named type; keep `unsafe` blocks inside its body."),
+"derive_not_struct": ("`#[derive(Merge)]` or `#[derive(Deps)]` is on an enum or a union.", "Derive it on a struct; for an enum, implement `Merge` by hand."),
 "duplicate_node": ("Two `node name = path;` declarations use the same name.", "Give each node its own name."),
 "missing_entry": ("The flow has no `START ->` edge, so no run could begin.", "Add `START -> first_node;`."),
 "edge_out_of_end": ("An edge leaves `END` (or `START` is a target, or `START -> END`, or an alias is named `START`/`END`).", "Remove the edge: a run stops at `END`, and begins at `START` only."),
@@ -49,16 +58,13 @@ FIXES = {
 "subgraph_type_mismatch": ("A flow used as a node of another flow is typed like any node: its input type is the flow's input type.", "Make the node before it return the inner flow's input type (here `String`)."),
 "merge_state_not_merge": ("Branches joined with `{a, b}` are merged into one state, and the state type does not implement `Merge`.", "Derive it: `#[derive(Merge)]`, with a `#[merge(..)]` strategy on fields that should not simply be overwritten; or join with `(a, b)` and take the tuple."),
 "merge_unknown_strategy": ("A `#[merge(..)]` attribute names a strategy that does not exist, or more than one.", "Use one of `overwrite`, `keep_first`, `append`, `max`, `min`, `with = path`."),
-"policy_wrong_value": ("A policy argument of `#[node(..)]` has a value of the wrong kind.", "Write the value as the message shows: `attempts = 3`, `concurrency = 2`."),
-"policy_missing_unit": ("A duration in a node's policies is a bare number.", "Add a unit: `timeout = 30s`, `constant(200ms)`."),
-"policy_unknown_key": ("A policy, a setting of a policy or a jitter mode is misspelt; the closest name is suggested.", "Fix the name: `retry`, `backoff`, `jitter = full`."),
 "policy_contradiction": ("Settings that cannot work together: no attempts at all, a backoff that shrinks, a cap below the first delay, a longest cool-down below the first.", "`attempts` of at least 1, an exponential factor of at least 1.0, `max` at least the first delay, `max_cool_down` at least `cool_down`."),
 "retry_error_not_retryable": ("A node with `retry(..)` returns an error type that does not say whether to retry.", "Implement `typedflow::Retryable` for the error (the defaults retry every error; override `is_retryable` and `retry_after` to be precise), or remove `retry(..)`."),
 "misplaced_group": ("A fan-out group or a map ends (or starts) a chain: it needs a node before it and the node that takes its results after it.", "Write it in the middle of a chain: `split -> (a, b) -> join;`, `split -> [work; 4] -> collect;`."),
 }
-s=open('flow-macros/src/diag.rs').read()
-i=s.index('pub const CATALOGUE')
-cat = re.findall(r'"([a-z_]+)",', s[i:].split('];')[0])
+s=open('flow-macros/src/diag/catalogue.rs').read()
+i=s.index('codes! {')
+cat = re.findall(r'= "([a-z_]+)",', s[i:].split('\n}\n')[0])
 out = ["# Compile errors", "",
 "Every mistake the macros catch: the wrong code, what the compiler says, and the fix.",
 "Structural mistakes are reported by the macros, all of them at once; type mistakes by",

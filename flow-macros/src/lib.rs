@@ -18,7 +18,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-use diag::Diagnostics;
+use diag::{Diagnostics, catalogue as msg};
 use parse::args::{FlowArgs, parse_flow_args};
 
 /// Makes an `async fn` a node of a graph. See `typedflow::node`.
@@ -78,12 +78,8 @@ pub(crate) fn node_impl(args: TokenStream2, item: TokenStream2) -> TokenStream2 
     let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(_) => {
-            cx.error(
-                proc_macro2::Span::call_site(),
-                "`#[node]` goes on an `async fn`",
-            );
-            let errors = cx.take_tokens();
-            return quote!(#errors #item);
+            cx.error(proc_macro2::Span::call_site(), msg::node_not_fn());
+            return emit(cx, item);
         }
     };
     let sig = parse::node::parse_node_sig(&mut cx, &func);
@@ -97,8 +93,8 @@ pub(crate) fn node_impl(args: TokenStream2, item: TokenStream2) -> TokenStream2 
 }
 
 fn flow_attr_impl(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
-    let mut flow_args = FlowArgs::default();
     let mut cx = Diagnostics::default();
+    let mut flow_args = FlowArgs::default();
     parse_flow_args(&mut cx, args, &mut flow_args);
     let mac = match syn::parse2::<syn::ItemMacro>(item.clone()) {
         Ok(mac)
@@ -114,30 +110,42 @@ fn flow_attr_impl(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
         _ => {
             cx.error(
                 proc_macro2::Span::call_site(),
-                "`#[flow(..)]` goes on a `graph! { .. }` invocation",
+                msg::flow_attr_not_on_graph(),
             );
-            let errors = cx.take_tokens();
-            return quote!(#errors #item);
+            return emit(cx, item);
         }
     };
-    let errors = cx.take_tokens();
     let mut graph_tokens = TokenStream2::new();
     // Doc comments written above `#[flow]` belong to the flow type.
     for attr in &mac.attrs {
         graph_tokens.extend(quote!(#attr));
     }
     graph_tokens.extend(mac.mac.tokens);
-    let expanded = graph_impl(flow_args, graph_tokens);
-    quote!(#errors #expanded)
+    let expanded = expand_graph(&mut cx, flow_args, graph_tokens);
+    emit(cx, expanded)
 }
 
-pub(crate) fn graph_impl(mut args: FlowArgs, tokens: TokenStream2) -> TokenStream2 {
+pub(crate) fn graph_impl(args: FlowArgs, tokens: TokenStream2) -> TokenStream2 {
     let mut cx = Diagnostics::default();
-    let mut input = match parse::graph::parse_graph(&mut cx, tokens) {
+    let expanded = expand_graph(&mut cx, args, tokens);
+    emit(cx, expanded)
+}
+
+/// The errors of the invocation, then what it generated.
+fn emit(mut cx: Diagnostics, tokens: TokenStream2) -> TokenStream2 {
+    let errors = cx.take_tokens();
+    quote!(#errors #tokens)
+}
+
+/// parse -> model -> validate -> expand for `graph!`, reporting into `cx`. With errors,
+/// the fallback flow type (see `expand::fallback`), or nothing when even the header
+/// could not be read.
+fn expand_graph(cx: &mut Diagnostics, mut args: FlowArgs, tokens: TokenStream2) -> TokenStream2 {
+    let mut input = match parse::graph::parse_graph(cx, tokens) {
         Ok(input) => input,
         Err(err) => {
             cx.push(err);
-            return cx.take_tokens();
+            return TokenStream2::new();
         }
     };
     // `#[flow(..)]` may also sit inside the invocation, above the header.
@@ -146,30 +154,24 @@ pub(crate) fn graph_impl(mut args: FlowArgs, tokens: TokenStream2) -> TokenStrea
             return true;
         }
         match attr.meta.require_list() {
-            Ok(list) => parse_flow_args(&mut cx, list.tokens.clone(), &mut args),
+            Ok(list) => parse_flow_args(cx, list.tokens.clone(), &mut args),
             Err(err) => cx.push(err),
         }
         false
     });
     for attr in &input.attrs {
         if !attr.path().is_ident("doc") {
-            cx.error_spanned(
-                attr,
-                "`graph!` accepts doc comments and `#[flow(..)]` here; move other attributes elsewhere",
-            );
+            cx.error_spanned(attr, msg::graph_attribute());
         }
     }
-    if cx.has_errors() {
-        let fallback = expand::fallback::expand_fallback(&input, args.deps.as_ref());
-        let errors = cx.take_tokens();
-        return quote!(#errors #fallback);
-    }
     let fallback = expand::fallback::expand_fallback(&input, args.deps.as_ref());
-    let graph = model::resolve(&mut cx, input, args);
-    validate::all(&mut cx, &graph);
     if cx.has_errors() {
-        let errors = cx.take_tokens();
-        return quote!(#errors #fallback);
+        return fallback;
+    }
+    let graph = model::resolve(cx, input, args);
+    validate::all(cx, &graph);
+    if cx.has_errors() {
+        return fallback;
     }
     expand::flow::expand_flow(&graph)
 }

@@ -143,7 +143,7 @@ fn flow_arguments_report_every_bad_value() {
     assert_eq!(
         cx.messages(),
         [
-            "`max_steps` must be at least 1, found 0",
+            "`max_steps` must be at least 1, found 0; write `max_steps = 1` or more",
             "`timeout` needs a unit: write `30s` or `30ms` (units: `ms`, `s`, `m` or `h`)",
             "duplicate argument `timeout`; remove one of them",
             "unknown argument `nme` of `#[flow]`; did you mean `name`?",
@@ -166,7 +166,10 @@ fn durations() {
     assert_eq!(read(quote!(5m)), (Some((300, 0)), vec![]));
     assert_eq!(read(quote!(2h)), (Some((7200, 0)), vec![]));
     assert_eq!(read(quote!(1.5s)), (Some((1, 500_000_000)), vec![]));
-    assert_eq!(read(quote!(0s)).1, ["`timeout` must be greater than zero"]);
+    assert_eq!(
+        read(quote!(0s)).1,
+        ["`timeout` must be greater than zero; write a duration such as `30s`"]
+    );
     assert_eq!(
         read(quote!(3days)).1,
         ["unknown unit `days` in `timeout`; use `ms`, `s`, `m` or `h`"]
@@ -260,4 +263,16 @@ fn errors_come_with_a_fallback_flow_type() {
     assert!(text.contains("compile_error"), "{text}");
     assert!(text.contains("struct Essay"), "{text}");
     assert!(text.contains("fn run"), "{text}");
+}
+
+#[test]
+fn a_typo_in_an_error_edge_is_one_error() {
+    let msgs = messages(quote! {
+        Fetch(String) -> String {
+            START -> fetch -> END;
+            fetcj !-> fallback;
+            fallback -> END;
+        }
+    });
+    assert_eq!(msgs, ["unknown node `fetcj`; did you mean `fetch`?"]);
 }

@@ -4,14 +4,11 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Data, DeriveInput, Index};
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, catalogue as msg};
 
 pub fn expand_deps(cx: &mut Diagnostics, input: &DeriveInput) -> TokenStream {
     let Data::Struct(data) = &input.data else {
-        cx.error(
-            input.ident.span(),
-            "`#[derive(Deps)]` needs a struct whose fields are the dependencies",
-        );
+        cx.error(input.ident.span(), msg::deps_not_struct());
         return TokenStream::new();
     };
     let ident = &input.ident;

@@ -6,17 +6,14 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Expr, Fields, Index};
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, catalogue as msg};
 use crate::parse::args::parse_args;
 
 const STRATEGIES: &[&str] = &["overwrite", "keep_first", "append", "max", "min", "with"];
 
 pub fn expand_merge(cx: &mut Diagnostics, input: &DeriveInput) -> TokenStream {
     let Data::Struct(data) = &input.data else {
-        cx.error(
-            input.ident.span(),
-            "`#[derive(Merge)]` needs a struct; for an enum, implement `Merge` by hand",
-        );
+        cx.error(input.ident.span(), msg::merge_not_struct());
         return TokenStream::new();
     };
     let fields = match &data.fields {
@@ -43,10 +40,7 @@ pub fn expand_merge(cx: &mut Diagnostics, input: &DeriveInput) -> TokenStream {
             };
             parse_args(cx, "`#[merge]`", tokens, STRATEGIES, |cx, key, meta| {
                 if strategy.is_some() {
-                    cx.error(
-                        meta.path.span(),
-                        "a field has one merge strategy; remove all but one",
-                    );
+                    cx.error(meta.path.span(), msg::two_strategies());
                     return crate::parse::args::skip_value(meta);
                 }
                 strategy = Some(match key {

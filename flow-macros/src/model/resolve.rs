@@ -7,7 +7,7 @@ use quote::format_ident;
 use syn::{Ident, LitStr, Path};
 
 use super::{Arm, Edge, Entry, ErrorEdge, Graph, Kind, Node, Route, Target, node_named};
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, catalogue as msg, did_you_mean};
 use crate::parse::args::FlowArgs;
 use crate::parse::graph::{self as syntax, Endpoint, GraphInput, Stmt};
 
@@ -87,22 +87,14 @@ impl Resolver<'_> {
     fn alias(&mut self, alias: &syntax::Alias) {
         let name = &alias.name;
         if name == "START" || name == "END" {
-            self.cx.error(
-                name.span(),
-                format!(
-                    "`{name}` is reserved for where runs begin and end; name the node otherwise"
-                ),
-            );
+            self.cx
+                .error(name.span(), msg::reserved_name(&name.to_string()));
         } else if self.aliases.iter().any(|(n, _)| n == name) {
-            self.cx.error(
-                name.span(),
-                format!("duplicate node `{name}`: this name is already declared; give each node its own name"),
-            );
+            self.cx
+                .error(name.span(), msg::duplicate_node(&name.to_string()));
         } else if alias.path.is_ident(name) {
-            self.cx.error_spanned(
-                &alias.path,
-                format!("`node {name} = {name};` declares nothing; remove it"),
-            );
+            self.cx
+                .error_spanned(&alias.path, msg::alias_of_itself(&name.to_string()));
         } else {
             self.aliases.push((name.clone(), alias.path.clone()));
         }
@@ -119,12 +111,8 @@ impl Resolver<'_> {
                 used = true;
             }
             if !used {
-                self.cx.error(
-                    name.span(),
-                    format!(
-                        "node `{name}` is declared but no edge uses it; connect it or remove it"
-                    ),
-                );
+                self.cx
+                    .error(name.span(), msg::unused_alias(&name.to_string()));
             }
         }
     }
@@ -196,15 +184,9 @@ impl Resolver<'_> {
                 });
             }
             (Endpoint::Start(start), _) if to_inner.is_some() => {
-                self.cx.error(
-                    start.span(),
-                    "`START` leads to one node; put the fan-out or map after it: `START -> split -> (a, b) -> join;`",
-                );
+                self.cx.error(start.span(), msg::start_to_group());
             }
-            (Endpoint::Start(_), Endpoint::End(e)) => self.cx.error(
-                e.span(),
-                "`START -> END` runs no node; `START` must lead to the first node",
-            ),
+            (Endpoint::Start(_), Endpoint::End(e)) => self.cx.error(e.span(), msg::start_to_end()),
             (Endpoint::Start(_), Endpoint::Start(_)) => {
                 self.target(to);
             }
@@ -263,24 +245,20 @@ impl Resolver<'_> {
     /// `from !-> handler;`: a step's handler is a step; a nested node's runs in its place.
     fn error_edge(&mut self, e: &syntax::ErrorEdge) {
         let from = &e.from;
-        let Some(i) = node_named(&self.nodes, from) else {
-            self.cx.error(
-                from.span(),
-                format!("`{from}` has an error edge but is not a node of this graph; add it to an edge first"),
-            );
+        let Some(i) = node_named(&self.nodes, from).or_else(|| self.typo_of(from)) else {
+            self.cx
+                .error(from.span(), msg::error_edge_from_unknown(&from.to_string()));
             return;
         };
         let Endpoint::Node(handler_ident) = &e.to else {
-            self.cx.error(
-                e.to.ident().span(),
-                "an error edge leads to a handler node: `node !-> handler;`",
-            );
+            self.cx
+                .error(e.to.ident().span(), msg::error_edge_to_non_node());
             return;
         };
         if self.nodes[i].error_edge.is_some() {
             self.cx.error(
                 handler_ident.span(),
-                format!("ambiguous edge: `{from}` already has an error edge; a node has one"),
+                msg::second_error_edge(&from.to_string()),
             );
             return;
         }
@@ -292,6 +270,23 @@ impl Resolver<'_> {
             handler,
             handler_ident: handler_ident.clone(),
         });
+    }
+
+    /// The node `name` is a typo of, reported as such: the error edge then reads as
+    /// written from that node, so its handler is not reported as unreachable too.
+    fn typo_of(&mut self, name: &Ident) -> Option<usize> {
+        let names: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|n| n.kind.is_user_node())
+            .map(|n| n.name.to_string())
+            .collect();
+        let close = did_you_mean(&name.to_string(), names.iter().map(String::as_str))?;
+        self.cx
+            .error(name.span(), msg::unknown_node(&name.to_string(), close));
+        self.nodes
+            .iter()
+            .position(|n| n.kind.is_user_node() && n.name == close)
     }
 
     fn push(&mut self, name: &Ident, kind: Kind) -> usize {
@@ -336,12 +331,8 @@ impl Resolver<'_> {
     }
 
     fn nested_twice(&mut self, ident: &Ident) {
-        self.cx.error(
-            ident.span(),
-            format!(
-                "node `{ident}` runs inside a fan-out or a map, and is used again here; a node has one place in a graph, so give this use its own name: `node {ident}2 = {ident};`"
-            ),
-        );
+        self.cx
+            .error(ident.span(), msg::nested_twice(&ident.to_string()));
     }
 
     /// A target: a node or `END`; `START` is reported. Groups and maps are handled by chains.
@@ -350,17 +341,11 @@ impl Resolver<'_> {
             Endpoint::Node(i) => Some(Target::Node(self.node(i))),
             Endpoint::End(_) => Some(Target::End),
             Endpoint::Group(_) | Endpoint::Map(_) => {
-                self.cx.error(
-                    end.ident().span(),
-                    "a fan-out group or a map goes in the middle of a chain, after the node that feeds it and before the node that takes its results: `split -> (a, b) -> join;`, `split -> [work; 4] -> collect;`",
-                );
+                self.cx.error(end.ident().span(), msg::group_at_chain_end());
                 None
             }
             Endpoint::Start(i) => {
-                self.cx.error(
-                    i.span(),
-                    "`START` cannot be the target of an edge: it is where every run begins; write `START -> first_node;` once",
-                );
+                self.cx.error(i.span(), msg::start_as_target());
                 None
             }
         }
@@ -371,17 +356,11 @@ impl Resolver<'_> {
         match end {
             Endpoint::Node(i) => Some(self.lookup(i)),
             Endpoint::End(i) => {
-                self.cx.error(
-                    i.span(),
-                    format!("`END` has no successors: a run stops there; remove this {what}"),
-                );
+                self.cx.error(i.span(), msg::edge_out_of_end(what));
                 None
             }
             Endpoint::Start(i) => {
-                self.cx.error(
-                    i.span(),
-                    "`START` cannot route: it leads to one entry node; write `START -> first_node;`",
-                );
+                self.cx.error(i.span(), msg::start_routes());
                 None
             }
             Endpoint::Group(_) | Endpoint::Map(_) => {
@@ -414,16 +393,16 @@ impl Resolver<'_> {
                 fan
             }
             Endpoint::Map(m) => {
-                let limit = m.limit.as_ref().and_then(|lit| match lit.base10_parse::<u32>() {
-                    Ok(n) if n >= 1 => Some(n),
-                    _ => {
-                        self.cx.error(
-                            lit.span(),
-                            "a map's limit is how many items may run at once: a whole number of at least 1",
-                        );
-                        None
-                    }
-                });
+                let limit = m
+                    .limit
+                    .as_ref()
+                    .and_then(|lit| match lit.base10_parse::<u32>() {
+                        Ok(n) if n >= 1 => Some(n),
+                        _ => {
+                            self.cx.error(lit.span(), msg::bad_map_limit());
+                            None
+                        }
+                    });
                 let map = self.push(&m.worker, Kind::Map { worker: 0, limit });
                 let worker = self.nested(&m.worker, Kind::Worker { map });
                 self.nodes[map].kind = Kind::Map { worker, limit };

@@ -2,7 +2,7 @@
 //! as that node, so the rest of the graph is checked as the user meant it.
 
 use super::{Edge, Entry, Kind, Node, Route, Target};
-use crate::diag::{Diagnostics, did_you_mean};
+use crate::diag::{Diagnostics, catalogue as msg, did_you_mean};
 
 /// Reports a dead-end name that resembles another node as a typo, and reads it as that node.
 ///
@@ -33,10 +33,7 @@ pub(super) fn merge_typos(
         let Some(j) = nodes.iter().position(|n| n.name == close) else {
             continue;
         };
-        cx.error(
-            nodes[i].name.span(),
-            format!("unknown node `{name}`; did you mean `{close}`?"),
-        );
+        cx.error(nodes[i].name.span(), msg::unknown_node(&name, close));
         nodes[i].merged_into = Some(j);
         for entry in entries.iter_mut().filter(|e| e.to == i) {
             entry.to = j;

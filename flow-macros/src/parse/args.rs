@@ -10,7 +10,7 @@ use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::{Expr, LitStr, Type};
 
-use crate::diag::{Diagnostics, did_you_mean};
+use crate::diag::{Diagnostics, catalogue as msg, did_you_mean};
 use crate::parse::value::{DurationLit, read_duration, read_str, read_u32};
 
 /// The settings of a flow.
@@ -55,10 +55,7 @@ pub fn parse_args(
     let mut seen: Vec<String> = Vec::new();
     let parser = syn::meta::parser(|meta| {
         let Some(ident) = meta.path.get_ident() else {
-            cx.error(
-                meta.path.span(),
-                format!("expected an argument name of {attr}"),
-            );
+            cx.error(meta.path.span(), msg::expected_argument_name(attr));
             return skip_value(&meta);
         };
         let key = ident.to_string();
@@ -71,17 +68,11 @@ pub fn parse_args(
                     format!("expected one of {}", expected.join(", "))
                 }
             };
-            cx.error(
-                ident.span(),
-                format!("unknown argument `{key}` of {attr}; {hint}"),
-            );
+            cx.error(ident.span(), msg::unknown_argument(attr, &key, &hint));
             return skip_value(&meta);
         }
         if seen.contains(&key) {
-            cx.error(
-                ident.span(),
-                format!("duplicate argument `{key}`; remove one of them"),
-            );
+            cx.error(ident.span(), msg::duplicate_argument(&key));
             return skip_value(&meta);
         }
         seen.push(key.clone());
@@ -173,7 +164,7 @@ fn require_list(cx: &mut Diagnostics, meta: &ParseNestedMeta<'_>, example: &str)
     if meta.input.peek(syn::token::Paren) {
         return true;
     }
-    cx.error(meta.path.span(), format!("write `{example}`"));
+    cx.error(meta.path.span(), msg::expected_list(example));
     false
 }
 
@@ -201,7 +192,7 @@ fn parse_retry(cx: &mut Diagnostics, meta: &ParseNestedMeta<'_>) -> syn::Result<
         Ok(())
     });
     if !seen_attempts {
-        cx.error(meta.path.span(), "`retry` needs `attempts`: how many times to call the node at most, e.g. `retry(attempts = 3)`");
+        cx.error(meta.path.span(), msg::retry_without_attempts());
     }
     Ok(attempts.map(|attempts| RetryArgs {
         attempts,
@@ -246,16 +237,13 @@ fn parse_breaker(
         },
     );
     if !seen_failures || !seen_cool_down {
-        cx.error(
-            meta.path.span(),
-            "`circuit_breaker` needs `failures` (how many in a row open it) and `cool_down` (how long it stays open), e.g. `circuit_breaker(failures = 5, cool_down = 30s)`",
-        );
+        cx.error(meta.path.span(), msg::breaker_incomplete());
     }
     if let (Some(c), Some(m)) = (&cool_down, &max_cool_down)
         && m.as_nanos() < c.as_nanos()
     {
         {
-            cx.error(m.span, "`max_cool_down` is shorter than `cool_down`; the cool-down grows from `cool_down` up to `max_cool_down`");
+            cx.error(m.span, msg::cool_down_cap_too_short());
             return Ok(None);
         }
     }
@@ -292,11 +280,11 @@ fn read_choice(
                 Some(close) => format!("did you mean `{close}`?"),
                 None => format!("expected one of {listed}"),
             };
-            cx.error(ident.span(), format!("unknown `{key}` `{name}`; {hint}"));
+            cx.error(ident.span(), msg::unknown_choice(key, &name, &hint));
             None
         }
         _ => {
-            cx.error(expr.span(), format!("`{key}` takes one of {listed}"));
+            cx.error(expr.span(), msg::not_a_choice(key, &listed));
             None
         }
     }
@@ -306,7 +294,7 @@ fn read_backoff(cx: &mut Diagnostics, expr: &Expr) -> Option<BackoffArg> {
     const SHAPES: &str =
         "`constant(1s)`, `linear(1s, 500ms)` or `exponential(200ms, 2.0, max = 5s)`";
     let Expr::Call(call) = expr else {
-        cx.error(expr.span(), format!("`backoff` takes {SHAPES}"));
+        cx.error(expr.span(), msg::not_a_backoff(SHAPES));
         return None;
     };
     let name = match &*call.func {
@@ -333,26 +321,23 @@ fn read_backoff(cx: &mut Diagnostics, expr: &Expr) -> Option<BackoffArg> {
                     read_duration(cx, "max", &a.right)
                 }
                 other => {
-                    cx.error(other.span(), "write the cap as `max = 5s`");
+                    cx.error(other.span(), msg::backoff_cap());
                     None
                 }
             };
             let (initial, factor_v, max) = (initial?, factor_v?, max?);
             if factor_v < 1.0 {
-                cx.error(factor.span(), "the factor of an exponential backoff must be at least 1.0, or delays would shrink");
+                cx.error(factor.span(), msg::shrinking_backoff());
                 return None;
             }
             if max.as_nanos() < initial.as_nanos() {
-                cx.error(max.span, "`max` is shorter than the first delay; the delays grow from the first up to `max`");
+                cx.error(max.span, msg::backoff_cap_too_short());
                 return None;
             }
             Some(BackoffArg::Exponential(initial, factor_v, max))
         }
         ("constant" | "linear" | "exponential", _) => {
-            cx.error(
-                call.span(),
-                format!("wrong arguments for `{name}`; write {SHAPES}"),
-            );
+            cx.error(call.span(), msg::backoff_arguments(&name, SHAPES));
             None
         }
         _ => {
@@ -361,10 +346,7 @@ fn read_backoff(cx: &mut Diagnostics, expr: &Expr) -> Option<BackoffArg> {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => format!("write {SHAPES}"),
             };
-            cx.error(
-                call.func.span(),
-                format!("unknown backoff `{name}`; {hint}"),
-            );
+            cx.error(call.func.span(), msg::unknown_backoff(&name, &hint));
             None
         }
     }

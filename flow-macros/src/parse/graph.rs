@@ -24,7 +24,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, Path, Token, Type, Visibility, braced, parenthesized, token};
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, catalogue as msg};
 
 /// The whole `graph!` input: header and statements.
 pub struct GraphInput {
@@ -130,10 +130,7 @@ impl Parse for Endpoint {
                 .into_iter()
                 .collect();
             let (Some(lead), true) = (branches.first().cloned(), branches.len() >= 2) else {
-                return Err(syn::Error::new(
-                    span,
-                    "a fan-out group needs at least two branches: `(a, b)` or `{a, b}`; for one node write it without brackets",
-                ));
+                return Err(syn::Error::new(span, msg::group_of_one()));
             };
             return Ok(Endpoint::Group(Group {
                 merge,
@@ -144,28 +141,27 @@ impl Parse for Endpoint {
         if input.peek(token::Bracket) {
             let content;
             syn::bracketed!(content in input);
-            let worker: Ident = content.parse().map_err(|e| {
-                syn::Error::new(e.span(), "expected a map: `[node; max_in_flight]`")
-            })?;
+            let worker: Ident = content
+                .parse()
+                .map_err(|e| syn::Error::new(e.span(), msg::expected_map()))?;
             let limit = if content.peek(Token![;]) {
                 content.parse::<Token![;]>()?;
-                Some(content.parse::<syn::LitInt>().map_err(|e| {
-                    syn::Error::new(
-                        e.span(),
-                        "expected how many items may run at once: `[node; 4]`",
-                    )
-                })?)
+                Some(
+                    content
+                        .parse::<syn::LitInt>()
+                        .map_err(|e| syn::Error::new(e.span(), msg::expected_map_limit()))?,
+                )
             } else {
                 None
             };
             if !content.is_empty() {
-                return Err(content.error("expected a map: `[node; max_in_flight]`"));
+                return Err(content.error(msg::expected_map()));
             }
             return Ok(Endpoint::Map(Map { worker, limit }));
         }
         let ident: Ident = input
             .parse()
-            .map_err(|e| syn::Error::new(e.span(), "expected a node name, `START` or `END`"))?;
+            .map_err(|e| syn::Error::new(e.span(), msg::expected_endpoint()))?;
         Ok(if ident == "START" {
             Endpoint::Start(ident)
         } else if ident == "END" {
@@ -179,9 +175,8 @@ impl Parse for Endpoint {
 impl Parse for Arm {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         Ok(Arm {
-            variant: Path::parse_mod_style(input).map_err(|e| {
-                syn::Error::new(e.span(), "expected a route arm: `Enum::Variant -> node`")
-            })?,
+            variant: Path::parse_mod_style(input)
+                .map_err(|e| syn::Error::new(e.span(), msg::expected_arm()))?,
             arrow: input.parse()?,
             to: input.parse()?,
         })
@@ -199,7 +194,7 @@ impl Stmt {
             if node_token != "node" {
                 return Err(syn::Error::new(
                     node_token.span(),
-                    "expected `node name = path;`, an edge `a -> b;` or a route `a => { .. }`",
+                    msg::expected_statement(),
                 ));
             }
             let name = input.parse()?;
@@ -213,7 +208,7 @@ impl Stmt {
             let Endpoint::Node(from) = first else {
                 return Err(syn::Error::new(
                     first.ident().span(),
-                    "an error edge starts at a node: `node !-> handler;`",
+                    msg::error_edge_from_non_node(),
                 ));
             };
             input.parse::<Token![!]>()?;
@@ -240,11 +235,11 @@ impl Stmt {
             links.push((input.parse()?, input.parse()?));
         }
         if links.is_empty() {
-            return Err(input.error("expected `->` to an edge's target, or `=>` and a route block"));
+            return Err(input.error(msg::expected_arrow()));
         }
         input
             .parse::<Token![;]>()
-            .map_err(|e| syn::Error::new(e.span(), "expected `;` or `->` after an edge"))?;
+            .map_err(|e| syn::Error::new(e.span(), msg::expected_semicolon()))?;
         Ok(Stmt::Chain(Chain { first, links }))
     }
 }
@@ -272,31 +267,19 @@ pub fn parse_graph(cx: &mut Diagnostics, tokens: TokenStream) -> syn::Result<Gra
 
 fn parse_input(cx: &mut Diagnostics, input: ParseStream<'_>) -> syn::Result<GraphInput> {
     if input.is_empty() {
-        return Err(syn::Error::new(
-            Span::call_site(),
-            "expected a flow: `Name(Input) -> Output { START -> first_node; .. }`",
-        ));
+        return Err(syn::Error::new(Span::call_site(), msg::expected_flow()));
     }
     let attrs = input.call(Attribute::parse_outer)?;
     let vis = input.parse()?;
-    let name: Ident = input.parse().map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            "expected the flow's name: `Name(Input) -> Output { .. }`",
-        )
-    })?;
-    let header_err = |e: syn::Error| {
-        syn::Error::new(
-            e.span(),
-            "expected the flow's input and output types: `Name(Input) -> Output { .. }`",
-        )
-    };
+    let name: Ident = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), msg::expected_flow_name()))?;
+    let header_err = |e: syn::Error| syn::Error::new(e.span(), msg::expected_flow_types());
     let content;
     parenthesized!(content in input);
     let flow_input: Type = content.parse().map_err(header_err)?;
     if !content.is_empty() {
-        return Err(content
-            .error("a flow takes one input type; use a tuple or a struct for several values"));
+        return Err(content.error(msg::flow_two_inputs()));
     }
     input.parse::<Token![->]>().map_err(header_err)?;
     let output: Type = input.call(Type::without_plus).map_err(header_err)?;
@@ -313,9 +296,7 @@ fn parse_input(cx: &mut Diagnostics, input: ParseStream<'_>) -> syn::Result<Grap
         }
     }
     if !input.is_empty() {
-        return Err(
-            input.error("unexpected tokens after the flow's body; one `graph!` declares one flow")
-        );
+        return Err(input.error(msg::tokens_after_flow()));
     }
     Ok(GraphInput {
         attrs,

@@ -7,7 +7,7 @@
 
 use syn::{FnArg, Ident, ItemFn, ReturnType, Type, Visibility};
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, catalogue as msg};
 
 /// A node function, read from its signature.
 pub struct NodeSig {
@@ -40,42 +40,30 @@ pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
     if sig.asyncness.is_none() {
         cx.error(
             sig.fn_token.span,
-            format!(
-                "`#[node]` needs an `async fn`; write `async fn {}`",
-                sig.ident
-            ),
+            msg::node_not_async(&sig.ident.to_string()),
         );
     }
     if let Some(c) = &sig.constness {
-        cx.error(c.span, "a node cannot be a `const fn`; remove `const`");
+        cx.error(c.span, msg::node_const());
     }
     if let Some(abi) = &sig.abi {
-        cx.error_spanned(abi, "a node cannot have an `extern` ABI; remove it");
+        cx.error_spanned(abi, msg::node_extern());
     }
     if let syn::Safety::Unsafe(u) = &sig.safety {
-        cx.error(
-            u.span,
-            "a node cannot be an `unsafe fn`; make it safe and keep `unsafe` blocks inside",
-        );
+        cx.error(u.span, msg::node_unsafe());
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        cx.error_spanned(
-            &sig.generics,
-            "a node cannot be generic: the graph needs one concrete input and output type; write a node per type, or make the input an enum",
-        );
+        cx.error_spanned(&sig.generics, msg::node_generic());
     }
     if let Some(v) = &sig.variadic {
-        cx.error_spanned(v, "a node cannot be variadic");
+        cx.error_spanned(v, msg::node_variadic());
     }
     let mut params = Vec::new();
     let mut input: Option<Type> = None;
     for arg in &sig.inputs {
         let pat_ty = match arg {
             FnArg::Receiver(recv) => {
-                cx.error_spanned(
-                    recv,
-                    "`#[node]` cannot be used on a method: a node is a free `async fn`; move it out of the `impl` block and take what `self` holds as a `&T` dependency",
-                );
+                cx.error_spanned(recv, msg::node_method());
                 continue;
             }
             FnArg::Typed(pat_ty) => pat_ty,
@@ -83,33 +71,21 @@ pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
         match &*pat_ty.ty {
             Type::Reference(r) => {
                 if let Some(m) = &r.mutability {
-                    cx.error(
-                        m.span,
-                        "a node cannot take `&mut`: dependencies are shared by concurrent runs; take `&T` and use a `Mutex` or atomics inside",
-                    );
+                    cx.error(m.span, msg::node_mut_param());
                 } else if is_context(&r.elem) {
                     params.push(Param::Context);
                 } else {
                     params.push(Param::Dep(r.elem.clone()));
                 }
             }
-            Type::ImplTrait(t) => cx.error_spanned(
-                t,
-                "a node cannot take `impl Trait`: its input must be one concrete type; name the type",
-            ),
+            Type::ImplTrait(t) => cx.error_spanned(t, msg::node_impl_trait_param()),
             ty => {
                 if input.is_some() {
-                    cx.error_spanned(
-                        pat_ty,
-                        "a node takes one input value, and this is a second; put the values in a struct or a tuple, or take shared values as `&T` dependencies",
-                    );
+                    cx.error_spanned(pat_ty, msg::node_second_input());
                     continue;
                 }
                 if contains_infer_lifetime(ty) {
-                    cx.error_spanned(
-                        ty,
-                        "a node's input cannot borrow: it is moved from node to node; use an owned type",
-                    );
+                    cx.error_spanned(ty, msg::node_borrowed_input());
                     continue;
                 }
                 input = Some(ty.clone());
@@ -121,7 +97,7 @@ pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
         ReturnType::Default => Output::Value(None),
         ReturnType::Type(_, ty) => {
             if let Type::ImplTrait(t) = &**ty {
-                cx.error_spanned(t, "a node cannot return `impl Trait`: name the type");
+                cx.error_spanned(t, msg::node_returns_impl_trait());
             }
             if is_result(ty) {
                 Output::Result((**ty).clone())

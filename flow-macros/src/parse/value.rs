@@ -7,7 +7,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit};
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, catalogue as msg};
 
 /// A duration literal such as `200ms`, `30s`, `5m`, `1h` or `1.5s`, kept with its span.
 #[derive(Debug, Clone, Copy)]
@@ -64,34 +64,22 @@ pub fn read_u32(cx: &mut Diagnostics, key: &str, expr: &Expr, min: u32) -> Optio
         };
         cx.error(
             expr.span(),
-            format!(
-                "`{key}` takes a whole number, found {}{hint}",
-                kind_of(expr)
-            ),
+            msg::not_a_whole_number(key, kind_of(expr), &hint),
         );
         return None;
     };
     if !int.suffix().is_empty() && int.suffix() != "u32" {
-        cx.error(
-            int.span(),
-            format!(
-                "`{key}` takes a plain whole number; remove the suffix `{}`",
-                int.suffix()
-            ),
-        );
+        cx.error(int.span(), msg::number_suffix(key, int.suffix()));
         return None;
     }
     match int.base10_parse::<u32>() {
         Ok(n) if n >= min => Some(n),
         Ok(n) => {
-            cx.error(
-                int.span(),
-                format!("`{key}` must be at least {min}, found {n}"),
-            );
+            cx.error(int.span(), msg::below_minimum(key, min, n));
             None
         }
         Err(_) => {
-            cx.error(int.span(), format!("`{key}` must fit in a `u32`"));
+            cx.error(int.span(), msg::number_too_large(key));
             None
         }
     }
@@ -111,17 +99,11 @@ pub fn read_f64(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<f64> {
     match value {
         Some(v) if v.is_finite() && v > 0.0 => Some(v),
         Some(_) => {
-            cx.error(
-                expr.span(),
-                format!("{key} must be a number greater than zero"),
-            );
+            cx.error(expr.span(), msg::not_positive(key));
             None
         }
         None => {
-            cx.error(
-                expr.span(),
-                format!("{key} is a number such as `2.0`, found {}", kind_of(expr)),
-            );
+            cx.error(expr.span(), msg::not_a_number(key, kind_of(expr)));
             None
         }
     }
@@ -134,13 +116,7 @@ pub fn read_str(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<syn::Lit
             lit: Lit::Str(s), ..
         }) => Some(s.clone()),
         _ => {
-            cx.error(
-                expr.span(),
-                format!(
-                    "`{key}` takes a string, found {}; write `{key} = \"...\"`",
-                    kind_of(expr)
-                ),
-            );
+            cx.error(expr.span(), msg::not_a_string(key, kind_of(expr)));
             None
         }
     }
@@ -168,20 +144,11 @@ pub fn read_duration(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<Dur
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
         }) => {
-            cx.error(
-                s.span(),
-                format!("`{key}` takes a duration literal, not a string; remove the quotes: `{key} = {}`", s.value()),
-            );
+            cx.error(s.span(), msg::duration_in_quotes(key, &s.value()));
             return None;
         }
         _ => {
-            cx.error(
-                expr.span(),
-                format!(
-                    "`{key}` takes a duration such as `30s`, found {}; units: {UNITS}",
-                    kind_of(expr)
-                ),
-            );
+            cx.error(expr.span(), msg::not_a_duration(key, kind_of(expr), UNITS));
             return None;
         }
     };
@@ -191,31 +158,25 @@ pub fn read_duration(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<Dur
         "m" => 60_000_000_000,
         "h" => 3_600_000_000_000,
         "" => {
-            cx.error(
-                span,
-                format!("`{key}` needs a unit: write `{digits}s` or `{digits}ms` (units: {UNITS})"),
-            );
+            cx.error(span, msg::duration_without_unit(key, &digits, UNITS));
             return None;
         }
         other => {
-            cx.error(
-                span,
-                format!("unknown unit `{other}` in `{key}`; use {UNITS}"),
-            );
+            cx.error(span, msg::unknown_unit(key, other, UNITS));
             return None;
         }
     };
     let Ok(value) = digits.parse::<f64>() else {
-        cx.error(span, format!("`{key}` is not a number"));
+        cx.error(span, msg::duration_not_a_number(key));
         return None;
     };
     let nanos = value * unit_nanos as f64;
     if nanos.is_nan() || nanos < 1.0 {
-        cx.error(span, format!("`{key}` must be greater than zero"));
+        cx.error(span, msg::zero_duration(key));
         return None;
     }
     if nanos > (u64::MAX as f64) * 1e9 {
-        cx.error(span, format!("`{key}` is too long"));
+        cx.error(span, msg::duration_too_long(key));
         return None;
     }
     // Integers are exact; only a fractional literal goes through the float.

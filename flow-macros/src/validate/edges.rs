@@ -1,6 +1,6 @@
 //! Rules about the successors of each node.
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, catalogue as msg};
 use crate::model::{Edge, Graph, Kind, Node, Route, Target};
 
 /// A node has one way on: one plain edge or one route block.
@@ -25,7 +25,7 @@ pub fn check_single_successor(cx: &mut Diagnostics, graph: &Graph) {
             for route in routes.iter().skip(1) {
                 cx.error(
                     route.fat_arrow.spans[0],
-                    format!("ambiguous edge: `{}` already has a route; put all its arms in one route block", node.name),
+                    msg::second_route(&node.name.to_string()),
                 );
             }
             continue;
@@ -34,28 +34,19 @@ pub fn check_single_successor(cx: &mut Diagnostics, graph: &Graph) {
             if edge.to == first_edge.to {
                 cx.error(
                     edge.arrow.spans[0],
-                    format!(
-                        "duplicate edge `{} -> {}`; remove one of them",
-                        edge.from_ident, edge.to_ident
-                    ),
+                    msg::duplicate_edge(&edge.from_ident.to_string(), &edge.to_ident.to_string()),
                 );
             } else {
                 cx.error(
                     edge.arrow.spans[0],
-                    format!(
-                        "ambiguous edge: `{0}` already goes to `{1}`; a node has one successor, so to choose at run time return an enum and route it: `{0} => {{ .. }}`",
-                        node.name, first_edge.to_ident
-                    ),
+                    msg::second_successor(&node.name.to_string(), &first_edge.to_ident.to_string()),
                 );
             }
         }
         for route in &routes {
             cx.error(
                 route.fat_arrow.spans[0],
-                format!(
-                    "ambiguous edge: `{}` already goes to `{}`; remove that edge or this route",
-                    node.name, first_edge.to_ident
-                ),
+                msg::route_after_edge(&node.name.to_string(), &first_edge.to_ident.to_string()),
             );
         }
     }
@@ -88,13 +79,7 @@ fn check_nested_has_no_edges(
         .map(|e| e.arrow.spans[0])
         .chain(routes.iter().map(|r| r.fat_arrow.spans[0]));
     for span in spans {
-        cx.error(
-            span,
-            format!(
-                "node `{0}` {place}, so it has no edges of its own; to use `{0}` elsewhere too, name that use: `node {0}2 = {0};`",
-                node.name
-            ),
-        );
+        cx.error(span, msg::nested_node_edge(&node.name.to_string(), place));
     }
 }
 
@@ -109,10 +94,7 @@ pub fn check_route_arms(cx: &mut Diagnostics, graph: &Graph) {
         if route.arms.is_empty() {
             cx.error(
                 route.brace.span.join(),
-                format!(
-                    "the route of `{}` has no arms; add one per variant of its output: `Enum::Variant -> node`",
-                    route.from_ident
-                ),
+                msg::empty_route(&route.from_ident.to_string()),
             );
         }
         for (k, arm) in route.arms.iter().enumerate() {
@@ -124,10 +106,7 @@ pub fn check_route_arms(cx: &mut Diagnostics, graph: &Graph) {
                 let path = quote::ToTokens::to_token_stream(&arm.variant)
                     .to_string()
                     .replace(' ', "");
-                cx.error(
-                    Graph::arm_span(arm),
-                    format!("duplicate edge: `{path}` is already routed; remove this arm (`{path} -> {to}`)"),
-                );
+                cx.error(Graph::arm_span(arm), msg::duplicate_arm(&path, &to));
             }
         }
     }

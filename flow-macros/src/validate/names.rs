@@ -1,6 +1,6 @@
 //! Rules about the entry of a flow.
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, catalogue as msg};
 use crate::model::Graph;
 
 /// A flow has exactly one entry, `START -> node`.
@@ -20,20 +20,14 @@ pub fn check_entry(cx: &mut Diagnostics, graph: &Graph) {
                 .map_or("first_node".to_owned(), |(_, n)| n.name.to_string());
             cx.error(
                 graph.name.span(),
-                format!(
-                    "flow `{}` has no entry; add `START -> {first};` to say which node runs first",
-                    graph.name
-                ),
+                msg::missing_entry(&graph.name.to_string(), &first),
             );
         }
         [first, rest @ ..] => {
             for entry in rest {
                 cx.error(
                     entry.start.span(),
-                    format!(
-                        "ambiguous edge: `START` already leads to `{}`; a flow has one entry node, so route from it instead",
-                        first.to_ident
-                    ),
+                    msg::second_entry(&first.to_ident.to_string()),
                 );
             }
         }

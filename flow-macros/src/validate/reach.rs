@@ -1,7 +1,7 @@
 //! Rules about paths: every node reachable from `START`, every node with a way on, and
 //! every loop with a way out to `END`.
 
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostics, catalogue as msg};
 use crate::model::{Graph, Succ, Target};
 
 /// The steps reachable from `from`, marked in `seen` (which may already hold some).
@@ -47,10 +47,7 @@ pub fn check_reachable(cx: &mut Diagnostics, graph: &Graph) {
         }
         cx.error(
             node.name.span(),
-            format!(
-                "node `{}` is unreachable: no path from `START` leads to it; add an edge to it or remove it",
-                node.name
-            ),
+            msg::unreachable_node(&node.name.to_string()),
         );
         mark_reachable(graph, &mut covered, [i]);
     }
@@ -66,13 +63,7 @@ pub fn check_reachable(cx: &mut Diagnostics, graph: &Graph) {
 pub fn check_dead_ends(cx: &mut Diagnostics, graph: &Graph) {
     for (i, node) in graph.live_nodes() {
         if !graph.has_way_on(i) {
-            cx.error(
-                node.name.span(),
-                format!(
-                    "node `{0}` has no way on; add an edge from it (`{0} -> next;` or `{0} -> END;`) or a route (`{0} => {{ .. }}`)",
-                    node.name
-                ),
-            );
+            cx.error(node.name.span(), msg::dead_end(&node.name.to_string()));
         }
     }
 }
@@ -117,10 +108,9 @@ pub fn check_loops_end(cx: &mut Diagnostics, graph: &Graph) {
                     mark[j] = Mark::OnStack;
                     stack.push((j, graph.successors(j)));
                 }
-                Mark::OnStack if !can_end[j] => cx.error_spanned(
-                    graph.via_tokens(from, via),
-                    "this loop never ends: no node in it leads to `END`; give one of its nodes a way out, e.g. a route arm to `END`",
-                ),
+                Mark::OnStack if !can_end[j] => {
+                    cx.error_spanned(graph.via_tokens(from, via), msg::loop_never_ends())
+                }
                 _ => {}
             }
         }

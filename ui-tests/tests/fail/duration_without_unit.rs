@@ -22,4 +22,10 @@ graph! {
     }
 }
 
+// The same mistake in a node's policies.
+#[node(timeout = 30, retry(attempts = 3, backoff = constant(200)))]
+async fn fetch(url: String) -> Result<String, std::io::Error> {
+    Ok(url)
+}
+
 fn main() {}

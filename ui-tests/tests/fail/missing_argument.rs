@@ -1,6 +1,6 @@
 use typedflow::prelude::*;
 
-#[node(retry(attempts = "3"), concurrency = 2.5)]
+#[node(retry(backoff = constant(1s)))]
 async fn fetch(url: String) -> Result<String, std::io::Error> {
     Ok(url)
 }

@@ -1,8 +1,15 @@
 use typedflow::prelude::*;
 
-#[node(timeout = 30, retry(attempts = 3, backoff = constant(200)))]
+#[node]
 async fn fetch(url: String) -> Result<String, std::io::Error> {
     Ok(url)
+}
+
+graph! {
+    Fetch(String) -> String {
+        START -> fetch -> END;
+        fetch !-> END;
+    }
 }
 
 fn main() {}

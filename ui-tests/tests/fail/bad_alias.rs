@@ -1,0 +1,15 @@
+use typedflow::prelude::*;
+
+#[node]
+async fn write(topic: String) -> String {
+    topic
+}
+
+graph! {
+    Essay(String) -> String {
+        node rewrite = write;
+        START -> write -> END;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use typedflow::prelude::*;
+
+#[derive(Merge)]
+enum State {
+    Draft(String),
+    Done(String),
+}
+
+fn main() {}

@@ -1,0 +1,20 @@
+use typedflow::prelude::*;
+
+#[node]
+async fn a(x: u32) -> u32 {
+    x + 1
+}
+
+#[node]
+async fn b(x: u32) -> u32 {
+    x + 1
+}
+
+graph! {
+    Count(u32) -> u32 {
+        START -> a -> b -> END;
+        b -> START;
+    }
+}
+
+fn main() {}

@@ -42,26 +42,32 @@ pub fn graph(input: TokenStream) -> TokenStream {
 /// Implements `Provides<Field>` for the type of each field. See `typedflow::Deps`.
 #[proc_macro_derive(Deps)]
 pub fn derive_deps(input: TokenStream) -> TokenStream {
-    let mut cx = Diagnostics::default();
-    let tokens = match syn::parse::<syn::DeriveInput>(input) {
-        Ok(input) => expand::deps::expand_deps(&mut cx, &input),
-        Err(err) => return err.into_compile_error().into(),
-    };
-    let errors = cx.take_tokens();
-    quote!(#errors #tokens).into()
+    derive(input, |cx, input| {
+        parse::derive::parse_deps(cx, input).map(|s| expand::deps::expand_deps(&s))
+    })
 }
 
 /// Merges a later branch's state into an earlier one, field by field. See
 /// `typedflow::Merge`.
 #[proc_macro_derive(Merge, attributes(merge))]
 pub fn derive_merge(input: TokenStream) -> TokenStream {
-    let mut cx = Diagnostics::default();
-    let tokens = match syn::parse::<syn::DeriveInput>(input) {
-        Ok(input) => expand::merge::expand_merge(&mut cx, &input),
+    derive(input, |cx, input| {
+        parse::derive::parse_merge(cx, input).map(|s| expand::merge::expand_merge(&s))
+    })
+}
+
+/// A derive: parse the input, then `f` reads and expands it, reporting into one collector.
+fn derive(
+    input: TokenStream,
+    f: impl FnOnce(&mut Diagnostics, &syn::DeriveInput) -> Option<TokenStream2>,
+) -> TokenStream {
+    let input = match syn::parse::<syn::DeriveInput>(input) {
+        Ok(input) => input,
         Err(err) => return err.into_compile_error().into(),
     };
-    let errors = cx.take_tokens();
-    quote!(#errors #tokens).into()
+    let mut cx = Diagnostics::default();
+    let tokens = f(&mut cx, &input).unwrap_or_default();
+    emit(cx, tokens).into()
 }
 
 /// `FLOW_MACROS_DEBUG=1` prints each expansion to stderr.

@@ -276,3 +276,38 @@ fn a_typo_in_an_error_edge_is_one_error() {
     });
     assert_eq!(msgs, ["unknown node `fetcj`; did you mean `fetch`?"]);
 }
+
+/// Runs `#[derive(Merge)]`'s parser and returns every message.
+fn merge_messages(input: TokenStream) -> Vec<String> {
+    let mut cx = Diagnostics::default();
+    let input: syn::DeriveInput = syn::parse2(input).expect("a derive input");
+    let _ = crate::parse::derive::parse_merge(&mut cx, &input);
+    cx.messages()
+}
+
+#[test]
+fn merge_attributes_report_every_bad_strategy() {
+    let msgs = merge_messages(quote! {
+        struct State {
+            #[merge(maxx)]
+            a: u32,
+            #[merge(append, max)]
+            b: Vec<u32>,
+            #[merge(min)]
+            c: u32,
+            d: u32,
+        }
+    });
+    assert_eq!(
+        msgs,
+        [
+            "unknown argument `maxx` of `#[merge]`; did you mean `max`?",
+            "a field has one merge strategy; remove all but one",
+        ]
+    );
+    let msgs = merge_messages(quote! { enum State { A(u32) } });
+    assert_eq!(
+        msgs,
+        ["`#[derive(Merge)]` needs a struct; for an enum, implement `Merge` by hand"]
+    );
+}

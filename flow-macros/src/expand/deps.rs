@@ -2,26 +2,14 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::{Data, DeriveInput, Index};
 
-use crate::diag::{Diagnostics, catalogue as msg};
+use crate::parse::derive::DeriveStruct;
 
-pub fn expand_deps(cx: &mut Diagnostics, input: &DeriveInput) -> TokenStream {
-    let Data::Struct(data) = &input.data else {
-        cx.error(input.ident.span(), msg::deps_not_struct());
-        return TokenStream::new();
-    };
+pub fn expand_deps(input: &DeriveStruct) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let impls = data.fields.iter().enumerate().map(|(i, field)| {
-        let ty = &field.ty;
-        let access = match &field.ident {
-            Some(name) => quote!(#name),
-            None => {
-                let index = Index::from(i);
-                quote!(#index)
-            }
-        };
+    let impls = input.fields.iter().map(|field| {
+        let (ty, access) = (&field.ty, &field.access);
         quote! {
             impl #impl_generics ::typedflow::Provides<#ty> for #ident #ty_generics #where_clause {
                 #[inline(always)]

@@ -5,7 +5,8 @@
 //! returns a value (infallible) or a `Result` (fallible: any type named `Result`, so
 //! aliases such as `anyhow::Result<T>` work).
 
-use syn::{FnArg, Ident, ItemFn, ReturnType, Type, Visibility};
+use quote::ToTokens;
+use syn::{FnArg, Ident, ItemFn, ReturnType, Signature, Type, Visibility};
 
 use crate::diag::{Diagnostics, catalogue as msg};
 
@@ -33,80 +34,14 @@ pub enum Output {
     Result(Type),
 }
 
-/// Reads a node's signature, reporting every unsupported part.
+/// Reads a node's signature, reporting every unsupported part; `None` if there was one.
 pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
     let sig = &item.sig;
-    let before = cx.has_errors();
-    if sig.asyncness.is_none() {
-        cx.error(
-            sig.fn_token.span,
-            msg::node_not_async(&sig.ident.to_string()),
-        );
-    }
-    if let Some(c) = &sig.constness {
-        cx.error(c.span, msg::node_const());
-    }
-    if let Some(abi) = &sig.abi {
-        cx.error_spanned(abi, msg::node_extern());
-    }
-    if let syn::Safety::Unsafe(u) = &sig.safety {
-        cx.error(u.span, msg::node_unsafe());
-    }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        cx.error_spanned(&sig.generics, msg::node_generic());
-    }
-    if let Some(v) = &sig.variadic {
-        cx.error_spanned(v, msg::node_variadic());
-    }
-    let mut params = Vec::new();
-    let mut input: Option<Type> = None;
-    for arg in &sig.inputs {
-        let pat_ty = match arg {
-            FnArg::Receiver(recv) => {
-                cx.error_spanned(recv, msg::node_method());
-                continue;
-            }
-            FnArg::Typed(pat_ty) => pat_ty,
-        };
-        match &*pat_ty.ty {
-            Type::Reference(r) => {
-                if let Some(m) = &r.mutability {
-                    cx.error(m.span, msg::node_mut_param());
-                } else if is_context(&r.elem) {
-                    params.push(Param::Context);
-                } else {
-                    params.push(Param::Dep(r.elem.clone()));
-                }
-            }
-            Type::ImplTrait(t) => cx.error_spanned(t, msg::node_impl_trait_param()),
-            ty => {
-                if input.is_some() {
-                    cx.error_spanned(pat_ty, msg::node_second_input());
-                    continue;
-                }
-                if contains_infer_lifetime(ty) {
-                    cx.error_spanned(ty, msg::node_borrowed_input());
-                    continue;
-                }
-                input = Some(ty.clone());
-                params.push(Param::Input);
-            }
-        }
-    }
-    let output = match &sig.output {
-        ReturnType::Default => Output::Value(None),
-        ReturnType::Type(_, ty) => {
-            if let Type::ImplTrait(t) = &**ty {
-                cx.error_spanned(t, msg::node_returns_impl_trait());
-            }
-            if is_result(ty) {
-                Output::Result((**ty).clone())
-            } else {
-                Output::Value(Some((**ty).clone()))
-            }
-        }
-    };
-    if cx.has_errors() && !before {
+    let fn_ok = check_fn(cx, sig);
+    let params = parse_params(cx, sig);
+    let output = parse_output(cx, sig);
+    let (params, input) = params?;
+    if !fn_ok {
         return None;
     }
     Some(NodeSig {
@@ -114,8 +49,96 @@ pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
         ident: sig.ident.clone(),
         params,
         input,
-        output,
+        output: output?,
     })
+}
+
+/// A node is a free, non-generic, safe `async fn` with the Rust ABI.
+fn check_fn(cx: &mut Diagnostics, sig: &Signature) -> bool {
+    let mut ok = true;
+    let mut report = |cx: &mut Diagnostics, tokens: &dyn ToTokens, message| {
+        cx.error_spanned(tokens, message);
+        ok = false;
+    };
+    if sig.asyncness.is_none() {
+        report(
+            cx,
+            &sig.fn_token,
+            msg::node_not_async(&sig.ident.to_string()),
+        );
+    }
+    if let Some(c) = &sig.constness {
+        report(cx, c, msg::node_const());
+    }
+    if let Some(abi) = &sig.abi {
+        report(cx, abi, msg::node_extern());
+    }
+    if let syn::Safety::Unsafe(u) = &sig.safety {
+        report(cx, u, msg::node_unsafe());
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        report(cx, &sig.generics, msg::node_generic());
+    }
+    if let Some(v) = &sig.variadic {
+        report(cx, v, msg::node_variadic());
+    }
+    ok
+}
+
+/// The parameters: one input value at most, `&T` dependencies, `&Context`.
+fn parse_params(cx: &mut Diagnostics, sig: &Signature) -> Option<(Vec<Param>, Option<Type>)> {
+    let mut ok = true;
+    let mut params = Vec::new();
+    let mut input: Option<Type> = None;
+    for arg in &sig.inputs {
+        let pat_ty = match arg {
+            FnArg::Receiver(recv) => {
+                cx.error_spanned(recv, msg::node_method());
+                ok = false;
+                continue;
+            }
+            FnArg::Typed(pat_ty) => pat_ty,
+        };
+        let param = match &*pat_ty.ty {
+            Type::Reference(r) if r.mutability.is_some() => {
+                Err((r.mutability.to_token_stream(), msg::node_mut_param()))
+            }
+            Type::Reference(r) if is_context(&r.elem) => Ok(Param::Context),
+            Type::Reference(r) => Ok(Param::Dep(r.elem.clone())),
+            Type::ImplTrait(t) => Err((t.to_token_stream(), msg::node_impl_trait_param())),
+            _ if input.is_some() => Err((pat_ty.to_token_stream(), msg::node_second_input())),
+            ty if contains_infer_lifetime(ty) => {
+                Err((ty.to_token_stream(), msg::node_borrowed_input()))
+            }
+            ty => {
+                input = Some(ty.clone());
+                Ok(Param::Input)
+            }
+        };
+        match param {
+            Ok(param) => params.push(param),
+            Err((tokens, message)) => {
+                cx.error_spanned(tokens, message);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some((params, input))
+}
+
+/// The return type: a value (infallible) or a `Result` (fallible); not `impl Trait`.
+fn parse_output(cx: &mut Diagnostics, sig: &Signature) -> Option<Output> {
+    match &sig.output {
+        ReturnType::Default => Some(Output::Value(None)),
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::ImplTrait(t) => {
+                cx.error_spanned(t, msg::node_returns_impl_trait());
+                None
+            }
+            ty if is_result(ty) => Some(Output::Result(ty.clone())),
+            ty => Some(Output::Value(Some(ty.clone()))),
+        },
+    }
 }
 
 /// `Context`, `typedflow::Context` or `::typedflow::Context`.

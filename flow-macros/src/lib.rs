@@ -176,8 +176,12 @@ fn expand_graph(cx: &mut Diagnostics, mut args: FlowArgs, tokens: TokenStream2) 
     }
     let graph = model::resolve(cx, input, args);
     validate::all(cx, &graph);
-    if cx.has_errors() {
-        return fallback;
+    if !cx.has_errors() {
+        return expand::flow::expand_flow(&graph);
     }
-    expand::flow::expand_flow(&graph)
+    // A flow type named like a node would clash with it: the error says so, alone.
+    if validate::flow_named_like_node(&graph) {
+        return TokenStream2::new();
+    }
+    fallback
 }

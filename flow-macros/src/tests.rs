@@ -311,3 +311,25 @@ fn merge_attributes_report_every_bad_strategy() {
         ["`#[derive(Merge)]` needs a struct; for an enum, implement `Merge` by hand"]
     );
 }
+
+#[test]
+fn nodes_by_path_and_limits_and_names() {
+    // A node named by its path is that node; two paths ending alike need a name.
+    let msgs = messages(quote! {
+        Essay(Topic) -> Draft {
+            START -> steps::outline -> steps::write -> END;
+        }
+    });
+    assert_eq!(msgs, Vec::<String>::new());
+    let msgs = messages(quote! {
+        Essay(Topic) -> Draft {
+            START -> draft::write -> edit::write -> END;
+        }
+    });
+    assert_eq!(
+        msgs,
+        [
+            "two nodes are named `write` here, `draft::write` and `edit::write`; give one its own name: `node write2 = edit::write;`"
+        ]
+    );
+}

@@ -78,6 +78,8 @@ codes! {
     DuplicateEdge = "duplicate_edge",
     LoopNeverEnds = "loop_never_ends",
     MissingEntry = "missing_entry",
+    StepLimitTooLow = "step_limit_too_low",
+    FlowNamedLikeNode = "flow_named_like_node",
     EdgeOutOfEnd = "edge_out_of_end",
     MisplacedStart = "misplaced_start",
     EmptyRoute = "empty_route",
@@ -93,6 +95,7 @@ codes! {
     NodeMethod = "node_method",
     NodeUnsupportedParam = "node_unsupported_param",
     NodeTwoInputs = "node_two_inputs",
+    NodeReferenceInput = "node_reference_input",
     NodeGeneric = "node_generic",
     UnknownArgument = "unknown_argument",
     MissingArgument = "missing_argument",
@@ -163,6 +166,24 @@ pub fn missing_entry(flow: &str, first: &str) -> Message {
     msg(
         Code::MissingEntry,
         format!("flow `{flow}` has no entry; add `START -> {first};` to say which node runs first"),
+    )
+}
+
+pub fn step_limit_too_low(limit: u32, needed: usize) -> Message {
+    msg(
+        Code::StepLimitTooLow,
+        format!(
+            "`max_steps = {limit}` is fewer than the {needed} steps of the shortest path from `START` to `END`, so every run would stop short; raise it to at least {needed}"
+        ),
+    )
+}
+
+pub fn flow_named_like_node(flow: &str) -> Message {
+    msg(
+        Code::FlowNamedLikeNode,
+        format!(
+            "flow `{flow}` has the name of one of its nodes, and a flow and its nodes are types of one namespace; rename the flow, e.g. `{flow}Flow`"
+        ),
     )
 }
 
@@ -330,6 +351,15 @@ pub fn duplicate_node(name: &str) -> Message {
         Code::DuplicateNode,
         format!(
             "duplicate node `{name}`: this name is already declared; give each node its own name"
+        ),
+    )
+}
+
+pub fn same_last_segment(name: &str, first: &str, second: &str) -> Message {
+    msg(
+        Code::DuplicateNode,
+        format!(
+            "two nodes are named `{name}` here, `{first}` and `{second}`; give one its own name: `node {name}2 = {second};`"
         ),
     )
 }
@@ -545,6 +575,15 @@ pub fn node_borrowed_input() -> Message {
     msg(
         Code::NodeUnsupportedParam,
         "a node's input cannot borrow: it is moved from node to node; use an owned type",
+    )
+}
+
+pub fn node_reference_input(written: &str, owned: &str) -> Message {
+    msg(
+        Code::NodeReferenceInput,
+        format!(
+            "a node takes its input by value, and `{written}` would be read as a dependency; take `{owned}` instead"
+        ),
     )
 }
 
@@ -876,6 +915,10 @@ mod tests {
             shrinking_backoff(),
             backoff_cap_too_short(),
             cool_down_cap_too_short(),
+            step_limit_too_low(3, 5),
+            flow_named_like_node("Essay"),
+            node_reference_input("&str", "String"),
+            same_last_segment("write", "draft::write", "edit::write"),
             merge_not_struct(),
             deps_not_struct(),
             two_strategies(),

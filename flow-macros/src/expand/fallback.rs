@@ -1,6 +1,9 @@
 //! What `graph!` emits when the graph has errors: the errors, plus a flow type with the
 //! right name and signatures, so uses of `Essay::new(..)` and `.run(..)` elsewhere do not
 //! add errors of their own while the graph is being fixed.
+//!
+//! It cannot also make rustc report node names that are not in scope: rustc stops after
+//! macro expansion when a macro reported an error, before it resolves names.
 
 use proc_macro2::TokenStream;
 use quote::quote;

@@ -35,6 +35,8 @@ pub struct Graph {
     pub input: Type,
     pub output: Type,
     pub max_steps: Option<u32>,
+    /// Where `max_steps` was written.
+    pub max_steps_span: Option<Span>,
     pub timeout: Option<DurationLit>,
     pub deps: Option<Type>,
     pub nodes: Vec<Node>,

@@ -3,7 +3,7 @@
 //! duplicate aliases, an error edge out of a name that is not a node. One function per
 //! statement kind; chains are resolved position by position.
 
-use quote::format_ident;
+use quote::{ToTokens, format_ident};
 use syn::{Ident, LitStr, Path};
 
 use super::{Arm, Edge, Entry, ErrorEdge, Graph, Kind, Node, Route, Target, node_named};
@@ -12,7 +12,8 @@ use crate::parse::args::FlowArgs;
 use crate::parse::graph::{self as syntax, Endpoint, GraphInput, Stmt};
 
 /// Builds the graph from its syntax, reporting what cannot be resolved.
-pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph {
+pub fn resolve(cx: &mut Diagnostics, mut input: GraphInput, args: FlowArgs) -> Graph {
+    let implied = implied_aliases(cx, &mut input.stmts);
     let mut r = Resolver {
         cx,
         nodes: Vec::new(),
@@ -33,6 +34,11 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
     }
     for e in error_edges {
         r.error_edge(e);
+    }
+    for (name, path) in implied {
+        if !r.aliases.iter().any(|(n, _)| *n == name) {
+            r.aliases.push((name, path));
+        }
     }
     r.apply_aliases();
     let Resolver {
@@ -61,6 +67,7 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
         input: input.input,
         output: input.output,
         max_steps: args.max_steps,
+        max_steps_span: args.max_steps_span,
         timeout: args.timeout,
         deps: args.deps,
         nodes,
@@ -71,6 +78,61 @@ pub fn resolve(cx: &mut Diagnostics, input: GraphInput, args: FlowArgs) -> Graph
     };
     graph.index = super::index::Index::build(&graph);
     graph
+}
+
+/// Nodes named by their path (`steps::write`) are declared by it, as `node write =
+/// steps::write;` would be, and read as plain names from here on. Two paths with one
+/// last segment are one error, and the second is read as the user is told to write it,
+/// `node write2 = edit::write;`, so nothing more is reported about it.
+fn implied_aliases(cx: &mut Diagnostics, stmts: &mut [Stmt]) -> Vec<(Ident, Path)> {
+    let mut known: Vec<(Ident, Path)> = stmts
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::Alias(a) => Some((a.name.clone(), a.path.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut implied = Vec::new();
+    for stmt in stmts.iter_mut() {
+        let ends: Vec<&mut Endpoint> = match stmt {
+            Stmt::Chain(c) => std::iter::once(&mut c.first)
+                .chain(c.links.iter_mut().map(|(_, e)| e))
+                .collect(),
+            Stmt::Route(r) => std::iter::once(&mut r.from)
+                .chain(r.arms.iter_mut().map(|a| &mut a.to))
+                .collect(),
+            Stmt::ErrorEdge(e) => vec![&mut e.to],
+            Stmt::Alias(_) => Vec::new(),
+        };
+        for end in ends {
+            let Endpoint::Path(name, path) = end else {
+                continue;
+            };
+            let mut name = name.clone();
+            if let Some((_, first)) = known.iter().find(|(n, p)| *n == name && p != path) {
+                let text = |p: &Path| p.to_token_stream().to_string().replace(' ', "");
+                let (first, second) = (text(first), text(path));
+                cx.error_spanned(
+                    &*path,
+                    msg::same_last_segment(&name.to_string(), &first, &second),
+                );
+                let mut n = 2u32;
+                while known
+                    .iter()
+                    .any(|(k, _)| *k == format_ident!("{}{}", name, n))
+                {
+                    n += 1;
+                }
+                name = format_ident!("{}{}", name, n, span = name.span());
+            }
+            if !known.iter().any(|(n, _)| *n == name) {
+                known.push((name.clone(), path.clone()));
+                implied.push((name.clone(), path.clone()));
+            }
+            *end = Endpoint::Node(name);
+        }
+    }
+    implied
 }
 
 struct Resolver<'a> {
@@ -134,7 +196,9 @@ impl Resolver<'_> {
             } else {
                 if is_inner {
                     self.target(end);
-                } else if let (Endpoint::Node(ident), false) = (end, after_end) {
+                } else if let (Endpoint::Node(ident) | Endpoint::Path(ident, _), false) =
+                    (end, after_end)
+                {
                     self.lookup(ident);
                 }
                 None
@@ -162,7 +226,7 @@ impl Resolver<'_> {
         if is_group(to) && to_inner.is_none() {
             // Reported: a group or map at the end of a chain. The node before it is
             // given a way on, so it is not also reported as a dead end.
-            if let Endpoint::Node(n) = from {
+            if let Endpoint::Node(n) | Endpoint::Path(n, _) = from {
                 let from_idx = self.lookup(n);
                 self.edges.push(Edge {
                     from: from_idx,
@@ -175,7 +239,7 @@ impl Resolver<'_> {
             return;
         }
         match (from, to) {
-            (Endpoint::Start(start), Endpoint::Node(n)) => {
+            (Endpoint::Start(start), Endpoint::Node(n) | Endpoint::Path(n, _)) => {
                 let to = self.node(n);
                 self.entries.push(Entry {
                     start: start.clone(),
@@ -250,7 +314,7 @@ impl Resolver<'_> {
                 .error(from.span(), msg::error_edge_from_unknown(&from.to_string()));
             return;
         };
-        let Endpoint::Node(handler_ident) = &e.to else {
+        let (Endpoint::Node(handler_ident) | Endpoint::Path(handler_ident, _)) = &e.to else {
             self.cx
                 .error(e.to.ident().span(), msg::error_edge_to_non_node());
             return;
@@ -338,7 +402,7 @@ impl Resolver<'_> {
     /// A target: a node or `END`; `START` is reported. Groups and maps are handled by chains.
     fn target(&mut self, end: &Endpoint) -> Option<Target> {
         match end {
-            Endpoint::Node(i) => Some(Target::Node(self.node(i))),
+            Endpoint::Node(i) | Endpoint::Path(i, _) => Some(Target::Node(self.node(i))),
             Endpoint::End(_) => Some(Target::End),
             Endpoint::Group(_) | Endpoint::Map(_) => {
                 self.cx.error(end.ident().span(), msg::group_at_chain_end());
@@ -354,7 +418,7 @@ impl Resolver<'_> {
     /// A source of an edge or route: a node; `END` is reported (`START` is handled by chains).
     fn source(&mut self, end: &Endpoint, what: &str) -> Option<usize> {
         match end {
-            Endpoint::Node(i) => Some(self.lookup(i)),
+            Endpoint::Node(i) | Endpoint::Path(i, _) => Some(self.lookup(i)),
             Endpoint::End(i) => {
                 self.cx.error(i.span(), msg::edge_out_of_end(what));
                 None

@@ -18,6 +18,8 @@ use crate::parse::value::{DurationLit, read_duration, read_str, read_u32};
 pub struct FlowArgs {
     pub name: Option<LitStr>,
     pub max_steps: Option<u32>,
+    /// Where `max_steps` was written, for an error about its value.
+    pub max_steps_span: Option<proc_macro2::Span>,
     pub timeout: Option<DurationLit>,
     pub deps: Option<Type>,
 }
@@ -33,7 +35,10 @@ pub fn parse_flow_args(cx: &mut Diagnostics, tokens: TokenStream, args: &mut Flo
                 let expr: Expr = meta.value()?.parse()?;
                 match key {
                     "name" => args.name = read_str(cx, key, &expr),
-                    "max_steps" => args.max_steps = read_u32(cx, key, &expr, 1),
+                    "max_steps" => {
+                        args.max_steps = read_u32(cx, key, &expr, 1);
+                        args.max_steps_span = Some(expr.span());
+                    }
                     "timeout" => args.timeout = read_duration(cx, key, &expr),
                     _ => {}
                 }

@@ -22,6 +22,7 @@
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{Attribute, Ident, Path, Token, Type, Visibility, braced, parenthesized, token};
 
 use crate::diag::{Diagnostics, catalogue as msg};
@@ -83,6 +84,8 @@ pub enum Endpoint {
     Start(Ident),
     End(Ident),
     Node(Ident),
+    /// `steps::write`: a node named by its path; its name in the graph is the last segment.
+    Path(Ident, Path),
     Group(Group),
     Map(Map),
 }
@@ -108,7 +111,7 @@ impl Endpoint {
     /// The token that names this endpoint in messages and spans.
     pub fn ident(&self) -> &Ident {
         match self {
-            Endpoint::Start(i) | Endpoint::End(i) | Endpoint::Node(i) => i,
+            Endpoint::Start(i) | Endpoint::End(i) | Endpoint::Node(i) | Endpoint::Path(i, _) => i,
             Endpoint::Map(m) => &m.worker,
             Endpoint::Group(g) => &g.lead,
         }
@@ -159,9 +162,18 @@ impl Parse for Endpoint {
             }
             return Ok(Endpoint::Map(Map { worker, limit }));
         }
-        let ident: Ident = input
-            .parse()
+        let path = Path::parse_mod_style(input)
             .map_err(|e| syn::Error::new(e.span(), msg::expected_endpoint()))?;
+        let ident = match path.get_ident() {
+            Some(ident) => ident.clone(),
+            None => {
+                let last = path.segments.last().map(|s| s.ident.clone());
+                // A mod-style path has at least one segment.
+                let ident =
+                    last.ok_or_else(|| syn::Error::new(path.span(), msg::expected_endpoint()))?;
+                return Ok(Endpoint::Path(ident, path));
+            }
+        };
         Ok(if ident == "START" {
             Endpoint::Start(ident)
         } else if ident == "END" {
@@ -205,7 +217,7 @@ impl Stmt {
         }
         let first: Endpoint = input.parse()?;
         if input.peek(Token![!]) && input.peek2(Token![->]) {
-            let Endpoint::Node(from) = first else {
+            let (Endpoint::Node(from) | Endpoint::Path(from, _)) = first else {
                 return Err(syn::Error::new(
                     first.ident().span(),
                     msg::error_edge_from_non_node(),

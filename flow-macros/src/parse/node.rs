@@ -104,6 +104,16 @@ fn parse_params(cx: &mut Diagnostics, sig: &Signature) -> Option<(Vec<Param>, Op
                 Err((r.mutability.to_token_stream(), msg::node_mut_param()))
             }
             Type::Reference(r) if is_context(&r.elem) => Ok(Param::Context),
+            // `&str` cannot be a dependency (no flow holds a `str`): it was meant as the
+            // input, which a node takes by value.
+            Type::Reference(r) if owned_of(&r.elem).is_some() => {
+                let written = pat_ty.ty.to_token_stream();
+                let owned = owned_of(&r.elem).unwrap_or_default();
+                Err((
+                    written.clone(),
+                    msg::node_reference_input(&type_text(&written), &owned),
+                ))
+            }
             Type::Reference(r) => Ok(Param::Dep(r.elem.clone())),
             Type::ImplTrait(t) => Err((t.to_token_stream(), msg::node_impl_trait_param())),
             _ if input.is_some() => Err((pat_ty.to_token_stream(), msg::node_second_input())),
@@ -139,6 +149,39 @@ fn parse_output(cx: &mut Diagnostics, sig: &Signature) -> Option<Output> {
             ty => Some(Output::Value(Some(ty.clone()))),
         },
     }
+}
+
+/// The owned type of an unsized one a node might take by reference: `str` -> `String`,
+/// `[T]` -> `Vec<T>`, `Path` -> `PathBuf`, `dyn Trait` -> `Box<dyn Trait>`.
+fn owned_of(ty: &Type) -> Option<String> {
+    let owned = match ty {
+        Type::Slice(s) => format!("Vec<{}>", type_text(&s.elem.to_token_stream())),
+        Type::TraitObject(_) => format!("Box<{}>", type_text(&ty.to_token_stream())),
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            match last.ident.to_string().as_str() {
+                "str" => "String".to_owned(),
+                "Path" => "PathBuf".to_owned(),
+                "OsStr" => "OsString".to_owned(),
+                "CStr" => "CString".to_owned(),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some(owned)
+}
+
+/// A type as written: `&[u8]`, `Vec<u8>`, `dyn Fn()`.
+fn type_text(tokens: &proc_macro2::TokenStream) -> String {
+    tokens
+        .to_string()
+        .replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace("& ", "&")
+        .replace("[ ", "[")
+        .replace(" ]", "]")
 }
 
 /// `Context`, `typedflow::Context` or `::typedflow::Context`.

@@ -33,3 +33,28 @@ pub fn check_entry(cx: &mut Diagnostics, graph: &Graph) {
         }
     }
 }
+
+/// A flow is not named like one of its nodes.
+///
+/// A node is a type of the same name as its function, in the namespace of the flow's own
+/// type: the two would clash, and rustc would report the clash at every use of either.
+///
+/// ```text
+/// #[node] async fn Essay(..) { .. }
+/// graph! { Essay(Topic) -> Draft { START -> Essay -> END; } }
+/// ```
+pub fn check_flow_name(cx: &mut Diagnostics, graph: &Graph) {
+    if flow_named_like_node(graph) {
+        cx.error(
+            graph.name.span(),
+            msg::flow_named_like_node(&graph.name.to_string()),
+        );
+    }
+}
+
+/// Whether a node's type has the flow's name (then the flow type cannot be emitted).
+pub fn flow_named_like_node(graph: &Graph) -> bool {
+    graph.user_nodes().any(|(_, n)| {
+        n.ty.segments.len() == 1 && n.ty.segments.last().is_some_and(|s| s.ident == graph.name)
+    })
+}

@@ -2,7 +2,7 @@
 //! every loop with a way out to `END`.
 
 use crate::diag::{Diagnostics, catalogue as msg};
-use crate::model::{Graph, Succ, Target};
+use crate::model::{Graph, Succ, Target, Via};
 
 /// The steps reachable from `from`, marked in `seen` (which may already hold some).
 fn mark_reachable(graph: &Graph, seen: &mut [bool], from: impl IntoIterator<Item = usize>) {
@@ -112,6 +112,46 @@ pub fn check_loops_end(cx: &mut Diagnostics, graph: &Graph) {
                     cx.error_spanned(graph.via_tokens(from, via), msg::loop_never_ends())
                 }
                 _ => {}
+            }
+        }
+    }
+}
+
+/// A flow's step limit lets its shortest run through.
+///
+/// With `max_steps` below the number of steps of the shortest path from `START` to `END`
+/// (error edges aside), every run fails with the step limit: it is the limit that is wrong.
+///
+/// ```text
+/// #[flow(max_steps = 2)]
+/// START -> a -> b -> c -> END;   // three steps at least
+/// ```
+pub fn check_step_limit(cx: &mut Diagnostics, graph: &Graph) {
+    let (Some(limit), Some(span), Some(entry)) =
+        (graph.max_steps, graph.max_steps_span, graph.entries.first())
+    else {
+        return;
+    };
+    // Breadth-first over the steps: `depth[i]` is how many steps a run takes to reach `i`,
+    // counting `i`.
+    let mut depth: Vec<Option<usize>> = vec![None; graph.nodes.len()];
+    depth[entry.to] = Some(1);
+    let mut queue = std::collections::VecDeque::from([entry.to]);
+    while let Some(i) = queue.pop_front() {
+        let d = depth[i].unwrap_or(1);
+        for s in graph.successors(i).iter().filter(|s| s.via != Via::Error) {
+            match s.to {
+                Target::End => {
+                    if d > limit as usize {
+                        cx.error(span, msg::step_limit_too_low(limit, d));
+                    }
+                    return;
+                }
+                Target::Node(j) if depth[j].is_none() => {
+                    depth[j] = Some(d + 1);
+                    queue.push_back(j);
+                }
+                Target::Node(_) => {}
             }
         }
     }

@@ -138,11 +138,27 @@ async fn minus_three(x: u32) -> u32 {
     x.saturating_sub(3)
 }
 
-// Acyclic, but longer than its step limit: the limit must still hold.
-#[flow(max_steps = 2)]
+enum Way {
+    Short(u32),
+    Long(u32),
+}
+
+#[node]
+async fn pick(x: u32) -> Way {
+    if x == 0 { Way::Short(x) } else { Way::Long(x) }
+}
+
+// Acyclic, its shortest path within the step limit (a shorter limit is a compile error),
+// its longest beyond it: the limit must still hold on the long path.
+#[flow(max_steps = 3)]
 graph! {
     TooLong(u32) -> u32 {
-        START -> plus_one -> times_two -> minus_three -> END;
+        START -> pick;
+        pick => {
+            Way::Short -> END,
+            Way::Long -> plus_one,
+        }
+        plus_one -> times_two -> minus_three -> END;
     }
 }
 
@@ -154,9 +170,10 @@ graph! {
 
 #[tokio::test]
 async fn step_limit_holds_for_acyclic_graphs_longer_than_it() {
+    assert_eq!(TooLong::new(()).run(0).await.unwrap(), 0);
     let err = TooLong::new(()).run(1).await.unwrap_err();
     assert!(
-        matches!(err, FlowError::StepLimit { max_steps: 2, .. }),
+        matches!(err, FlowError::StepLimit { max_steps: 3, .. }),
         "{err:?}"
     );
     assert_eq!(err.node(), Some("minus_three"));

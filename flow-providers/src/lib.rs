@@ -48,6 +48,7 @@
 
 mod error;
 mod model;
+mod redact;
 mod retry;
 mod scripted;
 mod stream;

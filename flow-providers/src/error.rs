@@ -363,9 +363,9 @@ pub enum ProviderError {
         type_name: &'static str,
         /// The JSON path that failed (`.` for the whole value).
         path: String,
-        /// What was wrong.
+        /// What was wrong (at most its first KiB: a message may quote the value).
         message: String,
-        /// The text the model produced, shortened to 500 characters.
+        /// The text the model produced: at most its first KiB, then its length in all.
         output: String,
     },
     /// The server answered with a redirect. API calls never follow one: the request

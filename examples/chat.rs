@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use typedflow::prelude::*;
 use typedflow_providers::{
-    AnthropicClient, ChatModel, ChatModelExt as _, ChatRequest, OpenAiClient, ProviderError,
-    RetryConfig, ScriptedModel, ScriptedReply,
+    AnthropicClient, ChatModel, ChatModelExt as _, ChatRequest, ConfigError, OpenAiClient,
+    ProviderError, Report, RetryConfig, ScriptedModel, ScriptedReply,
 };
 
 /// The model every node calls, shared by all runs of the flow.
@@ -100,7 +100,7 @@ graph! {
 }
 
 /// The model the environment asks for, or a scripted one.
-fn choose_model() -> Result<(Llm, &'static str), Box<dyn std::error::Error>> {
+fn choose_model() -> Result<(Llm, &'static str), ConfigError> {
     let set = |var: &str| std::env::var(var).is_ok_and(|v| !v.trim().is_empty());
     if set("OPENAI_API_KEY") || set("OPENAI_BASE_URL") {
         let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".to_owned());
@@ -140,8 +140,9 @@ fn choose_model() -> Result<(Llm, &'static str), Box<dyn std::error::Error>> {
     Ok((Arc::new(scripted), "scripted (offline)"))
 }
 
+/// Errors come out as sentences with their causes (`Report`), not as a `Debug` dump.
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Report> {
     let question = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "Why is the sky blue?".to_owned());

@@ -10,6 +10,8 @@
 //!   retry-after, quota, overloaded, unknown model, context too long, ...), implementing
 //!   the runtime's [`Retryable`]; [`RetryConfig`] is a small retry loop over it.
 //!
+//! - [`report`] and [`Report`]: an error as a person reads it, message and causes.
+//!
 //! Keys are read from the environment by default, held as secrets, and never appear in
 //! `Debug` output, errors or logs. Every request reports metrics and a tracing span
 //! (see [below](#metrics-and-tracing)); the [`guide`] covers it all with examples.
@@ -49,6 +51,7 @@
 mod error;
 mod model;
 mod redact;
+mod report;
 mod retry;
 mod scripted;
 mod stream;
@@ -65,6 +68,7 @@ mod openai;
 
 pub use error::{ApiError, BoxError, ConfigError, ErrorKind, ProviderError};
 pub use model::ChatModel;
+pub use report::{Report, report};
 pub use retry::RetryConfig;
 pub use scripted::{ScriptedModel, ScriptedReply};
 pub use stream::{ChatStream, StreamEvent};

@@ -16,12 +16,11 @@
 
 use std::io::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
 
 use typedflow::prelude::*;
 use typedflow_providers::{
     AnthropicClient, ChatModel, ChatModelExt as _, ChatRequest, ConfigError, OpenAiClient,
-    ProviderError, Report, RetryConfig, ScriptedModel, ScriptedReply,
+    ProviderError, Report, ScriptedModel, ScriptedReply,
 };
 
 /// The model every node calls, shared by all runs of the flow.
@@ -76,8 +75,9 @@ async fn answer(question: String, llm: &Llm) -> Result<Answer, ProviderError> {
 }
 
 /// Grades the answer; transient failures (rate limits, overloads, cut replies) are
-/// retried by the crate's small retry loop.
-#[node]
+/// retried by the node's retry policy, which waits as long as a server asks (up to the
+/// policy's `max_retry_after`, 60 s by default).
+#[node(retry(attempts = 3, backoff = exponential(500ms, 2.0, max = 10s), jitter = full))]
 async fn grade(answer: Answer, llm: &Llm) -> Result<Grade, ProviderError> {
     let request = ChatRequest::new()
         .system("You grade answers. Reply with JSON only.")
@@ -87,8 +87,7 @@ async fn grade(answer: Answer, llm: &Llm) -> Result<Grade, ProviderError> {
         ))
         .temperature(0.0)
         .max_tokens(60);
-    let retry = RetryConfig::default().with_initial_backoff(Duration::from_millis(500));
-    retry.run(|_| llm.structured::<Grade>(&request)).await
+    llm.structured::<Grade>(&request).await
 }
 
 #[flow(deps = AppDeps, timeout = 120s)]

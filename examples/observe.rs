@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use typedflow::events::Event;
 use typedflow::prelude::*;
 use typedflow_examples::observe::{serve_metrics, writer};
+use typedflow_providers::Report;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -22,15 +23,16 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// Errors come out as sentences with their causes (`Report`), not as a `Debug` dump.
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Report> {
     let addr = env_or(
         "FLOW_METRICS_ADDR",
         std::net::SocketAddr::from(([127, 0, 0, 1], 9464)),
     );
     let runs: u32 = env_or("FLOW_RUNS", 5);
     let serve_secs: u64 = env_or("FLOW_SERVE_SECS", 0);
-    serve_metrics(addr)?;
+    serve_metrics(addr).map_err(Report::boxed)?;
     println!("metrics on http://{addr}/metrics");
 
     let flow = writer();

@@ -11,6 +11,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use typedflow::prelude::*;
+use typedflow_providers::Report;
 
 /// What the writer produces.
 #[derive(Debug, Clone)]
@@ -93,8 +94,9 @@ graph! {
     }
 }
 
+/// Errors come out as sentences with their causes (`Report`), not as a `Debug` dump.
 #[tokio::main]
-async fn main() -> Result<(), FlowError> {
+async fn main() -> Result<(), Report> {
     let essay = Essay::new(AppDeps {
         model: Model::default(),
         required_revisions: 2,

@@ -306,7 +306,8 @@ impl ChatModel for AnthropicClient {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let model = self.inner.core.model_for(request.model.as_deref());
-        measured_chat(PROVIDER, model, self.chat_inner(request, model)).await
+        let redactor = &self.inner.core.redactor;
+        measured_chat(PROVIDER, model, redactor, self.chat_inner(request, model)).await
     }
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, ProviderError> {
@@ -321,7 +322,8 @@ impl ChatModel for AnthropicClient {
         };
         let send = self.send(request, model, true);
         let max_event = self.inner.core.max_event();
-        measured_stream(PROVIDER, model, max_event, send, decoder).await
+        let redactor = &self.inner.core.redactor;
+        measured_stream(PROVIDER, model, redactor, max_event, send, decoder).await
     }
 }
 

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use typedflow::Retryable;
 
+use crate::redact::Redactor;
+
 /// A boxed error kept as the cause of a [`ProviderError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -98,6 +100,24 @@ impl ApiError {
         self
     }
 
+    /// Removes every secret of `redactor` from the server's text.
+    fn redact(&mut self, redactor: &Redactor) {
+        let ApiError {
+            provider: _,
+            status: _,
+            code,
+            error_type,
+            message,
+            request_id,
+            retry_after: _,
+            should_retry: _,
+        } = self;
+        for text in [code, error_type, request_id].into_iter().flatten() {
+            redactor.redact_in_place(text);
+        }
+        redactor.redact_in_place(message);
+    }
+
     fn codes(&self) -> impl Iterator<Item = &str> {
         self.code
             .iter()
@@ -177,6 +197,8 @@ pub enum ErrorKind {
     StreamCut,
     /// See [`ProviderError::InvalidOutput`].
     InvalidOutput,
+    /// See [`ProviderError::Redirected`].
+    Redirected,
 }
 
 impl ErrorKind {
@@ -196,6 +218,7 @@ impl ErrorKind {
             ErrorKind::BadResponse => "bad_response",
             ErrorKind::StreamCut => "stream_cut",
             ErrorKind::InvalidOutput => "invalid_output",
+            ErrorKind::Redirected => "redirected",
         }
     }
 }
@@ -223,6 +246,7 @@ impl fmt::Display for ErrorKind {
 /// | [`BadResponse`](Self::BadResponse) | yes | a body or chunk we could not parse |
 /// | [`StreamCut`](Self::StreamCut) | yes | a stream that ended before its finish event |
 /// | [`InvalidOutput`](Self::InvalidOutput) | no | structured output not matching the type |
+/// | [`Redirected`](Self::Redirected) | no | a 3xx answer: API calls never follow redirects |
 ///
 /// A server's `x-should-retry: true|false` header overrides the rule for HTTP classes.
 ///
@@ -339,10 +363,24 @@ pub enum ProviderError {
         type_name: &'static str,
         /// The JSON path that failed (`.` for the whole value).
         path: String,
-        /// What was wrong.
+        /// What was wrong (at most its first KiB: a message may quote the value).
         message: String,
-        /// The text the model produced, shortened to 500 characters.
+        /// The text the model produced: at most its first KiB, then its length in all.
         output: String,
+    },
+    /// The server answered with a redirect. API calls never follow one: the request
+    /// carries the key, which must not reach another origin.
+    #[error(
+        "{provider} answered http {status}, a redirect to {location}; api calls do not follow redirects, so no key reaches another host: set the base url to the new address if you trust it"
+    )]
+    Redirected {
+        /// The provider.
+        provider: &'static str,
+        /// The redirect's status (301, 302, 303, 307, 308, ...).
+        status: u16,
+        /// The origin (`scheme://host:port`) the server pointed to, without its path,
+        /// query or credentials; or a note that the `location` header was unusable.
+        location: String,
     },
 }
 
@@ -363,6 +401,7 @@ impl ProviderError {
             ProviderError::BadResponse { .. } => ErrorKind::BadResponse,
             ProviderError::StreamCut { .. } => ErrorKind::StreamCut,
             ProviderError::InvalidOutput { .. } => ErrorKind::InvalidOutput,
+            ProviderError::Redirected { .. } => ErrorKind::Redirected,
         }
     }
 
@@ -449,6 +488,49 @@ impl ProviderError {
     /// A stream that ended after `events` events without its finish event.
     pub fn stream_cut(provider: &'static str, events: usize) -> Self {
         ProviderError::StreamCut { provider, events }
+    }
+
+    /// The error with every secret of `redactor` removed from its text: the one pass
+    /// every error of a client goes through before it is logged or returned.
+    pub(crate) fn redact(mut self, redactor: &Redactor) -> Self {
+        let r = |s: &mut String| redactor.redact_in_place(s);
+        match &mut self {
+            ProviderError::Authentication { api, hint } => {
+                api.redact(redactor);
+                r(hint);
+            }
+            ProviderError::UnknownModel { model, api } => {
+                r(model);
+                api.redact(redactor);
+            }
+            ProviderError::RateLimited { api }
+            | ProviderError::QuotaExhausted { api }
+            | ProviderError::Overloaded { api }
+            | ProviderError::ContextTooLong { api }
+            | ProviderError::BadRequest { api }
+            | ProviderError::Server { api } => api.redact(redactor),
+            ProviderError::BadResponse { path, message, .. } => {
+                r(path);
+                r(message);
+            }
+            ProviderError::InvalidOutput {
+                path,
+                message,
+                output,
+                ..
+            } => {
+                r(path);
+                r(message);
+                r(output);
+            }
+            ProviderError::Redirected { location, .. } => r(location),
+            // No server text: the transport's error never carries headers, and the
+            // URL is dropped from it when it is made (see `http::transport_error`).
+            ProviderError::Network { .. }
+            | ProviderError::Timeout { .. }
+            | ProviderError::StreamCut { .. } => {}
+        }
+        self
     }
 }
 
@@ -589,6 +671,14 @@ pub enum ConfigError {
     InvalidHeader {
         /// The header's name.
         name: String,
+    },
+    /// A timeout is zero, or too long for the clock to add to the current time.
+    #[error("invalid `{setting}` of {value:?}: use a duration from 1 ms to 365 days")]
+    InvalidTimeout {
+        /// The builder setting (`timeout`, `connect_timeout`, `read_timeout`).
+        setting: &'static str,
+        /// The duration given.
+        value: Duration,
     },
     /// An environment variable holds something other than unicode.
     #[error("environment variable {var} is not valid unicode")]

@@ -8,7 +8,10 @@
 //! - [`ScriptedModel`]: replies from a script, for tests and offline examples.
 //! - [`ProviderError`]: every failure, classified (authentication, rate limited with its
 //!   retry-after, quota, overloaded, unknown model, context too long, ...), implementing
-//!   the runtime's [`Retryable`]; [`RetryConfig`] is a small retry loop over it.
+//!   the runtime's [`Retryable`], so the runtime's retry policy (`#[node(retry(..))]` in a
+//!   flow, [`NodePolicies`](typedflow::policy::NodePolicies) outside one) reads its facts.
+//!
+//! - [`report`] and [`Report`]: an error as a person reads it, message and causes.
 //!
 //! Keys are read from the environment by default, held as secrets, and never appear in
 //! `Debug` output, errors or logs. Every request reports metrics and a tracing span
@@ -48,7 +51,8 @@
 
 mod error;
 mod model;
-mod retry;
+mod redact;
+mod report;
 mod scripted;
 mod stream;
 mod structured;
@@ -64,7 +68,7 @@ mod openai;
 
 pub use error::{ApiError, BoxError, ConfigError, ErrorKind, ProviderError};
 pub use model::ChatModel;
-pub use retry::RetryConfig;
+pub use report::{Report, report};
 pub use scripted::{ScriptedModel, ScriptedReply};
 pub use stream::{ChatStream, StreamEvent};
 pub use structured::{ChatModelExt, parse_structured, response_format_for};

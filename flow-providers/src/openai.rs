@@ -287,7 +287,8 @@ impl ChatModel for OpenAiClient {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let model = self.inner.core.model_for(request.model.as_deref());
-        measured_chat(PROVIDER, model, self.chat_inner(request, model)).await
+        let redactor = &self.inner.core.redactor;
+        measured_chat(PROVIDER, model, redactor, self.chat_inner(request, model)).await
     }
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, ProviderError> {
@@ -301,7 +302,8 @@ impl ChatModel for OpenAiClient {
         };
         let send = self.send(request, model, true);
         let max_event = self.inner.core.max_event();
-        measured_stream(PROVIDER, model, max_event, send, decoder).await
+        let redactor = &self.inner.core.redactor;
+        measured_stream(PROVIDER, model, redactor, max_event, send, decoder).await
     }
 }
 

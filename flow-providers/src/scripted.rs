@@ -10,6 +10,7 @@ use tracing::Instrument as _;
 
 use crate::error::{ApiError, ProviderError};
 use crate::model::ChatModel;
+use crate::redact::Redactor;
 use crate::stream::{ChatStream, StreamEvent};
 use crate::telemetry::{Instrumented, RequestTelemetry};
 use crate::types::{ChatRequest, ChatResponse, FinishReason, Usage};
@@ -269,7 +270,7 @@ impl ChatModel for ScriptedModel {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let model = request.model.as_deref().unwrap_or(&self.model);
-        let mut telemetry = RequestTelemetry::start(PROVIDER, model, false);
+        let mut telemetry = RequestTelemetry::start(PROVIDER, model, false, Redactor::none());
         let reply = self.next_reply(request);
         let usage = reply.usage_for(request);
         let result = async {
@@ -288,13 +289,12 @@ impl ChatModel for ScriptedModel {
         }
         .instrument(telemetry.span().clone())
         .await;
-        telemetry.result(&result, Some(usage));
-        result
+        telemetry.result(result, |_| Some(usage))
     }
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, ProviderError> {
         let model = request.model.as_deref().unwrap_or(&self.model);
-        let mut telemetry = RequestTelemetry::start(PROVIDER, model, true);
+        let mut telemetry = RequestTelemetry::start(PROVIDER, model, true, Redactor::none());
         let reply = self.next_reply(request);
         let usage = reply.usage_for(request);
         if !reply.delay.is_zero() {

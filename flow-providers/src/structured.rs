@@ -6,7 +6,7 @@ use std::future::Future;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ProviderError, truncate_chars};
+use crate::error::ProviderError;
 use crate::model::ChatModel;
 use crate::types::{ChatRequest, ResponseFormat};
 
@@ -114,8 +114,10 @@ pub fn response_format_for<T: JsonSchema>() -> ResponseFormat {
 
 /// Parses a model's text into `T`.
 ///
-/// Accepts the JSON alone, inside a Markdown code fence, or surrounded by prose (the
-/// outermost `{..}` or `[..]` is taken).
+/// Accepts the JSON alone, inside a Markdown code fence, or surrounded by prose: the
+/// JSON values in the text are tried in order (the fenced body or the whole text first,
+/// then each `{..}` or `[..]` that parses as JSON) and the first that deserializes into
+/// `T` is taken, so brackets or braces in the prose before or after it do no harm.
 ///
 /// ```
 /// #[derive(serde::Deserialize, Debug)]
@@ -123,44 +125,101 @@ pub fn response_format_for<T: JsonSchema>() -> ResponseFormat {
 ///
 /// let s: Score = typedflow_providers::parse_structured("```json\n{\"value\": 7}\n```").unwrap();
 /// assert_eq!(s.value, 7);
+/// let s: Score = typedflow_providers::parse_structured("[draft] {\"value\": 8} (out of {max})").unwrap();
+/// assert_eq!(s.value, 8);
 /// let err = typedflow_providers::parse_structured::<Score>("{\"value\": 700}").unwrap_err();
 /// assert!(err.to_string().contains("at `value`"));
 /// ```
 ///
 /// # Errors
 ///
-/// [`ProviderError::InvalidOutput`] naming the JSON path that failed.
+/// [`ProviderError::InvalidOutput`] when no JSON value in the text fits `T`: it names the
+/// JSON path that failed in the first JSON value found (or says that none was found),
+/// and keeps at most the first KiB of the text and of the message, with the total
+/// length.
 pub fn parse_structured<T: DeserializeOwned>(text: &str) -> Result<T, ProviderError> {
     let invalid = |path: String, message: String| ProviderError::InvalidOutput {
         type_name: std::any::type_name::<T>(),
         path,
-        message,
-        output: truncate_chars(text.to_owned(), 500),
+        message: excerpt(&message),
+        output: excerpt(text),
     };
-    let mut de = serde_json::Deserializer::from_str(json_candidate(text));
-    let value: T = serde_path_to_error::deserialize(&mut de)
-        .map_err(|err| invalid(err.path().to_string(), err.into_inner().to_string()))?;
-    // Anything after the value (a second object, stray text) is an error too.
-    de.end()
-        .map_err(|err| invalid(".".to_owned(), err.to_string()))?;
-    Ok(value)
+    let mut first_mismatch = None;
+    for candidate in candidates(text) {
+        match serde_path_to_error::deserialize::<_, T>(candidate) {
+            Ok(value) => return Ok(value),
+            Err(err) => {
+                first_mismatch
+                    .get_or_insert_with(|| (err.path().to_string(), err.into_inner().to_string()));
+            }
+        }
+    }
+    let (path, message) = first_mismatch.unwrap_or_else(|| {
+        (
+            ".".to_owned(),
+            syntax_error(text).unwrap_or_else(|| "the text holds no json value".to_owned()),
+        )
+    });
+    Err(invalid(path, message))
 }
 
-/// The part of `text` most likely to be the JSON value.
-fn json_candidate(text: &str) -> &str {
+/// The most JSON values looked at in one text: the search stays linear in practice,
+/// however many brackets the prose has.
+const MAX_CANDIDATES: usize = 32;
+
+/// The JSON values in `text`, in order: the fenced body or the whole text if it is one
+/// value, then each `{..}` or `[..]` starting in the text that parses as JSON (values
+/// inside a value are not looked at apart from it).
+fn candidates(text: &str) -> impl Iterator<Item = serde_json::Value> + '_ {
     let trimmed = text.trim();
-    if let Some(inner) = fenced(trimmed) {
-        return inner.trim();
+    let whole = fenced(trimmed).map_or(trimmed, str::trim);
+    let first = serde_json::from_str::<serde_json::Value>(whole).ok();
+    // A text that is one value holds no other: inner values are parts of it.
+    let mut looked = if first.is_some() { MAX_CANDIDATES } else { 0 };
+    let mut at = 0;
+    let embedded = std::iter::from_fn(move || {
+        while looked < MAX_CANDIDATES {
+            let start = at + trimmed.get(at..)?.find(['{', '['])?;
+            looked += 1;
+            let mut values = serde_json::Deserializer::from_str(&trimmed[start..])
+                .into_iter::<serde_json::Value>();
+            match values.next() {
+                Some(Ok(value)) => {
+                    at = start + values.byte_offset();
+                    return Some(value);
+                }
+                // Not JSON here: look from the next character.
+                _ => at = start + 1,
+            }
+        }
+        None
+    });
+    first.into_iter().chain(embedded)
+}
+
+/// Why the text as a whole is not JSON, when it looks like it was meant to be.
+fn syntax_error(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    let whole = fenced(trimmed).map_or(trimmed, str::trim);
+    if !whole.starts_with(['{', '[', '"']) {
+        return None;
     }
-    if trimmed.starts_with(['{', '[', '"']) || trimmed.parse::<f64>().is_ok() {
-        return trimmed;
+    serde_json::from_str::<serde::de::IgnoredAny>(whole)
+        .err()
+        .map(|err| err.to_string())
+}
+
+/// At most [`MAX_ECHO`] bytes of `text` (cut on a character boundary), saying how long
+/// the whole was when it is cut.
+fn excerpt(text: &str) -> String {
+    if text.len() <= MAX_ECHO {
+        return text.to_owned();
     }
-    let open = trimmed.find(['{', '[']);
-    let close = trimmed.rfind(['}', ']']);
-    match (open, close) {
-        (Some(open), Some(close)) if open < close => &trimmed[open..=close],
-        _ => trimmed,
+    let mut cut = MAX_ECHO;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
     }
+    format!("{}… ({} bytes in all)", &text[..cut], text.len())
 }
 
 /// The body of a Markdown code fence wrapping the whole text, if any.
@@ -171,6 +230,9 @@ fn fenced(text: &str) -> Option<&str> {
     let body_start = rest.find('\n')?;
     Some(&rest[body_start + 1..])
 }
+
+/// The most bytes of the model's text (or of a message quoting it) an error keeps.
+const MAX_ECHO: usize = 1024;
 
 /// The instruction that asks for schema-shaped output where the API cannot enforce it.
 #[cfg(feature = "anthropic")]
@@ -208,6 +270,50 @@ mod tests {
     }
 
     #[test]
+    fn skips_brackets_and_braces_in_the_prose_around_the_value() {
+        let want = Point {
+            x: 1,
+            tags: vec!["a".into()],
+        };
+        for text in [
+            "Options [a, b] considered. Answer: {\"x\":1,\"tags\":[\"a\"]}",
+            "Answer: {\"x\":1,\"tags\":[\"a\"]} (format: {x, tags})",
+            "[draft] {\"y\": 2} then {\"x\":1,\"tags\":[\"a\"]} and [1, 2]",
+            "{\"x\":1,\"tags\":[\"a\"]} {\"x\":2,\"tags\":[]}",
+        ] {
+            assert_eq!(parse_structured::<Point>(text).unwrap(), want, "{text}");
+        }
+        // A value that is JSON but not a `Point` still names the path that failed.
+        let err =
+            parse_structured::<Point>("Here: [note] {\"x\": \"one\", \"tags\": []}").unwrap_err();
+        assert!(
+            matches!(&err, ProviderError::InvalidOutput { path, .. } if path == "x"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_huge_bad_value_is_not_echoed_whole() {
+        let huge = "v".repeat(10 * 1024 * 1024);
+        let text = format!("{{\"x\": \"{huge}\", \"tags\": []}}");
+        let err = parse_structured::<Point>(&text).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(shown.len() < 8 * 1024, "{} bytes shown", shown.len());
+        let ProviderError::InvalidOutput {
+            output, message, ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert!(output.len() <= MAX_ECHO + 64, "{}", output.len());
+        assert!(
+            output.contains(&format!("{} bytes in all", text.len())),
+            "{output}"
+        );
+        assert!(message.len() <= MAX_ECHO + 64, "{}", message.len());
+    }
+
+    #[test]
     fn names_the_failing_path() {
         let err = parse_structured::<Point>(r#"{"x":1,"tags":["a",2]}"#).unwrap_err();
         match err {
@@ -223,7 +329,7 @@ mod tests {
         assert!(err.to_string().contains("missing field `tags`"), "{err}");
         let err = parse_structured::<Point>("not json at all").unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidOutput);
-        let err = parse_structured::<Point>(r#"{"x":1,"tags":[]} {"x":2}"#).unwrap_err();
+        let err = parse_structured::<Point>("{\"x\":1, \"tags\": [").unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidOutput);
     }
 

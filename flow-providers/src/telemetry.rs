@@ -24,7 +24,9 @@ use tracing::Instrument as _;
 use tracing::Span;
 
 use crate::error::ProviderError;
+#[cfg(feature = "http")]
 use crate::http::{self, Decoder};
+use crate::redact::Redactor;
 use crate::stream::{ChatStream, StreamEvent};
 use crate::types::{ChatResponse, Usage};
 
@@ -32,18 +34,27 @@ use crate::types::{ChatResponse, Usage};
 /// when dropped before either.
 pub(crate) struct RequestTelemetry {
     provider: &'static str,
+    /// Redacted: it becomes a span field and a metric label.
     model: String,
+    /// The client's secrets, removed from every error before it is logged or returned.
+    redactor: Redactor,
     start: Instant,
     span: Span,
     finished: bool,
 }
 
 impl RequestTelemetry {
-    pub(crate) fn start(provider: &'static str, model: &str, stream: bool) -> Self {
+    pub(crate) fn start(
+        provider: &'static str,
+        model: &str,
+        stream: bool,
+        redactor: Redactor,
+    ) -> Self {
+        let model = redactor.redact(model).into_owned();
         let span = tracing::info_span!(
             "llm.request",
             provider,
-            model,
+            model = model.as_str(),
             stream,
             outcome = tracing::field::Empty,
             prompt_tokens = tracing::field::Empty,
@@ -52,7 +63,8 @@ impl RequestTelemetry {
         );
         RequestTelemetry {
             provider,
-            model: model.to_owned(),
+            model,
+            redactor,
             start: Instant::now(),
             span,
             finished: false,
@@ -85,7 +97,13 @@ impl RequestTelemetry {
         }
     }
 
-    /// Records a failure.
+    /// Removes the client's secrets from `err`: every error goes through this before
+    /// [`err`](Self::err) logs it and the caller sees it.
+    pub(crate) fn redact(&self, err: ProviderError) -> ProviderError {
+        err.redact(&self.redactor)
+    }
+
+    /// Records a failure; `err` has been through [`redact`](Self::redact).
     pub(crate) fn err(&mut self, err: &ProviderError) {
         if self.finish(err.kind().as_str()) {
             tracing::warn!(
@@ -98,11 +116,22 @@ impl RequestTelemetry {
         }
     }
 
-    /// Records either outcome of `result`.
-    pub(crate) fn result<T>(&mut self, result: &Result<T, ProviderError>, usage: Option<Usage>) {
+    /// Redacts the error of `result`, and records either outcome.
+    pub(crate) fn result<T>(
+        &mut self,
+        result: Result<T, ProviderError>,
+        usage: impl FnOnce(&T) -> Option<Usage>,
+    ) -> Result<T, ProviderError> {
         match result {
-            Ok(_) => self.ok(usage),
-            Err(err) => self.err(err),
+            Ok(value) => {
+                self.ok(usage(&value));
+                Ok(value)
+            }
+            Err(err) => {
+                let err = self.redact(err);
+                self.err(&err);
+                Err(err)
+            }
         }
     }
 
@@ -144,30 +173,35 @@ impl Drop for RequestTelemetry {
 }
 
 /// A plain chat request of `provider`, measured and inside its `llm.request` span.
+#[cfg(feature = "http")]
 pub(crate) async fn measured_chat(
     provider: &'static str,
     model: &str,
+    redactor: &Redactor,
     chat: impl Future<Output = Result<ChatResponse, ProviderError>>,
 ) -> Result<ChatResponse, ProviderError> {
-    let mut telemetry = RequestTelemetry::start(provider, model, false);
+    let mut telemetry = RequestTelemetry::start(provider, model, false, redactor.clone());
     let result = chat.instrument(telemetry.span().clone()).await;
-    telemetry.result(&result, result.as_ref().ok().and_then(|r| r.usage));
-    result
+    telemetry.result(result, |r| r.usage)
 }
 
 /// A streamed chat request of `provider`: `send` opens the response inside the request's
 /// span, `decoder` reads its events, and the stream is measured until it ends.
+#[cfg(feature = "http")]
 pub(crate) async fn measured_stream<D: Decoder>(
     provider: &'static str,
     model: &str,
+    redactor: &Redactor,
     max_event: usize,
     send: impl Future<Output = Result<reqwest::Response, ProviderError>>,
     decoder: D,
 ) -> Result<ChatStream, ProviderError> {
-    let mut telemetry = RequestTelemetry::start(provider, model, true);
+    let mut telemetry = RequestTelemetry::start(provider, model, true, redactor.clone());
     let response = match send.instrument(telemetry.span().clone()).await {
         Ok(response) => response,
         Err(err) => {
+            // The request is not over on success: the stream's end closes it.
+            let err = telemetry.redact(err);
             telemetry.err(&err);
             return Err(err);
         }
@@ -201,7 +235,10 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         let _entered = this.telemetry.span.clone().entered();
-        let item = this.inner.poll_next_unpin(cx);
+        let mut item = this.inner.poll_next_unpin(cx);
+        if let Poll::Ready(Some(Err(err))) = item {
+            item = Poll::Ready(Some(Err(this.telemetry.redact(err))));
+        }
         match &item {
             Poll::Ready(Some(Ok(StreamEvent::Finish { usage, .. }))) => this.telemetry.ok(*usage),
             Poll::Ready(Some(Err(err))) => this.telemetry.err(err),

@@ -1,9 +1,11 @@
 //! Live tests against real servers: the llama.cpp server (its OpenAI and Anthropic
 //! endpoints) and llmock (injected faults, and a verdict on the client's retries).
 //!
-//! Each test reads its server's address from the environment and is skipped, with a
-//! note on stderr, only when that variable is unset. When it is set and the server is
-//! down, the test fails. `.ci/llm-servers.sh` starts both servers and sets:
+//! Every test here is `#[ignore]`d with the reason, so a plain `cargo test` reports
+//! them as ignored rather than passing them without a server. Run them with `--ignored`
+//! (`.ci/run` does): each then reads its server's address from the environment and
+//! fails when the variable is unset or the server does not answer.
+//! `.ci/llm-servers.sh` starts both servers and sets:
 //!
 //! | variable | what | example |
 //! |---|---|---|
@@ -13,7 +15,10 @@
 //! | `FLOW_TEST_MODEL` | the model alias (default `smollm2`) | `smollm2` |
 //! | `FLOW_TEST_LLMOCK_URL` | llmock's root URL | `http://127.0.0.1:8091` |
 //!
-//! Run with `cargo test -p typedflow-providers --test live`.
+//! With `FLOW_TEST_LLMOCK_VERDICTS` set to a file, each llmock test appends one line with
+//! llmock's verdict (calls, faults, errors, warnings) to it, for CI's output.
+//!
+//! Run with `cargo test -p typedflow-providers --test live -- --ignored`.
 
 #![cfg(all(feature = "openai", feature = "anthropic"))]
 #![allow(
@@ -21,25 +26,26 @@
     reason = "a test fails loudly; helpers outside #[test] fns unwrap too"
 )]
 
+use std::future::Future;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use typedflow::policy::{Backoff, NodePolicies, PolicyError, RetryPolicy};
 use typedflow_providers::{
     AnthropicClient, ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason,
-    OpenAiClient, ProviderError, RetryConfig,
+    OpenAiClient, ProviderError,
 };
 
-/// The variable's value, or `None` (with a note) when the test should be skipped.
-fn env_or_skip(var: &str, test: &str) -> Option<String> {
+/// The server address in `var`. A live test runs only when asked for (`--ignored`), and
+/// then a missing variable fails it: it never passes without its server.
+fn server(var: &str) -> String {
     match std::env::var(var) {
-        Ok(value) if !value.trim().is_empty() => {
-            Some(value.trim().trim_end_matches('/').to_owned())
-        }
-        _ => {
-            eprintln!("skipping {test}: {var} is not set (see .ci/llm-servers.sh)");
-            None
-        }
+        Ok(value) if !value.trim().is_empty() => value.trim().trim_end_matches('/').to_owned(),
+        _ => panic!(
+            "{var} is not set: live tests need their servers; run `bash .ci/run`, or start them \
+             with `source .ci/llm-servers.sh && llm_servers_start` (see the module docs)"
+        ),
     }
 }
 
@@ -94,10 +100,9 @@ fn too_long() -> ChatRequest {
 // ---- llama.cpp, OpenAI-compatible endpoint ------------------------------------------
 
 #[tokio::test]
+#[ignore = "live: needs llama.cpp's server at FLOW_TEST_OPENAI_BASE_URL; `bash .ci/run` runs it"]
 async fn openai_plain_chat() {
-    let Some(base) = env_or_skip("FLOW_TEST_OPENAI_BASE_URL", "openai_plain_chat") else {
-        return;
-    };
+    let base = server("FLOW_TEST_OPENAI_BASE_URL");
     let reply = openai(&base, &api_key())
         .chat(&greeting())
         .await
@@ -119,13 +124,9 @@ async fn openai_plain_chat() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs llama.cpp's server at FLOW_TEST_OPENAI_BASE_URL; `bash .ci/run` runs it"]
 async fn openai_stream_concatenates_to_the_plain_reply() {
-    let Some(base) = env_or_skip(
-        "FLOW_TEST_OPENAI_BASE_URL",
-        "openai_stream_concatenates_to_the_plain_reply",
-    ) else {
-        return;
-    };
+    let base = server("FLOW_TEST_OPENAI_BASE_URL");
     let client = openai(&base, &api_key());
     let plain = client.chat(&greeting()).await.expect("plain reply");
     let mut deltas = Vec::new();
@@ -164,13 +165,9 @@ struct Review {
 }
 
 #[tokio::test]
+#[ignore = "live: needs llama.cpp's server at FLOW_TEST_OPENAI_BASE_URL; `bash .ci/run` runs it"]
 async fn openai_structured_output_parses_into_a_struct() {
-    let Some(base) = env_or_skip(
-        "FLOW_TEST_OPENAI_BASE_URL",
-        "openai_structured_output_parses_into_a_struct",
-    ) else {
-        return;
-    };
+    let base = server("FLOW_TEST_OPENAI_BASE_URL");
     let request = ChatRequest::new()
         .user("Review this film in JSON: 'A slow but beautiful story.'")
         .temperature(0.0)
@@ -184,13 +181,9 @@ async fn openai_structured_output_parses_into_a_struct() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs llama.cpp's server at FLOW_TEST_OPENAI_BASE_URL; `bash .ci/run` runs it"]
 async fn openai_overlong_prompt_is_context_too_long() {
-    let Some(base) = env_or_skip(
-        "FLOW_TEST_OPENAI_BASE_URL",
-        "openai_overlong_prompt_is_context_too_long",
-    ) else {
-        return;
-    };
+    let base = server("FLOW_TEST_OPENAI_BASE_URL");
     let err = openai(&base, &api_key())
         .chat(&too_long())
         .await
@@ -200,13 +193,9 @@ async fn openai_overlong_prompt_is_context_too_long() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs llama.cpp's server at FLOW_TEST_OPENAI_BASE_URL; `bash .ci/run` runs it"]
 async fn openai_wrong_key_is_authentication() {
-    let Some(base) = env_or_skip(
-        "FLOW_TEST_OPENAI_BASE_URL",
-        "openai_wrong_key_is_authentication",
-    ) else {
-        return;
-    };
+    let base = server("FLOW_TEST_OPENAI_BASE_URL");
     let _ = api_key();
     let err = openai(&base, "wrong-key")
         .chat(&greeting())
@@ -222,13 +211,9 @@ async fn openai_wrong_key_is_authentication() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs llama.cpp's server at FLOW_TEST_OPENAI_BASE_URL; `bash .ci/run` runs it"]
 async fn openai_four_concurrent_requests() {
-    let Some(base) = env_or_skip(
-        "FLOW_TEST_OPENAI_BASE_URL",
-        "openai_four_concurrent_requests",
-    ) else {
-        return;
-    };
+    let base = server("FLOW_TEST_OPENAI_BASE_URL");
     let client = openai(&base, &api_key());
     let requests: Vec<ChatRequest> = ["red", "green", "blue", "yellow"]
         .iter()
@@ -251,13 +236,9 @@ async fn openai_four_concurrent_requests() {
 // ---- llama.cpp, Anthropic-compatible endpoint ---------------------------------------
 
 #[tokio::test]
+#[ignore = "live: needs llama.cpp's server at FLOW_TEST_ANTHROPIC_BASE_URL; `bash .ci/run` runs it"]
 async fn anthropic_plain_and_streamed_chat_agree() {
-    let Some(base) = env_or_skip(
-        "FLOW_TEST_ANTHROPIC_BASE_URL",
-        "anthropic_plain_and_streamed_chat_agree",
-    ) else {
-        return;
-    };
+    let base = server("FLOW_TEST_ANTHROPIC_BASE_URL");
     let client = anthropic(&base, &api_key());
     let plain = client.chat(&greeting()).await.expect("plain reply");
     assert!(!plain.text.trim().is_empty());
@@ -280,13 +261,9 @@ async fn anthropic_plain_and_streamed_chat_agree() {
 }
 
 #[tokio::test]
+#[ignore = "live: needs llama.cpp's server at FLOW_TEST_ANTHROPIC_BASE_URL; `bash .ci/run` runs it"]
 async fn anthropic_wrong_key_and_overlong_prompt_are_classified() {
-    let Some(base) = env_or_skip(
-        "FLOW_TEST_ANTHROPIC_BASE_URL",
-        "anthropic_wrong_key_and_overlong_prompt_are_classified",
-    ) else {
-        return;
-    };
+    let base = server("FLOW_TEST_ANTHROPIC_BASE_URL");
     let err = anthropic(&base, "wrong-key")
         .chat(&greeting())
         .await
@@ -310,13 +287,53 @@ struct Llmock {
 }
 
 impl Llmock {
+    /// A fresh llmock: its journal, queued behaviours and verdict are reset, so nothing
+    /// another test left behind is judged with this one.
     async fn new(base: String) -> Self {
         let mock = Llmock {
             base,
             http: reqwest::Client::new(),
         };
         mock.post("/_llmock/reset", json!({})).await;
+        let (verdict, report) = mock.verdict().await;
+        assert_eq!(verdict["calls"], 0, "llmock was not reset: {report}");
         mock
+    }
+
+    /// Prints llmock's verdict in one line (and appends it to the file named by
+    /// `FLOW_TEST_LLMOCK_VERDICTS`, which `.ci/run` shows); returns it with the report.
+    async fn report(&self, test: &str) -> (Value, String) {
+        let (verdict, report) = self.verdict().await;
+        let codes: Vec<&str> = verdict["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["code"].as_str())
+            .collect();
+        let line = format!(
+            "llmock verdict for {test}: {} call(s), {} attempt(s), {} fault(s) injected, {} error(s), {} warning(s){}",
+            verdict["calls"],
+            verdict["attempts"],
+            verdict["faults_injected"],
+            verdict["errors"],
+            verdict["warnings"],
+            if codes.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", codes.join(", "))
+            },
+        );
+        eprintln!("{line}");
+        if let Ok(path) = std::env::var("FLOW_TEST_LLMOCK_VERDICTS") {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .unwrap_or_else(|e| panic!("cannot append to {path}: {e}"));
+            writeln!(file, "{line}").unwrap();
+        }
+        (verdict, report)
     }
 
     async fn post(&self, path: &str, body: Value) -> Value {
@@ -382,16 +399,34 @@ impl Llmock {
     }
 }
 
+/// A retry policy run around any provider call, giving back the provider's error.
+struct Retrying(NodePolicies<RetryPolicy>);
+
+impl Retrying {
+    async fn run<T, F, Fut>(&self, mut call: F) -> Result<T, ProviderError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        self.0
+            .call((), |()| call(0))
+            .await
+            .map_err(|err| match err {
+                PolicyError::Node { source, .. } | PolicyError::Exhausted { source, .. } => source,
+                other => panic!("not a provider error: {other}"),
+            })
+    }
+}
+
 async fn streamed(model: &dyn ChatModel, prompt: &str) -> Result<String, ProviderError> {
     let stream = model.chat_stream(&ChatRequest::new().user(prompt)).await?;
     Ok(stream.collect_response().await?.text)
 }
 
 #[tokio::test]
+#[ignore = "live: needs llmock at FLOW_TEST_LLMOCK_URL; `bash .ci/run` runs it"]
 async fn llmock_faults_are_classified() {
-    let Some(base) = env_or_skip("FLOW_TEST_LLMOCK_URL", "llmock_faults_are_classified") else {
-        return;
-    };
+    let base = server("FLOW_TEST_LLMOCK_URL");
     let _turn = LLMOCK.lock().await;
     let mock = Llmock::new(base).await;
     let openai = mock.openai();
@@ -453,24 +488,31 @@ async fn llmock_faults_are_classified() {
         let text = streamed(model, "fine").await.expect("a clean stream");
         assert!(!text.is_empty(), "{name}");
     }
+    // Nothing is retried here, so the verdict may well complain; it is shown, not judged.
+    mock.report("llmock_faults_are_classified").await;
 }
 
 #[tokio::test]
+#[ignore = "live: needs llmock at FLOW_TEST_LLMOCK_URL; `bash .ci/run` runs it"]
 async fn llmock_verdict_under_the_retry_loop() {
-    let Some(base) = env_or_skip(
-        "FLOW_TEST_LLMOCK_URL",
-        "llmock_verdict_under_the_retry_loop",
-    ) else {
-        return;
-    };
+    let base = server("FLOW_TEST_LLMOCK_URL");
     let _turn = LLMOCK.lock().await;
     let mock = Llmock::new(base).await;
     let openai = mock.openai();
     let anthropic = mock.anthropic();
-    let retry = RetryConfig::default()
-        .with_attempts(3)
-        .with_initial_backoff(Duration::from_millis(200))
-        .with_max_backoff(Duration::from_secs(5));
+    // The runtime's retry, as a client outside a flow uses it: 3 attempts, backoff from
+    // 200 ms with full jitter, server delays honoured up to 5 s.
+    let retry = Retrying(
+        NodePolicies::new("llmock").with_retry(
+            RetryPolicy::new(3)
+                .unwrap()
+                .with_backoff(
+                    Backoff::exponential(Duration::from_millis(200), 2.0, Duration::from_secs(5))
+                        .unwrap(),
+                )
+                .with_max_retry_after(Duration::from_secs(5)),
+        ),
+    );
 
     // Each call has its own prompt, so llmock can tell retries (same body) from calls.
     mock.scenario(json!([{"type": "fail", "status": 429, "retry_after": 2, "times": 1}]))
@@ -536,8 +578,7 @@ async fn llmock_verdict_under_the_retry_loop() {
         .expect_err("60 s is beyond the 5 s cap");
     assert_eq!(err.kind(), ErrorKind::RateLimited);
 
-    let (verdict, report) = mock.verdict().await;
-    eprintln!("{report}");
+    let (verdict, report) = mock.report("llmock_verdict_under_the_retry_loop").await;
     let codes: Vec<&str> = verdict["findings"]
         .as_array()
         .expect("findings")

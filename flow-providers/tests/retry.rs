@@ -1,5 +1,8 @@
-//! The crate's retry loop over real HTTP answers: what is retried, how long it is asked
-//! to wait, and when it stops. Delays are recorded by an injected sleeper, not waited.
+//! The runtime's retry policy over real HTTP answers: what is retried, how long it is
+//! asked to wait, and when it stops. A client used outside a flow is retried by
+//! `NodePolicies` with a `RetryPolicy`, the same mechanism `#[node(retry(..))]` uses.
+//! Delays are read from the policy's observer; backoffs are a few milliseconds, so the
+//! real waits are short (tokio's paused clock does not mix with real sockets).
 
 #![cfg(all(feature = "openai", feature = "anthropic"))]
 #![allow(
@@ -14,9 +17,22 @@ use std::time::Duration;
 
 use common::{openai, sse};
 use serde_json::json;
-use typedflow_providers::{ChatModel, ChatRequest, ErrorKind, RetryConfig};
+use typedflow::policy::{
+    Backoff, Jitter, NodePolicies, Observer, PolicyError, RetryPolicy, RetryScheduled,
+};
+use typedflow_providers::{ChatModel, ChatRequest, ErrorKind};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Keeps every delay the retry policy scheduled.
+#[derive(Default)]
+struct Delays(Mutex<Vec<Duration>>);
+
+impl Observer for Delays {
+    fn on_retry(&self, event: &RetryScheduled) {
+        self.0.lock().unwrap().push(event.delay);
+    }
+}
 
 fn ok() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(
@@ -39,109 +55,160 @@ async fn server(first: ResponseTemplate, times: u64, then: ResponseTemplate) -> 
     server
 }
 
-/// Runs a chat under `retry`, returning the outcome, the delays asked for and the
-/// number of requests the server saw.
-async fn run(
-    server: &MockServer,
-    retry: &RetryConfig,
-) -> (Result<String, ErrorKind>, Vec<Duration>, usize) {
-    let client = openai(&server.uri());
-    let request = ChatRequest::new().user("hi");
-    let delays = Arc::new(Mutex::new(Vec::new()));
-    let recorded = delays.clone();
-    let result = retry
-        .run_with_sleep(
-            |_| client.chat(&request),
-            move |d| {
-                recorded.lock().unwrap().push(d);
-                async {}
-            },
+/// 4 attempts, 10 ms doubling up to 1 s, no jitter, server delays up to 10 s.
+fn policy() -> RetryPolicy {
+    RetryPolicy::new(4)
+        .unwrap()
+        .with_backoff(
+            Backoff::exponential(Duration::from_millis(10), 2.0, Duration::from_secs(1)).unwrap(),
         )
-        .await;
-    let requests = server.received_requests().await.unwrap().len();
-    let delays = delays.lock().unwrap().clone();
-    (
-        result.map(|r| r.text).map_err(|e| e.kind()),
-        delays,
-        requests,
-    )
+        .with_jitter(Jitter::None)
+        .with_max_retry_after(Duration::from_secs(10))
 }
 
-fn policy() -> RetryConfig {
-    RetryConfig::default()
-        .with_attempts(4)
-        .with_initial_backoff(Duration::from_millis(100))
-        .with_factor(2.0)
-        .with_max_backoff(Duration::from_secs(10))
+/// What a call under the retry policy gave: the text or the error's kind, the number of
+/// attempts, the delays scheduled and the number of requests the server saw.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    result: Result<String, ErrorKind>,
+    attempts: u32,
+    delays: Vec<Duration>,
+    requests: usize,
+}
+
+/// Runs `call` (a chat with the client for `server`) under `policy`.
+async fn run(server: &MockServer, policy: RetryPolicy, stream: bool) -> Outcome {
+    let client = openai(&server.uri());
+    let delays = Arc::new(Delays::default());
+    let policies = NodePolicies::new("llm")
+        .with_observer(delays.clone())
+        .with_retry(policy);
+    let result = policies
+        .call(ChatRequest::new().user("hi"), |request: ChatRequest| {
+            let client = &client;
+            async move {
+                if stream {
+                    // A stream is retried as a whole: its text is only used once complete.
+                    client.chat_stream(&request).await?.collect_response().await
+                } else {
+                    client.chat(&request).await
+                }
+            }
+        })
+        .await;
+    let (result, attempts) = match result {
+        Ok(reply) => (Ok(reply.text), 0),
+        Err(err) => {
+            let attempts = err.attempts();
+            let kind = match &err {
+                PolicyError::Node { source, .. } | PolicyError::Exhausted { source, .. } => {
+                    source.kind()
+                }
+                other => panic!("not a provider error: {other}"),
+            };
+            (Err(kind), attempts)
+        }
+    };
+    let delays = delays.0.lock().unwrap().clone();
+    Outcome {
+        result,
+        attempts,
+        delays,
+        requests: server.received_requests().await.unwrap().len(),
+    }
 }
 
 #[tokio::test]
 async fn a_rate_limit_is_retried_after_the_servers_delay() {
     let limited = ResponseTemplate::new(429)
         .set_body_json(json!({"error": {"message": "slow down", "code": "rate_limit_exceeded"}}))
-        .insert_header("retry-after", "2");
+        .insert_header("retry-after-ms", "300");
     let server = server(limited, 1, ok()).await;
-    let (result, delays, requests) = run(&server, &policy()).await;
-    assert_eq!(result, Ok("done".into()));
-    assert_eq!(delays, [Duration::from_secs(2)]);
-    assert_eq!(requests, 2);
+    let outcome = run(&server, policy(), false).await;
+    assert_eq!(
+        outcome,
+        Outcome {
+            result: Ok("done".into()),
+            attempts: 0,
+            // The server's delay, being longer than the backoff's 10 ms.
+            delays: vec![Duration::from_millis(300)],
+            requests: 2,
+        }
+    );
 }
 
 #[tokio::test]
 async fn server_errors_back_off_exponentially_and_give_up() {
     let server = server(ResponseTemplate::new(503), 10, ok()).await;
-    let (result, delays, requests) = run(&server, &policy()).await;
-    assert_eq!(result, Err(ErrorKind::Server));
+    let outcome = run(&server, policy(), false).await;
+    let ms = Duration::from_millis;
     assert_eq!(
-        delays,
-        [
-            Duration::from_millis(100),
-            Duration::from_millis(200),
-            Duration::from_millis(400)
-        ]
+        outcome,
+        Outcome {
+            result: Err(ErrorKind::Server),
+            attempts: 4,
+            delays: vec![ms(10), ms(20), ms(40)],
+            requests: 4,
+        }
     );
-    assert_eq!(requests, 4);
 }
 
 #[tokio::test]
 async fn non_retryable_errors_are_not_retried() {
     for status in [400, 401, 403, 404, 422] {
         let server = server(ResponseTemplate::new(status), 10, ok()).await;
-        let (result, delays, requests) = run(&server, &policy()).await;
-        assert!(result.is_err(), "{status}");
-        assert!(delays.is_empty(), "{status}");
-        assert_eq!(requests, 1, "{status}");
+        let outcome = run(&server, policy(), false).await;
+        assert!(outcome.result.is_err(), "{status}");
+        assert!(outcome.delays.is_empty(), "{status}");
+        assert_eq!((outcome.attempts, outcome.requests), (1, 1), "{status}");
     }
     let quota = ResponseTemplate::new(429)
         .set_body_json(json!({"error": {"message": "no money", "code": "insufficient_quota"}}));
     let server = server(quota, 10, ok()).await;
-    let (result, _, requests) = run(&server, &policy()).await;
-    assert_eq!((result, requests), (Err(ErrorKind::QuotaExhausted), 1));
+    let outcome = run(&server, policy(), false).await;
+    assert_eq!(
+        (outcome.result, outcome.requests),
+        (Err(ErrorKind::QuotaExhausted), 1)
+    );
 }
 
 #[tokio::test]
-async fn a_delay_beyond_the_cap_stops_instead_of_waiting() {
+async fn a_delay_beyond_max_retry_after_stops_instead_of_waiting() {
     let limited = ResponseTemplate::new(429).insert_header("retry-after", "3600");
     let server = server(limited, 10, ok()).await;
-    let (result, delays, requests) = run(&server, &policy()).await;
-    assert_eq!(result, Err(ErrorKind::RateLimited));
-    assert!(delays.is_empty());
-    assert_eq!(requests, 1);
+    let outcome = run(&server, policy(), false).await;
+    assert_eq!(
+        outcome,
+        Outcome {
+            result: Err(ErrorKind::RateLimited),
+            attempts: 1,
+            delays: vec![],
+            requests: 1,
+        }
+    );
 }
 
 #[tokio::test]
-async fn x_should_retry_false_is_obeyed() {
-    let server = server(
+async fn x_should_retry_overrides_the_class() {
+    let refused = server(
         ResponseTemplate::new(500).insert_header("x-should-retry", "false"),
         10,
         ok(),
     )
     .await;
-    let (result, delays, requests) = run(&server, &policy()).await;
+    let outcome = run(&refused, policy(), false).await;
     assert_eq!(
-        (result, delays.len(), requests),
+        (outcome.result, outcome.delays.len(), outcome.requests),
         (Err(ErrorKind::Server), 0, 1)
     );
+    let invited = server(
+        ResponseTemplate::new(400).insert_header("x-should-retry", "true"),
+        1,
+        ok(),
+    )
+    .await;
+    let outcome = run(&invited, policy(), false).await;
+    assert_eq!((outcome.result, outcome.requests), (Ok("done".into()), 2));
 }
 
 #[tokio::test]
@@ -158,23 +225,14 @@ async fn a_cut_stream_is_retried_as_a_whole() {
         "text/event-stream",
     );
     let server = server(cut, 1, full).await;
-    let client = openai(&server.uri());
-    let request = ChatRequest::new().user("hi");
-    let mut seen = Vec::new();
-    let reply = policy()
-        .run_with_sleep(
-            |_| async {
-                let stream = client.chat_stream(&request).await?;
-                stream.collect_response().await
-            },
-            |d| {
-                seen.push(d);
-                async {}
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(reply.text, "The answer");
-    assert_eq!(seen, [Duration::from_millis(100)]);
-    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    let outcome = run(&server, policy(), true).await;
+    assert_eq!(
+        outcome,
+        Outcome {
+            result: Ok("The answer".into()),
+            attempts: 0,
+            delays: vec![Duration::from_millis(10)],
+            requests: 2,
+        }
+    );
 }

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use typedflow::policy::{Backoff, Jitter, NodePolicies, RetryPolicy};
 use typedflow_providers::{
-    ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason, ProviderError, RetryConfig,
+    ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason, ProviderError,
     ScriptedModel, ScriptedReply, StreamEvent, Usage,
 };
 
@@ -168,11 +169,20 @@ async fn delays_follow_tokios_clock_and_retries_recover() {
     ]);
     let start = tokio::time::Instant::now();
     let request = ChatRequest::new().user("x");
-    let reply = RetryConfig::default()
-        .run(|_| model.chat(&request))
+    let policies = NodePolicies::new("llm").with_retry(
+        RetryPolicy::new(3)
+            .unwrap()
+            .with_backoff(Backoff::constant(Duration::from_millis(500)))
+            .with_jitter(Jitter::None),
+    );
+    let reply = policies
+        .call(request, |request: ChatRequest| {
+            let model = &model;
+            async move { model.chat(&request).await }
+        })
         .await
         .unwrap();
     assert_eq!(reply.text, "ok");
-    // Two scripted delays and one default backoff of 500 ms, on the paused clock.
+    // Two scripted delays and one backoff of 500 ms, on the paused clock.
     assert_eq!(start.elapsed(), Duration::from_millis(60_500));
 }

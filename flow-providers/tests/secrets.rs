@@ -9,34 +9,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::{KEY, anthropic, openai, sse};
+use common::{Capture, KEY, anthropic, openai, sse};
 use serde_json::json;
 use tracing_subscriber::fmt::format::FmtSpan;
 use typedflow_providers::{AnthropicClient, ChatModel, ChatRequest, OpenAiClient};
 use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 #[test]
 fn builders_and_clients_redact_the_key_in_debug() {
@@ -177,5 +155,38 @@ async fn nothing_traced_or_returned_contains_the_key() {
     assert!(
         !traced.contains("SECRET"),
         "part of the key leaked into tracing output"
+    );
+}
+
+#[test]
+fn debug_of_a_client_hides_the_base_urls_credentials() {
+    let client = OpenAiClient::builder()
+        .ignore_env()
+        .base_url("https://alice:pass-SECRET@proxy.example/v1")
+        .model("m")
+        .build()
+        .unwrap();
+    let shown = format!("{client:?} {client:#?}");
+    assert!(!shown.contains("pass-SECRET"), "{shown}");
+    assert!(!shown.contains("alice"), "{shown}");
+    assert!(shown.contains("proxy.example"), "{shown}");
+
+    let client = AnthropicClient::builder()
+        .ignore_env()
+        .base_url("http://bob:pass-SECRET@127.0.0.1:9")
+        .model("m")
+        .build()
+        .unwrap();
+    let shown = format!("{client:?}");
+    assert!(
+        !shown.contains("pass-SECRET") && !shown.contains("bob"),
+        "{shown}"
+    );
+
+    let builder = OpenAiClient::builder().base_url("https://alice:pass-SECRET@proxy.example/v1");
+    let shown = format!("{builder:?}");
+    assert!(
+        !shown.contains("pass-SECRET") && !shown.contains("alice"),
+        "{shown}"
     );
 }

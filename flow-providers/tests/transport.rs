@@ -16,7 +16,8 @@ use common::{End, Step, raw_server, sse};
 use futures::StreamExt as _;
 use serde_json::json;
 use typedflow_providers::{
-    ChatModel, ChatRequest, ErrorKind, FinishReason, OpenAiClient, StreamEvent,
+    AnthropicBuilder, AnthropicClient, ChatModel, ChatRequest, ConfigError, ErrorKind,
+    FinishReason, OpenAiBuilder, OpenAiClient, StreamEvent,
 };
 
 fn delta(text: &str) -> String {
@@ -127,4 +128,54 @@ async fn invalid_utf8_in_the_stream_is_a_bad_response() {
         events(&base, Duration::from_secs(5)).await,
         vec![Err(ErrorKind::BadResponse)]
     );
+}
+
+/// Durations too long for the clock must not panic when a request is made: `build()`
+/// refuses them with a `ConfigError` naming the setting.
+#[tokio::test]
+async fn huge_timeouts_are_refused_when_built_never_panic_at_call_time() {
+    let server = raw_server(
+        pieces(sse(&[&delta("hi"), &finish(), "[DONE]"]).as_bytes(), &[]),
+        End::Clean,
+    )
+    .await;
+    type Set = fn(OpenAiBuilder, Duration) -> OpenAiBuilder;
+    let setters: [(&str, Set); 3] = [
+        ("timeout", OpenAiBuilder::timeout),
+        ("connect_timeout", OpenAiBuilder::connect_timeout),
+        ("read_timeout", OpenAiBuilder::read_timeout),
+    ];
+    for (setting, set) in setters {
+        for huge in [Duration::MAX, Duration::from_secs(u64::MAX / 2)] {
+            let builder = OpenAiClient::builder()
+                .ignore_env()
+                .base_url(format!("{server}/v1"))
+                .model("m");
+            let err = set(builder, huge).build().unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::InvalidTimeout { setting: s, .. } if *s == setting),
+                "{setting}: {err:?}"
+            );
+            assert!(err.to_string().contains(setting), "{err}");
+            let builder = AnthropicClient::builder()
+                .ignore_env()
+                .base_url(&server)
+                .model("m");
+            let set: fn(AnthropicBuilder, Duration) -> AnthropicBuilder = match setting {
+                "timeout" => AnthropicBuilder::timeout,
+                "connect_timeout" => AnthropicBuilder::connect_timeout,
+                _ => AnthropicBuilder::read_timeout,
+            };
+            assert!(set(builder, huge).build().is_err(), "{setting}");
+        }
+    }
+    // The largest accepted value works end to end.
+    let reply = client(&server, Duration::from_secs(365 * 24 * 3600))
+        .chat_stream(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap()
+        .collect_response()
+        .await
+        .unwrap();
+    assert_eq!(reply.text, "hi");
 }

@@ -4,10 +4,11 @@
 use core::fmt;
 
 use reqwest::header::HeaderMap;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 
 use super::{ErrorContext, HttpSettings, build_client, endpoint, env_var, extra_headers};
 use crate::error::ConfigError;
+use crate::redact::Redactor;
 
 /// Where a provider's defaults come from.
 pub(crate) struct Defaults {
@@ -33,7 +34,7 @@ pub(crate) struct CommonBuilder {
 impl fmt::Debug for CommonBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CommonBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(without_userinfo))
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("model", &self.model)
             .field(
@@ -63,14 +64,57 @@ pub(crate) struct Core {
     pub(crate) api_key: Option<SecretString>,
     pub(crate) headers: HeaderMap,
     pub(crate) settings: HttpSettings,
+    /// Every secret above, and the base URL's password.
+    pub(crate) redactor: Redactor,
     key_source: KeySource,
+}
+
+/// `text` with its `%XX` escapes decoded (an invalid escape or non-UTF-8 result is
+/// kept as written).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+}
+
+/// A URL as text, with any `user:password@` part replaced; text that does not parse
+/// is hidden whole if it might hold one.
+fn without_userinfo(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            // Both only fail for URLs that cannot have credentials at all.
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            format!("{parsed} (credentials hidden)")
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) if url.contains('@') => "<hidden: it may contain credentials>".to_owned(),
+        Err(_) => url.to_owned(),
+    }
 }
 
 impl fmt::Debug for Core {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("provider", &self.provider)
-            .field("endpoint", &self.endpoint.as_str())
+            .field("endpoint", &without_userinfo(self.endpoint.as_str()))
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
@@ -112,14 +156,27 @@ impl Core {
                 var: d.model_env.to_owned(),
             })?,
         };
+        let endpoint = endpoint(&base_url, d.path)?;
+        // The URL's password is kept as written and percent-decoded: a server may echo
+        // either form.
+        let password = endpoint.password().unwrap_or("");
+        let decoded = percent_decode(password);
+        let redactor = Redactor::new(
+            api_key
+                .iter()
+                .chain(b.headers.iter().map(|(_, value)| value))
+                .map(|s| s.expose_secret())
+                .chain([password, decoded.as_str()]),
+        );
         Ok(Core {
             provider: d.provider,
             http: build_client(&b.settings)?,
-            endpoint: endpoint(&base_url, d.path)?,
+            endpoint,
             model,
             api_key,
             headers: extra_headers(&b.headers)?,
             settings: b.settings,
+            redactor,
             key_source,
         })
     }
@@ -162,7 +219,6 @@ impl Core {
             provider: self.provider,
             model,
             auth_hint: hint,
-            secret: self.api_key.as_ref(),
         }
     }
 

@@ -42,6 +42,26 @@ impl Default for HttpSettings {
     }
 }
 
+/// The longest timeout accepted: far beyond any request, and small enough for every
+/// clock to add to the current time (a `Duration::MAX` read timeout panics there).
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+impl HttpSettings {
+    /// Refuses a zero timeout and one the clock cannot add to the current time.
+    fn check(&self) -> Result<(), ConfigError> {
+        for (setting, value) in [
+            ("timeout", self.timeout),
+            ("connect_timeout", self.connect_timeout),
+            ("read_timeout", self.read_timeout),
+        ] {
+            if value.is_zero() || value > MAX_TIMEOUT {
+                return Err(ConfigError::InvalidTimeout { setting, value });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Reads an environment variable; unset or empty is `None`.
 pub(crate) fn env_var(var: &str) -> Result<Option<String>, ConfigError> {
     match std::env::var(var) {
@@ -92,8 +112,14 @@ pub(crate) fn endpoint(base_url: &str, path: &str) -> Result<reqwest::Url, Confi
 }
 
 /// Builds the `reqwest` client.
+///
+/// It follows no redirect: every request carries a secret (the key, the `.header(..)`
+/// values, a base URL's credentials), and `reqwest` strips only `authorization` when a
+/// redirect leaves the origin. A redirect answer becomes an error instead (see [`send`]).
 pub(crate) fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, ConfigError> {
+    settings.check()?;
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(settings.connect_timeout)
         .read_timeout(settings.read_timeout)
         .user_agent(concat!("flow-providers/", env!("CARGO_PKG_VERSION")))
@@ -135,8 +161,6 @@ pub(crate) struct ErrorContext<'a> {
     pub(crate) provider: &'static str,
     pub(crate) model: &'a str,
     pub(crate) auth_hint: &'a str,
-    /// The key sent, removed from any server message that echoes it.
-    pub(crate) secret: Option<&'a SecretString>,
 }
 
 /// Maps a transport error.
@@ -150,7 +174,8 @@ pub(crate) fn transport_error(provider: &'static str, err: reqwest::Error) -> Pr
 }
 
 /// Sends a request and returns the response if its status is a success; otherwise
-/// reads (part of) the error body and classifies it.
+/// reads (part of) the error body and classifies it. A redirect is not followed (see
+/// [`build_client`]): it becomes [`ProviderError::Redirected`].
 pub(crate) async fn send(
     request: reqwest::RequestBuilder,
     cx: &ErrorContext<'_>,
@@ -162,7 +187,28 @@ pub(crate) async fn send(
     if response.status().is_success() {
         return Ok(response);
     }
+    if response.status().is_redirection() {
+        return Err(redirected(cx.provider, &response));
+    }
     Err(error_from_response(response, cx).await)
+}
+
+/// The error for a redirect answer: its status and the origin it points to, never its
+/// path or query (which may carry a token) nor its credentials.
+fn redirected(provider: &'static str, response: &reqwest::Response) -> ProviderError {
+    let location = header_str(response.headers(), "location")
+        .and_then(|target| response.url().join(target).ok())
+        .map(|url| url.origin())
+        .filter(|origin| origin.is_tuple())
+        .map_or_else(
+            || "an unusable `location`".to_owned(),
+            |origin| origin.ascii_serialization(),
+        );
+    ProviderError::Redirected {
+        provider,
+        status: response.status().as_u16(),
+        location,
+    }
 }
 
 async fn error_from_response(
@@ -181,13 +227,7 @@ async fn error_from_response(
         }
     }
     body.truncate(MAX_ERROR_BODY);
-    let mut api = api_error(cx.provider, status, &headers, &body, SystemTime::now());
-    if let Some(secret) = cx.secret {
-        let secret = secret.expose_secret();
-        if !secret.is_empty() && api.message.contains(secret) {
-            api.message = api.message.replace(secret, "[redacted]");
-        }
-    }
+    let api = api_error(cx.provider, status, &headers, &body, SystemTime::now());
     classify(api, cx.model, cx.auth_hint)
 }
 

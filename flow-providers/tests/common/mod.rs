@@ -6,13 +6,17 @@
     reason = "each test binary uses a different part of the helpers"
 )]
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
-use typedflow_providers::{AnthropicClient, OpenAiClient};
+use typedflow_providers::{AnthropicClient, ChatModel, ChatRequest, OpenAiClient, ProviderError};
 
 pub const KEY: &str = "sk-test-0123456789abcdef-SECRET";
+/// A header given with `.header(..)`, as secret as the key.
+pub const PROXY_SECRET: &str = "proxy-credential-7f3a9c-SECRET";
 
 /// An OpenAI client for `base` (the server's root; `/v1` is appended).
 pub fn openai(base: &str) -> OpenAiClient {
@@ -38,6 +42,75 @@ pub fn anthropic(base: &str) -> AnthropicClient {
         .read_timeout(Duration::from_secs(5))
         .build()
         .expect("valid test settings")
+}
+
+/// A client of `provider` (`openai` or `anthropic`) for `base`, holding both secrets:
+/// the key and an `x-proxy-key` header.
+pub fn client_with_secrets(provider: &str, base: &str) -> Box<dyn ChatModel> {
+    match provider {
+        "openai" => Box::new(
+            OpenAiClient::builder()
+                .ignore_env()
+                .base_url(format!("{base}/v1"))
+                .api_key(KEY)
+                .header("x-proxy-key", PROXY_SECRET)
+                .model("m")
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("valid test settings"),
+        ),
+        _ => Box::new(
+            AnthropicClient::builder()
+                .ignore_env()
+                .base_url(base)
+                .api_key(KEY)
+                .header("x-proxy-key", PROXY_SECRET)
+                .model("m")
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("valid test settings"),
+        ),
+    }
+}
+
+/// The reply's text to "hi", plain or streamed.
+pub async fn reply_text(model: &dyn ChatModel, stream: bool) -> Result<String, ProviderError> {
+    let request = ChatRequest::new().user("hi");
+    if stream {
+        Ok(model
+            .chat_stream(&request)
+            .await?
+            .collect_response()
+            .await?
+            .text)
+    } else {
+        Ok(model.chat(&request).await?.text)
+    }
+}
+
+/// A writer keeping everything written, for a tracing subscriber.
+#[derive(Clone, Default)]
+pub struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .expect("no writer panics holding the lock")
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Capture {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("no writer panics holding the lock"))
+            .into_owned()
+    }
 }
 
 /// `data:` events in SSE framing.

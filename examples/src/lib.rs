@@ -6,6 +6,7 @@ pub mod essay;
 pub mod llm;
 pub mod observe;
 pub mod progress;
+pub mod research;
 pub mod triage;
 
 /// The README's program, compiled and run as a doctest: what a new user copies first

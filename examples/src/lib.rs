@@ -5,6 +5,7 @@
 pub mod essay;
 pub mod llm;
 pub mod observe;
+pub mod pipeline;
 pub mod progress;
 pub mod research;
 pub mod triage;

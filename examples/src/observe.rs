@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use typedflow::prelude::*;
 use typedflow::telemetry::{Metered, Traced};
 
@@ -98,7 +98,21 @@ pub fn writer() -> Writer<(Traced, Metered)> {
     Writer::new(Services::default()).with_hook((Traced, Metered))
 }
 
+/// The upper bounds, in seconds, of the buckets of every `*_seconds` histogram: from a
+/// millisecond (a node that computes) to two minutes (a slow model's long answer).
+///
+/// Without buckets the exporter renders histograms as summaries, whose quantiles are
+/// computed in this process and cannot be aggregated across instances or over time; with
+/// them Prometheus gets `_bucket` series and `histogram_quantile` works.
+pub const DURATION_BUCKETS: [f64; 16] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
+];
+
 /// Installs the Prometheus recorder and serves `/metrics` on `addr` (must be loopback).
+///
+/// Every metric whose name ends in `_seconds` (`flow_run_duration_seconds`,
+/// `flow_node_duration_seconds`, the providers' `llm_request_duration_seconds`) is
+/// exported as a histogram with [`DURATION_BUCKETS`].
 ///
 /// # Errors
 ///
@@ -109,6 +123,7 @@ pub fn serve_metrics(addr: SocketAddr) -> Result<(), Box<dyn std::error::Error>>
         return Err(format!("serve metrics on a loopback address, not {addr}").into());
     }
     PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &DURATION_BUCKETS)?
         .with_http_listener(addr)
         .install()?;
     Ok(())

@@ -1,8 +1,9 @@
 //! Scrapes the `observe` example's Prometheus endpoint over loopback after some runs and
 //! finds the flow's series.
 
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+mod common;
+
+use std::net::{SocketAddr, TcpListener};
 
 use typedflow_examples::observe::{serve_metrics, writer};
 
@@ -10,18 +11,6 @@ fn free_loopback_port() -> SocketAddr {
     // Bind to port 0, learn the port, release it for the exporter.
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
     listener.local_addr().expect("the bound address")
-}
-
-fn scrape(addr: SocketAddr) -> String {
-    let mut stream = TcpStream::connect(addr).expect("the exporter listens");
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request sent");
-    let mut body = String::new();
-    stream.read_to_string(&mut body).expect("response read");
-    body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,15 +23,34 @@ async fn the_metrics_endpoint_shows_the_flows_series() {
             .await
             .expect("the flow cannot fail");
     }
-    let body = tokio::task::spawn_blocking(move || scrape(addr))
+    let (status, body) = tokio::task::spawn_blocking(move || common::http_get(addr, "/metrics"))
         .await
         .expect("scrape");
-    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert_eq!(status, 200, "{body}");
     assert!(
         body.contains("flow_runs_total{flow=\"Writer\",outcome=\"ok\"} 3"),
         "{body}"
     );
-    assert!(body.contains("flow_node_duration_seconds"), "{body}");
+    // Histograms with buckets, as documented, not summaries: Prometheus computes
+    // quantiles from the buckets (`histogram_quantile`), over time and across processes.
+    for name in ["flow_run_duration_seconds", "flow_node_duration_seconds"] {
+        assert!(
+            body.contains(&format!("# TYPE {name} histogram")),
+            "{name} is not a histogram:\n{body}"
+        );
+    }
+    assert!(
+        body.contains("flow_run_duration_seconds_bucket{flow=\"Writer\",le=\"+Inf\"} 3"),
+        "{body}"
+    );
+    assert!(
+        body.contains("flow_run_duration_seconds_count{flow=\"Writer\"} 3"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("quantile="),
+        "a summary is exported:\n{body}"
+    );
     // `draft` is refused on every other attempt: one retry per run.
     assert!(
         body.contains("flow_node_retries_total{flow=\"Writer\",node=\"draft\"} 3"),

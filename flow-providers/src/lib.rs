@@ -52,7 +52,6 @@
 mod error;
 mod model;
 mod redact;
-mod report;
 mod scripted;
 mod stream;
 mod structured;
@@ -68,11 +67,11 @@ mod openai;
 
 pub use error::{ApiError, BoxError, ConfigError, ErrorKind, ProviderError};
 pub use model::ChatModel;
-pub use report::{Report, report};
 pub use scripted::{ScriptedModel, ScriptedReply};
 pub use stream::{ChatStream, StreamEvent};
 pub use structured::{ChatModelExt, parse_structured, response_format_for};
 pub use typedflow::Retryable;
+pub use typedflow::{Report, report};
 pub use types::{ChatRequest, ChatResponse, FinishReason, Message, ResponseFormat, Role, Usage};
 
 /// The guide in `docs/providers.md`, compiled here so its examples are tested.

@@ -43,6 +43,7 @@ mod keys;
 mod merge;
 mod node;
 pub mod policy;
+mod report;
 mod retryable;
 mod scope;
 pub mod telemetry;
@@ -55,6 +56,7 @@ pub use hook::{NoHook, RunStart, StepHook};
 pub use merge::{Merge, strategy};
 pub use node::{Node, NodeFn};
 pub use policy::{CircuitOpen, NodePolicies, PolicyError};
+pub use report::{Report, report};
 pub use retryable::Retryable;
 pub use scope::StepObserver;
 

@@ -10,8 +10,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use typedflow::Report;
 use typedflow::prelude::*;
-use typedflow_providers::Report;
 
 /// What the writer produces.
 #[derive(Debug, Clone)]

@@ -11,17 +11,16 @@ use std::fmt;
 /// comes out too; nothing is printed with `Debug`.
 ///
 /// ```
-/// use typedflow_providers::{ApiError, ProviderError, report};
+/// use typedflow::report;
 ///
-/// let err = ProviderError::from_api(ApiError::new("openai", 500, "boom"), "m");
-/// assert_eq!(report(&err).to_string(), "server error: openai answered http 500: boom");
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("could not load the prompt")]
+/// struct Load(#[source] std::io::Error);
 ///
-/// let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
-/// let err = ProviderError::network("openai", refused);
+/// let err = Load(std::io::Error::new(std::io::ErrorKind::NotFound, "prompt.txt: not found"));
 /// assert_eq!(
 ///     report(&err).to_string(),
-///     "network error talking to openai; check the base url and that the server is running\n  \
-///      caused by: connection refused"
+///     "could not load the prompt\n  caused by: prompt.txt: not found"
 /// );
 /// ```
 pub fn report<'a>(err: &'a (dyn Error + 'static)) -> impl fmt::Display + 'a {
@@ -54,18 +53,19 @@ impl fmt::Display for Chain<'_> {
 /// one with [`Report::boxed`].
 ///
 /// ```no_run
-/// use typedflow_providers::{ChatModel, ChatRequest, OpenAiClient, Report};
+/// use typedflow::Report;
 ///
-/// #[tokio::main]
-/// async fn main() -> Result<(), Report> {
-///     let client = OpenAiClient::builder().model("gpt-4o-mini").build()?;
-///     let reply = client.chat(&ChatRequest::new().user("Say hi")).await?;
-///     println!("{}", reply.text);
+/// fn main() -> Result<(), Report> {
+///     let prompt = std::fs::read_to_string("prompt.txt")?;
+///     println!("{prompt}");
 ///     Ok(())
 /// }
-/// // Without a key:
-/// // Error: no api key: set OPENAI_API_KEY or pass one with `.api_key(..)`
+/// // Without the file:
+/// // Error: No such file or directory (os error 2)
 /// ```
+///
+/// `typedflow_providers` re-exports it: a provider's error (`"no api key: set
+/// OPENAI_API_KEY or pass one with `.api_key(..)`"`) comes out the same way.
 pub struct Report(Box<dyn Error + 'static>);
 
 impl Report {

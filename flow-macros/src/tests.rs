@@ -178,6 +178,21 @@ fn durations() {
         read(quote!("30s")).1,
         ["`timeout` takes a duration literal, not a string; remove the quotes: `timeout = 30s`"]
     );
+    // A backoff's delays may be zero: retry at once.
+    let mut cx = Diagnostics::default();
+    let zero: syn::Expr = syn::parse2(quote!(0ms)).unwrap();
+    let d = crate::parse::value::read_delay(&mut cx, "constant", &zero);
+    assert_eq!(
+        (d.map(|d| (d.secs, d.nanos)), cx.messages()),
+        (Some((0, 0)), vec![])
+    );
+    let mut cx = Diagnostics::default();
+    let args = crate::parse::args::parse_node_args(
+        &mut cx,
+        quote!(retry(attempts = 3, backoff = linear(0ms, 0s)), timeout = 1s),
+    );
+    assert_eq!(cx.messages(), Vec::<String>::new());
+    assert!(args.retry.is_some());
 }
 
 #[test]

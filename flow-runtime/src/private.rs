@@ -240,19 +240,36 @@ impl<T> Hand<T> {
 }
 
 /// Runs `work` on every item, at most `limit` at once, and returns the outputs in the
-/// items' order. The first error (in the items' order of completion) ends the map: the
+/// items' order. The first error, whichever item it comes from, ends the map at once: the
 /// items still running are dropped and no further item starts.
-pub async fn map_bounded<I, T, E, F, Fut>(items: Vec<I>, limit: usize, work: F) -> Result<Vec<T>, E>
+pub async fn map_bounded<I, T, E, F, Fut>(
+    items: Vec<I>,
+    limit: usize,
+    mut work: F,
+) -> Result<Vec<T>, E>
 where
     F: FnMut(I) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    use futures_util::stream::{self, StreamExt, TryStreamExt};
-    stream::iter(items)
-        .map(work)
-        .buffered(limit.max(1))
-        .try_collect()
-        .await
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    let mut outputs: Vec<Option<T>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    let mut items = items.into_iter().enumerate();
+    let mut running = FuturesUnordered::new();
+    let mut start = |running: &mut FuturesUnordered<_>, (i, item)| {
+        let call = work(item);
+        running.push(async move { (i, call.await) });
+    };
+    for next in items.by_ref().take(limit.max(1)) {
+        start(&mut running, next);
+    }
+    while let Some((i, result)) = running.next().await {
+        outputs[i] = Some(result?);
+        if let Some(next) = items.next() {
+            start(&mut running, next);
+        }
+    }
+    // Every item ran and kept its output above.
+    Ok(outputs.into_iter().flatten().collect())
 }
 
 /// `Handler` is the handler of `Self`'s error edge inside a fan-out or a map: its output

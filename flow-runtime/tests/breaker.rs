@@ -380,3 +380,22 @@ fn invalid_settings_are_typed_errors_and_defaults_are_as_documented() {
         (5, secs(30), secs(300))
     );
 }
+
+/// A cool-down of `Duration::MAX` keeps the circuit open, without an overflow panic while
+/// the breaker holds its lock.
+#[tokio::test(start_paused = true)]
+async fn a_cool_down_of_duration_max_stays_open() {
+    let policy = BreakerPolicy::new(1, Duration::MAX).expect("valid breaker policy");
+    let policies = NodePolicies::new("service").with_breaker(policy);
+    let err = policies
+        .call((), |()| async { Err::<(), _>(Down) })
+        .await
+        .expect_err("fails");
+    assert!(!err.is_circuit_open());
+    tokio::time::advance(Duration::from_secs(86_400 * 365)).await;
+    let err = policies
+        .call((), |()| async { Ok::<(), Down>(()) })
+        .await
+        .expect_err("still open a year later");
+    assert!(err.is_circuit_open());
+}

@@ -63,6 +63,28 @@ async fn a_node_retries_by_its_attribute() {
     assert_eq!(flow.deps().counters.calls.load(Ordering::SeqCst), 3);
 }
 
+/// The same node retried at once: a zero backoff is allowed.
+#[node(retry(attempts = 3, backoff = constant(0ms)))]
+async fn eager(x: u32, counters: &Counters) -> Result<u32, std::io::Error> {
+    flaky(x, counters).await
+}
+
+#[flow(deps = D)]
+graph! {
+    RetryingAtOnce(u32) -> u32 {
+        START -> eager -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_zero_backoff_retries_at_once() {
+    let flow = RetryingAtOnce::new(deps(2));
+    let begin = Instant::now();
+    assert_eq!(flow.run(1).await.unwrap(), 2);
+    assert_eq!(begin.elapsed(), Duration::ZERO);
+    assert_eq!(flow.deps().counters.calls.load(Ordering::SeqCst), 3);
+}
+
 #[tokio::test(start_paused = true)]
 async fn exhausted_retries_name_the_attempts() {
     let flow = Retrying::new(deps(10));

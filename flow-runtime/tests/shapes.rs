@@ -217,6 +217,38 @@ async fn a_failing_item_fails_the_map_and_starts_no_more_items() {
 }
 
 #[node]
+async fn stall_or_fail(x: u32) -> Result<u32, std::io::Error> {
+    match x {
+        // The first item never finishes: the map must not wait for it.
+        1 => std::future::pending().await,
+        2 => {
+            sleep(Duration::from_millis(5)).await;
+            Err(std::io::Error::other("2 failed"))
+        }
+        _ => Ok(x),
+    }
+}
+
+#[flow(deps = MapDeps)]
+graph! {
+    NoWait(u32) -> Vec<u32> {
+        START -> items -> [stall_or_fail; 2] -> keep -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_item_ends_the_map_at_once_whatever_its_position() {
+    let flow = NoWait::new(map_deps());
+    let start = tokio::time::Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(60), flow.run(5))
+        .await
+        .expect("the map fails without waiting for the stalled item")
+        .unwrap_err();
+    assert_eq!(err.node_error().unwrap().to_string(), "2 failed");
+    assert_eq!(start.elapsed(), Duration::from_millis(5));
+}
+
+#[node]
 async fn dead_letter(failed: Failed<u32, std::io::Error>, seen: &Mutex<Vec<u32>>) -> u32 {
     assert_eq!(failed.node, "check");
     assert_eq!(

@@ -258,3 +258,33 @@ async fn the_run_deadline_passes_a_finished_run_through() {
             .is_some_and(PolicyError::retries_exhausted)
     );
 }
+
+/// "No limit" spelled `Duration::MAX` is a timeout that never fires and a retry budget
+/// that never runs out, not an overflow panic.
+#[tokio::test(start_paused = true)]
+async fn duration_max_means_no_limit() {
+    let policies = NodePolicies::new("patient")
+        .with_timeout(timeout(Duration::MAX))
+        .with_retry(
+            retry(3, secs(1))
+                .with_max_elapsed(Duration::MAX)
+                .expect("positive"),
+        );
+    let calls = AtomicU32::new(0);
+    let start = Instant::now();
+    let out = policies
+        .call(1u32, |x| {
+            let calls = &calls;
+            async move {
+                tokio::time::sleep(secs(3600)).await;
+                match calls.fetch_add(1, Ordering::Relaxed) {
+                    0 | 1 => Err(Transient),
+                    _ => Ok(x + 1),
+                }
+            }
+        })
+        .await;
+    assert_eq!(out.ok(), Some(2));
+    assert_eq!(calls.load(Ordering::Relaxed), 3);
+    assert_eq!(Instant::now(), start + secs(3 * 3600 + 2));
+}

@@ -11,7 +11,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, LitStr, Type};
 
 use crate::diag::{Diagnostics, catalogue as msg, did_you_mean};
-use crate::parse::value::{DurationLit, read_duration, read_str, read_u32};
+use crate::parse::value::{DurationLit, read_delay, read_duration, read_str, read_u32};
 
 /// The settings of a flow.
 #[derive(Default)]
@@ -312,18 +312,18 @@ fn read_backoff(cx: &mut Diagnostics, expr: &Expr) -> Option<BackoffArg> {
     };
     let args: Vec<&Expr> = call.args.iter().collect();
     match (name.as_str(), args.as_slice()) {
-        ("constant", [d]) => Some(BackoffArg::Constant(read_duration(cx, "constant", d)?)),
+        ("constant", [d]) => Some(BackoffArg::Constant(read_delay(cx, "constant", d)?)),
         ("linear", [d, step]) => {
-            let d = read_duration(cx, "linear", d);
-            let step = read_duration(cx, "linear", step);
+            let d = read_delay(cx, "linear", d);
+            let step = read_delay(cx, "linear", step);
             Some(BackoffArg::Linear(d?, step?))
         }
         ("exponential", [d, factor, max]) => {
-            let initial = read_duration(cx, "exponential", d);
+            let initial = read_delay(cx, "exponential", d);
             let factor_v = crate::parse::value::read_f64(cx, "the factor", factor);
             let max = match max {
                 Expr::Assign(a) if matches!(&*a.left, Expr::Path(p) if p.path.is_ident("max")) => {
-                    read_duration(cx, "max", &a.right)
+                    read_delay(cx, "max", &a.right)
                 }
                 other => {
                     cx.error(other.span(), msg::backoff_cap());

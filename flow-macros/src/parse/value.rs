@@ -126,6 +126,16 @@ const UNITS: &str = "`ms`, `s`, `m` or `h`";
 
 /// A duration literal greater than zero: `200ms`, `30s`, `5m`, `1h`, `1.5s`.
 pub fn read_duration(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<DurationLit> {
+    read_time(cx, key, expr, false)
+}
+
+/// A delay of a backoff, which may be zero (`constant(0ms)`: retry at once, as tests and
+/// fast local retries want).
+pub fn read_delay(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<DurationLit> {
+    read_time(cx, key, expr, true)
+}
+
+fn read_time(cx: &mut Diagnostics, key: &str, expr: &Expr, zero: bool) -> Option<DurationLit> {
     let (digits, suffix, span) = match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
@@ -171,7 +181,7 @@ pub fn read_duration(cx: &mut Diagnostics, key: &str, expr: &Expr) -> Option<Dur
         return None;
     };
     let nanos = value * unit_nanos as f64;
-    if nanos.is_nan() || nanos < 1.0 {
+    if nanos.is_nan() || (nanos < 1.0 && !(zero && nanos == 0.0)) {
         cx.error(span, msg::zero_duration(key));
         return None;
     }

@@ -51,6 +51,16 @@ pub use retry::{NoRetry, Retry, RetryPolicy};
 pub use rng::{JitterRng, SplitMix64};
 pub use timeout::{Timeout, TimeoutPolicy};
 
+/// `now + d`, or a point about 30 years ahead when that overflows: a huge duration
+/// (`Duration::MAX`) means "no limit", never a panic.
+pub(crate) fn instant_after(
+    now: tokio::time::Instant,
+    d: std::time::Duration,
+) -> tokio::time::Instant {
+    const FAR: std::time::Duration = std::time::Duration::from_secs(86_400 * 365 * 30);
+    now.checked_add(d.min(FAR)).unwrap_or(now)
+}
+
 /// The policies chapter of the guide (`docs/policies.md`), compiled here so its examples
 /// are tested.
 #[doc = include_str!("../../docs/policies.md")]

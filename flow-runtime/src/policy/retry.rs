@@ -250,7 +250,9 @@ where
             events,
         } = self;
         // Read the clock only when a bound needs it.
-        let deadline = policy.max_elapsed.map(|d| (Instant::now() + d, d));
+        let deadline = policy
+            .max_elapsed
+            .map(|d| (super::instant_after(Instant::now(), d), d));
         let mut schedule = policy.schedule(rng);
         let mut tries: u32 = 1;
         loop {
@@ -279,7 +281,7 @@ where
                 None => scheduled,
             };
             if let Some((deadline, _)) = deadline
-                && Instant::now() + delay >= deadline
+                && super::instant_after(Instant::now(), delay) >= deadline
             {
                 return Err(exhausted(err));
             }

@@ -141,7 +141,7 @@ impl<F: Future> Future for Lazy<F> {
             return Poll::Ready(Some(out));
         }
         if this.sleep.is_none() {
-            let deadline = Instant::now() + *this.after;
+            let deadline = super::instant_after(Instant::now(), *this.after);
             this.sleep.set(Some(tokio::time::sleep_until(deadline)));
         }
         match this.sleep.as_pin_mut().map(|sleep| sleep.poll(cx)) {

@@ -159,7 +159,7 @@ impl Machine {
 
     fn open(&mut self, now: Instant, from: BreakerState) -> Change {
         self.state = BreakerState::Open;
-        self.until = now + self.cool_down;
+        self.until = crate::policy::instant_after(now, self.cool_down);
         Change {
             from,
             to: BreakerState::Open,

@@ -66,6 +66,21 @@ pub enum FlowError {
         /// The flow's name.
         flow: &'static str,
     },
+    /// Two branches of a merge join (`split -> {a, b} -> next`) changed one field of the
+    /// state to different values, and the field names no merge strategy.
+    #[error(
+        "flow `{flow}`: branches `{}` and `{}` both changed field `{field}` of the merged state, to different values; give the field a strategy with `#[merge(..)]`, or change it in one branch only",
+        branches[0], branches[1]
+    )]
+    #[non_exhaustive]
+    MergeConflict {
+        /// The flow's name.
+        flow: &'static str,
+        /// The field both branches changed.
+        field: &'static str,
+        /// The two branches, in written order.
+        branches: [&'static str; 2],
+    },
     /// The run did not finish within the flow's `timeout`.
     #[error("flow `{flow}` did not finish within its timeout of {timeout:?}")]
     #[non_exhaustive]
@@ -84,6 +99,7 @@ impl FlowError {
             FlowError::Node { flow, .. }
             | FlowError::StepLimit { flow, .. }
             | FlowError::Timeout { flow, .. }
+            | FlowError::MergeConflict { flow, .. }
             | FlowError::Cancelled { flow } => flow,
         }
     }
@@ -92,7 +108,9 @@ impl FlowError {
     pub fn node(&self) -> Option<&'static str> {
         match self {
             FlowError::Node { node, .. } | FlowError::StepLimit { node, .. } => Some(node),
-            FlowError::Timeout { .. } | FlowError::Cancelled { .. } => None,
+            FlowError::Timeout { .. }
+            | FlowError::Cancelled { .. }
+            | FlowError::MergeConflict { .. } => None,
         }
     }
 
@@ -111,6 +129,7 @@ impl FlowError {
             FlowError::StepLimit { .. } => ErrorKind::StepLimit,
             FlowError::Timeout { .. } => ErrorKind::Timeout,
             FlowError::Cancelled { .. } => ErrorKind::Cancelled,
+            FlowError::MergeConflict { .. } => ErrorKind::MergeConflict,
         }
     }
 
@@ -181,10 +200,13 @@ pub enum ErrorKind {
     Cancelled,
     /// A subgraph used as the node ran into its step limit.
     StepLimit,
+    /// A subgraph used as the node could not merge the states of a merge join.
+    MergeConflict,
 }
 
 impl ErrorKind {
-    /// The label value: `node`, `timeout`, `circuit_open`, `cancelled` or `step_limit`.
+    /// The label value: `node`, `timeout`, `circuit_open`, `cancelled`, `step_limit` or
+    /// `merge_conflict`.
     pub const fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Node => "node",
@@ -192,6 +214,7 @@ impl ErrorKind {
             ErrorKind::CircuitOpen => "circuit_open",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::StepLimit => "step_limit",
+            ErrorKind::MergeConflict => "merge_conflict",
         }
     }
 }

@@ -69,8 +69,14 @@ mod with_metrics {
     }
 
     /// The values of `outcome` on `flow_runs_total`, in the order of [`FlowKeys::runs`].
-    pub(crate) const OUTCOMES: [&str; 5] =
-        ["ok", "node_failed", "step_limit", "timeout", "cancelled"];
+    pub(crate) const OUTCOMES: [&str; 6] = [
+        "ok",
+        "node_failed",
+        "step_limit",
+        "timeout",
+        "cancelled",
+        "merge_conflict",
+    ];
 
     impl FlowLabels {
         /// The labels of flow `flow`.
@@ -83,6 +89,7 @@ mod with_metrics {
                     outcome_labels(flow, 2),
                     outcome_labels(flow, 3),
                     outcome_labels(flow, 4),
+                    outcome_labels(flow, 5),
                 ],
             }
         }
@@ -116,6 +123,7 @@ mod with_metrics {
                 Err(FlowError::StepLimit { .. }) => 2,
                 Err(FlowError::Timeout { .. }) => 3,
                 Err(FlowError::Cancelled { .. }) => 4,
+                Err(FlowError::MergeConflict { .. }) => 5,
             };
             &self.runs[outcome]
         }
@@ -132,6 +140,7 @@ mod with_metrics {
                     Key::from_static_parts("flow_runs_total", &runs[2]),
                     Key::from_static_parts("flow_runs_total", &runs[3]),
                     Key::from_static_parts("flow_runs_total", &runs[4]),
+                    Key::from_static_parts("flow_runs_total", &runs[5]),
                 ],
             }
         }

@@ -53,7 +53,7 @@ pub use deps::Provides;
 pub use error::{BoxError, ErrorKind, Failed, FlowError};
 pub use graph::{EdgeInfo, EdgeKind, Endpoint, Flow, GraphInfo, NodeInfo};
 pub use hook::{NoHook, RunStart, StepHook};
-pub use merge::{Merge, strategy};
+pub use merge::{Merge, MergeConflict, strategy};
 pub use node::{Node, NodeFn};
 pub use policy::{CircuitOpen, NodePolicies, PolicyError};
 pub use report::{Report, report};

@@ -1,21 +1,28 @@
 //! Shared-state graphs: every node takes and returns one state type, and the branches of
 //! a merge join `split -> {a, b} -> next` are combined by [`Merge`].
 
-/// Combines the state of a later branch into the state of an earlier one.
+/// Combines the states of the branches of a merge join, against the state before the
+/// fan-out.
 ///
-/// In `split -> {a, b, c} -> next`, each branch gets a clone of the state; when all are
-/// done, `next` gets `a`'s output with `b`'s merged into it, then `c`'s: branches merge in
-/// the order they are written, whatever order they finish in.
+/// In `split -> {a, b, c} -> next`, each branch gets a clone of `split`'s state; when all
+/// are done, `next` gets one state merged field by field. By default a field is merged
+/// three ways, against its value before the fan-out: a field no branch changed keeps it,
+/// a field one branch changed takes that change, and a field two branches changed to
+/// different values is a [`MergeConflict`], which ends the run with
+/// [`FlowError::MergeConflict`](crate::FlowError::MergeConflict). No branch's write is
+/// lost to another branch's stale copy.
 ///
-/// Derive it with `#[derive(Merge)]`, choosing a strategy per field with `#[merge(..)]`:
+/// Derive it with `#[derive(Merge)]`; a field that several branches may change names a
+/// strategy with `#[merge(..)]`, which folds the branches' values in written order:
 ///
-/// | attribute | the field after merging `later` into `self` |
+/// | attribute | the field after merging |
 /// |---|---|
-/// | (none) or `#[merge(overwrite)]` | `later`'s value: the later branch wins |
-/// | `#[merge(keep_first)]` | `self`'s value: the earlier branch wins |
-/// | `#[merge(append)]` | `self`'s items, then `later`'s (any `Extend + IntoIterator`) |
-/// | `#[merge(max)]` / `#[merge(min)]` | the larger / smaller of the two (`PartialOrd`) |
-/// | `#[merge(with = path)]` | what `path(&mut self.field, later.field)` leaves |
+/// | (none) | three ways against the state before the fan-out (needs `PartialEq`) |
+/// | `#[merge(overwrite)]` | the last written branch's value |
+/// | `#[merge(keep_first)]` | the first written branch's value |
+/// | `#[merge(append)]` | every branch's items, in written order (any `Extend + IntoIterator`) |
+/// | `#[merge(max)]` / `#[merge(min)]` | the largest / smallest value (`PartialOrd`) |
+/// | `#[merge(with = path)]` | folded with `path(&mut merged, later)` |
 ///
 /// ```
 /// use typedflow::Merge;
@@ -32,46 +39,113 @@
 ///     notes: Vec<String>,
 ///     #[merge(max)]
 ///     confidence: u8,
-///     #[merge(keep_first)]
-///     question: String,
 ///     #[merge(with = longest)]
 ///     summary: String,
-///     last_source: Option<String>,
+///     question: String,
+///     source: Option<String>,
 /// }
 ///
-/// let mut a = Research {
-///     notes: vec!["a".into()],
-///     confidence: 3,
+/// let base = Research {
+///     notes: vec![],
+///     confidence: 0,
+///     summary: String::new(),
 ///     question: "q".into(),
-///     summary: "short".into(),
-///     last_source: Some("web".into()),
+///     source: None,
 /// };
-/// let b = Research {
-///     notes: vec!["b".into()],
-///     confidence: 7,
-///     question: "q'".into(),
-///     summary: "much longer".into(),
-///     last_source: None,
-/// };
-/// a.merge(b);
-/// assert_eq!(a.notes, ["a", "b"]);
-/// assert_eq!(a.confidence, 7);
-/// assert_eq!(a.question, "q");
-/// assert_eq!(a.summary, "much longer");
-/// assert_eq!(a.last_source, None);
+/// let mut a = base.clone();
+/// a.notes.push("a".into());
+/// a.confidence = 3;
+/// a.summary = "short".into();
+/// a.source = Some("web".into()); // only `a` changes `source`
+/// let mut b = base.clone();
+/// b.notes.push("b".into());
+/// b.confidence = 7;
+/// b.summary = "much longer".into();
+///
+/// let merged = Research::merge(&base, vec![a, b]).unwrap();
+/// assert_eq!(merged.notes, ["a", "b"]);
+/// assert_eq!(merged.confidence, 7);
+/// assert_eq!(merged.summary, "much longer");
+/// assert_eq!(merged.question, "q");
+/// assert_eq!(merged.source.as_deref(), Some("web"));
+///
+/// // Both change `question`, which names no strategy: a conflict, not a silent overwrite.
+/// let (mut a, mut b) = (base.clone(), base.clone());
+/// a.question = "a's".into();
+/// b.question = "b's".into();
+/// let conflict = Research::merge(&base, vec![a, b]).unwrap_err();
+/// assert_eq!((conflict.field, conflict.branches), ("question", [0, 1]));
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is the state of branches merged with `{{..}}`, so it must implement `Merge`",
     label = "the branches' states are merged into one",
     note = "derive it: `#[derive(Merge)]`, with `#[merge(append | keep_first | max | min | with = f)]` on fields"
 )]
-pub trait Merge {
-    /// Merges `later`, the state of a branch written after this one, into `self`.
-    fn merge(&mut self, later: Self);
+pub trait Merge: Clone {
+    /// Merges `branches`, the states the branches returned in written order, against
+    /// `base`, the state before the fan-out.
+    ///
+    /// # Errors
+    ///
+    /// [`MergeConflict`] when two branches changed a field that names no strategy to
+    /// different values.
+    fn merge(base: &Self, branches: Vec<Self>) -> Result<Self, MergeConflict>;
+}
+
+/// Two branches of a merge join changed one field to different values, and the field
+/// names no merge strategy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("branches {} and {} (in written order, from 0) both changed field `{field}` to different values", branches[0], branches[1])]
+#[non_exhaustive]
+pub struct MergeConflict {
+    /// The field.
+    pub field: &'static str,
+    /// The two branches, by position in the join, first written first.
+    pub branches: [usize; 2],
+}
+
+impl MergeConflict {
+    /// A conflict on `field` between the branches at positions `first` and `second`.
+    pub fn new(field: &'static str, first: usize, second: usize) -> Self {
+        MergeConflict {
+            field,
+            branches: [first, second],
+        }
+    }
 }
 
 /// The strategies `#[derive(Merge)]` expands to; usable by hand in a `Merge` impl.
 pub mod strategy {
+    use super::MergeConflict;
+
+    /// The default: `values`, one per branch in written order, merged against `base`.
+    /// Unchanged by every branch: `base`'s value; changed by one branch, or by several
+    /// to one value: that value; changed by two to different values: a conflict.
+    ///
+    /// # Errors
+    ///
+    /// [`MergeConflict`] naming `field` and the first two branches that disagree.
+    pub fn three_way<T: PartialEq + Clone>(
+        base: &T,
+        values: Vec<T>,
+        field: &'static str,
+    ) -> Result<T, MergeConflict> {
+        let mut changed: Option<(usize, T)> = None;
+        for (i, value) in values.into_iter().enumerate() {
+            if value == *base {
+                continue;
+            }
+            match &changed {
+                Some((first, kept)) if *kept != value => {
+                    return Err(MergeConflict::new(field, *first, i));
+                }
+                Some(_) => {}
+                None => changed = Some((i, value)),
+            }
+        }
+        Ok(changed.map_or_else(|| base.clone(), |(_, value)| value))
+    }
+
     /// The later value wins.
     #[inline]
     pub fn overwrite<T>(kept: &mut T, later: T) {

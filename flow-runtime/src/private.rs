@@ -311,12 +311,56 @@ pub fn failed<I, E>(
     }
 }
 
-/// Merges the states of a merge join's branches, in the order they are written.
+/// Merges the states of a merge join's branches against `base`, the state before the
+/// fan-out; a conflict becomes the run's error, naming the two branches of `names`.
 #[inline]
-pub fn merge_branches<S: crate::Merge>(first: S, rest: impl IntoIterator<Item = S>) -> S {
-    let mut merged = first;
-    for later in rest {
-        merged.merge(later);
+pub fn merge_branches<S: crate::Merge>(
+    cx: &crate::Context,
+    base: &S,
+    branches: Vec<S>,
+    names: &[&'static str],
+) -> Result<S, Box<crate::FlowError>> {
+    S::merge(base, branches).map_err(|c| {
+        let name = |i: usize| names.get(i).copied().unwrap_or("?");
+        Box::new(crate::FlowError::MergeConflict {
+            flow: cx.flow(),
+            field: c.field,
+            branches: [name(c.branches[0]), name(c.branches[1])],
+        })
+    })
+}
+
+/// A field merged by default, three ways: its type must be comparable with the state
+/// before the fan-out.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be compared, so `#[derive(Merge)]` cannot tell which branch changed this field",
+    label = "this field has no merge strategy",
+    note = "give it one: `#[merge(overwrite)]`, `#[merge(keep_first)]`, `#[merge(append)]`, `#[merge(max)]`, `#[merge(min)]` or `#[merge(with = f)]`; or implement `PartialEq` for `{Self}`"
+)]
+pub trait MergeField: PartialEq {}
+
+impl<T: PartialEq> MergeField for T {}
+
+/// The values of one field in each branch, taken out of the branches' states: the
+/// derive's `merge` builds the merged state from these, field by field.
+#[inline]
+pub fn merge_default<T: MergeField + Clone>(
+    base: &T,
+    values: Vec<T>,
+    field: &'static str,
+) -> Result<T, crate::MergeConflict> {
+    crate::strategy::three_way(base, values, field)
+}
+
+/// A field merged with a strategy `f`, folding the branches' values in written order.
+#[inline]
+pub fn merge_with<T: Clone>(base: &T, values: Vec<T>, f: impl Fn(&mut T, T)) -> T {
+    let mut values = values.into_iter();
+    let Some(mut merged) = values.next() else {
+        return base.clone();
+    };
+    for later in values {
+        f(&mut merged, later);
     }
     merged
 }

@@ -385,8 +385,10 @@ struct Research {
     question: String,
     #[merge(with = join_sources)]
     sources: String,
-    /// No attribute: the later branch overwrites.
+    #[merge(overwrite)]
     last: String,
+    /// No attribute: merged three ways against the state before the fan-out.
+    draft: u32,
 }
 
 fn join_sources(kept: &mut String, later: String) {
@@ -399,6 +401,7 @@ async fn ask(question: String) -> Research {
     Research {
         question,
         cost: 100,
+        draft: 1,
         ..Research::default()
     }
 }
@@ -424,6 +427,9 @@ async fn search_papers(mut r: Research) -> Research {
     r.cost = 50;
     r.sources = "papers".into();
     r.last = "papers".into();
+    // The only branch that writes `draft`: its write must survive the branch written
+    // after it, which carries the stale 1.
+    r.draft = 7;
     r
 }
 
@@ -470,6 +476,65 @@ async fn merged_branches_combine_in_written_order_with_each_strategy() {
         "a custom function, in written order"
     );
     assert_eq!(r.last, "code", "overwrite: the last written branch wins");
+    assert_eq!(r.draft, 7, "three-way: one branch's change is kept");
     let kinds: Vec<_> = Investigate::GRAPH.edges.iter().map(|e| e.kind).collect();
     assert_eq!(kinds.iter().filter(|k| **k == EdgeKind::Merge).count(), 3);
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Merge)]
+struct Shared {
+    x: u32,
+}
+
+#[node]
+async fn start_shared(x: u32) -> Shared {
+    Shared { x }
+}
+
+#[node]
+async fn set_seven(mut s: Shared) -> Shared {
+    s.x = 7;
+    s
+}
+
+#[node]
+async fn set_eight(mut s: Shared) -> Shared {
+    s.x = 8;
+    s
+}
+
+#[node]
+async fn keep_shared(s: Shared) -> Shared {
+    s
+}
+
+graph! {
+    Clash(u32) -> Shared {
+        START -> start_shared -> {set_seven, set_eight, keep_shared} -> keep_shared2 -> END;
+        node keep_shared2 = keep_shared;
+    }
+}
+
+#[tokio::test]
+async fn two_branches_changing_one_field_differently_is_a_merge_conflict() {
+    let err = Clash::new(()).run(1).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FlowError::MergeConflict {
+                flow: "Clash",
+                field: "x",
+                branches: ["set_seven", "set_eight"],
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), typedflow::ErrorKind::MergeConflict);
+    assert!(
+        err.to_string().contains("give the field a strategy"),
+        "{err}"
+    );
+    // A branch that writes the value the state already had changed nothing.
+    assert_eq!(Clash::new(()).run(7).await.unwrap(), Shared { x: 8 });
 }

@@ -124,6 +124,7 @@ codes! {
     HandlerOutputMismatch = "handler_output_mismatch",
     SubgraphTypeMismatch = "subgraph_type_mismatch",
     MergeStateNotMerge = "merge_state_not_merge",
+    MergeFieldNotComparable = "merge_field_not_comparable",
     RetryErrorNotRetryable = "retry_error_not_retryable",
     }
 }

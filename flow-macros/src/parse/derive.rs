@@ -36,6 +36,8 @@ struct Field {
 pub struct DeriveStruct {
     pub ident: Ident,
     pub generics: Generics,
+    /// Fields with names (`{ a, b }`), else a tuple struct or a unit struct.
+    pub named: bool,
     pub fields: Vec<DeriveField>,
 }
 
@@ -82,6 +84,7 @@ fn access(i: usize, field: &Field) -> TokenStream {
 /// `#[derive(Deps)]`: a struct whose fields are the dependencies.
 pub fn parse_deps(cx: &mut Diagnostics, input: &DeriveInput) -> Option<DeriveStruct> {
     let (parsed, fields) = parse_struct(cx, input, msg::deps_not_struct)?;
+    let named = fields.style.is_struct();
     let fields = fields
         .fields
         .iter()
@@ -95,6 +98,7 @@ pub fn parse_deps(cx: &mut Diagnostics, input: &DeriveInput) -> Option<DeriveStr
     Some(DeriveStruct {
         ident: parsed.ident,
         generics: parsed.generics,
+        named,
         fields,
     })
 }
@@ -104,6 +108,7 @@ const STRATEGIES: &[&str] = &["overwrite", "keep_first", "append", "max", "min",
 /// `#[derive(Merge)]`: a struct, each field with at most one `#[merge(strategy)]`.
 pub fn parse_merge(cx: &mut Diagnostics, input: &DeriveInput) -> Option<DeriveStruct> {
     let (parsed, fields) = parse_struct(cx, input, msg::merge_not_struct)?;
+    let named = fields.style.is_struct();
     let fields = fields
         .fields
         .iter()
@@ -117,12 +122,13 @@ pub fn parse_merge(cx: &mut Diagnostics, input: &DeriveInput) -> Option<DeriveSt
     Some(DeriveStruct {
         ident: parsed.ident,
         generics: parsed.generics,
+        named,
         fields,
     })
 }
 
-/// The strategy of a field: a function `fn(&mut T, T)`, `typedflow::strategy::<name>`
-/// or the path given with `with = path`.
+/// The strategy a field names: `typedflow::strategy::<name>` or the path given with
+/// `with = path`, a function `fn(&mut T, T)`; `None` for the default, three-way merge.
 fn merge_strategy(cx: &mut Diagnostics, attrs: &[Attribute]) -> Option<TokenStream> {
     let mut strategy: Option<TokenStream> = None;
     for attr in attrs {

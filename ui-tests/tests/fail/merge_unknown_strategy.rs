@@ -1,6 +1,6 @@
 use typedflow::Merge;
 
-#[derive(Merge)]
+#[derive(Clone, Merge)]
 pub struct State {
     #[merge(apend)]
     notes: Vec<String>,

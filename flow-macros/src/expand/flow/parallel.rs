@@ -33,19 +33,34 @@ impl Cx<'_> {
             let body = self.nested(*k);
             quote!({ let __flow_in = #pass; #body })
         });
-        let merge_outputs = merge.then(|| {
+        // `{a, b}`: the branches' states merged against the state before the fan-out,
+        // kept in `__flow_base` (one more clone, only for a merge join).
+        let (base, merge_outputs) = if merge {
             let span = node.name.span();
             let outs: Vec<_> = (0..branches.len())
                 .map(|b| format_ident!("__flow_o{}", b, span = span))
                 .collect();
-            let (first, rest) = (&outs[0], &outs[1..]);
-            quote_spanned! {span=>
-                .map(|(#(#outs,)*)| ::typedflow::__private::merge_branches(#first, [#(#rest),*]))
-            }
-        });
+            let names = branches.iter().map(|b| nodes[*b].name.to_string());
+            (
+                Some(quote_spanned! {span=>
+                    let __flow_base = ::typedflow::__private::fan_clone(&__flow_value);
+                }),
+                Some(quote_spanned! {span=>
+                    .and_then(|(#(#outs,)*)| ::typedflow::__private::merge_branches(
+                        __flow_cx,
+                        &__flow_base,
+                        ::std::vec![#(#outs),*],
+                        &[#(#names),*],
+                    ))
+                }),
+            )
+        } else {
+            (None, None)
+        };
         let on_ok = self.on_ok(i);
         quote_spanned! {node.name.span()=>
             #state::#variant(__flow_value) => {
+                #base
                 let (#(#inputs,)*) = (#(#values,)*);
                 let __flow_hook = &__flow_hook;
                 let __flow_cx = &__flow_cx;

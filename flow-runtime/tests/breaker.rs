@@ -399,3 +399,59 @@ async fn a_cool_down_of_duration_max_stays_open() {
         .expect_err("still open a year later");
     assert!(err.is_circuit_open());
 }
+
+/// Under contention from many threads, an observer sees each transition start where the
+/// previous one ended: the order in which the state changed.
+#[test]
+fn observers_see_transitions_in_the_order_they_happened() {
+    #[derive(Default)]
+    struct Chain(Mutex<Vec<(BreakerState, BreakerState)>>);
+    impl Observer for Chain {
+        fn on_breaker(&self, event: &BreakerTransition) {
+            self.0
+                .lock()
+                .expect("not poisoned")
+                .push((event.from, event.to));
+        }
+    }
+    let chain = Arc::new(Chain::default());
+    let policy = BreakerPolicy::new(1, Duration::from_nanos(1)).expect("valid breaker policy");
+    let breaker =
+        Arc::new(CircuitBreaker::new("service", policy).with_observer(Arc::clone(&chain)));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let breaker = Arc::clone(&breaker);
+            let handle = rt.handle().clone();
+            std::thread::spawn(move || {
+                let _clock = handle.enter();
+                for i in 0..20_000u32 {
+                    if let Ok(permit) = breaker.try_acquire() {
+                        // Mostly failures, so the circuit keeps opening and closing.
+                        if (i + t) % 3 == 0 {
+                            permit.success();
+                        } else {
+                            permit.failure();
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("the thread ran");
+    }
+    let seen = chain.0.lock().expect("not poisoned");
+    assert!(
+        seen.len() > 100,
+        "the circuit changed state often: {}",
+        seen.len()
+    );
+    assert_eq!(seen[0].0, BreakerState::Closed);
+    for pair in seen.windows(2) {
+        assert_eq!(pair[0].1, pair[1].0, "a transition out of order: {pair:?}");
+    }
+}

@@ -47,6 +47,10 @@ pub trait Observer: Send + Sync {
     }
 
     /// A circuit breaker changed state.
+    ///
+    /// Called while the breaker's state is locked, so observers see its changes in the
+    /// order they happened, each `from` the previous `to`. Keep it short and do not call
+    /// back into the same breaker from it (that would wait on the lock forever).
     fn on_breaker(&self, event: &BreakerTransition) {
         let _ = event;
     }

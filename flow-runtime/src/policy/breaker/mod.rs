@@ -351,8 +351,10 @@ impl<O: Observer> CircuitBreaker<O> {
         }
         let state = machine.state();
         let tag = self.tag.load(Ordering::Relaxed);
-        drop(machine);
+        // Reported under the lock: observers see the changes in the order they happened
+        // (a gauge set from a stale report would show the wrong state).
         self.report(change);
+        drop(machine);
         match admit {
             Admit::Closed | Admit::Probe => Ok(BreakerPermit {
                 breaker: self,
@@ -391,8 +393,10 @@ impl<O: Observer> CircuitBreaker<O> {
         if let Some(change) = change {
             self.publish(change.to);
         }
-        drop(machine);
+        // Reported under the lock: observers see the changes in the order they happened
+        // (a gauge set from a stale report would show the wrong state).
         self.report(change);
+        drop(machine);
     }
 
     fn probe_outcome(&self, outcome: Option<bool>) {
@@ -407,8 +411,10 @@ impl<O: Observer> CircuitBreaker<O> {
         if let Some(change) = change {
             self.publish(change.to);
         }
-        drop(machine);
+        // Reported under the lock: observers see the changes in the order they happened
+        // (a gauge set from a stale report would show the wrong state).
         self.report(change);
+        drop(machine);
     }
 
     fn report(&self, change: Option<Change>) {

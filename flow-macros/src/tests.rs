@@ -348,3 +348,43 @@ fn nodes_by_path_and_limits_and_names() {
         ]
     );
 }
+
+#[test]
+fn rate_limits() {
+    let parse = |tokens: TokenStream| {
+        let mut cx = Diagnostics::default();
+        let args = crate::parse::args::parse_node_args(&mut cx, tokens);
+        let rate = args.rate_limit.map(|(n, d)| (n, d.secs, d.nanos));
+        (rate, cx.messages())
+    };
+    assert_eq!(
+        parse(quote!(rate_limit = 10 / s)),
+        (Some((10, 1, 0)), vec![])
+    );
+    assert_eq!(
+        parse(quote!(rate_limit = 100 / m)),
+        (Some((100, 60, 0)), vec![])
+    );
+    assert_eq!(
+        parse(quote!(rate_limit = 5 / 30s)),
+        (Some((5, 30, 0)), vec![])
+    );
+    assert_eq!(
+        parse(quote!(rate_limit = 2 / ms)),
+        (Some((2, 0, 1_000_000)), vec![])
+    );
+    assert_eq!(
+        parse(quote!(rate_limit = 0 / s)).1,
+        [
+            "a `rate_limit` of 0 calls would let no call through; allow at least 1, e.g. `rate_limit = 1/s`"
+        ]
+    );
+    assert_eq!(
+        parse(quote!(rate_limit = 10)).1,
+        ["`rate_limit` takes a rate such as `10/s`, `100/m` or `5/30s`, found a literal"]
+    );
+    assert_eq!(
+        parse(quote!(rate_limit = 10 / 30)).1,
+        ["`rate_limit` needs a unit: write `30s` or `30ms` (units: `ms`, `s`, `m` or `h`)"]
+    );
+}

@@ -79,6 +79,15 @@ pub enum Event<O> {
         /// The per-attempt timeout.
         timeout: Duration,
     },
+    /// An attempt of a node waited for a permit of the node's rate limit.
+    RateLimited {
+        /// The node's name.
+        node: &'static str,
+        /// The step.
+        step: u32,
+        /// How long it waited.
+        waited: Duration,
+    },
     /// A node's circuit breaker changed state (opened, let a probe through, closed).
     BreakerChanged {
         /// The node's name.
@@ -142,6 +151,7 @@ impl Event<Infallible> {
                 attempt,
                 timeout,
             },
+            Event::RateLimited { node, step, waited } => Event::RateLimited { node, step, waited },
             Event::BreakerChanged { node, from, to } => Event::BreakerChanged { node, from, to },
             Event::Token { node, step, text } => Event::Token { node, step, text },
             Event::RunFinished(Ok(never)) => match never {},

@@ -13,7 +13,7 @@ use core::future::Future;
 use crate::events::{Event, Sink};
 #[cfg(feature = "metrics")]
 use crate::keys::METADATA;
-use crate::policy::{AttemptTimedOut, BreakerTransition, Observer, RetryScheduled};
+use crate::policy::{AttemptTimedOut, BreakerTransition, Observer, RateLimited, RetryScheduled};
 
 tokio::task_local! {
     static STEP: Scope;
@@ -57,7 +57,8 @@ pub(crate) fn event_sink() -> Option<(Sink, &'static str, u32)> {
 /// breaker change to the hooks of the step in progress.
 ///
 /// Under [`Metered`](crate::telemetry::Metered) a retry counts in
-/// `flow_node_retries_total` and a breaker change sets `flow_circuit_state`; under a
+/// `flow_node_retries_total`, a wait for a rate-limit permit in
+/// `flow_node_rate_limited_total`, and a breaker change sets `flow_circuit_state`; under a
 /// stream ([`Flow::stream`](crate::Flow::stream)) each is an [`Event`]. Outside a step
 /// (a node's policies called by hand) it does nothing. The policies' tracing events are
 /// emitted either way.
@@ -98,6 +99,25 @@ impl Observer for StepObserver {
                     step: s.step,
                     attempt: event.attempt,
                     timeout: event.timeout,
+                });
+            }
+        });
+    }
+
+    fn on_rate_limited(&self, event: &RateLimited) {
+        let _ = STEP.try_with(|s| {
+            // A wait already happened: a key built here costs nothing next to it.
+            #[cfg(feature = "metrics")]
+            if let Some(keys) = s.metered {
+                let key =
+                    metrics::Key::from_static_parts("flow_node_rate_limited_total", keys.labels);
+                metrics::with_recorder(|r| r.register_counter(&key, &METADATA)).increment(1);
+            }
+            if let Some(sink) = &s.events {
+                sink.push(Event::RateLimited {
+                    node: s.node,
+                    step: s.step,
+                    waited: event.waited,
                 });
             }
         });

@@ -146,3 +146,73 @@ fn invalid_limits_are_typed_errors() {
     ));
     assert_eq!(ConcurrencyLimit::new(1).map(|l| l.get()), Ok(1));
 }
+
+// -- rate limit -----------------------------------------------------------------------
+
+use std::sync::Mutex;
+use typedflow::policy::{Observer, RateLimit, RateLimited};
+
+#[derive(Default)]
+struct Waits(Mutex<Vec<Duration>>);
+
+impl Observer for Waits {
+    fn on_rate_limited(&self, event: &RateLimited) {
+        assert_eq!(event.node, "metered");
+        self.0.lock().expect("not poisoned").push(event.waited);
+    }
+}
+
+/// 2 per second: two calls start at once, then one every half second, whatever the
+/// number of callers; each call that waited is reported with its wait.
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_spaces_the_starts_of_calls_across_runs() {
+    let waits = Arc::new(Waits::default());
+    let policies = Arc::new(
+        NodePolicies::new("metered")
+            .with_observer(Arc::clone(&waits))
+            .with_rate_limit(RateLimit::new(2, secs(1)).expect("positive")),
+    );
+    let start = Instant::now();
+    let runs: Vec<_> = (0..5)
+        .map(|i| {
+            let policies = Arc::clone(&policies);
+            tokio::spawn(async move {
+                policies
+                    .call(i, |x| async move { Ok::<_, Failed>((x, start.elapsed())) })
+                    .await
+            })
+        })
+        .collect();
+    let mut started = Vec::new();
+    for run in runs {
+        started.push(run.await.expect("the run ran").expect("no failure").1);
+    }
+    started.sort();
+    let ms = |n| Duration::from_millis(n);
+    assert_eq!(started, [ms(0), ms(0), ms(500), ms(1000), ms(1500)]);
+    let mut waited = waits.0.lock().expect("not poisoned").clone();
+    waited.sort();
+    assert_eq!(waited, [ms(500), ms(1000), ms(1500)]);
+    // A period later the bucket has refilled: two start at once again.
+    tokio::time::advance(secs(1)).await;
+    let again = Instant::now();
+    for i in 0..2 {
+        policies
+            .call(i, |x| async move { Ok::<_, Failed>(x) })
+            .await
+            .expect("no failure");
+    }
+    assert_eq!(again.elapsed(), Duration::ZERO);
+    assert_eq!(policies.rate_limit(), RateLimit::new(2, secs(1)).ok());
+}
+
+#[test]
+fn a_rate_of_zero_or_over_no_time_is_refused() {
+    assert_eq!(RateLimit::new(0, secs(1)), Err(ConfigError::ZeroRate));
+    assert_eq!(
+        RateLimit::new(3, Duration::ZERO),
+        Err(ConfigError::ZeroDuration {
+            setting: "rate_limit"
+        })
+    );
+}

@@ -204,3 +204,40 @@ async fn concurrency_caps_calls_across_runs() {
         "6 calls, 2 at a time, 1 s each"
     );
 }
+
+/// At most 2 calls per second, across every run of the flow instance.
+#[node(rate_limit = 2/s)]
+async fn metered(x: u32) -> u32 {
+    x
+}
+
+graph! {
+    Metered(u32) -> u32 {
+        START -> metered -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_is_shared_by_the_runs_and_streamed_as_events() {
+    use futures_util::StreamExt as _;
+    let flow = Metered::new(());
+    let begin = Instant::now();
+    let (a, b, c) = tokio::join!(flow.run(1), flow.run(2), flow.run(3));
+    assert_eq!((a.unwrap(), b.unwrap(), c.unwrap()), (1, 2, 3));
+    assert_eq!(
+        begin.elapsed(),
+        Duration::from_millis(500),
+        "the third run waited"
+    );
+    // The bucket is empty again after two immediate runs: the next one waits, and says so.
+    flow.run(4).await.unwrap();
+    let events: Vec<_> = flow.stream(5).collect().await;
+    let waited: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            typedflow::events::Event::RateLimited { node, waited, .. } => Some((*node, *waited)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waited, [("metered", Duration::from_millis(500))]);
+}

@@ -727,6 +727,20 @@ pub fn not_a_choice(key: &str, listed: &str) -> Message {
     )
 }
 
+pub fn not_a_rate(found: &str) -> Message {
+    msg(
+        Code::BadArgumentType,
+        format!("`rate_limit` takes a rate such as `10/s`, `100/m` or `5/30s`, found {found}"),
+    )
+}
+
+pub fn zero_rate() -> Message {
+    msg(
+        Code::PolicyContradiction,
+        "a `rate_limit` of 0 calls would let no call through; allow at least 1, e.g. `rate_limit = 1/s`",
+    )
+}
+
 pub fn not_a_backoff(shapes: &str) -> Message {
     msg(Code::BadArgumentType, format!("`backoff` takes {shapes}"))
 }
@@ -920,6 +934,8 @@ mod tests {
             flow_named_like_node("Essay"),
             node_reference_input("&str", "String"),
             same_last_segment("write", "draft::write", "edit::write"),
+            not_a_rate("a literal"),
+            zero_rate(),
             merge_not_struct(),
             deps_not_struct(),
             two_strategies(),

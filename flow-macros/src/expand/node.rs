@@ -89,6 +89,18 @@ fn policies(args: &NodeArgs, name: &str) -> TokenStream {
             })
         };
     }
+    if let Some((count, per)) = &args.rate_limit {
+        let r = const_ok(
+            quote!(::typedflow::policy::RateLimit::new(#count, #per)),
+            "rate limit",
+        );
+        chain = quote! {
+            #chain.with_rate_limit({
+                const __FLOW_RATE: ::typedflow::policy::RateLimit = #r;
+                __FLOW_RATE
+            })
+        };
+    }
     if let Some(n) = args.concurrency {
         let n = n as usize;
         let l = const_ok(

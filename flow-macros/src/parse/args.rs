@@ -107,6 +107,8 @@ pub struct NodeArgs {
     pub timeout: Option<DurationLit>,
     pub breaker: Option<BreakerArgs>,
     pub concurrency: Option<u32>,
+    /// `rate_limit = 10/s`: at most 10 calls per second.
+    pub rate_limit: Option<(u32, DurationLit)>,
 }
 
 impl NodeArgs {
@@ -115,6 +117,7 @@ impl NodeArgs {
             && self.timeout.is_none()
             && self.breaker.is_none()
             && self.concurrency.is_none()
+            && self.rate_limit.is_none()
     }
 }
 
@@ -140,7 +143,13 @@ pub struct BreakerArgs {
     pub max_cool_down: Option<DurationLit>,
 }
 
-const NODE_KEYS: &[&str] = &["retry", "timeout", "circuit_breaker", "concurrency"];
+const NODE_KEYS: &[&str] = &[
+    "retry",
+    "timeout",
+    "circuit_breaker",
+    "concurrency",
+    "rate_limit",
+];
 const RETRY_KEYS: &[&str] = &["attempts", "backoff", "jitter", "max_elapsed"];
 const BREAKER_KEYS: &[&str] = &["failures", "cool_down", "max_cool_down"];
 const JITTERS: &[&str] = &["none", "full", "equal", "decorrelated"];
@@ -156,6 +165,7 @@ pub fn parse_node_args(cx: &mut Diagnostics, tokens: TokenStream) -> NodeArgs {
                 let expr: Expr = meta.value()?.parse()?;
                 match key {
                     "timeout" => args.timeout = read_duration(cx, key, &expr),
+                    "rate_limit" => args.rate_limit = read_rate(cx, &expr),
                     _ => args.concurrency = read_u32(cx, key, &expr, 1),
                 }
             }
@@ -260,6 +270,69 @@ fn parse_breaker(
         }),
         _ => None,
     })
+}
+
+/// A rate: `10/s`, `100/m`, `1000/h`, `5/ms`, or a count per duration, `5/30s`.
+fn read_rate(cx: &mut Diagnostics, expr: &Expr) -> Option<(u32, DurationLit)> {
+    let Expr::Binary(b) = expr else {
+        cx.error(expr.span(), msg::not_a_rate(kind_of_rate(expr)));
+        return None;
+    };
+    if !matches!(b.op, syn::BinOp::Div(_)) {
+        cx.error(expr.span(), msg::not_a_rate(kind_of_rate(expr)));
+        return None;
+    }
+    let count = match &*b.left {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(n),
+            ..
+        }) => match n.base10_parse::<u32>() {
+            Ok(0) => {
+                cx.error(n.span(), msg::zero_rate());
+                return None;
+            }
+            Ok(n) => n,
+            Err(_) => {
+                cx.error(n.span(), msg::number_too_large(RATE_LIMIT));
+                return None;
+            }
+        },
+        other => {
+            cx.error(other.span(), msg::not_a_rate(kind_of_rate(other)));
+            return None;
+        }
+    };
+    let unit = |nanos: u64| {
+        Some(DurationLit {
+            secs: nanos / 1_000_000_000,
+            nanos: (nanos % 1_000_000_000) as u32,
+            span: b.right.span(),
+        })
+    };
+    let per = match &*b.right {
+        Expr::Path(p) if p.path.is_ident("ms") => unit(1_000_000),
+        Expr::Path(p) if p.path.is_ident("s") => unit(1_000_000_000),
+        Expr::Path(p) if p.path.is_ident("m") => unit(60_000_000_000),
+        Expr::Path(p) if p.path.is_ident("h") => unit(3_600_000_000_000),
+        Expr::Lit(_) => read_duration(cx, RATE_LIMIT, &b.right),
+        other => {
+            cx.error(other.span(), msg::not_a_rate(kind_of_rate(other)));
+            None
+        }
+    }?;
+    Some((count, per))
+}
+
+const RATE_LIMIT: &str = "rate_limit";
+
+/// What was written where a rate, its count or its period was expected.
+fn kind_of_rate(expr: &Expr) -> &'static str {
+    match expr {
+        Expr::Lit(_) => "a literal",
+        Expr::Path(_) => "a name",
+        Expr::Binary(_) => "another operation than `/`",
+        _ => "an expression",
+    }
 }
 
 /// One of a few names, e.g. `jitter = full`.

@@ -51,6 +51,9 @@ pub enum ConfigError {
     /// A circuit breaker that opens after zero failures would never close.
     #[error("`failures` must be at least 1")]
     ZeroFailures,
+    /// A rate limit of zero calls per period would never let a call through.
+    #[error("`rate_limit` must allow at least 1 call per period")]
+    ZeroRate,
     /// A concurrency limit of zero would never let a call through.
     #[error("`concurrency` must be at least 1")]
     ZeroConcurrency,

@@ -3,7 +3,8 @@
 
 use tokio::sync::Semaphore;
 
-use super::{Call, ConfigError, PolicyError};
+use super::observe::{Events, NoObserver, Observer};
+use super::{Call, ConfigError, PolicyError, RateLimiter};
 
 /// At most this many calls of a node in flight at once, across all runs of a flow
 /// instance.
@@ -64,23 +65,51 @@ impl ConcurrencyLimit {
 
 /// The concurrency limit as a layer of a call stack; with `None`, calls pass through.
 #[derive(Debug)]
-pub struct Limit<'a, C> {
+pub struct Limit<'a, C, O: ?Sized = NoObserver> {
     inner: C,
     semaphore: Option<&'a Semaphore>,
+    rate: Option<&'a RateLimiter>,
+    events: Events<'a, O>,
 }
 
 impl<'a, C> Limit<'a, C> {
     /// Wraps `inner`: each call holds a permit of `semaphore` while it runs.
     pub const fn new(inner: C, semaphore: Option<&'a Semaphore>) -> Self {
-        Limit { inner, semaphore }
+        Limit {
+            inner,
+            semaphore,
+            rate: None,
+            events: Events::node(""),
+        }
     }
 }
 
-impl<I, C: Call<I>> Call<I> for Limit<'_, C> {
+impl<'a, C, O: ?Sized> Limit<'a, C, O> {
+    /// Also waits, before each call, for a permit of the node's rate limit, reporting a
+    /// wait to `events`.
+    pub(crate) fn with_rate<O2: ?Sized>(
+        self,
+        rate: Option<&'a RateLimiter>,
+        events: Events<'a, O2>,
+    ) -> Limit<'a, C, O2> {
+        Limit {
+            inner: self.inner,
+            semaphore: self.semaphore,
+            rate,
+            events,
+        }
+    }
+}
+
+impl<I, C: Call<I>, O: Observer + ?Sized> Call<I> for Limit<'_, C, O> {
     type Output = C::Output;
     type Error = C::Error;
 
     async fn call(&mut self, input: I) -> Result<C::Output, PolicyError<C::Error>> {
+        // A rate-limit permit first: a call waiting for one holds no concurrency permit.
+        if let Some(rate) = self.rate {
+            rate.acquire(self.events).await;
+        }
         let Some(semaphore) = self.semaphore else {
             return self.inner.call(input).await;
         };

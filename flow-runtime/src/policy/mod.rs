@@ -30,6 +30,7 @@ mod error;
 mod limit;
 mod node;
 mod observe;
+mod rate;
 mod retry;
 mod rng;
 mod timeout;
@@ -44,9 +45,11 @@ pub use error::{ConfigError, PolicyError};
 pub use limit::{ConcurrencyLimit, Limit};
 pub use node::NodePolicies;
 pub use observe::{
-    AttemptTimedOut, BreakerTransition, Events, NoObserver, Observer, RetryCause, RetryScheduled,
-    TRACING_TARGET,
+    AttemptTimedOut, BreakerTransition, Events, NoObserver, Observer, RateLimited, RetryCause,
+    RetryScheduled, TRACING_TARGET,
 };
+pub use rate::RateLimit;
+pub(crate) use rate::RateLimiter;
 pub use retry::{NoRetry, Retry, RetryPolicy};
 pub use rng::{JitterRng, SplitMix64};
 pub use timeout::{Timeout, TimeoutPolicy};

@@ -11,7 +11,7 @@ use super::observe::{Events, NoObserver, Observer};
 use super::rng::{LazyRng, Seeds};
 use super::{
     Breaker, BreakerPolicy, Call, Cancel, CircuitBreaker, ConcurrencyLimit, FnCall, Limit, NoRetry,
-    PolicyError, Retry, RetryPolicy, Timeout, TimeoutPolicy,
+    PolicyError, RateLimit, RateLimiter, Retry, RetryPolicy, Timeout, TimeoutPolicy,
 };
 use crate::Retryable;
 
@@ -20,9 +20,10 @@ use crate::Retryable;
 ///
 /// Build it once per flow instance; every call of the node goes through
 /// [`call`](NodePolicies::call) (or [`call_cancellable`](NodePolicies::call_cancellable)),
-/// which stacks, from the outside in: retry → circuit breaker → concurrency limit →
-/// per-attempt timeout → the node. So each attempt is counted by the breaker, holds a
-/// concurrency permit only while it runs, and is timed from when it got its permit.
+/// which stacks, from the outside in: retry → circuit breaker → rate limit → concurrency
+/// limit → per-attempt timeout → the node. So each attempt is counted by the breaker,
+/// takes a rate-limit permit, holds a concurrency permit only while it runs, and is timed
+/// from when it got its permits.
 ///
 /// The retry policy is a type parameter: `NodePolicies<NoRetry>` (the default) makes one
 /// attempt per call and asks nothing of the input or the error; after
@@ -64,6 +65,7 @@ pub struct NodePolicies<R = NoRetry, O = NoObserver> {
     timeout: Option<TimeoutPolicy>,
     breaker: Option<CircuitBreaker<O>>,
     limit: Option<(ConcurrencyLimit, Semaphore)>,
+    rate: Option<(RateLimit, RateLimiter)>,
     seeds: Seeds,
     observer: O,
 }
@@ -77,6 +79,7 @@ impl NodePolicies {
             timeout: None,
             breaker: None,
             limit: None,
+            rate: None,
             seeds: Seeds::from_entropy(),
             observer: NoObserver,
         }
@@ -92,6 +95,7 @@ impl<R, O: Observer + Clone> NodePolicies<R, O> {
             timeout: self.timeout,
             breaker: self.breaker,
             limit: self.limit,
+            rate: self.rate,
             seeds: self.seeds,
             observer: self.observer,
         }
@@ -125,6 +129,16 @@ impl<R, O: Observer + Clone> NodePolicies<R, O> {
         }
     }
 
+    /// Starts at most `limit.count()` calls per `limit.per()`, across every run: each
+    /// attempt waits for a permit of one token bucket shared by all calls.
+    #[must_use]
+    pub fn with_rate_limit(self, limit: RateLimit) -> Self {
+        NodePolicies {
+            rate: Some((limit, limit.bucket())),
+            ..self
+        }
+    }
+
     /// Seeds the jitter: the `k`-th call that schedules a retry draws its jitter from
     /// `SplitMix64::new(s)`, with `s` the `k`-th number of `SplitMix64::new(seed)`.
     #[must_use]
@@ -143,6 +157,7 @@ impl<R, O: Observer + Clone> NodePolicies<R, O> {
             timeout: self.timeout,
             breaker: self.breaker.map(|b| b.with_observer(observer.clone())),
             limit: self.limit,
+            rate: self.rate,
             seeds: self.seeds,
             observer,
         }
@@ -175,6 +190,11 @@ impl<R, O> NodePolicies<R, O> {
         self.limit.as_ref().map(|(limit, _)| *limit)
     }
 
+    /// The rate limit, if there is one.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.rate.as_ref().map(|(limit, _)| *limit)
+    }
+
     /// Calls that may start now without waiting for the concurrency limit, if there is one.
     pub fn available_permits(&self) -> Option<usize> {
         self.limit.as_ref().map(|(_, s)| s.available_permits())
@@ -182,10 +202,11 @@ impl<R, O> NodePolicies<R, O> {
 
     /// The layers under the retry loop, around `f`.
     #[inline]
-    fn stack<F>(&self, f: F) -> Breaker<'_, Limit<'_, Timeout<'_, FnCall<F>, O>>, O> {
+    fn stack<F>(&self, f: F) -> Breaker<'_, Limit<'_, Timeout<'_, FnCall<F>, O>, O>, O> {
         let events = Events::new(self.node, &self.observer);
         let timeout = Timeout::new(FnCall::traced(self.node, f), self.timeout, events);
-        let limit = Limit::new(timeout, self.limit.as_ref().map(|(_, s)| s));
+        let limit = Limit::new(timeout, self.limit.as_ref().map(|(_, s)| s))
+            .with_rate(self.rate.as_ref().map(|(_, r)| r), events);
         Breaker::new(limit, self.breaker.as_ref())
     }
 }
@@ -283,7 +304,7 @@ impl<O: Observer> NodePolicies<RetryPolicy, O> {
     fn retrying<F>(
         &self,
         f: F,
-    ) -> Retry<'_, Breaker<'_, Limit<'_, Timeout<'_, FnCall<F>, O>>, O>, LazyRng<'_>, O> {
+    ) -> Retry<'_, Breaker<'_, Limit<'_, Timeout<'_, FnCall<F>, O>, O>, O>, LazyRng<'_>, O> {
         let events = Events::new(self.node, &self.observer);
         Retry::new(
             self.stack(f),

@@ -46,6 +46,11 @@ pub trait Observer: Send + Sync {
         let _ = event;
     }
 
+    /// A call waited for a permit of the node's rate limit.
+    fn on_rate_limited(&self, event: &RateLimited) {
+        let _ = event;
+    }
+
     /// A circuit breaker changed state.
     ///
     /// Called while the breaker's state is locked, so observers see its changes in the
@@ -72,6 +77,9 @@ impl<O: Observer + ?Sized> Observer for &O {
     fn on_breaker(&self, event: &BreakerTransition) {
         (**self).on_breaker(event);
     }
+    fn on_rate_limited(&self, event: &RateLimited) {
+        (**self).on_rate_limited(event);
+    }
 }
 
 impl<O: Observer + ?Sized> Observer for Arc<O> {
@@ -83,6 +91,9 @@ impl<O: Observer + ?Sized> Observer for Arc<O> {
     }
     fn on_breaker(&self, event: &BreakerTransition) {
         (**self).on_breaker(event);
+    }
+    fn on_rate_limited(&self, event: &RateLimited) {
+        (**self).on_rate_limited(event);
     }
 }
 
@@ -161,6 +172,16 @@ pub struct RetryScheduled {
     pub cause: RetryCause,
 }
 
+/// A call waited for a permit of its node's rate limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimited {
+    /// The node.
+    pub node: &'static str,
+    /// How long the call waited.
+    pub waited: Duration,
+}
+
 /// An attempt timed out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -199,6 +220,17 @@ pub(crate) fn retry_scheduled<O: Observer + ?Sized>(observer: &O, event: RetrySc
         "retry scheduled"
     );
     observer.on_retry(&event);
+}
+
+/// Emits the tracing event of a wait for a rate-limit permit and tells the observer.
+pub(crate) fn rate_limited<O: Observer + ?Sized>(observer: &O, event: RateLimited) {
+    tracing::debug!(
+        target: TRACING_TARGET,
+        node = event.node,
+        waited = ?event.waited,
+        "waited for a rate-limit permit"
+    );
+    observer.on_rate_limited(&event);
 }
 
 /// Emits the tracing event of a timeout and tells the observer.

@@ -13,4 +13,9 @@ async fn store(text: String) -> Result<String, std::io::Error> {
     Ok(text)
 }
 
+#[node(rate_limit = 0/s)]
+async fn search(query: String) -> String {
+    query
+}
+
 fn main() {}

@@ -163,6 +163,23 @@ pub(crate) struct ErrorContext<'a> {
     pub(crate) auth_hint: &'a str,
 }
 
+impl ErrorContext<'_> {
+    /// Classifies an error the server sent inside a success answer (a body or a stream
+    /// event): `body` is the error in the provider's error-body shape, `status` the HTTP
+    /// status it stands for.
+    pub(crate) fn in_band(&self, status: u16, body: &serde_json::Value) -> ProviderError {
+        let body = body.to_string();
+        let api = api_error(
+            self.provider,
+            status,
+            &HeaderMap::new(),
+            body.as_bytes(),
+            SystemTime::now(),
+        );
+        classify(api, self.model, self.auth_hint)
+    }
+}
+
 /// Maps a transport error.
 pub(crate) fn transport_error(provider: &'static str, err: reqwest::Error) -> ProviderError {
     if err.is_timeout() {
@@ -380,6 +397,23 @@ pub(crate) async fn read_body(
         ));
     }
     Ok(body)
+}
+
+/// One turn of a conversation, as both APIs take it.
+#[derive(serde::Serialize)]
+pub(crate) struct Turn<'a> {
+    pub(crate) role: &'static str,
+    pub(crate) content: &'a str,
+}
+
+/// Encodes a request body.
+pub(crate) fn encode(
+    provider: &'static str,
+    body: &impl serde::Serialize,
+) -> Result<Vec<u8>, ProviderError> {
+    serde_json::to_vec(body).map_err(|e| {
+        ProviderError::bad_response(provider, ".", format!("could not encode the request: {e}"))
+    })
 }
 
 /// Deserializes `body`, naming the JSON path that failed.

@@ -95,7 +95,7 @@ impl AnthropicBuilder {
     /// [`ConfigError::MissingApiKey`] when the base URL is Anthropic's and no key was
     /// given or found in `ANTHROPIC_API_KEY`; [`ConfigError::MissingModel`] without a
     /// model; [`ConfigError::InvalidBaseUrl`], [`ConfigError::InvalidHeader`],
-    /// [`ConfigError::Client`] for bad settings.
+    /// [`ConfigError::InvalidTimeout`], [`ConfigError::Client`] for bad settings.
     pub fn build(self) -> Result<AnthropicClient, ConfigError> {
         let protocol = Anthropic {
             default_max_tokens: self.default_max_tokens,

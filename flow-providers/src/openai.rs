@@ -84,7 +84,7 @@ impl OpenAiBuilder {
     /// [`ConfigError::MissingApiKey`] when the base URL is OpenAI's and no key was
     /// given or found in `OPENAI_API_KEY`; [`ConfigError::MissingModel`] without a model;
     /// [`ConfigError::InvalidBaseUrl`], [`ConfigError::InvalidHeader`],
-    /// [`ConfigError::Client`] for bad settings.
+    /// [`ConfigError::InvalidTimeout`], [`ConfigError::Client`] for bad settings.
     pub fn build(self) -> Result<OpenAiClient, ConfigError> {
         let protocol = OpenAi {
             max_completion_tokens: self.max_completion_tokens,

@@ -490,7 +490,8 @@ macro_rules! common_builder_methods {
             ///
             /// # Default
             ///
-            /// 120 seconds.
+            /// 120 seconds. It must be from 1 ms to 365 days: `build()` refuses anything
+            /// else with [`ConfigError::InvalidTimeout`](crate::ConfigError::InvalidTimeout).
             pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
                 self.common.settings.timeout = timeout;
                 self
@@ -500,7 +501,8 @@ macro_rules! common_builder_methods {
             ///
             /// # Default
             ///
-            /// 10 seconds.
+            /// 10 seconds. It must be from 1 ms to 365 days: `build()` refuses anything
+            /// else with [`ConfigError::InvalidTimeout`](crate::ConfigError::InvalidTimeout).
             pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
                 self.common.settings.connect_timeout = timeout;
                 self
@@ -511,7 +513,8 @@ macro_rules! common_builder_methods {
             ///
             /// # Default
             ///
-            /// 60 seconds.
+            /// 60 seconds. It must be from 1 ms to 365 days: `build()` refuses anything
+            /// else with [`ConfigError::InvalidTimeout`](crate::ConfigError::InvalidTimeout).
             pub fn read_timeout(mut self, timeout: std::time::Duration) -> Self {
                 self.common.settings.read_timeout = timeout;
                 self

@@ -4,21 +4,19 @@
 //! `message_delta`, `message_stop`, `ping`, `error`).
 
 use std::collections::VecDeque;
-use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use reqwest::header::HeaderValue;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::error::{ConfigError, ProviderError, classify};
-use crate::http::client::{CommonBuilder, Core, Defaults, common_builder_methods};
+use crate::error::{ConfigError, ProviderError};
+use crate::http::client::{
+    CommonBuilder, Defaults, HttpClient, Protocol, common_builder_methods, defaults,
+    http_chat_model,
+};
 use crate::http::sse::SseEvent;
-use crate::http::{self, Decoder, secret_header};
-use crate::model::ChatModel;
-use crate::stream::{ChatStream, StreamEvent};
-use crate::telemetry::{measured_chat, measured_stream};
+use crate::http::{self, Decoder, ErrorContext, Turn};
+use crate::stream::StreamEvent;
 use crate::types::{ChatRequest, ChatResponse, FinishReason, ResponseFormat, Role, Usage};
 
 const PROVIDER: &str = "anthropic";
@@ -28,15 +26,6 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// The beta that enables `output_format` (native structured output).
 const STRUCTURED_OUTPUTS_BETA: &str = "structured-outputs-2025-11-13";
-
-const DEFAULTS: Defaults = Defaults {
-    provider: PROVIDER,
-    base_url: "https://api.anthropic.com",
-    base_url_env: "ANTHROPIC_BASE_URL",
-    api_key_env: "ANTHROPIC_API_KEY",
-    model_env: "ANTHROPIC_MODEL",
-    path: "v1/messages",
-};
 
 /// Builds an [`AnthropicClient`].
 ///
@@ -106,30 +95,21 @@ impl AnthropicBuilder {
     /// [`ConfigError::MissingApiKey`] when the base URL is Anthropic's and no key was
     /// given or found in `ANTHROPIC_API_KEY`; [`ConfigError::MissingModel`] without a
     /// model; [`ConfigError::InvalidBaseUrl`], [`ConfigError::InvalidHeader`],
-    /// [`ConfigError::Client`] for bad settings.
+    /// [`ConfigError::InvalidTimeout`], [`ConfigError::Client`] for bad settings.
     pub fn build(self) -> Result<AnthropicClient, ConfigError> {
-        let core = Core::build(self.common, &DEFAULTS)?;
-        let key = core
-            .api_key
-            .as_ref()
-            .map(|key| secret_header("x-api-key", "", key))
-            .transpose()?;
+        let protocol = Anthropic {
+            default_max_tokens: self.default_max_tokens,
+            native_structured_output: self.native_structured_output,
+        };
         Ok(AnthropicClient {
-            inner: Arc::new(Inner {
-                auth_hint: core.auth_hint(),
-                core,
-                key,
-                default_max_tokens: self.default_max_tokens,
-                native_structured_output: self.native_structured_output,
-            }),
+            inner: Arc::new(HttpClient::build(self.common, protocol)?),
         })
     }
 }
 
-struct Inner {
-    core: Core,
-    key: Option<HeaderValue>,
-    auth_hint: String,
+/// What Anthropic's Messages API does its own way.
+#[derive(Debug)]
+struct Anthropic {
     default_max_tokens: u32,
     native_structured_output: bool,
 }
@@ -152,27 +132,27 @@ struct Inner {
 /// ```
 #[derive(Clone)]
 pub struct AnthropicClient {
-    inner: Arc<Inner>,
+    inner: Arc<HttpClient<Anthropic>>,
 }
 
-impl fmt::Debug for AnthropicClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AnthropicClient")
-            .field("core", &self.inner.core)
-            .field("default_max_tokens", &self.inner.default_max_tokens)
-            .field(
-                "native_structured_output",
-                &self.inner.native_structured_output,
-            )
-            .finish()
-    }
-}
+http_chat_model!(AnthropicClient);
 
 impl AnthropicClient {
     /// A builder with the defaults described on its methods.
     pub fn builder() -> AnthropicBuilder {
         AnthropicBuilder::default()
     }
+}
+
+impl Protocol for Anthropic {
+    const DEFAULTS: Defaults = defaults!(
+        PROVIDER,
+        "ANTHROPIC",
+        "https://api.anthropic.com",
+        "v1/messages"
+    );
+    const KEY_HEADER: (&'static str, &'static str) = ("x-api-key", "");
+    type Decoder = AnthropicDecoder;
 
     fn body(
         &self,
@@ -186,91 +166,56 @@ impl AnthropicClient {
         for m in &request.messages {
             match m.role {
                 Role::System => system.push(&m.content),
-                role => messages.push(json!({"role": role.as_str(), "content": m.content})),
+                role => messages.push(Turn {
+                    role: role.as_str(),
+                    content: &m.content,
+                }),
             }
         }
         let mut system = system.join("\n\n");
-        let mut body = Map::new();
+        let mut output_format = None;
         if let Some(ResponseFormat::JsonSchema { schema, .. }) = &request.response_format {
             if !system.is_empty() {
                 system.push_str("\n\n");
             }
             system.push_str(&crate::structured::schema_instruction(schema));
-            if self.inner.native_structured_output {
-                body.insert(
-                    "output_format".into(),
-                    json!({"type": "json_schema", "schema": schema}),
-                );
+            if self.native_structured_output {
+                output_format = Some(wire::OutputFormat {
+                    kind: "json_schema",
+                    schema,
+                });
             }
         }
-        body.insert("model".into(), model.into());
-        body.insert(
-            "max_tokens".into(),
-            request
-                .max_tokens
-                .unwrap_or(self.inner.default_max_tokens)
-                .into(),
-        );
-        if !system.is_empty() {
-            body.insert("system".into(), system.into());
-        }
-        body.insert("messages".into(), messages.into());
-        if let Some(t) = request.temperature {
-            body.insert("temperature".into(), t.into());
-        }
-        if !request.stop.is_empty() {
-            body.insert("stop_sequences".into(), request.stop.clone().into());
-        }
-        if stream {
-            body.insert("stream".into(), true.into());
-        }
-        serde_json::to_vec(&Value::Object(body)).map_err(|e| {
-            ProviderError::bad_response(PROVIDER, ".", format!("could not encode the request: {e}"))
-        })
+        let body = wire::Request {
+            model,
+            max_tokens: request.max_tokens.unwrap_or(self.default_max_tokens),
+            system,
+            messages,
+            temperature: request.temperature,
+            stop_sequences: &request.stop,
+            output_format,
+            stream,
+        };
+        http::encode(PROVIDER, &body)
     }
 
-    async fn send(
+    fn headers(
         &self,
         request: &ChatRequest,
-        model: &str,
-        stream: bool,
-    ) -> Result<reqwest::Response, ProviderError> {
-        let core = &self.inner.core;
-        let mut http_request = core
-            .post(self.body(request, model, stream)?, stream)
-            .header("anthropic-version", ANTHROPIC_VERSION);
-        if let Some(key) = &self.inner.key {
-            http_request = http_request.header("x-api-key", key.clone());
+        http: reqwest::RequestBuilder,
+    ) -> reqwest::RequestBuilder {
+        let http = http.header("anthropic-version", ANTHROPIC_VERSION);
+        if self.native_structured_output && request.response_format.is_some() {
+            http.header("anthropic-beta", STRUCTURED_OUTPUTS_BETA)
+        } else {
+            http
         }
-        if self.inner.native_structured_output && request.response_format.is_some() {
-            http_request = http_request.header("anthropic-beta", STRUCTURED_OUTPUTS_BETA);
-        }
-        http::send(
-            http_request,
-            &core.error_context(model, &self.inner.auth_hint),
-        )
-        .await
     }
 
-    async fn chat_inner(
-        &self,
-        request: &ChatRequest,
-        model: &str,
-    ) -> Result<ChatResponse, ProviderError> {
-        let response = self.send(request, model, false).await?;
-        let body = http::read_body(
-            response,
-            PROVIDER,
-            self.inner.core.settings.max_response_bytes,
-        )
-        .await?;
-        let message: wire::Message = http::parse_json(PROVIDER, &body)?;
+    fn answer(&self, body: &[u8], cx: &ErrorContext<'_>) -> Result<ChatResponse, ProviderError> {
+        let message: wire::Message = http::parse_json(PROVIDER, body)?;
         if message.kind.as_deref() == Some("error") {
-            return Err(in_band_error(
-                message.error.unwrap_or(Value::Null),
-                model,
-                &self.inner.auth_hint,
-            ));
+            return Err(in_band_error(message.error.unwrap_or(Value::Null), cx));
         }
         let text = message
             .content
@@ -292,38 +237,16 @@ impl AnthropicClient {
             model: message.model,
         })
     }
-}
 
-#[async_trait]
-impl ChatModel for AnthropicClient {
-    fn provider(&self) -> &'static str {
-        PROVIDER
-    }
-
-    fn model(&self) -> &str {
-        &self.inner.core.model
-    }
-
-    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
-        let model = self.inner.core.model_for(request.model.as_deref());
-        let redactor = &self.inner.core.redactor;
-        measured_chat(PROVIDER, model, redactor, self.chat_inner(request, model)).await
-    }
-
-    async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, ProviderError> {
-        let model = self.inner.core.model_for(request.model.as_deref());
-        let decoder = AnthropicDecoder {
+    fn decoder(&self, model: &str, auth_hint: &str) -> AnthropicDecoder {
+        AnthropicDecoder {
             model: model.to_owned(),
-            auth_hint: self.inner.auth_hint.clone(),
+            auth_hint: auth_hint.to_owned(),
             prompt_tokens: None,
             completion_tokens: None,
             stop_reason: None,
             server_model: None,
-        };
-        let send = self.send(request, model, true);
-        let max_event = self.inner.core.max_event();
-        let redactor = &self.inner.core.redactor;
-        measured_stream(PROVIDER, model, redactor, max_event, send, decoder).await
+        }
     }
 }
 
@@ -342,21 +265,14 @@ fn status_of(error_type: &str) -> u16 {
     }
 }
 
-fn in_band_error(error: Value, model: &str, hint: &str) -> ProviderError {
+/// An error object sent in a success answer or as a stream's `error` event.
+fn in_band_error(error: Value, cx: &ErrorContext<'_>) -> ProviderError {
     let status = status_of(error.get("type").and_then(Value::as_str).unwrap_or(""));
-    let body = json!({ "type": "error", "error": error }).to_string();
-    let api = http::api_error(
-        PROVIDER,
-        status,
-        &reqwest::header::HeaderMap::new(),
-        body.as_bytes(),
-        std::time::SystemTime::now(),
-    );
-    classify(api, model, hint)
+    cx.in_band(status, &json!({ "type": "error", "error": error }))
 }
 
 /// Reads Anthropic's typed stream events.
-struct AnthropicDecoder {
+pub(crate) struct AnthropicDecoder {
     model: String,
     auth_hint: String,
     prompt_tokens: Option<u64>,
@@ -440,11 +356,12 @@ impl Decoder for AnthropicDecoder {
                 return Ok(true);
             }
             "error" => {
-                return Err(in_band_error(
-                    data.error.unwrap_or(Value::Null),
-                    &self.model,
-                    &self.auth_hint,
-                ));
+                let cx = ErrorContext {
+                    provider: PROVIDER,
+                    model: &self.model,
+                    auth_hint: &self.auth_hint,
+                };
+                return Err(in_band_error(data.error.unwrap_or(Value::Null), &cx));
             }
             // ping, content_block_stop, and event types added later.
             _ => {}
@@ -458,22 +375,46 @@ impl Decoder for AnthropicDecoder {
     }
 }
 
+/// The wire format: requests as the API documents them, answers as leniently as the
+/// servers need.
 mod wire {
+    use serde::Serialize;
+
     use super::*;
+
+    #[derive(Serialize)]
+    pub(super) struct Request<'a> {
+        pub(super) model: &'a str,
+        pub(super) max_tokens: u32,
+        #[serde(skip_serializing_if = "String::is_empty")]
+        pub(super) system: String,
+        pub(super) messages: Vec<http::Turn<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(super) temperature: Option<f32>,
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        pub(super) stop_sequences: &'a [String],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(super) output_format: Option<OutputFormat<'a>>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        pub(super) stream: bool,
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct OutputFormat<'a> {
+        #[serde(rename = "type")]
+        pub(super) kind: &'static str,
+        pub(super) schema: &'a Value,
+    }
 
     #[derive(Deserialize)]
     pub(super) struct Message {
-        #[serde(default, rename = "type")]
+        #[serde(rename = "type")]
         pub(super) kind: Option<String>,
         #[serde(default)]
         pub(super) content: Vec<Block>,
-        #[serde(default)]
         pub(super) model: Option<String>,
-        #[serde(default)]
         pub(super) stop_reason: Option<String>,
-        #[serde(default)]
         pub(super) usage: Option<UsageWire>,
-        #[serde(default)]
         pub(super) error: Option<Value>,
     }
 
@@ -481,7 +422,6 @@ mod wire {
     pub(super) struct Block {
         #[serde(default, rename = "type")]
         pub(super) kind: String,
-        #[serde(default)]
         pub(super) text: Option<String>,
     }
 
@@ -489,13 +429,9 @@ mod wire {
     /// their sum.
     #[derive(Deserialize)]
     pub(super) struct UsageWire {
-        #[serde(default)]
         input_tokens: Option<u64>,
-        #[serde(default)]
         cache_read_input_tokens: Option<u64>,
-        #[serde(default)]
         cache_creation_input_tokens: Option<u64>,
-        #[serde(default)]
         pub(super) output_tokens: Option<u64>,
     }
 
@@ -515,35 +451,26 @@ mod wire {
 
     #[derive(Deserialize)]
     pub(super) struct Event {
-        #[serde(default, rename = "type")]
+        #[serde(rename = "type")]
         pub(super) kind: Option<String>,
-        #[serde(default)]
         pub(super) message: Option<StartMessage>,
-        #[serde(default)]
         pub(super) content_block: Option<Block>,
-        #[serde(default)]
         pub(super) delta: Option<DeltaWire>,
-        #[serde(default)]
         pub(super) usage: Option<UsageWire>,
-        #[serde(default)]
         pub(super) error: Option<Value>,
     }
 
     #[derive(Deserialize)]
     pub(super) struct StartMessage {
-        #[serde(default)]
         pub(super) model: Option<String>,
-        #[serde(default)]
         pub(super) usage: Option<UsageWire>,
     }
 
     #[derive(Deserialize)]
     pub(super) struct DeltaWire {
-        #[serde(default, rename = "type")]
+        #[serde(rename = "type")]
         pub(super) kind: Option<String>,
-        #[serde(default)]
         pub(super) text: Option<String>,
-        #[serde(default)]
         pub(super) stop_reason: Option<String>,
     }
 }

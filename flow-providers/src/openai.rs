@@ -7,33 +7,22 @@
 //! follow the finish.
 
 use std::collections::VecDeque;
-use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use reqwest::header::AUTHORIZATION;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::error::{ApiError, ConfigError, ProviderError, classify};
-use crate::http::client::{CommonBuilder, Core, Defaults, common_builder_methods};
+use crate::error::{ConfigError, ProviderError};
+use crate::http::client::{
+    CommonBuilder, Defaults, HttpClient, Protocol, common_builder_methods, defaults,
+    http_chat_model,
+};
 use crate::http::sse::SseEvent;
-use crate::http::{self, Decoder, secret_header};
-use crate::model::ChatModel;
-use crate::stream::{ChatStream, StreamEvent};
-use crate::telemetry::{measured_chat, measured_stream};
-use crate::types::{ChatRequest, ChatResponse, FinishReason, ResponseFormat, Usage};
+use crate::http::{self, Decoder, ErrorContext, Turn};
+use crate::stream::StreamEvent;
+use crate::types::{ChatRequest, ChatResponse, FinishReason, ResponseFormat, Role, Usage};
 
 const PROVIDER: &str = "openai";
-
-const DEFAULTS: Defaults = Defaults {
-    provider: PROVIDER,
-    base_url: "https://api.openai.com/v1",
-    base_url_env: "OPENAI_BASE_URL",
-    api_key_env: "OPENAI_API_KEY",
-    model_env: "OPENAI_MODEL",
-    path: "chat/completions",
-};
 
 /// Builds an [`OpenAiClient`].
 ///
@@ -95,30 +84,21 @@ impl OpenAiBuilder {
     /// [`ConfigError::MissingApiKey`] when the base URL is OpenAI's and no key was
     /// given or found in `OPENAI_API_KEY`; [`ConfigError::MissingModel`] without a model;
     /// [`ConfigError::InvalidBaseUrl`], [`ConfigError::InvalidHeader`],
-    /// [`ConfigError::Client`] for bad settings.
+    /// [`ConfigError::InvalidTimeout`], [`ConfigError::Client`] for bad settings.
     pub fn build(self) -> Result<OpenAiClient, ConfigError> {
-        let core = Core::build(self.common, &DEFAULTS)?;
-        let auth = core
-            .api_key
-            .as_ref()
-            .map(|key| secret_header("authorization", "Bearer ", key))
-            .transpose()?;
+        let protocol = OpenAi {
+            max_completion_tokens: self.max_completion_tokens,
+            stream_usage: !self.no_stream_usage,
+        };
         Ok(OpenAiClient {
-            inner: Arc::new(Inner {
-                auth_hint: core.auth_hint(),
-                core,
-                auth,
-                max_completion_tokens: self.max_completion_tokens,
-                stream_usage: !self.no_stream_usage,
-            }),
+            inner: Arc::new(HttpClient::build(self.common, protocol)?),
         })
     }
 }
 
-struct Inner {
-    core: Core,
-    auth: Option<reqwest::header::HeaderValue>,
-    auth_hint: String,
+/// What the OpenAI chat completions API does its own way.
+#[derive(Debug)]
+struct OpenAi {
     max_completion_tokens: bool,
     stream_usage: bool,
 }
@@ -140,114 +120,85 @@ struct Inner {
 /// ```
 #[derive(Clone)]
 pub struct OpenAiClient {
-    inner: Arc<Inner>,
+    inner: Arc<HttpClient<OpenAi>>,
 }
 
-impl fmt::Debug for OpenAiClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenAiClient")
-            .field("core", &self.inner.core)
-            .field("max_completion_tokens", &self.inner.max_completion_tokens)
-            .field("stream_usage", &self.inner.stream_usage)
-            .finish()
-    }
-}
+http_chat_model!(OpenAiClient);
 
 impl OpenAiClient {
     /// A builder with the defaults described on its methods.
     pub fn builder() -> OpenAiBuilder {
         OpenAiBuilder::default()
     }
+}
 
-    /// The request body for `request`.
+impl Protocol for OpenAi {
+    const DEFAULTS: Defaults = defaults!(
+        PROVIDER,
+        "OPENAI",
+        "https://api.openai.com/v1",
+        "chat/completions"
+    );
+    const KEY_HEADER: (&'static str, &'static str) = ("authorization", "Bearer ");
+    type Decoder = OpenAiDecoder;
+
     fn body(
         &self,
         request: &ChatRequest,
         model: &str,
         stream: bool,
     ) -> Result<Vec<u8>, ProviderError> {
-        let mut messages = Vec::with_capacity(request.messages.len() + 1);
-        if let Some(system) = &request.system {
-            messages.push(json!({"role": "system", "content": system}));
-        }
-        for m in &request.messages {
-            messages.push(json!({"role": m.role.as_str(), "content": m.content}));
-        }
-        let mut body = Map::new();
-        body.insert("model".into(), model.into());
-        body.insert("messages".into(), messages.into());
-        if let Some(t) = request.temperature {
-            body.insert("temperature".into(), t.into());
-        }
-        if let Some(n) = request.max_tokens {
-            let field = if self.inner.max_completion_tokens {
-                "max_completion_tokens"
-            } else {
-                "max_tokens"
-            };
-            body.insert(field.into(), n.into());
-        }
-        if !request.stop.is_empty() {
-            body.insert("stop".into(), request.stop.clone().into());
-        }
-        if let Some(seed) = request.seed {
-            body.insert("seed".into(), seed.into());
-        }
-        if let Some(ResponseFormat::JsonSchema {
-            name,
-            schema,
-            strict,
-        }) = &request.response_format
-        {
-            body.insert(
-                "response_format".into(),
-                json!({"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": strict}}),
-            );
-        }
-        if stream {
-            body.insert("stream".into(), true.into());
-            if self.inner.stream_usage {
-                body.insert("stream_options".into(), json!({"include_usage": true}));
-            }
-        }
-        serde_json::to_vec(&Value::Object(body)).map_err(|e| {
-            ProviderError::bad_response(PROVIDER, ".", format!("could not encode the request: {e}"))
-        })
+        let (max_tokens, max_completion_tokens) = if self.max_completion_tokens {
+            (None, request.max_tokens)
+        } else {
+            (request.max_tokens, None)
+        };
+        let response_format = request.response_format.as_ref().map(|format| match format {
+            ResponseFormat::JsonSchema {
+                name,
+                schema,
+                strict,
+            } => wire::ResponseFormat {
+                kind: "json_schema",
+                json_schema: wire::JsonSchema {
+                    name,
+                    schema,
+                    strict: *strict,
+                },
+            },
+        });
+        let body = wire::Request {
+            model,
+            messages: request
+                .system
+                .iter()
+                .map(|system| Turn {
+                    role: Role::System.as_str(),
+                    content: system,
+                })
+                .chain(request.messages.iter().map(|m| Turn {
+                    role: m.role.as_str(),
+                    content: &m.content,
+                }))
+                .collect(),
+            temperature: request.temperature,
+            max_tokens,
+            max_completion_tokens,
+            stop: &request.stop,
+            seed: request.seed,
+            response_format,
+            stream,
+            stream_options: (stream && self.stream_usage).then_some(wire::StreamOptions {
+                include_usage: true,
+            }),
+        };
+        http::encode(PROVIDER, &body)
     }
 
-    async fn send(
-        &self,
-        request: &ChatRequest,
-        model: &str,
-        stream: bool,
-    ) -> Result<reqwest::Response, ProviderError> {
-        let core = &self.inner.core;
-        let mut http_request = core.post(self.body(request, model, stream)?, stream);
-        if let Some(auth) = &self.inner.auth {
-            http_request = http_request.header(AUTHORIZATION, auth.clone());
-        }
-        http::send(
-            http_request,
-            &core.error_context(model, &self.inner.auth_hint),
-        )
-        .await
-    }
-
-    async fn chat_inner(
-        &self,
-        request: &ChatRequest,
-        model: &str,
-    ) -> Result<ChatResponse, ProviderError> {
-        let response = self.send(request, model, false).await?;
-        let body = http::read_body(
-            response,
-            PROVIDER,
-            self.inner.core.settings.max_response_bytes,
-        )
-        .await?;
-        let completion: wire::Completion = http::parse_json(PROVIDER, &body)?;
+    fn answer(&self, body: &[u8], cx: &ErrorContext<'_>) -> Result<ChatResponse, ProviderError> {
+        let completion: wire::Completion = http::parse_json(PROVIDER, body)?;
         if let Some(error) = completion.error {
-            return Err(in_band_error(error, model, &self.inner.auth_hint));
+            return Err(in_band_error(error, cx));
         }
         let Some(choice) = completion.choices.into_iter().next() else {
             return Err(ProviderError::bad_response(
@@ -273,61 +224,32 @@ impl OpenAiClient {
             model: completion.model,
         })
     }
-}
 
-#[async_trait]
-impl ChatModel for OpenAiClient {
-    fn provider(&self) -> &'static str {
-        PROVIDER
-    }
-
-    fn model(&self) -> &str {
-        &self.inner.core.model
-    }
-
-    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
-        let model = self.inner.core.model_for(request.model.as_deref());
-        let redactor = &self.inner.core.redactor;
-        measured_chat(PROVIDER, model, redactor, self.chat_inner(request, model)).await
-    }
-
-    async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, ProviderError> {
-        let model = self.inner.core.model_for(request.model.as_deref());
-        let decoder = OpenAiDecoder {
+    fn decoder(&self, model: &str, auth_hint: &str) -> OpenAiDecoder {
+        OpenAiDecoder {
             model: model.to_owned(),
-            auth_hint: self.inner.auth_hint.clone(),
+            auth_hint: auth_hint.to_owned(),
             finish: None,
             usage: None,
             server_model: None,
-        };
-        let send = self.send(request, model, true);
-        let max_event = self.inner.core.max_event();
-        let redactor = &self.inner.core.redactor;
-        measured_stream(PROVIDER, model, redactor, max_event, send, decoder).await
+        }
     }
 }
 
-/// An error object sent with a 200 status (in a body or inside a stream).
-fn in_band_error(error: Value, model: &str, hint: &str) -> ProviderError {
+/// An error object sent with a 200 status (in a body or inside a stream); its numeric
+/// `code`, when it is an HTTP error status, is the status it stands for.
+fn in_band_error(error: Value, cx: &ErrorContext<'_>) -> ProviderError {
     let status = error
         .get("code")
         .and_then(Value::as_u64)
         .and_then(|c| u16::try_from(c).ok())
         .filter(|c| (400..600).contains(c))
         .unwrap_or(500);
-    let body = json!({ "error": error }).to_string();
-    let api: ApiError = http::api_error(
-        PROVIDER,
-        status,
-        &reqwest::header::HeaderMap::new(),
-        body.as_bytes(),
-        std::time::SystemTime::now(),
-    );
-    classify(api, model, hint)
+    cx.in_band(status, &json!({ "error": error }))
 }
 
 /// Reads `chat.completion.chunk` events.
-struct OpenAiDecoder {
+pub(crate) struct OpenAiDecoder {
     model: String,
     auth_hint: String,
     finish: Option<FinishReason>,
@@ -361,7 +283,12 @@ impl Decoder for OpenAiDecoder {
         }
         let chunk: wire::Chunk = http::parse_json(PROVIDER, data.as_bytes())?;
         if let Some(error) = chunk.error {
-            return Err(in_band_error(error, &self.model, &self.auth_hint));
+            let cx = ErrorContext {
+                provider: PROVIDER,
+                model: &self.model,
+                auth_hint: &self.auth_hint,
+            };
+            return Err(in_band_error(error, &cx));
         }
         if chunk.model.is_some() {
             self.server_model = chunk.model;
@@ -403,33 +330,71 @@ impl Decoder for OpenAiDecoder {
     }
 }
 
-/// The wire format, as leniently as the servers need.
+/// The wire format: requests as the API documents them, answers as leniently as the
+/// servers need.
 mod wire {
+    use serde::Serialize;
+
     use super::*;
+
+    #[derive(Serialize)]
+    pub(super) struct Request<'a> {
+        pub(super) model: &'a str,
+        pub(super) messages: Vec<http::Turn<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(super) temperature: Option<f32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(super) max_tokens: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(super) max_completion_tokens: Option<u32>,
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        pub(super) stop: &'a [String],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(super) seed: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(super) response_format: Option<ResponseFormat<'a>>,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        pub(super) stream: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(super) stream_options: Option<StreamOptions>,
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct ResponseFormat<'a> {
+        #[serde(rename = "type")]
+        pub(super) kind: &'static str,
+        pub(super) json_schema: JsonSchema<'a>,
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct JsonSchema<'a> {
+        pub(super) name: &'a str,
+        pub(super) schema: &'a Value,
+        pub(super) strict: bool,
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct StreamOptions {
+        pub(super) include_usage: bool,
+    }
 
     #[derive(Deserialize)]
     pub(super) struct Completion {
         #[serde(default)]
         pub(super) choices: Vec<Choice>,
-        #[serde(default)]
         pub(super) usage: Option<Usage>,
-        #[serde(default)]
         pub(super) model: Option<String>,
-        #[serde(default)]
         pub(super) error: Option<Value>,
     }
 
     #[derive(Deserialize)]
     pub(super) struct Choice {
-        #[serde(default)]
         pub(super) message: Option<Message>,
-        #[serde(default)]
         pub(super) finish_reason: Option<String>,
     }
 
     #[derive(Deserialize)]
     pub(super) struct Message {
-        #[serde(default)]
         pub(super) content: Option<Content>,
     }
 
@@ -443,7 +408,6 @@ mod wire {
 
     #[derive(Deserialize)]
     pub(super) struct Part {
-        #[serde(default)]
         text: Option<String>,
     }
 
@@ -458,9 +422,7 @@ mod wire {
 
     #[derive(Deserialize)]
     pub(super) struct Usage {
-        #[serde(default)]
         prompt_tokens: Option<u64>,
-        #[serde(default)]
         completion_tokens: Option<u64>,
     }
 
@@ -477,27 +439,20 @@ mod wire {
     pub(super) struct Chunk {
         #[serde(default)]
         pub(super) choices: Vec<ChunkChoice>,
-        #[serde(default)]
         pub(super) usage: Option<Usage>,
-        #[serde(default)]
         pub(super) model: Option<String>,
-        #[serde(default)]
         pub(super) error: Option<Value>,
     }
 
     #[derive(Deserialize)]
     pub(super) struct ChunkChoice {
-        #[serde(default)]
         pub(super) index: Option<u32>,
-        #[serde(default)]
         pub(super) delta: Option<Delta>,
-        #[serde(default)]
         pub(super) finish_reason: Option<String>,
     }
 
     #[derive(Deserialize)]
     pub(super) struct Delta {
-        #[serde(default)]
         pub(super) content: Option<String>,
     }
 }

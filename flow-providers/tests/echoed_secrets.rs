@@ -218,3 +218,26 @@ fn a_secret_never_becomes_a_metric_label() {
     assert_clean("metric labels", &labels);
     assert_clean("traced", &traced());
 }
+
+#[tokio::test]
+async fn the_base_urls_password_is_redacted_like_the_key() {
+    traced();
+    // This client holds no key: the answer echoes only the URL's password.
+    let server = server(ResponseTemplate::new(401).set_body_json(
+        json!({"error": {"message": "bad credentials alice:pw%2Fone-SECRET and pw/one-SECRET"}}),
+    ))
+    .await;
+    let address = server.uri().trim_start_matches("http://").to_owned();
+    let client = typedflow_providers::OpenAiClient::builder()
+        .ignore_env()
+        .base_url(format!("http://alice:pw%2Fone-SECRET@{address}/v1"))
+        .model("m")
+        .build()
+        .unwrap();
+    let err = reply_text(&client, false).await.unwrap_err();
+    let shown = format!("{err} {err:?}");
+    // Written as in the URL and percent-decoded: both are gone.
+    assert!(!shown.contains("one-SECRET"), "{shown}");
+    assert!(shown.contains("alice:[redacted]"), "{shown}");
+    assert!(!traced().contains("one-SECRET"));
+}

@@ -66,6 +66,10 @@ fn openai(base: &str, key: &str) -> OpenAiClient {
         .api_key(key)
         .model(model())
         .timeout(Duration::from_secs(120))
+        // A plain reply sends no byte until it is complete: on a loaded machine, with
+        // requests queued behind the server's two slots, that is longer than the
+        // default 60 s read timeout.
+        .read_timeout(Duration::from_secs(120))
         .build()
         .expect("valid settings")
 }
@@ -77,6 +81,10 @@ fn anthropic(base: &str, key: &str) -> AnthropicClient {
         .api_key(key)
         .model(model())
         .timeout(Duration::from_secs(120))
+        // A plain reply sends no byte until it is complete: on a loaded machine, with
+        // requests queued behind the server's two slots, that is longer than the
+        // default 60 s read timeout.
+        .read_timeout(Duration::from_secs(120))
         .build()
         .expect("valid settings")
 }

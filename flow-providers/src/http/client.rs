@@ -1,14 +1,227 @@
-//! The part of a client both HTTP providers share: settings read from the builder and
-//! the environment, the `reqwest` client, the key, and the per-request plumbing.
+//! The one HTTP client skeleton both providers share: settings read from the builder
+//! and the environment, the `reqwest` client, the key, sending a request, reading the
+//! answer or the stream, and the [`ChatModel`](crate::ChatModel) methods. What differs
+//! between providers (the body, the headers, the answer and stream formats) is a
+//! [`Protocol`].
 
 use core::fmt;
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::{ErrorContext, HttpSettings, build_client, endpoint, env_var, extra_headers};
-use crate::error::ConfigError;
+use super::{
+    Decoder, ErrorContext, HttpSettings, build_client, endpoint, env_var, extra_headers, read_body,
+    secret_header,
+};
+use crate::error::{ConfigError, ProviderError};
 use crate::redact::Redactor;
+use crate::stream::ChatStream;
+use crate::telemetry::{measured_chat, measured_stream};
+use crate::types::{ChatRequest, ChatResponse};
+
+/// What one HTTP provider does its own way; [`HttpClient`] does the rest.
+pub(crate) trait Protocol: fmt::Debug + Send + Sync + 'static {
+    /// The provider's name, endpoint and environment variables.
+    const DEFAULTS: Defaults;
+    /// The header that carries the key, and the prefix of its value (`Bearer `).
+    const KEY_HEADER: (&'static str, &'static str);
+    /// Reads the provider's stream events.
+    type Decoder: Decoder;
+
+    /// The JSON body for `request`, sent to `model`.
+    ///
+    /// # Errors
+    ///
+    /// Only if the body cannot be encoded (a non-finite number in a schema).
+    fn body(
+        &self,
+        request: &ChatRequest,
+        model: &str,
+        stream: bool,
+    ) -> Result<Vec<u8>, ProviderError>;
+
+    /// Adds the headers the provider needs besides the key's.
+    fn headers(
+        &self,
+        request: &ChatRequest,
+        http: reqwest::RequestBuilder,
+    ) -> reqwest::RequestBuilder {
+        let _ = request;
+        http
+    }
+
+    /// Reads a whole answer; an error sent in a success answer is returned as one.
+    ///
+    /// # Errors
+    ///
+    /// A body that does not parse, or the error it carries.
+    fn answer(&self, body: &[u8], cx: &ErrorContext<'_>) -> Result<ChatResponse, ProviderError>;
+
+    /// A decoder for one streamed answer from `model`.
+    fn decoder(&self, model: &str, auth_hint: &str) -> Self::Decoder;
+}
+
+/// An HTTP chat client speaking protocol `P`.
+pub(crate) struct HttpClient<P> {
+    core: Core,
+    /// The key's header value, marked sensitive.
+    key: Option<HeaderValue>,
+    auth_hint: String,
+    protocol: P,
+}
+
+impl<P: Protocol> HttpClient<P> {
+    /// Resolves the builder's settings and builds the client.
+    pub(crate) fn build(common: CommonBuilder, protocol: P) -> Result<Self, ConfigError> {
+        let core = Core::build(common, &P::DEFAULTS)?;
+        let (name, prefix) = P::KEY_HEADER;
+        let key = core
+            .api_key
+            .as_ref()
+            .map(|key| secret_header(name, prefix, key))
+            .transpose()?;
+        Ok(HttpClient {
+            auth_hint: core.auth_hint(),
+            core,
+            key,
+            protocol,
+        })
+    }
+
+    /// The provider's name.
+    pub(crate) fn provider(&self) -> &'static str {
+        P::DEFAULTS.provider
+    }
+
+    /// The model requests go to unless they name one.
+    pub(crate) fn model(&self) -> &str {
+        &self.core.model
+    }
+
+    async fn send(
+        &self,
+        request: &ChatRequest,
+        model: &str,
+        stream: bool,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let body = self.protocol.body(request, model, stream)?;
+        let mut http = self.protocol.headers(request, self.core.post(body, stream));
+        if let Some(key) = &self.key {
+            http = http.header(P::KEY_HEADER.0, key.clone());
+        }
+        super::send(http, &self.core.error_context(model, &self.auth_hint)).await
+    }
+
+    async fn chat_inner(
+        &self,
+        request: &ChatRequest,
+        model: &str,
+    ) -> Result<ChatResponse, ProviderError> {
+        let response = self.send(request, model, false).await?;
+        let body = read_body(
+            response,
+            self.provider(),
+            self.core.settings.max_response_bytes,
+        )
+        .await?;
+        self.protocol
+            .answer(&body, &self.core.error_context(model, &self.auth_hint))
+    }
+
+    /// [`ChatModel::chat`](crate::ChatModel::chat), measured and redacted.
+    pub(crate) async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+        let model = self.core.model_for(request.model.as_deref());
+        let chat = self.chat_inner(request, model);
+        measured_chat(self.provider(), model, &self.core.redactor, chat).await
+    }
+
+    /// [`ChatModel::chat_stream`](crate::ChatModel::chat_stream), measured and redacted.
+    pub(crate) async fn chat_stream(
+        &self,
+        request: &ChatRequest,
+    ) -> Result<ChatStream, ProviderError> {
+        let model = self.core.model_for(request.model.as_deref());
+        let decoder = self.protocol.decoder(model, &self.auth_hint);
+        let send = self.send(request, model, true);
+        let (provider, max_event) = (self.provider(), self.core.max_event());
+        measured_stream(
+            provider,
+            model,
+            &self.core.redactor,
+            max_event,
+            send,
+            decoder,
+        )
+        .await
+    }
+
+    /// `Debug` under the public client's name: the settings, never a secret.
+    pub(crate) fn fmt_as(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("core", &self.core)
+            .field("protocol", &self.protocol)
+            .finish()
+    }
+}
+
+/// Makes `$client` (a struct holding `inner: Arc<HttpClient<_>>`) a [`ChatModel`] and
+/// gives it a `Debug` that shows no secret.
+///
+/// [`ChatModel`]: crate::ChatModel
+macro_rules! http_chat_model {
+    ($client:ident) => {
+        impl ::core::fmt::Debug for $client {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                self.inner.fmt_as(stringify!($client), f)
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl $crate::model::ChatModel for $client {
+            fn provider(&self) -> &'static str {
+                self.inner.provider()
+            }
+
+            fn model(&self) -> &str {
+                self.inner.model()
+            }
+
+            async fn chat(
+                &self,
+                request: &$crate::types::ChatRequest,
+            ) -> Result<$crate::types::ChatResponse, $crate::error::ProviderError> {
+                self.inner.chat(request).await
+            }
+
+            async fn chat_stream(
+                &self,
+                request: &$crate::types::ChatRequest,
+            ) -> Result<$crate::stream::ChatStream, $crate::error::ProviderError> {
+                self.inner.chat_stream(request).await
+            }
+        }
+    };
+}
+
+pub(crate) use http_chat_model;
+
+/// A provider's [`Defaults`]: its name, the prefix of its environment variables
+/// (`OPENAI` gives `OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_MODEL`), its base URL and
+/// the endpoint's path below it.
+macro_rules! defaults {
+    ($provider:expr, $env:literal, $base_url:literal, $path:literal) => {
+        $crate::http::client::Defaults {
+            provider: $provider,
+            base_url: $base_url,
+            base_url_env: concat!($env, "_BASE_URL"),
+            api_key_env: concat!($env, "_API_KEY"),
+            model_env: concat!($env, "_MODEL"),
+            path: $path,
+        }
+    };
+}
+
+pub(crate) use defaults;
 
 /// Where a provider's defaults come from.
 pub(crate) struct Defaults {
@@ -277,7 +490,8 @@ macro_rules! common_builder_methods {
             ///
             /// # Default
             ///
-            /// 120 seconds.
+            /// 120 seconds. It must be from 1 ms to 365 days: `build()` refuses anything
+            /// else with [`ConfigError::InvalidTimeout`](crate::ConfigError::InvalidTimeout).
             pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
                 self.common.settings.timeout = timeout;
                 self
@@ -287,7 +501,8 @@ macro_rules! common_builder_methods {
             ///
             /// # Default
             ///
-            /// 10 seconds.
+            /// 10 seconds. It must be from 1 ms to 365 days: `build()` refuses anything
+            /// else with [`ConfigError::InvalidTimeout`](crate::ConfigError::InvalidTimeout).
             pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
                 self.common.settings.connect_timeout = timeout;
                 self
@@ -298,7 +513,8 @@ macro_rules! common_builder_methods {
             ///
             /// # Default
             ///
-            /// 60 seconds.
+            /// 60 seconds. It must be from 1 ms to 365 days: `build()` refuses anything
+            /// else with [`ConfigError::InvalidTimeout`](crate::ConfigError::InvalidTimeout).
             pub fn read_timeout(mut self, timeout: std::time::Duration) -> Self {
                 self.common.settings.read_timeout = timeout;
                 self

@@ -843,6 +843,13 @@ mod tests {
 
     /// One call of every message function, with arguments such as the stages pass.
     fn samples() -> Vec<Message> {
+        let mut all = samples_graph();
+        all.extend(samples_syntax_and_nodes());
+        all.extend(samples_arguments());
+        all
+    }
+
+    fn samples_graph() -> Vec<Message> {
         vec![
             unknown_node("a", "b"),
             unreachable_node("a"),
@@ -876,6 +883,11 @@ mod tests {
             expected_flow_name(),
             expected_flow_types(),
             flow_two_inputs(),
+        ]
+    }
+
+    fn samples_syntax_and_nodes() -> Vec<Message> {
+        vec![
             tokens_after_flow(),
             expected_statement(),
             expected_arrow(),
@@ -908,6 +920,11 @@ mod tests {
             unknown_backoff("a", "did you mean `x`?"),
             retry_without_attempts(),
             breaker_incomplete(),
+        ]
+    }
+
+    fn samples_arguments() -> Vec<Message> {
+        vec![
             expected_list("retry(attempts = 3)"),
             not_a_whole_number("max_steps", "a string", "; write `max_steps = 3`"),
             number_suffix("max_steps", "u8"),
@@ -961,7 +978,7 @@ mod tests {
             .split("pub fn ")
             .skip(1)
             .filter(|f| {
-                f.split('{')
+                f.lines()
                     .next()
                     .is_some_and(|sig| sig.contains("-> Message"))
             })

@@ -6,7 +6,7 @@
 //! would report an unknown strategy as "Unknown field: `maxx`. Did you mean `max`?",
 //! which calls a strategy a field and does not follow the catalogue's style.
 
-use darling::ast::{Data, Fields};
+use darling::ast::Data;
 use darling::util::Ignored;
 use darling::{FromDeriveInput, FromField};
 use proc_macro2::TokenStream;
@@ -48,51 +48,40 @@ pub struct DeriveField {
     pub strategy: Option<TokenStream>,
 }
 
-/// The struct of a derive input; an enum or a union is reported with `not_struct`.
+/// The struct of a derive input, each field read by `field`; an enum or a union is
+/// reported with `not_struct`.
 fn parse_struct(
     cx: &mut Diagnostics,
     input: &DeriveInput,
     not_struct: fn() -> Message,
-) -> Option<(Input, Fields<Field>)> {
-    let mut parsed = match Input::from_derive_input(input) {
+    mut strategy: impl FnMut(&mut Diagnostics, &Field) -> Option<TokenStream>,
+) -> Option<DeriveStruct> {
+    let parsed = match Input::from_derive_input(input) {
         Ok(parsed) => parsed,
         Err(err) => {
             cx.push(err.into());
             return None;
         }
     };
-    let data = std::mem::replace(&mut parsed.data, Data::Enum(Vec::new()));
-    match (data.take_struct(), &input.data) {
-        (Some(fields), syn::Data::Struct(_)) => Some((parsed, fields)),
-        _ => {
-            cx.error(input.ident.span(), not_struct());
-            None
-        }
-    }
-}
-
-fn access(i: usize, field: &Field) -> TokenStream {
-    match &field.ident {
-        Some(name) => quote!(#name),
-        None => {
-            let index = Index::from(i);
-            quote!(#index)
-        }
-    }
-}
-
-/// `#[derive(Deps)]`: a struct whose fields are the dependencies.
-pub fn parse_deps(cx: &mut Diagnostics, input: &DeriveInput) -> Option<DeriveStruct> {
-    let (parsed, fields) = parse_struct(cx, input, msg::deps_not_struct)?;
+    let (Some(fields), syn::Data::Struct(_)) = (parsed.data.take_struct(), &input.data) else {
+        cx.error(input.ident.span(), not_struct());
+        return None;
+    };
     let named = fields.style.is_struct();
     let fields = fields
         .fields
         .iter()
         .enumerate()
         .map(|(i, f)| DeriveField {
-            access: access(i, f),
+            access: match &f.ident {
+                Some(name) => quote!(#name),
+                None => {
+                    let index = Index::from(i);
+                    quote!(#index)
+                }
+            },
             ty: f.ty.clone(),
-            strategy: None,
+            strategy: strategy(cx, f),
         })
         .collect();
     Some(DeriveStruct {
@@ -103,27 +92,17 @@ pub fn parse_deps(cx: &mut Diagnostics, input: &DeriveInput) -> Option<DeriveStr
     })
 }
 
+/// `#[derive(Deps)]`: a struct whose fields are the dependencies.
+pub fn parse_deps(cx: &mut Diagnostics, input: &DeriveInput) -> Option<DeriveStruct> {
+    parse_struct(cx, input, msg::deps_not_struct, |_, _| None)
+}
+
 const STRATEGIES: &[&str] = &["overwrite", "keep_first", "append", "max", "min", "with"];
 
 /// `#[derive(Merge)]`: a struct, each field with at most one `#[merge(strategy)]`.
 pub fn parse_merge(cx: &mut Diagnostics, input: &DeriveInput) -> Option<DeriveStruct> {
-    let (parsed, fields) = parse_struct(cx, input, msg::merge_not_struct)?;
-    let named = fields.style.is_struct();
-    let fields = fields
-        .fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| DeriveField {
-            access: access(i, f),
-            ty: f.ty.clone(),
-            strategy: merge_strategy(cx, &f.attrs),
-        })
-        .collect();
-    Some(DeriveStruct {
-        ident: parsed.ident,
-        generics: parsed.generics,
-        named,
-        fields,
+    parse_struct(cx, input, msg::merge_not_struct, |cx, f| {
+        merge_strategy(cx, &f.attrs)
     })
 }
 

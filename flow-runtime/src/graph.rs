@@ -128,14 +128,9 @@ pub trait Flow {
         input: Self::Input,
         token: &tokio_util::sync::CancellationToken,
     ) -> impl Future<Output = Result<Self::Output, FlowError>> {
-        let run = self.run(input);
-        async move {
-            tokio::select! {
-                biased;
-                () = token.cancelled() => Err(FlowError::__cancelled(Self::NAME)),
-                result = run => result,
-            }
-        }
+        // Cancellation is a hook of this run, inside the flow's own hooks, so they see the
+        // `Cancelled` outcome as they see any other (`flow_runs_total{outcome="cancelled"}`).
+        self.run_with(input, crate::hook::CancelOn::new(token))
     }
 }
 

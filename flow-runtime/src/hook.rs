@@ -257,3 +257,44 @@ impl<T, K: StepHook, S: RunStart<T>> RunStart<T> for StartPair<K, S> {
         self.start.start((self.outer, inner))
     }
 }
+
+/// The hook of a cancellable run ([`Flow::run_cancellable`](crate::Flow::run_cancellable)):
+/// ends the run with [`FlowError::Cancelled`] as soon as its token is cancelled (at once if
+/// it already is), dropping the step in progress. Its steps go through unchanged.
+pub(crate) struct CancelOn<'a> {
+    token: &'a tokio_util::sync::CancellationToken,
+}
+
+impl<'a> CancelOn<'a> {
+    pub(crate) fn new(token: &'a tokio_util::sync::CancellationToken) -> Self {
+        CancelOn { token }
+    }
+}
+
+impl StepHook for CancelOn<'_> {
+    #[inline(always)]
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
+        &self,
+        _cx: &Context,
+        _node: &'static NodeInfo,
+        call: F,
+    ) -> impl Future<Output = F::Output> {
+        call
+    }
+
+    fn start<T, S: RunStart<T>>(
+        &self,
+        graph: &'static GraphInfo,
+        _run_id: RunId,
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        let token = self.token;
+        async move {
+            tokio::select! {
+                biased;
+                () = token.cancelled() => Err(FlowError::__cancelled(graph.name)),
+                result = start.start(NoHook) => result,
+            }
+        }
+    }
+}

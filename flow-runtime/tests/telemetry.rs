@@ -218,6 +218,14 @@ fn metrics_after_scripted_runs() {
                 fetch.run(1).await.unwrap_err();
                 // The flow's own timeout is an outcome of the run.
                 stall.run(1).await.unwrap_err();
+                // So is a cancellation through a token.
+                let token = tokio_util::sync::CancellationToken::new();
+                let cancel = async {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    token.cancel();
+                };
+                let (cancelled, ()) = tokio::join!(stall.run_cancellable(1, &token), cancel);
+                assert!(matches!(cancelled, Err(FlowError::Cancelled { .. })));
             });
         });
     });

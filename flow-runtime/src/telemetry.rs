@@ -272,7 +272,13 @@ impl StepHook for Metered {
     ) -> impl Future<Output = F::Output> {
         let step = cx.step();
         async move {
-            let started = tokio::time::Instant::now();
+            // Records the call's duration when it ends, and also when it is dropped before
+            // it ends (the flow's timeout, a cancellation), then as a `cancelled` error.
+            let mut call_end = NodeCallEnd {
+                node,
+                started: tokio::time::Instant::now(),
+                ended: false,
+            };
             // Only policies report from inside a call.
             let out = if N::HAS_POLICIES {
                 let listen = |s: &mut Scope| s.metered = Some(node.keys);
@@ -280,9 +286,8 @@ impl StepHook for Metered {
             } else {
                 call.await
             };
-            let elapsed = started.elapsed().as_secs_f64();
-            metrics::with_recorder(|r| r.register_histogram(&node.keys.duration, &METADATA))
-                .record(elapsed);
+            call_end.ended = true;
+            drop(call_end);
             if let Err(err) = &out {
                 node_error(node, N::error_kind(err));
             }
@@ -343,6 +348,27 @@ impl Drop for InFlight {
 }
 
 /// Counts a failed node call in `flow_node_errors_total`; the `kind` label makes its key.
+/// The end of a node call under `Metered`: records its duration when dropped, and a
+/// `cancelled` error if the call was dropped before it ended.
+#[cfg(feature = "metrics")]
+struct NodeCallEnd {
+    node: &'static NodeInfo,
+    started: tokio::time::Instant,
+    ended: bool,
+}
+
+#[cfg(feature = "metrics")]
+impl Drop for NodeCallEnd {
+    fn drop(&mut self) {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        metrics::with_recorder(|r| r.register_histogram(&self.node.keys.duration, &METADATA))
+            .record(elapsed);
+        if !self.ended {
+            node_error(self.node, crate::ErrorKind::Cancelled);
+        }
+    }
+}
+
 #[cfg(feature = "metrics")]
 #[cold]
 fn node_error(node: &'static NodeInfo, kind: crate::ErrorKind) {

@@ -122,6 +122,50 @@ impl FlowError {
         }
     }
 
+    /// The innermost `FlowError` of this error's cause chain: itself, or, when a
+    /// subgraph used as a node failed, the subgraph's own error (and so on down).
+    pub fn innermost(&self) -> &FlowError {
+        let mut inner = self;
+        while let FlowError::Node { source, .. } = inner {
+            match source.downcast_ref::<FlowError>() {
+                Some(flow) => inner = flow,
+                None => break,
+            }
+        }
+        inner
+    }
+
+    /// Whether a step limit ended the run, this flow's or a subgraph's (through the
+    /// cause chain). [`FlowError::StepLimit`]'s `flow` says whose.
+    ///
+    /// ```
+    /// use typedflow::FlowError;
+    ///
+    /// # fn check(err: &FlowError) {
+    /// if err.is_step_limit() {
+    ///     eprintln!("a loop did not end: {}", err.innermost());
+    /// }
+    /// # }
+    /// ```
+    pub fn is_step_limit(&self) -> bool {
+        matches!(self.innermost(), FlowError::StepLimit { .. })
+    }
+
+    /// Whether a flow's timeout ended the run, this flow's or a subgraph's.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.innermost(), FlowError::Timeout { .. })
+    }
+
+    /// Whether the run was cancelled, or a subgraph's was.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.innermost(), FlowError::Cancelled { .. })
+    }
+
+    /// Whether a merge join could not merge its branches, in this flow or a subgraph.
+    pub fn is_merge_conflict(&self) -> bool {
+        matches!(self.innermost(), FlowError::MergeConflict { .. })
+    }
+
     /// The kind of failure, as a node error of a flow used as a subgraph.
     pub fn kind(&self) -> ErrorKind {
         match self {

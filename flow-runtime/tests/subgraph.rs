@@ -113,6 +113,73 @@ async fn an_inner_failure_keeps_its_cause_chain() {
     assert_eq!(inner.node(), Some("polish"));
 }
 
+#[node]
+async fn again(n: u32) -> u32 {
+    n + 1
+}
+
+enum Lap {
+    More(u32),
+    Done(u32),
+}
+
+#[node]
+async fn lap(n: u32) -> Lap {
+    if n < 100 { Lap::More(n) } else { Lap::Done(n) }
+}
+
+#[flow(max_steps = 10)]
+graph! {
+    /// Loops more often than its limit allows for small inputs.
+    Spin(u32) -> u32 {
+        START -> lap;
+        lap => {
+            Lap::More -> again,
+            Lap::Done -> END,
+        }
+        again -> lap;
+    }
+}
+
+#[node]
+async fn start_at(n: u32) -> u32 {
+    n
+}
+
+graph! {
+    Outer(u32) -> u32 {
+        START -> start_at -> Spin -> END;
+    }
+}
+
+#[tokio::test]
+async fn a_subgraphs_step_limit_is_told_apart_through_the_chain() {
+    let err = Outer::new(()).run(0).await.unwrap_err();
+    // The parent failed at its node `Spin`; the cause is the subgraph's own limit.
+    assert!(
+        matches!(err, FlowError::Node { node: "Spin", .. }),
+        "{err:?}"
+    );
+    assert!(err.is_step_limit());
+    assert!(!err.is_timeout() && !err.is_cancelled() && !err.is_merge_conflict());
+    assert!(matches!(
+        err.innermost(),
+        FlowError::StepLimit {
+            flow: "Spin",
+            max_steps: 10,
+            ..
+        }
+    ));
+    // A node's own error is not a limit.
+    let chapter = Chapter::new(AppDeps {
+        banned: "SPAM".into(),
+        ..AppDeps::default()
+    });
+    let err = chapter.run("spam".into()).await.unwrap_err();
+    assert!(!err.is_step_limit());
+    assert_eq!(err.innermost().node(), Some("polish"));
+}
+
 #[test]
 fn a_flow_is_a_node_in_the_description() {
     assert_eq!(<Write as Node>::NAME, "Write");

@@ -538,3 +538,40 @@ async fn two_branches_changing_one_field_differently_is_a_merge_conflict() {
     // A branch that writes the value the state already had changed nothing.
     assert_eq!(Clash::new(()).run(7).await.unwrap(), Shared { x: 8 });
 }
+
+// -- groups and maps right after START ----------------------------------------------------
+
+#[flow(deps = MapDeps)]
+graph! {
+    /// The flow's input is the collection mapped over.
+    SquareAll(Vec<u32>) -> (u32, Vec<u32>) {
+        START -> [square; 2] -> total -> END;
+    }
+}
+
+graph! {
+    /// The flow's input fans out to every branch.
+    Describe(String) -> String {
+        START -> (summary, length, shout) -> join -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_map_or_a_fan_out_can_start_a_flow() {
+    let flow = SquareAll::new(map_deps());
+    let (sum, squares) = flow.run(vec![3, 1, 2]).await.unwrap();
+    assert_eq!((sum, squares), (14, vec![9, 1, 4]));
+    assert_eq!(flow.deps().gauge.max.load(Ordering::SeqCst), 2);
+    let kinds: Vec<_> = SquareAll::GRAPH.edges.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EdgeKind::Map { limit: 2 },
+            EdgeKind::Collect,
+            EdgeKind::Plain
+        ]
+    );
+    let described = Describe::new(()).run("rust".into()).await.unwrap();
+    assert!(described.starts_with("summary of rust"), "{described}");
+    assert_eq!(Describe::GRAPH.entry, "summary");
+}

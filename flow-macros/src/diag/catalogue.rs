@@ -290,13 +290,6 @@ pub fn start_to_end() -> Message {
     )
 }
 
-pub fn start_to_group() -> Message {
-    msg(
-        Code::MisplacedGroup,
-        "`START` leads to one node; put the fan-out or map after it: `START -> split -> (a, b) -> join;`",
-    )
-}
-
 pub fn group_at_chain_end() -> Message {
     msg(
         Code::MisplacedGroup,
@@ -868,7 +861,6 @@ mod tests {
             start_as_target(),
             start_routes(),
             start_to_end(),
-            start_to_group(),
             group_at_chain_end(),
             nested_node_edge("a", "is a branch of a fan-out: its output goes to the join"),
             nested_twice("a"),

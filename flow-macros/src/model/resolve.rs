@@ -247,8 +247,14 @@ impl Resolver<'_> {
                     to_ident: n.clone(),
                 });
             }
-            (Endpoint::Start(start), _) if to_inner.is_some() => {
-                self.cx.error(start.span(), msg::start_to_group());
+            // `START -> [w; 4] -> collect;` maps over the flow's input, `START -> (a, b) ->
+            // join;` fans it out: the group or map is the entry step.
+            (Endpoint::Start(start), _) if let Some(step) = to_inner => {
+                self.entries.push(Entry {
+                    start: start.clone(),
+                    to: step,
+                    to_ident: to.ident().clone(),
+                });
             }
             (Endpoint::Start(_), Endpoint::End(e)) => self.cx.error(e.span(), msg::start_to_end()),
             (Endpoint::Start(_), Endpoint::Start(_)) => {

@@ -13,10 +13,22 @@ impl Cx<'_> {
         let graph = self.graph;
         let (name, state) = (self.name, &self.state);
         let entry = graph.entries.first().map(|e| e.to).unwrap_or(0);
-        let entry_ty = &graph.nodes[entry].ty;
         let entry_variant = &graph.nodes[entry].variant;
-        let entry_pass = quote_spanned! {graph.input.span()=>
-            ::typedflow::__private::Hand(__flow_input).entry::<#entry_ty, #name>()
+        let entry_pass = match &graph.nodes[entry].kind {
+            // `START -> [w; n]`: the flow's input is the collection mapped over.
+            Kind::Map { worker, .. } => {
+                let worker = &graph.nodes[*worker].ty;
+                quote_spanned! {graph.input.span()=>
+                    ::typedflow::__private::Hand(__flow_input).map_items::<#worker>()
+                }
+            }
+            // A node, or a fan-out, whose value is its first branch's input.
+            _ => {
+                let entry_ty = &graph.nodes[entry].ty;
+                quote_spanned! {graph.input.span()=>
+                    ::typedflow::__private::Hand(__flow_input).entry::<#entry_ty, #name>()
+                }
+            }
         };
         let arms = graph.steps().map(|(i, _)| self.arm(i));
         let limit_check = self.limit_check();

@@ -575,3 +575,86 @@ async fn a_map_or_a_fan_out_can_start_a_flow() {
     assert!(described.starts_with("summary of rust"), "{described}");
     assert_eq!(Describe::GRAPH.entry, "summary");
 }
+
+// -- branches that are paths ------------------------------------------------------------
+
+#[node]
+async fn fetch_page(topic: String) -> String {
+    sleep(Duration::from_secs(1)).await;
+    format!("page about {topic}")
+}
+
+#[node]
+async fn summarize_page(page: String) -> usize {
+    sleep(Duration::from_secs(1)).await;
+    page.len()
+}
+
+#[node]
+async fn classify(topic: String) -> bool {
+    sleep(Duration::from_secs(1)).await;
+    topic.contains("rust")
+}
+
+#[node]
+async fn report((words, rusty): (usize, bool)) -> String {
+    format!("{words} chars, rust: {rusty}")
+}
+
+graph! {
+    Paths(String) -> String {
+        START -> split -> (fetch_page -> summarize_page, classify) -> report -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_branch_may_be_a_path_whose_nodes_hooks_see() {
+    use futures_util::StreamExt as _;
+    let begin = Instant::now();
+    let flow = Paths::new(());
+    assert_eq!(
+        flow.run("rust".into()).await.unwrap(),
+        "15 chars, rust: true"
+    );
+    // The path takes 2 s beside a 1 s branch: 2 s in all, not 3.
+    assert_eq!(begin.elapsed(), Duration::from_secs(2));
+    let started: Vec<_> = flow
+        .stream("go".into())
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .filter_map(|e| match e {
+            typedflow::events::Event::NodeStarted { node, .. } => Some(node),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        started,
+        [
+            "split",
+            "fetch_page",
+            "classify",
+            "summarize_page",
+            "report"
+        ]
+    );
+    let edges: Vec<_> = Paths::GRAPH
+        .edges
+        .iter()
+        .map(|e| (e.from, e.to, e.kind))
+        .collect();
+    use typedflow::Endpoint::{End, Node, Start};
+    assert_eq!(
+        edges,
+        [
+            (Start, Node("split"), EdgeKind::Plain),
+            (Node("split"), Node("fetch_page"), EdgeKind::Branch),
+            (Node("split"), Node("classify"), EdgeKind::Branch),
+            (Node("fetch_page"), Node("summarize_page"), EdgeKind::Plain),
+            (Node("summarize_page"), Node("report"), EdgeKind::Join),
+            (Node("classify"), Node("report"), EdgeKind::Join),
+            (Node("report"), End, EdgeKind::Plain),
+        ]
+    );
+    insta::assert_snapshot!("paths_mermaid", Paths::MERMAID);
+}

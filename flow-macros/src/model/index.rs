@@ -123,13 +123,22 @@ fn cyclic(succ: &[Vec<Succ>]) -> bool {
     })
 }
 
-/// The user nodes an edge into or out of step `i` meets: the node itself, a fan-out's
-/// branches, a map's worker.
-fn user_ends(graph: &Graph, pos: &[Option<usize>], i: usize) -> Vec<Option<usize>> {
+/// The user nodes an edge into step `i` reaches: the node itself, the first node of
+/// each branch of a fan-out, a map's worker.
+fn user_entries(graph: &Graph, pos: &[Option<usize>], i: usize) -> Vec<Option<usize>> {
     match &graph.nodes[i].kind {
-        Kind::Fan { branches, .. } => branches.iter().map(|b| pos[*b]).collect(),
+        Kind::Fan { branches, .. } => branches.iter().map(|b| pos[b.first()]).collect(),
         Kind::Map { worker, .. } => vec![pos[*worker]],
         _ => vec![pos[i]],
+    }
+}
+
+/// The user nodes an edge out of step `i` leaves from: the node itself, the last node
+/// of each branch of a fan-out, a map's worker.
+fn user_exits(graph: &Graph, pos: &[Option<usize>], i: usize) -> Vec<Option<usize>> {
+    match &graph.nodes[i].kind {
+        Kind::Fan { branches, .. } => branches.iter().map(|b| pos[b.last()]).collect(),
+        _ => user_entries(graph, pos, i),
     }
 }
 
@@ -141,9 +150,9 @@ fn user_edges(graph: &Graph, pos: &[Option<usize>]) -> Vec<UserEdge> {
         let (targets, kind) = match to {
             Target::End => (vec![None], kind),
             Target::Node(j) => match &graph.nodes[j].kind {
-                Kind::Fan { .. } => (user_ends(graph, pos, j), UserEdgeKind::Branch),
+                Kind::Fan { .. } => (user_entries(graph, pos, j), UserEdgeKind::Branch),
                 Kind::Map { limit, .. } => (
-                    user_ends(graph, pos, j),
+                    user_entries(graph, pos, j),
                     UserEdgeKind::Map(limit.unwrap_or(DEFAULT_MAP_LIMIT)),
                 ),
                 _ => (vec![pos[j]], kind),
@@ -163,7 +172,15 @@ fn user_edges(graph: &Graph, pos: &[Option<usize>]) -> Vec<UserEdge> {
         add(&[None], Target::Node(e.to), UserEdgeKind::Plain);
     }
     for (i, node) in graph.steps() {
-        let exits = user_ends(graph, pos, i);
+        // Inside each branch of a fan-out, one node hands to the next.
+        if let Kind::Fan { branches, .. } = &node.kind {
+            for b in branches {
+                for pair in b.nodes.windows(2) {
+                    add(&[pos[pair[0]]], Target::Node(pair[1]), UserEdgeKind::Plain);
+                }
+            }
+        }
+        let exits = user_exits(graph, pos, i);
         let after = match node.kind {
             Kind::Fan { merge: true, .. } => UserEdgeKind::Merge,
             Kind::Fan { .. } => UserEdgeKind::Join,

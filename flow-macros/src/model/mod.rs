@@ -72,9 +72,9 @@ pub enum Kind {
     Worker { map: usize },
     /// The handler of a failed branch or map item: runs in its place.
     Handler { of: usize },
-    /// A fan-out group `(a, b, ..)` (or `{a, b, ..}`, merged), a step of its own; not a
-    /// node of the user's.
-    Fan { branches: Vec<usize>, merge: bool },
+    /// A fan-out group `(a, b -> c, ..)` (or `{a, b, ..}`, merged), a step of its own;
+    /// not a node of the user's.
+    Fan { branches: Vec<Branch>, merge: bool },
     /// A map `[worker; limit]`, a step of its own; not a node of the user's.
     Map { worker: usize, limit: Option<u32> },
 }
@@ -88,6 +88,26 @@ impl Kind {
     /// Whether the entry is a node of the user's (has a node type and a `NodeInfo`).
     pub fn is_user_node(&self) -> bool {
         !matches!(self, Kind::Fan { .. } | Kind::Map { .. })
+    }
+}
+
+/// One branch of a fan-out: its nodes, run one after the other, and the arrows between
+/// them (one fewer than the nodes).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Branch {
+    pub nodes: Vec<usize>,
+    pub arrows: Vec<Token![->]>,
+}
+
+impl Branch {
+    /// The node that takes the branch's input.
+    pub fn first(&self) -> usize {
+        self.nodes[0]
+    }
+
+    /// The node whose output is the branch's.
+    pub fn last(&self) -> usize {
+        self.nodes[self.nodes.len() - 1]
     }
 }
 
@@ -300,7 +320,14 @@ impl Graph {
             Kind::Fan { branches, .. } => {
                 let names: Vec<String> = branches
                     .iter()
-                    .map(|b| self.nodes[*b].name.to_string())
+                    .map(|b| {
+                        let path: Vec<String> = b
+                            .nodes
+                            .iter()
+                            .map(|k| self.nodes[*k].name.to_string())
+                            .collect();
+                        path.join(" -> ")
+                    })
                     .collect();
                 format!("({})", names.join(", "))
             }

@@ -6,7 +6,7 @@
 use quote::{ToTokens, format_ident};
 use syn::{Ident, LitStr, Path};
 
-use super::{Arm, Edge, Entry, ErrorEdge, Graph, Kind, Node, Route, Target, node_named};
+use super::{Arm, Branch, Edge, Entry, ErrorEdge, Graph, Kind, Node, Route, Target, node_named};
 use crate::diag::{Diagnostics, catalogue as msg, did_you_mean};
 use crate::parse::args::FlowArgs;
 use crate::parse::graph::{self as syntax, Endpoint, GraphInput, Stmt};
@@ -454,7 +454,17 @@ impl Resolver<'_> {
                 let branches = g
                     .branches
                     .iter()
-                    .map(|b| self.nested(b, Kind::Branch { fan }))
+                    .map(|path| {
+                        let first = self.nested(&path.first, Kind::Branch { fan });
+                        let rest = path
+                            .rest
+                            .iter()
+                            .map(|(_, n)| self.nested(n, Kind::Branch { fan }));
+                        Branch {
+                            nodes: std::iter::once(first).chain(rest).collect(),
+                            arrows: path.rest.iter().map(|(a, _)| *a).collect(),
+                        }
+                    })
                     .collect();
                 self.nodes[fan].kind = Kind::Fan {
                     branches,

@@ -90,14 +90,33 @@ pub enum Endpoint {
     Map(Map),
 }
 
-/// `(a, b, c)`: branches run concurrently on clones of one value.
+/// `(a, b -> c, d)`: branches run concurrently on clones of one value; a branch is a
+/// path of one or more nodes.
 #[derive(Clone)]
 pub struct Group {
     /// `{a, b}`: the branches' outputs, one state type, are merged with `Merge`.
     pub merge: bool,
     /// The first branch, which names the group in messages.
     pub lead: Ident,
-    pub branches: Vec<Ident>,
+    pub branches: Vec<BranchPath>,
+}
+
+/// `fetch -> summarize`: one branch of a fan-out, its nodes run one after the other.
+#[derive(Clone)]
+pub struct BranchPath {
+    pub first: Ident,
+    pub rest: Vec<(Token![->], Ident)>,
+}
+
+impl Parse for BranchPath {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let first = input.parse()?;
+        let mut rest = Vec::new();
+        while input.peek(Token![->]) {
+            rest.push((input.parse()?, input.parse()?));
+        }
+        Ok(BranchPath { first, rest })
+    }
 }
 
 /// `[worker; 4]`: `worker` mapped over a collection, at most 4 at once.
@@ -128,11 +147,14 @@ impl Parse for Endpoint {
             } else {
                 parenthesized!(content in input).span.join()
             };
-            let branches: Vec<Ident> = content
-                .parse_terminated(Ident::parse, Token![,])?
+            let branches: Vec<BranchPath> = content
+                .parse_terminated(BranchPath::parse, Token![,])?
                 .into_iter()
                 .collect();
-            let (Some(lead), true) = (branches.first().cloned(), branches.len() >= 2) else {
+            let (Some(lead), true) = (
+                branches.first().map(|b| b.first.clone()),
+                branches.len() >= 2,
+            ) else {
                 return Err(syn::Error::new(span, msg::group_of_one()));
             };
             return Ok(Endpoint::Group(Group {

@@ -12,12 +12,12 @@ use crate::model::{Kind, Target, WayOn};
 
 impl Cx<'_> {
     /// The type named in messages as the sender of a value leaving step `i`: the node, the
-    /// tuple of a fan-out's branches, or `[worker]` for a map.
+    /// tuple of a fan-out's branches (their last nodes), or `[worker]` for a map.
     pub(super) fn sender(&self, i: usize) -> TokenStream {
         let nodes = &self.graph.nodes;
         match &nodes[i].kind {
             Kind::Fan { branches, .. } => {
-                let tys = branches.iter().map(|b| &nodes[*b].ty);
+                let tys = branches.iter().map(|b| &nodes[b.last()].ty);
                 quote!((#(#tys,)*))
             }
             Kind::Map { worker, .. } => {
@@ -112,7 +112,7 @@ impl Cx<'_> {
         };
         let pass = match &nodes[j].kind {
             Kind::Fan { branches, .. } => {
-                let first = self.ty_at(branches[0], at);
+                let first = self.ty_at(branches[0].first(), at);
                 quote_spanned! {span=> ::typedflow::__private::Hand(#value).edge::<#first, #sender>() }
             }
             Kind::Map { worker, .. } => {

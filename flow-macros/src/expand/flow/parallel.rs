@@ -5,11 +5,12 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
 use super::Cx;
+use crate::model::Branch;
 
 impl Cx<'_> {
     /// The arm of fan-out step `i`: every branch on its own copy of the value, joined by
     /// `__private::join`; `{a, b}` merges the branches' states in written order.
-    pub(super) fn fan_arm(&self, i: usize, branches: &[usize], merge: bool) -> TokenStream {
+    pub(super) fn fan_arm(&self, i: usize, branches: &[Branch], merge: bool) -> TokenStream {
         let nodes = &self.graph.nodes;
         let node = &nodes[i];
         let (state, variant) = (&self.state, &node.variant);
@@ -17,20 +18,22 @@ impl Cx<'_> {
         let inputs: Vec<_> = (0..branches.len())
             .map(|b| format_ident!("__flow_v{}", b))
             .collect();
-        let values = branches.iter().enumerate().map(|(b, k)| {
+        let values = branches.iter().enumerate().map(|(b, branch)| {
             if b + 1 == branches.len() {
                 quote!(__flow_value)
             } else {
-                quote_spanned!(nodes[*k].name.span()=> ::typedflow::__private::fan_clone(&__flow_value))
+                let span = nodes[branch.first()].name.span();
+                quote_spanned!(span=> ::typedflow::__private::fan_clone(&__flow_value))
             }
         });
         let source = self.fan_source(i);
-        let futures = branches.iter().zip(&inputs).map(|(k, v)| {
-            let ty = &nodes[*k].ty;
-            let pass = quote_spanned! {nodes[*k].name.span()=>
+        let futures = branches.iter().zip(&inputs).map(|(branch, v)| {
+            let k = branch.first();
+            let ty = &nodes[k].ty;
+            let pass = quote_spanned! {nodes[k].name.span()=>
                 ::typedflow::__private::Hand(#v).edge::<#ty, #source>()
             };
-            let body = self.nested(*k);
+            let body = self.branch_path(branch);
             quote!({ let __flow_in = #pass; #body })
         });
         // `{a, b}`: the branches' states merged against the state before the fan-out,
@@ -40,7 +43,11 @@ impl Cx<'_> {
             let outs: Vec<_> = (0..branches.len())
                 .map(|b| format_ident!("__flow_o{}", b, span = span))
                 .collect();
-            let names = branches.iter().map(|b| nodes[*b].name.to_string());
+            let names = branches.iter().map(|b| {
+                let path: Vec<String> =
+                    b.nodes.iter().map(|k| nodes[*k].name.to_string()).collect();
+                path.join(" -> ")
+            });
             (
                 Some(quote_spanned! {span=>
                     let __flow_base = ::typedflow::__private::fan_clone(&__flow_value);
@@ -73,6 +80,40 @@ impl Cx<'_> {
                         return ::core::result::Result::Err(*__flow_err);
                     }
                 }
+            }
+        }
+    }
+
+    /// The future of one branch on `__flow_in`: its one node's call, or for a path
+    /// `a -> b -> c` each node in turn, the hand-over between two spanned on their arrow.
+    fn branch_path(&self, branch: &Branch) -> TokenStream {
+        let nodes = &self.graph.nodes;
+        let first = self.nested(branch.first());
+        if branch.nodes.len() == 1 {
+            // One node: its call as it is, with no generator of its own.
+            return first;
+        }
+        let rest = branch
+            .nodes
+            .windows(2)
+            .zip(&branch.arrows)
+            .map(|(pair, arrow)| {
+                let (from, to) = (&nodes[pair[0]].ty, pair[1]);
+                let to_ty = self.ty_at(to, nodes[to].name.span());
+                let pass = quote_spanned! {arrow.spans[0]=>
+                    ::typedflow::__private::Hand(__flow_out).edge::<#to_ty, #from>()
+                };
+                let call = self.nested(to);
+                quote! {
+                    let __flow_in = #pass;
+                    let __flow_out = #call.await?;
+                }
+            });
+        quote! {
+            async move {
+                let __flow_out = #first.await?;
+                #(#rest)*
+                ::core::result::Result::<_, ::std::boxed::Box<::typedflow::FlowError>>::Ok(__flow_out)
             }
         }
     }
@@ -156,7 +197,7 @@ impl Cx<'_> {
         match (preds.next(), preds.next(), &self.graph.nodes[fan].kind) {
             (Some(p), None, _) => self.sender(p),
             (_, _, crate::model::Kind::Fan { branches, .. }) => {
-                let ty = &self.graph.nodes[branches[0]].ty;
+                let ty = &self.graph.nodes[branches[0].first()].ty;
                 quote!(#ty)
             }
             _ => quote!(()),

@@ -17,7 +17,7 @@ pub(super) fn expand_state(cx: &Cx<'_>) -> TokenStream {
     };
     let variants: Vec<_> = graph.steps().map(|(_, n)| &n.variant).collect();
     let variant_tys = graph.steps().map(|(i, n)| match &n.kind {
-        Kind::Fan { branches, .. } => input_of(branches[0]),
+        Kind::Fan { branches, .. } => input_of(branches[0].first()),
         Kind::Map { worker, .. } => {
             let item = input_of(*worker);
             quote!(::std::vec::Vec<#item>)

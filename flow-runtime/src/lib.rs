@@ -42,6 +42,8 @@ mod hook;
 mod keys;
 mod merge;
 mod node;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod policy;
 mod report;
 mod retryable;

@@ -126,7 +126,7 @@ async fn write(outline: Outline, llm: &Llm) -> Result<Draft, ProviderError> {
         outline.topic,
         outline.points.join("\n")
     );
-    let text = ask(llm, WRITER, prompt, 350).await?;
+    let text = ask(llm, WRITER, prompt, 250).await?;
     Ok(Draft {
         outline,
         text,
@@ -156,7 +156,7 @@ async fn review(draft: Draft, llm: &Llm) -> Result<Review, ProviderError> {
 async fn revise(notes: Notes, llm: &Llm) -> Result<Draft, ProviderError> {
     let Notes { draft, notes } = notes;
     let prompt = format!("Notes: {notes}\n\nEssay:\n{}", draft.text);
-    let text = ask(llm, REVISER, prompt, 350).await?;
+    let text = ask(llm, REVISER, prompt, 250).await?;
     Ok(Draft {
         text,
         revisions: draft.revisions + 1,

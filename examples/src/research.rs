@@ -221,7 +221,7 @@ async fn summarize(found: (Hits, Hits, Hits), llm: &Llm) -> Result<Report, Provi
         .system(WRITER)
         .user(format!("Question: {question}\n\nPassages:\n{passages}"))
         .temperature(0.2)
-        .max_tokens(250);
+        .max_tokens(200);
     let answer = llm.chat(&request).await?.text.trim().to_owned();
     Ok(Report {
         question,

@@ -10,12 +10,14 @@
 //! `OPENAI_BASE_URL` (any OpenAI-compatible server), or `ANTHROPIC_API_KEY`, a real
 //! model does; see docs/providers.md.
 
+use typedflow::Report;
 use typedflow_examples::essay::{self, Essay, EssayDeps};
 use typedflow_examples::llm::model_from_env;
 use typedflow_examples::progress::{Progress, run_with_progress};
 
+/// Errors come out as sentences with their causes (`Report`), not as a `Debug` dump.
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Report> {
     let mut topic = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     if topic.trim().is_empty() {
         topic = "compile-time checked workflows".to_owned();

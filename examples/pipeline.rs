@@ -13,6 +13,7 @@
 //! `OPENAI_API_KEY` or `OPENAI_BASE_URL` (any OpenAI-compatible server), or
 //! `ANTHROPIC_API_KEY`, a real model does; see docs/providers.md.
 
+use typedflow::Report;
 use typedflow_examples::llm::model_from_env;
 use typedflow_examples::pipeline::{self, DeadLetter, Pipeline, PipelineDeps};
 use typedflow_examples::progress::{Progress, run_with_progress};
@@ -36,19 +37,21 @@ Broke on the first day and support never answered.
 Works well for soups.
 ";
 
+/// Errors come out as sentences with their causes (`Report`), not as a `Debug` dump.
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Report> {
     let batch = match std::env::args().nth(1) {
         Some(path) => std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read the batch {path}: {e}"))?,
+            .map_err(|e| Report::boxed(format!("cannot read the batch {path}: {e}").into()))?,
         None => SAMPLE.to_owned(),
     };
     let dead_letter_path = std::env::var("FLOW_DEAD_LETTER").map_or_else(
         |_| std::env::temp_dir().join("typedflow-pipeline-dead-letter.jsonl"),
         std::path::PathBuf::from,
     );
-    let dead_letter = DeadLetter::create(&dead_letter_path)
-        .map_err(|e| format!("cannot create {}: {e}", dead_letter_path.display()))?;
+    let dead_letter = DeadLetter::create(&dead_letter_path).map_err(|e| {
+        Report::boxed(format!("cannot create {}: {e}", dead_letter_path.display()).into())
+    })?;
     let (llm, which) = model_from_env(pipeline::scripted)?;
     println!("model: {which}");
 
@@ -68,12 +71,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let accounted = tally.done.len() + tally.set_aside.len();
     if accounted != tally.total {
-        return Err(format!(
-            "{} of {} reviews unaccounted for",
-            tally.total - accounted,
-            tally.total
-        )
-        .into());
+        let lost = tally.total - accounted;
+        let message = format!("{lost} of {} reviews unaccounted for", tally.total);
+        return Err(Report::boxed(message.into()));
     }
     println!("nothing lost: every review is labelled or set aside");
     Ok(())

@@ -10,6 +10,7 @@
 //! `OPENAI_API_KEY` or `OPENAI_BASE_URL` (any OpenAI-compatible server), or
 //! `ANTHROPIC_API_KEY`, a real model does; see docs/providers.md.
 
+use typedflow::{Report, report};
 use typedflow_examples::llm::model_from_env;
 use typedflow_examples::progress::{Progress, run_with_progress};
 use typedflow_examples::triage::{self, Ticket, Triage, TriageDeps};
@@ -20,8 +21,9 @@ const SAMPLES: [&str; 3] = [
     "How do I export my dashboards as PDF?",
 ];
 
+/// Errors come out as sentences with their causes (`Report`), not as a `Debug` dump.
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Report> {
     let mut texts: Vec<String> = std::env::args().skip(1).collect();
     if texts.is_empty() {
         texts = SAMPLES.map(str::to_owned).to_vec();
@@ -36,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let label = format!("ticket {id}");
         match run_with_progress(&flow, ticket, &label, &mut progress).await {
             Ok(done) => println!("#{} -> {}: {}", done.ticket, done.queue, done.action),
-            Err(err) => println!("#{id} -> not triaged: {err}"),
+            Err(err) => println!("#{id} -> not triaged: {}", report(&err)),
         }
     }
     Ok(())

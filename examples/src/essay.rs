@@ -74,18 +74,28 @@ pub enum Review {
     Accept(Draft),
 }
 
-async fn ask(llm: &Llm, system: &str, prompt: String) -> Result<String, ProviderError> {
+/// One model call: `system` sets the role, the reply is at most `max_tokens` long.
+///
+/// The limits keep prompt and reply within a small local model's context (llama.cpp's
+/// server splits its context between its parallel slots): a revision sends the whole
+/// essay back.
+async fn ask(
+    llm: &Llm,
+    system: &str,
+    prompt: String,
+    max_tokens: u32,
+) -> Result<String, ProviderError> {
     let request = ChatRequest::new()
         .system(system)
         .user(prompt)
         .temperature(0.3)
-        .max_tokens(700);
+        .max_tokens(max_tokens);
     Ok(llm.chat(&request).await?.text.trim().to_owned())
 }
 
 #[node]
 async fn outline(topic: String, llm: &Llm) -> Result<Outline, ProviderError> {
-    let reply = ask(llm, OUTLINER, format!("Topic: {topic}")).await?;
+    let reply = ask(llm, OUTLINER, format!("Topic: {topic}"), 120).await?;
     let points = reply
         .lines()
         .map(strip_list_marker)
@@ -116,7 +126,7 @@ async fn write(outline: Outline, llm: &Llm) -> Result<Draft, ProviderError> {
         outline.topic,
         outline.points.join("\n")
     );
-    let text = ask(llm, WRITER, prompt).await?;
+    let text = ask(llm, WRITER, prompt, 250).await?;
     Ok(Draft {
         outline,
         text,
@@ -131,7 +141,7 @@ async fn review(draft: Draft, llm: &Llm) -> Result<Review, ProviderError> {
         draft.outline.points.join("\n"),
         draft.text
     );
-    let verdict = ask(llm, REVIEWER, prompt).await?;
+    let verdict = ask(llm, REVIEWER, prompt, 120).await?;
     Ok(match verdict.strip_prefix("REVISE:") {
         Some(notes) if draft.revisions < MAX_REVISIONS => Review::Revise(Notes {
             draft,
@@ -146,7 +156,7 @@ async fn review(draft: Draft, llm: &Llm) -> Result<Review, ProviderError> {
 async fn revise(notes: Notes, llm: &Llm) -> Result<Draft, ProviderError> {
     let Notes { draft, notes } = notes;
     let prompt = format!("Notes: {notes}\n\nEssay:\n{}", draft.text);
-    let text = ask(llm, REVISER, prompt).await?;
+    let text = ask(llm, REVISER, prompt, 250).await?;
     Ok(Draft {
         text,
         revisions: draft.revisions + 1,

@@ -48,7 +48,7 @@ pub enum Outcome {
     SetAside {
         /// The review's line.
         line: usize,
-        /// The error, with its causes.
+        /// The error, with its causes (`typedflow::report`).
         reason: String,
     },
 }
@@ -109,18 +109,6 @@ pub struct PipelineDeps {
     pub dead_letter: DeadLetter,
 }
 
-/// The error and its causes, `: `-separated.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 #[node]
 async fn intake(batch: String) -> Vec<Review> {
     batch
@@ -160,7 +148,7 @@ async fn set_aside(
     failed: Failed<Review, PolicyError<ProviderError>>,
     dead_letter: &DeadLetter,
 ) -> Result<Outcome, io::Error> {
-    let reason = chain(&failed.error);
+    let reason = typedflow::report(&failed.error).to_string();
     dead_letter.write(&serde_json::json!({
         "line": failed.input.line,
         "text": failed.input.text,

@@ -11,7 +11,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use typedflow::prelude::*;
 use typedflow_providers::{
-    ChatModel as _, ChatModelExt as _, ChatRequest, ProviderError, ScriptedModel, ScriptedReply,
+    ChatModel as _, ChatModelExt as _, ChatRequest, ErrorKind, ProviderError, ScriptedModel,
+    ScriptedReply,
 };
 
 use crate::llm::{Llm, prompt_of, system_of};
@@ -43,7 +44,9 @@ pub struct Queries {
 /// The model's search plan, parsed from its structured output.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct Plan {
-    /// Single lowercase words.
+    /// Single lowercase words; bounded, so that a small model cannot repeat itself until
+    /// the reply's limit cuts its JSON.
+    #[schemars(length(max = 5), inner(length(max = 30)))]
     pub terms: Vec<String>,
 }
 
@@ -76,15 +79,31 @@ async fn plan(question: String, llm: &Llm) -> Result<Queries, ProviderError> {
         .system(PLANNER)
         .user(question.clone())
         .temperature(0.0)
-        .max_tokens(100);
-    let plan: Plan = llm.structured(&request).await?;
-    let terms = plan
-        .terms
-        .into_iter()
-        .map(|term| term.trim().to_lowercase())
-        .filter(|term| !term.is_empty())
-        .collect();
+        .max_tokens(200);
+    let terms = match llm.structured::<Plan>(&request).await {
+        Ok(plan) => plan
+            .terms
+            .into_iter()
+            .map(|term| term.trim().to_lowercase())
+            .filter(|term| !term.is_empty())
+            .collect(),
+        // A plan that does not parse (a small model's reply cut short) is no reason to
+        // give up: search for the question's own words. Other errors go to the policies.
+        Err(err) if err.kind() == ErrorKind::InvalidOutput => terms_of(&question),
+        Err(err) => return Err(err),
+    };
     Ok(Queries { question, terms })
+}
+
+/// The question's words worth searching for: up to five, lowercase, without the most
+/// common ones.
+pub fn terms_of(question: &str) -> Vec<String> {
+    question
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| w.len() > 2 && !STOP_WORDS.contains(&w.as_str()))
+        .take(5)
+        .collect()
 }
 
 /// The paragraphs of the Markdown `text` with the most of the search terms as words (a
@@ -189,15 +208,20 @@ async fn summarize(found: (Hits, Hits, Hits), llm: &Llm) -> Result<Report, Provi
         .into_iter()
         .flat_map(|hits| hits.passages.into_iter().map(move |p| (hits.source, p)))
         .collect();
+    // Each passage at most 300 characters in the prompt: six of them, the question and
+    // the answer fit a small local model's context.
     let passages: String = evidence
         .iter()
-        .map(|(source, passage)| format!("[{source}] {passage}\n"))
+        .map(|(source, passage)| {
+            let short: String = passage.chars().take(300).collect();
+            format!("[{source}] {short}\n")
+        })
         .collect();
     let request = ChatRequest::new()
         .system(WRITER)
         .user(format!("Question: {question}\n\nPassages:\n{passages}"))
         .temperature(0.2)
-        .max_tokens(300);
+        .max_tokens(200);
     let answer = llm.chat(&request).await?.text.trim().to_owned();
     Ok(Report {
         question,
@@ -221,21 +245,13 @@ const STOP_WORDS: [&str; 24] = [
     "my", "of", "on", "the", "to", "what", "when", "which", "why", "with",
 ];
 
-/// The offline model: plans with the question's own words, and answers with the first
+/// The offline model: plans with the question's own words ([`terms_of`]), and answers with the first
 /// sentence of the best passage of each source that found one.
 pub fn scripted() -> ScriptedModel {
     ScriptedModel::from_fn(|request, _| {
         let prompt = prompt_of(request);
         ScriptedReply::text(match system_of(request) {
-            PLANNER => {
-                let terms: Vec<String> = prompt
-                    .split(|c: char| !c.is_alphanumeric())
-                    .map(str::to_lowercase)
-                    .filter(|w| w.len() > 2 && !STOP_WORDS.contains(&w.as_str()))
-                    .take(5)
-                    .collect();
-                serde_json::json!({ "terms": terms }).to_string()
-            }
+            PLANNER => serde_json::json!({ "terms": terms_of(prompt) }).to_string(),
             WRITER => scripted_answer(prompt),
             other => format!("(no scripted answer for the system prompt {other:?})"),
         })

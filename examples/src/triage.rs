@@ -54,7 +54,8 @@ pub struct Classification {
     pub category: Category,
     /// Whether it cannot wait.
     pub urgent: bool,
-    /// One line.
+    /// One line (bounded, so that a small model cannot ramble past the reply's limit).
+    #[schemars(length(max = 120))]
     pub summary: String,
 }
 
@@ -98,7 +99,7 @@ async fn classify(ticket: Ticket, llm: &Llm) -> Result<Routed, ProviderError> {
         .system(CLASSIFIER)
         .user(ticket.text.clone())
         .temperature(0.0)
-        .max_tokens(150);
+        .max_tokens(300);
     let reading: Classification = llm.structured(&request).await?;
     let classified = Classified {
         ticket,

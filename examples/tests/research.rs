@@ -50,3 +50,33 @@ async fn nothing_found_is_said_plainly() {
     assert!(report.evidence.is_empty(), "{report:?}");
     assert_eq!(report.answer, "The guides say nothing about this.");
 }
+
+#[tokio::test]
+async fn a_plan_that_does_not_parse_falls_back_to_the_questions_words() {
+    use typedflow_providers::{ScriptedModel, ScriptedReply};
+
+    // The planner's JSON is cut short, as a small model's can be at its token limit.
+    let model = ScriptedModel::new([
+        ScriptedReply::text(r#"{"terms": ["retry", "backoff", "retry-backo"#),
+        ScriptedReply::text("Backoff waits longer after each failure [policies]."),
+    ]);
+    let flow = Research::new(ResearchDeps {
+        llm: Arc::new(model),
+    });
+
+    let report = flow
+        .run("How does retry backoff work with jitter?".to_owned())
+        .await
+        .expect("an answer despite the plan");
+
+    // The searches ran on the question's own words.
+    assert_eq!(
+        research::terms_of("How does retry backoff work with jitter?"),
+        ["retry", "backoff", "work", "jitter"]
+    );
+    assert!(sources(&report).contains(&"policies"), "{report:?}");
+    assert_eq!(
+        report.answer,
+        "Backoff waits longer after each failure [policies]."
+    );
+}

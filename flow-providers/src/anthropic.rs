@@ -235,6 +235,7 @@ impl Protocol for Anthropic {
                 .usage
                 .map(|u| Usage::new(u.prompt_tokens().unwrap_or(0), u.output_tokens.unwrap_or(0))),
             model: message.model,
+            tool_calls: Vec::new(),
         })
     }
 

@@ -222,6 +222,7 @@ impl Protocol for OpenAi {
             finish_reason,
             usage: completion.usage.map(wire::Usage::into_usage),
             model: completion.model,
+            tool_calls: Vec::new(),
         })
     }
 

@@ -8,8 +8,9 @@
 //! - [`ScriptedModel`]: replies from a script (text or tool calls), for tests and
 //!   offline examples.
 //! - Tool calling: [`ChatRequest::tool`] offers a [`ToolDefinition`] (its schema from a
-//!   serde type), [`ChatResponse::tool_calls`] holds the [`ToolCall`]s, and a
-//!   [`ToolResult`] goes back as a [`Message::tool_result`].
+//!   serde type), [`ChatResponse::tool_calls`] holds the [`ToolCall`]s, the same for both
+//!   providers and streamed or not; a [`Toolbox`] of typed [`Tool`]s runs them and turns
+//!   every failure into a [`ToolResult`] the model can read.
 //! - [`ProviderError`]: every failure, classified (authentication, rate limited with its
 //!   retry-after, quota, overloaded, unknown model, context too long, ...), implementing
 //!   the runtime's [`Retryable`], so the runtime's retry policy (`#[node(retry(..))]` in a
@@ -60,6 +61,7 @@ mod scripted;
 mod stream;
 mod structured;
 mod telemetry;
+mod toolbox;
 mod tools;
 mod types;
 
@@ -75,6 +77,7 @@ pub use model::ChatModel;
 pub use scripted::{ScriptedModel, ScriptedReply};
 pub use stream::{ChatStream, StreamEvent};
 pub use structured::{ChatModelExt, parse_structured, response_format_for};
+pub use toolbox::{Tool, ToolError, Toolbox};
 pub use tools::{ToolCall, ToolChoice, ToolDefinition, ToolResult};
 pub use typedflow::Retryable;
 pub use typedflow::{Report, report};

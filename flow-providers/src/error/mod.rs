@@ -599,6 +599,12 @@ pub enum ConfigError {
         /// The variable.
         var: String,
     },
+    /// Two tools of a [`Toolbox`](crate::Toolbox) have the same name.
+    #[error("a tool named `{name}` is already in the toolbox: give each tool its own name")]
+    DuplicateTool {
+        /// The name.
+        name: String,
+    },
     /// The HTTP client could not be built.
     #[error("could not build the http client")]
     Client {

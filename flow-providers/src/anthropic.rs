@@ -279,7 +279,7 @@ impl Protocol for Anthropic {
         })
     }
 
-    fn decoder(&self, model: &str, auth_hint: &str) -> AnthropicDecoder {
+    fn decoder(&self, model: &str, auth_hint: &str, max_bytes: usize) -> AnthropicDecoder {
         AnthropicDecoder {
             model: model.to_owned(),
             auth_hint: auth_hint.to_owned(),
@@ -288,6 +288,8 @@ impl Protocol for Anthropic {
             stop_reason: None,
             server_model: None,
             calls: BTreeMap::new(),
+            buffered: 0,
+            max_buffered: max_bytes,
         }
     }
 }
@@ -371,6 +373,9 @@ pub(crate) struct AnthropicDecoder {
     server_model: Option<String>,
     /// Open `tool_use` blocks by their index: their input arrives as JSON fragments.
     calls: BTreeMap<usize, PartialCall>,
+    /// Bytes of input held in `calls`, and the most allowed.
+    buffered: usize,
+    max_buffered: usize,
 }
 
 impl AnthropicDecoder {
@@ -451,8 +456,16 @@ impl Decoder for AnthropicDecoder {
                             "an `input_json_delta` for a block that is not an open `tool_use`",
                         ));
                     };
-                    call.arguments
-                        .push_str(delta.partial_json.as_deref().unwrap_or(""));
+                    let partial = delta.partial_json.as_deref().unwrap_or("");
+                    http::check_buffered(
+                        PROVIDER,
+                        format!("content[{index}].input"),
+                        self.buffered,
+                        partial.len(),
+                        self.max_buffered,
+                    )?;
+                    self.buffered += partial.len();
+                    call.arguments.push_str(partial);
                 }
                 _ => {}
             },

@@ -248,7 +248,7 @@ impl Protocol for OpenAi {
         })
     }
 
-    fn decoder(&self, model: &str, auth_hint: &str) -> OpenAiDecoder {
+    fn decoder(&self, model: &str, auth_hint: &str, max_bytes: usize) -> OpenAiDecoder {
         OpenAiDecoder {
             model: model.to_owned(),
             auth_hint: auth_hint.to_owned(),
@@ -256,6 +256,8 @@ impl Protocol for OpenAi {
             usage: None,
             server_model: None,
             calls: BTreeMap::new(),
+            buffered: 0,
+            max_buffered: max_bytes,
         }
     }
 }
@@ -304,6 +306,9 @@ pub(crate) struct OpenAiDecoder {
     server_model: Option<String>,
     /// Tool calls being assembled, by their `index`: arguments arrive as text fragments.
     calls: BTreeMap<usize, PartialCall>,
+    /// Bytes of arguments held in `calls`, and the most allowed.
+    buffered: usize,
+    max_buffered: usize,
 }
 
 impl OpenAiDecoder {
@@ -332,7 +337,7 @@ impl OpenAiDecoder {
     }
 
     /// Adds a chunk's tool-call fragments to the calls being assembled.
-    fn tool_fragments(&mut self, fragments: Vec<wire::CallFragment>) {
+    fn tool_fragments(&mut self, fragments: Vec<wire::CallFragment>) -> Result<(), ProviderError> {
         for (position, fragment) in fragments.into_iter().enumerate() {
             // Servers that send each call whole in one chunk may leave out `index`.
             let index = fragment.index.map_or(position, |i| i as usize);
@@ -345,10 +350,19 @@ impl OpenAiDecoder {
                     call.name = name;
                 }
                 if let Some(arguments) = function.arguments {
+                    http::check_buffered(
+                        PROVIDER,
+                        format!("choices[0].delta.tool_calls[{index}].function.arguments"),
+                        self.buffered,
+                        arguments.len(),
+                        self.max_buffered,
+                    )?;
+                    self.buffered += arguments.len();
                     call.arguments.push_str(&arguments);
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -392,7 +406,7 @@ impl Decoder for OpenAiDecoder {
                     out.push_back(StreamEvent::Delta(text));
                 }
                 if let Some(fragments) = delta.tool_calls {
-                    self.tool_fragments(fragments);
+                    self.tool_fragments(fragments)?;
                 }
             }
             if let Some(reason) = choice

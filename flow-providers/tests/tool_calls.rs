@@ -794,3 +794,110 @@ async fn streamed_malformed_arguments_reach_the_caller_as_written() {
     assert_eq!(reply.tool_calls[0].arguments, "{\"city\": \"Pa");
     assert!(reply.tool_calls[0].arguments_json().is_err());
 }
+
+#[tokio::test]
+async fn streamed_arguments_are_bounded_by_max_response_bytes() {
+    // Each event is small; together the arguments pass the limit of 2 KiB.
+    let limited = |base: &str, openai_shape: bool| -> Box<dyn ChatModel> {
+        if openai_shape {
+            Box::new(
+                typedflow_providers::OpenAiClient::builder()
+                    .ignore_env()
+                    .base_url(format!("{base}/v1"))
+                    .api_key(common::KEY)
+                    .model("gpt-test")
+                    .max_response_bytes(2048)
+                    .build()
+                    .unwrap(),
+            )
+        } else {
+            Box::new(
+                typedflow_providers::AnthropicClient::builder()
+                    .ignore_env()
+                    .base_url(base)
+                    .api_key(common::KEY)
+                    .model("claude-test")
+                    .max_response_bytes(2048)
+                    .build()
+                    .unwrap(),
+            )
+        }
+    };
+    let piece = "x".repeat(100);
+
+    let mut events = vec![openai_fragment(
+        0,
+        Some(("call_a", "get_weather")),
+        "{\"a\": \"",
+    )];
+    events.extend((0..30).map(|_| openai_fragment(0, None, &piece)));
+    let events: Vec<&str> = events.iter().map(String::as_str).collect();
+    let server = serve(
+        CHAT,
+        ResponseTemplate::new(200).set_body_raw(sse(&events), "text/event-stream"),
+    )
+    .await;
+    let err = limited(&server.uri(), true)
+        .chat_stream(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap()
+        .collect_response()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadResponse);
+    assert!(
+        err.to_string()
+            .contains("the streamed tool-call arguments exceed the limit of 2048 bytes"),
+        "{err}"
+    );
+
+    let stream = anthropic_tool_stream();
+    let mut events = stream[..6].to_vec();
+    events.extend((0..30).map(|_| {
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 1,
+                   "delta": {"type": "input_json_delta", "partial_json": piece}})
+            .to_string(),
+        )
+    }));
+    let server = serve(
+        MESSAGES,
+        ResponseTemplate::new(200).set_body_raw(anthropic_body(&events), "text/event-stream"),
+    )
+    .await;
+    let err = limited(&server.uri(), false)
+        .chat_stream(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap()
+        .collect_response()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadResponse);
+    assert!(err.to_string().contains("content[1].input"), "{err}");
+
+    // Under the limit, the same shape goes through.
+    let mut events = stream[..6].to_vec();
+    events.extend((0..5).map(|_| {
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 1,
+                   "delta": {"type": "input_json_delta", "partial_json": piece}})
+            .to_string(),
+        )
+    }));
+    events.extend(stream[11..].iter().cloned());
+    let server = serve(
+        MESSAGES,
+        ResponseTemplate::new(200).set_body_raw(anthropic_body(&events), "text/event-stream"),
+    )
+    .await;
+    let reply = limited(&server.uri(), false)
+        .chat_stream(&ChatRequest::new().user("hi"))
+        .await
+        .unwrap()
+        .collect_response()
+        .await
+        .unwrap();
+    assert_eq!(reply.tool_calls[0].arguments, piece.repeat(5));
+}

@@ -11,7 +11,7 @@ pub(crate) mod setup;
 pub(crate) mod sse;
 
 pub(crate) use answer::{ErrorContext, encode, parse_json, read_body, send};
-pub(crate) use events::{Decoder, event_stream};
+pub(crate) use events::{Decoder, check_buffered, event_stream};
 pub(crate) use setup::{
     HttpSettings, build_client, endpoint, env_var, extra_headers, secret_header,
 };

@@ -382,7 +382,8 @@ impl Toolbox {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::DuplicateTool`] when a tool of that name is already in.
+    /// [`ConfigError::DuplicateTool`] when a tool of that name is already in;
+    /// [`ConfigError::InvalidToolName`] for a name the APIs refuse.
     pub fn with_tool(self, tool: impl Tool) -> Result<Self, ConfigError> {
         let timeout = self.timeout();
         self.with_tool_timeout(tool, timeout)
@@ -393,6 +394,7 @@ impl Toolbox {
     /// # Errors
     ///
     /// [`ConfigError::DuplicateTool`] when a tool of that name is already in;
+    /// [`ConfigError::InvalidToolName`] for a name the APIs refuse;
     /// [`ConfigError::InvalidTimeout`] for zero or more than 365 days.
     pub fn with_tool_timeout<T: Tool>(
         mut self,
@@ -402,6 +404,16 @@ impl Toolbox {
         let timeout = check_timeout(timeout)?;
         let definition =
             ToolDefinition::new(tool.name(), tool.description(), schema_of::<T::Args>());
+        let valid = (1..=64).contains(&definition.name.len())
+            && definition
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !valid {
+            return Err(ConfigError::InvalidToolName {
+                name: definition.name,
+            });
+        }
         if self.entry(&definition.name).is_some() {
             return Err(ConfigError::DuplicateTool {
                 name: definition.name,

@@ -279,6 +279,15 @@ fn building_refuses_duplicate_names_and_bad_timeouts() {
         err.to_string(),
         "a tool named `x` is already in the toolbox: give each tool its own name"
     );
+    for bad in ["", "get weather", "météo", &"x".repeat(65)] {
+        let name: &'static str = Box::leak(bad.to_owned().into_boxed_str());
+        let err = Toolbox::new().with_tool(Sleep(name)).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::InvalidToolName { name } if name == bad),
+            "{err}"
+        );
+    }
+    assert!(Toolbox::new().with_tool(Sleep("get-weather_2")).is_ok());
     assert!(matches!(
         Toolbox::new().with_tool_timeout(Sleep("x"), Duration::ZERO),
         Err(ConfigError::InvalidTimeout { .. })

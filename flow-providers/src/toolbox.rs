@@ -8,12 +8,14 @@
 
 use std::fmt;
 use std::future::Future;
+use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt as _;
+use futures::StreamExt as _;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -332,6 +334,7 @@ struct Entry {
 pub struct Toolbox {
     tools: Vec<Entry>,
     timeout: Option<Duration>,
+    concurrency: Option<NonZeroUsize>,
 }
 
 impl fmt::Debug for Toolbox {
@@ -346,6 +349,7 @@ impl fmt::Debug for Toolbox {
                     .collect::<Vec<_>>(),
             )
             .field("timeout", &self.timeout())
+            .field("concurrency", &self.concurrency)
             .finish()
     }
 }
@@ -372,6 +376,17 @@ impl Toolbox {
     pub fn with_timeout(mut self, timeout: Duration) -> Result<Self, ConfigError> {
         self.timeout = Some(check_timeout(timeout)?);
         Ok(self)
+    }
+
+    /// Runs at most `limit` calls at once in [`call_all`](Self::call_all).
+    ///
+    /// # Default
+    ///
+    /// No limit: all the calls of a turn run at once.
+    #[must_use]
+    pub fn with_concurrency(mut self, limit: NonZeroUsize) -> Self {
+        self.concurrency = Some(limit);
+        self
     }
 
     fn timeout(&self) -> Duration {
@@ -479,9 +494,14 @@ impl Toolbox {
         }
     }
 
-    /// Runs the calls concurrently and returns their results in the calls' order.
+    /// Runs the calls concurrently (at most [`with_concurrency`](Self::with_concurrency)
+    /// at once) and returns their results in the calls' order.
     pub async fn call_all(&self, calls: &[ToolCall]) -> Vec<ToolResult> {
-        futures::future::join_all(calls.iter().map(|call| self.call(call))).await
+        let limit = self.concurrency.map_or(calls.len(), NonZeroUsize::get);
+        futures::stream::iter(calls.iter().map(|call| self.call(call)))
+            .buffered(limit.max(1))
+            .collect()
+            .await
     }
 }
 

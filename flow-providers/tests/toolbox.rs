@@ -6,6 +6,7 @@
     reason = "a test fails loudly; helpers outside #[test] fns unwrap too"
 )]
 
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use serde_json::json;
@@ -265,6 +266,21 @@ async fn call_all_runs_the_calls_concurrently_in_order() {
     assert_eq!(results[0].content, "slept 3s");
     assert!(results[1].is_error);
     assert_eq!(results[2].content, "slept 1s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn call_all_runs_at_most_the_concurrency_limit_at_once() {
+    let tools = toolbox().with_concurrency(NonZeroUsize::new(2).unwrap());
+    let calls: Vec<_> = (1..=5)
+        .map(|i| ToolCall::from_raw(format!("c{i}"), "sleep", r#"{"seconds": 1}"#))
+        .collect();
+    let start = Instant::now();
+    let results = tools.call_all(&calls).await;
+    // Five one-second calls, two at a time: three rounds.
+    assert_eq!(start.elapsed(), Duration::from_secs(3));
+    let ids: Vec<_> = results.iter().map(|r| r.call_id.as_str()).collect();
+    assert_eq!(ids, ["c1", "c2", "c3", "c4", "c5"]);
+    assert!(tools.call_all(&[]).await.is_empty());
 }
 
 #[test]

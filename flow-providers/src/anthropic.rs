@@ -3,7 +3,7 @@
 //! (`message_start`, `content_block_start`, `content_block_delta`, `content_block_stop`,
 //! `message_delta`, `message_stop`, `ping`, `error`).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -15,9 +15,10 @@ use crate::http::client::{
     http_chat_model,
 };
 use crate::http::sse::SseEvent;
-use crate::http::{self, Decoder, ErrorContext, Turn};
+use crate::http::{self, Decoder, ErrorContext};
 use crate::stream::StreamEvent;
-use crate::types::{ChatRequest, ChatResponse, FinishReason, ResponseFormat, Role, Usage};
+use crate::tools::{ToolCall, ToolChoice};
+use crate::types::{ChatRequest, ChatResponse, FinishReason, Message, ResponseFormat, Role, Usage};
 
 const PROVIDER: &str = "anthropic";
 
@@ -162,13 +163,38 @@ impl Protocol for Anthropic {
     ) -> Result<Vec<u8>, ProviderError> {
         // The Messages API takes the system prompt apart from the turns.
         let mut system: Vec<&str> = request.system.iter().map(String::as_str).collect();
-        let mut messages = Vec::with_capacity(request.messages.len());
+        let mut messages: Vec<wire::Turn<'_>> = Vec::with_capacity(request.messages.len());
         for m in &request.messages {
             match m.role {
                 Role::System => system.push(&m.content),
-                role => messages.push(Turn {
+                // Results go back as `tool_result` blocks of a user turn; the results of
+                // one turn's calls share one user turn, as the API asks.
+                Role::Tool => {
+                    let block = wire::Block::ToolResult {
+                        tool_use_id: m.tool_call_id.as_deref().unwrap_or(""),
+                        content: &m.content,
+                        is_error: m.is_error,
+                    };
+                    match messages.last_mut() {
+                        Some(wire::Turn {
+                            role: "user",
+                            content: wire::Content::Blocks(blocks),
+                        }) if blocks
+                            .iter()
+                            .all(|b| matches!(b, wire::Block::ToolResult { .. })) =>
+                        {
+                            blocks.push(block);
+                        }
+                        _ => messages.push(wire::Turn {
+                            role: Role::User.as_str(),
+                            content: wire::Content::Blocks(vec![block]),
+                        }),
+                    }
+                }
+                _ if !m.tool_calls.is_empty() => messages.push(tool_use_turn(m)),
+                role => messages.push(wire::Turn {
                     role: role.as_str(),
-                    content: &m.content,
+                    content: wire::Content::Text(&m.content),
                 }),
             }
         }
@@ -194,6 +220,16 @@ impl Protocol for Anthropic {
             temperature: request.temperature,
             stop_sequences: &request.stop,
             output_format,
+            tools: request
+                .tools
+                .iter()
+                .map(|tool| wire::Tool {
+                    name: &tool.name,
+                    description: &tool.description,
+                    input_schema: &tool.parameters,
+                })
+                .collect(),
+            tool_choice: tool_choice(request),
             stream,
         };
         http::encode(PROVIDER, &body)
@@ -217,12 +253,16 @@ impl Protocol for Anthropic {
         if message.kind.as_deref() == Some("error") {
             return Err(in_band_error(message.error.unwrap_or(Value::Null), cx));
         }
-        let text = message
-            .content
-            .into_iter()
-            .filter(|block| block.kind == "text")
-            .filter_map(|block| block.text)
-            .collect();
+        let mut text = String::new();
+        let mut tool_calls = Vec::new();
+        for (index, block) in message.content.into_iter().enumerate() {
+            match block.kind.as_str() {
+                "text" => text.push_str(block.text.as_deref().unwrap_or("")),
+                "tool_use" => tool_calls.push(block.into_tool_call(index)?),
+                // thinking, server tools, and block types added later.
+                _ => {}
+            }
+        }
         let finish_reason = message
             .stop_reason
             .as_deref()
@@ -235,10 +275,11 @@ impl Protocol for Anthropic {
                 .usage
                 .map(|u| Usage::new(u.prompt_tokens().unwrap_or(0), u.output_tokens.unwrap_or(0))),
             model: message.model,
+            tool_calls,
         })
     }
 
-    fn decoder(&self, model: &str, auth_hint: &str) -> AnthropicDecoder {
+    fn decoder(&self, model: &str, auth_hint: &str, max_bytes: usize) -> AnthropicDecoder {
         AnthropicDecoder {
             model: model.to_owned(),
             auth_hint: auth_hint.to_owned(),
@@ -246,8 +287,59 @@ impl Protocol for Anthropic {
             completion_tokens: None,
             stop_reason: None,
             server_model: None,
+            calls: BTreeMap::new(),
+            buffered: 0,
+            max_buffered: max_bytes,
         }
     }
+}
+
+/// An assistant turn that called tools: its text, then a `tool_use` block per call.
+fn tool_use_turn(m: &Message) -> wire::Turn<'_> {
+    let text = (!m.content.is_empty()).then_some(wire::Block::Text { text: &m.content });
+    let calls = m.tool_calls.iter().map(|call| wire::Block::ToolUse {
+        id: &call.id,
+        name: &call.name,
+        // The API takes an object; arguments the model wrote wrong (and was told so
+        // in the call's result) go back as an empty one.
+        input: call
+            .arguments_json()
+            .ok()
+            .filter(Value::is_object)
+            .unwrap_or_else(|| json!({})),
+    });
+    wire::Turn {
+        role: Role::Assistant.as_str(),
+        content: wire::Content::Blocks(text.into_iter().chain(calls).collect()),
+    }
+}
+
+/// Anthropic's `tool_choice`, which also carries `disable_parallel_tool_use`; sent only
+/// with tools.
+fn tool_choice(request: &ChatRequest) -> Option<Value> {
+    if request.tools.is_empty() {
+        return None;
+    }
+    let serial = request.parallel_tool_calls == Some(false);
+    let mut choice = match request.tool_choice.as_ref() {
+        None if !serial => return None,
+        None | Some(ToolChoice::Auto) => json!({"type": "auto"}),
+        // `none` takes no parallelism flag: no tools are called at all.
+        Some(ToolChoice::None) => return Some(json!({"type": "none"})),
+        Some(ToolChoice::Required) => json!({"type": "any"}),
+        Some(ToolChoice::Tool(name)) => json!({"type": "tool", "name": name}),
+    };
+    if serial && let Some(object) = choice.as_object_mut() {
+        object.insert("disable_parallel_tool_use".to_owned(), Value::Bool(true));
+    }
+    Some(choice)
+}
+
+/// A streamed `tool_use` block being assembled.
+struct PartialCall {
+    id: String,
+    name: String,
+    arguments: String,
 }
 
 /// The HTTP status an Anthropic error type stands for, for errors sent inside a stream.
@@ -279,6 +371,26 @@ pub(crate) struct AnthropicDecoder {
     completion_tokens: Option<u64>,
     stop_reason: Option<FinishReason>,
     server_model: Option<String>,
+    /// Open `tool_use` blocks by their index: their input arrives as JSON fragments.
+    calls: BTreeMap<usize, PartialCall>,
+    /// Bytes of input held in `calls`, and the most allowed.
+    buffered: usize,
+    max_buffered: usize,
+}
+
+impl AnthropicDecoder {
+    /// The error for a reply that ended while a `tool_use` block was open.
+    fn open_call_error(&self) -> Option<ProviderError> {
+        let (index, call) = self.calls.iter().next()?;
+        Some(ProviderError::bad_response(
+            PROVIDER,
+            format!("content[{index}]"),
+            format!(
+                "the stream ended inside tool call `{}` (id `{}`): its input is incomplete",
+                call.name, call.id
+            ),
+        ))
+    }
 }
 
 impl Decoder for AnthropicDecoder {
@@ -308,24 +420,62 @@ impl Decoder for AnthropicDecoder {
                     }
                 }
             }
-            "content_block_start" => {
-                if let Some(text) = data
-                    .content_block
-                    .filter(|b| b.kind == "text")
-                    .and_then(|b| b.text)
-                    .filter(|t| !t.is_empty())
-                {
-                    out.push_back(StreamEvent::Delta(text));
+            "content_block_start" => match data.content_block {
+                Some(block) if block.kind == "tool_use" => {
+                    let index = data.index.unwrap_or(0);
+                    let call = block.into_tool_call(index)?;
+                    // The start's `input` is `{}`; the real one follows in fragments.
+                    self.calls.insert(
+                        index,
+                        PartialCall {
+                            id: call.id,
+                            name: call.name,
+                            arguments: String::new(),
+                        },
+                    );
                 }
-            }
-            "content_block_delta" => {
-                if let Some(text) = data
-                    .delta
-                    .filter(|d| d.kind.as_deref() == Some("text_delta"))
-                    .and_then(|d| d.text)
-                    .filter(|t| !t.is_empty())
-                {
-                    out.push_back(StreamEvent::Delta(text));
+                Some(block) if block.kind == "text" => {
+                    if let Some(text) = block.text.filter(|t| !t.is_empty()) {
+                        out.push_back(StreamEvent::Delta(text));
+                    }
+                }
+                _ => {}
+            },
+            "content_block_delta" => match data.delta {
+                Some(delta) if delta.kind.as_deref() == Some("text_delta") => {
+                    if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
+                        out.push_back(StreamEvent::Delta(text));
+                    }
+                }
+                Some(delta) if delta.kind.as_deref() == Some("input_json_delta") => {
+                    let index = data.index.unwrap_or(0);
+                    let Some(call) = self.calls.get_mut(&index) else {
+                        return Err(ProviderError::bad_response(
+                            PROVIDER,
+                            format!("content[{index}]"),
+                            "an `input_json_delta` for a block that is not an open `tool_use`",
+                        ));
+                    };
+                    let partial = delta.partial_json.as_deref().unwrap_or("");
+                    http::check_buffered(
+                        PROVIDER,
+                        format!("content[{index}].input"),
+                        self.buffered,
+                        partial.len(),
+                        self.max_buffered,
+                    )?;
+                    self.buffered += partial.len();
+                    call.arguments.push_str(partial);
+                }
+                _ => {}
+            },
+            "content_block_stop" => {
+                if let Some(call) = data.index.and_then(|i| self.calls.remove(&i)) {
+                    out.push_back(StreamEvent::ToolCall(ToolCall::from_raw(
+                        call.id,
+                        call.name,
+                        call.arguments,
+                    )));
                 }
             }
             "message_delta" => {
@@ -344,6 +494,9 @@ impl Decoder for AnthropicDecoder {
                 }
             }
             "message_stop" => {
+                if let Some(err) = self.open_call_error() {
+                    return Err(err);
+                }
                 let usage = match (self.prompt_tokens, self.completion_tokens) {
                     (None, None) => None,
                     (p, c) => Some(Usage::new(p.unwrap_or(0), c.unwrap_or(0))),
@@ -363,15 +516,19 @@ impl Decoder for AnthropicDecoder {
                 };
                 return Err(in_band_error(data.error.unwrap_or(Value::Null), &cx));
             }
-            // ping, content_block_stop, and event types added later.
+            // ping, and event types added later.
             _ => {}
         }
         Ok(false)
     }
 
     fn eof(&mut self, _out: &mut VecDeque<StreamEvent>) -> Result<(), ProviderError> {
-        // Only message_stop completes a reply: without it the caller reports the cut.
-        Ok(())
+        // Only message_stop completes a reply: without it the caller reports the cut,
+        // unless a tool call was open, which says more.
+        match self.open_call_error() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
     }
 }
 
@@ -388,15 +545,59 @@ mod wire {
         pub(super) max_tokens: u32,
         #[serde(skip_serializing_if = "String::is_empty")]
         pub(super) system: String,
-        pub(super) messages: Vec<http::Turn<'a>>,
+        pub(super) messages: Vec<Turn<'a>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub(super) temperature: Option<f32>,
         #[serde(skip_serializing_if = "<[String]>::is_empty")]
         pub(super) stop_sequences: &'a [String],
         #[serde(skip_serializing_if = "Option::is_none")]
         pub(super) output_format: Option<OutputFormat<'a>>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub(super) tools: Vec<Tool<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(super) tool_choice: Option<Value>,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         pub(super) stream: bool,
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct Turn<'a> {
+        pub(super) role: &'static str,
+        pub(super) content: Content<'a>,
+    }
+
+    /// A turn's content: plain text, or blocks when it carries tool calls or results.
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    pub(super) enum Content<'a> {
+        Text(&'a str),
+        Blocks(Vec<Block<'a>>),
+    }
+
+    #[derive(Serialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    pub(super) enum Block<'a> {
+        Text {
+            text: &'a str,
+        },
+        ToolUse {
+            id: &'a str,
+            name: &'a str,
+            input: Value,
+        },
+        ToolResult {
+            tool_use_id: &'a str,
+            content: &'a str,
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            is_error: bool,
+        },
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct Tool<'a> {
+        pub(super) name: &'a str,
+        pub(super) description: &'a str,
+        pub(super) input_schema: &'a Value,
     }
 
     #[derive(Serialize)]
@@ -411,7 +612,7 @@ mod wire {
         #[serde(rename = "type")]
         pub(super) kind: Option<String>,
         #[serde(default)]
-        pub(super) content: Vec<Block>,
+        pub(super) content: Vec<InBlock>,
         pub(super) model: Option<String>,
         pub(super) stop_reason: Option<String>,
         pub(super) usage: Option<UsageWire>,
@@ -419,10 +620,35 @@ mod wire {
     }
 
     #[derive(Deserialize)]
-    pub(super) struct Block {
+    pub(super) struct InBlock {
         #[serde(default, rename = "type")]
         pub(super) kind: String,
         pub(super) text: Option<String>,
+        id: Option<String>,
+        name: Option<String>,
+        input: Option<Value>,
+    }
+
+    impl InBlock {
+        /// A `tool_use` block as a call.
+        pub(super) fn into_tool_call(self, index: usize) -> Result<ToolCall, ProviderError> {
+            let Some(name) = self.name.filter(|n| !n.is_empty()) else {
+                return Err(ProviderError::bad_response(
+                    PROVIDER,
+                    format!("content[{index}].name"),
+                    "a `tool_use` block has no name",
+                ));
+            };
+            let id = self
+                .id
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| format!("toolu_{index}"));
+            let arguments = match self.input {
+                None | Some(Value::Null) => String::new(),
+                Some(input) => input.to_string(),
+            };
+            Ok(ToolCall::from_raw(id, name, arguments))
+        }
     }
 
     /// Anthropic counts cached prompt tokens apart from `input_tokens`; the prompt is
@@ -454,7 +680,8 @@ mod wire {
         #[serde(rename = "type")]
         pub(super) kind: Option<String>,
         pub(super) message: Option<StartMessage>,
-        pub(super) content_block: Option<Block>,
+        pub(super) index: Option<usize>,
+        pub(super) content_block: Option<InBlock>,
         pub(super) delta: Option<DeltaWire>,
         pub(super) usage: Option<UsageWire>,
         pub(super) error: Option<Value>,
@@ -471,6 +698,7 @@ mod wire {
         #[serde(rename = "type")]
         pub(super) kind: Option<String>,
         pub(super) text: Option<String>,
+        pub(super) partial_json: Option<String>,
         pub(super) stop_reason: Option<String>,
     }
 }

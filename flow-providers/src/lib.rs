@@ -5,7 +5,12 @@
 //! - [`OpenAiClient`] (feature `openai`): OpenAI and every server that copies its chat
 //!   completions API (vLLM, the llama.cpp server, LM Studio, Ollama).
 //! - [`AnthropicClient`] (feature `anthropic`): Anthropic's Messages API.
-//! - [`ScriptedModel`]: replies from a script, for tests and offline examples.
+//! - [`ScriptedModel`]: replies from a script (text or tool calls), for tests and
+//!   offline examples.
+//! - Tool calling: [`ChatRequest::tool`] offers a [`ToolDefinition`] (its schema from a
+//!   serde type), [`ChatResponse::tool_calls`] holds the [`ToolCall`]s, the same for both
+//!   providers and streamed or not; a [`Toolbox`] of typed [`Tool`]s runs them and turns
+//!   every failure into a [`ToolResult`] the model can read.
 //! - [`ProviderError`]: every failure, classified (authentication, rate limited with its
 //!   retry-after, quota, overloaded, unknown model, context too long, ...), implementing
 //!   the runtime's [`Retryable`], so the runtime's retry policy (`#[node(retry(..))]` in a
@@ -56,6 +61,8 @@ mod scripted;
 mod stream;
 mod structured;
 mod telemetry;
+mod toolbox;
+mod tools;
 mod types;
 
 #[cfg(feature = "anthropic")]
@@ -70,6 +77,8 @@ pub use model::ChatModel;
 pub use scripted::{ScriptedModel, ScriptedReply};
 pub use stream::{ChatStream, StreamEvent};
 pub use structured::{ChatModelExt, parse_structured, response_format_for};
+pub use toolbox::{Tool, ToolError, Toolbox};
+pub use tools::{ToolCall, ToolChoice, ToolDefinition, ToolResult};
 pub use typedflow::Retryable;
 pub use typedflow::{Report, report};
 pub use types::{ChatRequest, ChatResponse, FinishReason, Message, ResponseFormat, Role, Usage};

@@ -6,7 +6,7 @@
 //! missing, the final usage chunk may have empty `choices`, and `[DONE]` may or may not
 //! follow the finish.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -18,8 +18,9 @@ use crate::http::client::{
     http_chat_model,
 };
 use crate::http::sse::SseEvent;
-use crate::http::{self, Decoder, ErrorContext, Turn};
+use crate::http::{self, Decoder, ErrorContext};
 use crate::stream::StreamEvent;
+use crate::tools::{ToolCall, ToolChoice};
 use crate::types::{ChatRequest, ChatResponse, FinishReason, ResponseFormat, Role, Usage};
 
 const PROVIDER: &str = "openai";
@@ -172,14 +173,8 @@ impl Protocol for OpenAi {
             messages: request
                 .system
                 .iter()
-                .map(|system| Turn {
-                    role: Role::System.as_str(),
-                    content: system,
-                })
-                .chain(request.messages.iter().map(|m| Turn {
-                    role: m.role.as_str(),
-                    content: &m.content,
-                }))
+                .map(|system| wire::Turn::text(Role::System, system))
+                .chain(request.messages.iter().map(wire::Turn::of))
                 .collect(),
             temperature: request.temperature,
             max_tokens,
@@ -187,6 +182,27 @@ impl Protocol for OpenAi {
             stop: &request.stop,
             seed: request.seed,
             response_format,
+            tools: request
+                .tools
+                .iter()
+                .map(|tool| wire::Tool {
+                    kind: "function",
+                    function: wire::Function {
+                        name: &tool.name,
+                        description: &tool.description,
+                        parameters: &tool.parameters,
+                    },
+                })
+                .collect(),
+            // OpenAI refuses these without tools, so they go only with tools.
+            tool_choice: request
+                .tool_choice
+                .as_ref()
+                .filter(|_| !request.tools.is_empty())
+                .map(tool_choice),
+            parallel_tool_calls: request
+                .parallel_tool_calls
+                .filter(|_| !request.tools.is_empty()),
             stream,
             stream_options: (stream && self.stream_usage).then_some(wire::StreamOptions {
                 include_usage: true,
@@ -207,11 +223,17 @@ impl Protocol for OpenAi {
                 "the response has no choices",
             ));
         };
-        let text = choice
+        let (content, calls) = choice
             .message
-            .and_then(|m| m.content)
-            .map(wire::Content::into_text)
+            .map(|m| (m.content, m.tool_calls))
             .unwrap_or_default();
+        let text = content.map(wire::Content::into_text).unwrap_or_default();
+        let tool_calls = calls
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, call)| call.into_tool_call(i))
+            .collect::<Result<_, _>>()?;
         let finish_reason = choice
             .finish_reason
             .as_deref()
@@ -222,18 +244,45 @@ impl Protocol for OpenAi {
             finish_reason,
             usage: completion.usage.map(wire::Usage::into_usage),
             model: completion.model,
+            tool_calls,
         })
     }
 
-    fn decoder(&self, model: &str, auth_hint: &str) -> OpenAiDecoder {
+    fn decoder(&self, model: &str, auth_hint: &str, max_bytes: usize) -> OpenAiDecoder {
         OpenAiDecoder {
             model: model.to_owned(),
             auth_hint: auth_hint.to_owned(),
             finish: None,
             usage: None,
             server_model: None,
+            calls: BTreeMap::new(),
+            buffered: 0,
+            max_buffered: max_bytes,
         }
     }
+}
+
+/// OpenAI's `tool_choice`.
+fn tool_choice(choice: &ToolChoice) -> Value {
+    match choice {
+        ToolChoice::Auto => json!("auto"),
+        ToolChoice::None => json!("none"),
+        ToolChoice::Required => json!("required"),
+        ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
+    }
+}
+
+/// The id a call gets when a (compatible) server sent none: results must name a call.
+fn fallback_id(index: usize) -> String {
+    format!("call_{index}")
+}
+
+/// A streamed tool call being assembled from its fragments.
+#[derive(Default)]
+struct PartialCall {
+    id: Option<String>,
+    name: String,
+    arguments: String,
 }
 
 /// An error object sent with a 200 status (in a body or inside a stream); its numeric
@@ -255,15 +304,65 @@ pub(crate) struct OpenAiDecoder {
     finish: Option<FinishReason>,
     usage: Option<Usage>,
     server_model: Option<String>,
+    /// Tool calls being assembled, by their `index`: arguments arrive as text fragments.
+    calls: BTreeMap<usize, PartialCall>,
+    /// Bytes of arguments held in `calls`, and the most allowed.
+    buffered: usize,
+    max_buffered: usize,
 }
 
 impl OpenAiDecoder {
-    fn finish_event(&mut self) -> StreamEvent {
-        StreamEvent::Finish {
+    /// Ends the reply: the assembled tool calls, in index order, then the finish.
+    fn finish(&mut self, out: &mut VecDeque<StreamEvent>) -> Result<(), ProviderError> {
+        for (index, call) in std::mem::take(&mut self.calls) {
+            if call.name.is_empty() {
+                return Err(ProviderError::bad_response(
+                    PROVIDER,
+                    format!("choices[0].delta.tool_calls[{index}].function.name"),
+                    "a streamed tool call has no name",
+                ));
+            }
+            out.push_back(StreamEvent::ToolCall(ToolCall::from_raw(
+                call.id.unwrap_or_else(|| fallback_id(index)),
+                call.name,
+                call.arguments,
+            )));
+        }
+        out.push_back(StreamEvent::Finish {
             reason: self.finish.take().unwrap_or(FinishReason::Unknown),
             usage: self.usage.take(),
             model: self.server_model.take(),
+        });
+        Ok(())
+    }
+
+    /// Adds a chunk's tool-call fragments to the calls being assembled.
+    fn tool_fragments(&mut self, fragments: Vec<wire::CallFragment>) -> Result<(), ProviderError> {
+        for (position, fragment) in fragments.into_iter().enumerate() {
+            // Servers that send each call whole in one chunk may leave out `index`.
+            let index = fragment.index.map_or(position, |i| i as usize);
+            let call = self.calls.entry(index).or_default();
+            if let Some(id) = fragment.id.filter(|id| !id.is_empty()) {
+                call.id = Some(id);
+            }
+            if let Some(function) = fragment.function {
+                if let Some(name) = function.name.filter(|n| !n.is_empty()) {
+                    call.name = name;
+                }
+                if let Some(arguments) = function.arguments {
+                    http::check_buffered(
+                        PROVIDER,
+                        format!("choices[0].delta.tool_calls[{index}].function.arguments"),
+                        self.buffered,
+                        arguments.len(),
+                        self.max_buffered,
+                    )?;
+                    self.buffered += arguments.len();
+                    call.arguments.push_str(&arguments);
+                }
+            }
         }
+        Ok(())
     }
 }
 
@@ -275,7 +374,7 @@ impl Decoder for OpenAiDecoder {
     ) -> Result<bool, ProviderError> {
         let data = event.data.trim();
         if data == "[DONE]" {
-            out.push_back(self.finish_event());
+            self.finish(out)?;
             return Ok(true);
         }
         if data.is_empty() {
@@ -302,12 +401,13 @@ impl Decoder for OpenAiDecoder {
             .into_iter()
             .find(|c| c.index.unwrap_or(0) == 0)
         {
-            if let Some(text) = choice
-                .delta
-                .and_then(|d| d.content)
-                .filter(|t| !t.is_empty())
-            {
-                out.push_back(StreamEvent::Delta(text));
+            if let Some(delta) = choice.delta {
+                if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
+                    out.push_back(StreamEvent::Delta(text));
+                }
+                if let Some(fragments) = delta.tool_calls {
+                    self.tool_fragments(fragments)?;
+                }
             }
             if let Some(reason) = choice
                 .finish_reason
@@ -324,7 +424,18 @@ impl Decoder for OpenAiDecoder {
         // Some servers end the body after the finish chunk without `[DONE]`: the
         // finish reason is proof enough that the answer is whole.
         if self.finish.is_some() {
-            out.push_back(self.finish_event());
+            return self.finish(out);
+        }
+        // Without it, a call's arguments may be cut anywhere: never hand them out.
+        if let Some((index, call)) = self.calls.iter().next_back() {
+            return Err(ProviderError::bad_response(
+                PROVIDER,
+                format!("choices[0].delta.tool_calls[{index}]"),
+                format!(
+                    "the stream ended before tool call `{}` was complete",
+                    call.name
+                ),
+            ));
         }
         Ok(())
     }
@@ -340,7 +451,7 @@ mod wire {
     #[derive(Serialize)]
     pub(super) struct Request<'a> {
         pub(super) model: &'a str,
-        pub(super) messages: Vec<http::Turn<'a>>,
+        pub(super) messages: Vec<Turn<'a>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub(super) temperature: Option<f32>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -353,10 +464,88 @@ mod wire {
         pub(super) seed: Option<u64>,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub(super) response_format: Option<ResponseFormat<'a>>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub(super) tools: Vec<Tool<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(super) tool_choice: Option<Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(super) parallel_tool_calls: Option<bool>,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         pub(super) stream: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub(super) stream_options: Option<StreamOptions>,
+    }
+
+    /// One message: `content` is `null` only for an assistant turn that is nothing but
+    /// tool calls, as the API wants it.
+    #[derive(Serialize)]
+    pub(super) struct Turn<'a> {
+        pub(super) role: &'static str,
+        pub(super) content: Option<&'a str>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub(super) tool_calls: Vec<OutCall<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(super) tool_call_id: Option<&'a str>,
+    }
+
+    impl<'a> Turn<'a> {
+        pub(super) fn text(role: Role, content: &'a str) -> Self {
+            Turn {
+                role: role.as_str(),
+                content: Some(content),
+                tool_calls: Vec::new(),
+                tool_call_id: None,
+            }
+        }
+
+        pub(super) fn of(message: &'a crate::types::Message) -> Self {
+            let calls_only = !message.tool_calls.is_empty() && message.content.is_empty();
+            Turn {
+                role: message.role.as_str(),
+                content: (!calls_only).then_some(message.content.as_str()),
+                tool_calls: message
+                    .tool_calls
+                    .iter()
+                    .map(|call| OutCall {
+                        id: &call.id,
+                        kind: "function",
+                        function: OutFunction {
+                            name: &call.name,
+                            arguments: &call.arguments,
+                        },
+                    })
+                    .collect(),
+                tool_call_id: message.tool_call_id.as_deref(),
+            }
+        }
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct OutCall<'a> {
+        pub(super) id: &'a str,
+        #[serde(rename = "type")]
+        pub(super) kind: &'static str,
+        pub(super) function: OutFunction<'a>,
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct OutFunction<'a> {
+        pub(super) name: &'a str,
+        pub(super) arguments: &'a str,
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct Tool<'a> {
+        #[serde(rename = "type")]
+        pub(super) kind: &'static str,
+        pub(super) function: Function<'a>,
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct Function<'a> {
+        pub(super) name: &'a str,
+        pub(super) description: &'a str,
+        pub(super) parameters: &'a Value,
     }
 
     #[derive(Serialize)]
@@ -396,6 +585,46 @@ mod wire {
     #[derive(Deserialize)]
     pub(super) struct Message {
         pub(super) content: Option<Content>,
+        pub(super) tool_calls: Option<Vec<InCall>>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct InCall {
+        id: Option<String>,
+        function: Option<InFunction>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct InFunction {
+        name: Option<String>,
+        /// JSON text as the API documents it; some compatible servers send an object.
+        arguments: Option<Value>,
+    }
+
+    impl InCall {
+        pub(super) fn into_tool_call(self, index: usize) -> Result<ToolCall, ProviderError> {
+            let function = self.function.unwrap_or(InFunction {
+                name: None,
+                arguments: None,
+            });
+            let Some(name) = function.name.filter(|n| !n.is_empty()) else {
+                return Err(ProviderError::bad_response(
+                    PROVIDER,
+                    format!("choices[0].message.tool_calls[{index}].function.name"),
+                    "a tool call has no name",
+                ));
+            };
+            let arguments = match function.arguments {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(text)) => text,
+                Some(other) => other.to_string(),
+            };
+            let id = self
+                .id
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| fallback_id(index));
+            Ok(ToolCall::from_raw(id, name, arguments))
+        }
     }
 
     /// A message's content: a string, or (some servers) an array of text parts.
@@ -454,5 +683,21 @@ mod wire {
     #[derive(Deserialize)]
     pub(super) struct Delta {
         pub(super) content: Option<String>,
+        pub(super) tool_calls: Option<Vec<CallFragment>>,
+    }
+
+    /// A piece of a streamed tool call: the first carries `id` and the name, the rest
+    /// pieces of `arguments`, all with the call's `index`.
+    #[derive(Deserialize)]
+    pub(super) struct CallFragment {
+        pub(super) index: Option<u32>,
+        pub(super) id: Option<String>,
+        pub(super) function: Option<FunctionFragment>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct FunctionFragment {
+        pub(super) name: Option<String>,
+        pub(super) arguments: Option<String>,
     }
 }

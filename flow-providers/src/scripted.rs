@@ -13,12 +13,13 @@ use crate::model::ChatModel;
 use crate::redact::Redactor;
 use crate::stream::{ChatStream, StreamEvent};
 use crate::telemetry::{Instrumented, RequestTelemetry};
+use crate::tools::ToolCall;
 use crate::types::{ChatRequest, ChatResponse, FinishReason, Usage};
 
 const PROVIDER: &str = "scripted";
 
-/// One scripted answer: text (in chunks when streamed), or an error before or during
-/// the reply.
+/// One scripted answer: text (in chunks when streamed), tool calls, or an error before
+/// or during the reply.
 ///
 /// ```
 /// use std::time::Duration;
@@ -31,10 +32,42 @@ const PROVIDER: &str = "scripted";
 /// let broken = ScriptedReply::chunks(["hel"]).then_fail(ProviderError::stream_cut("scripted", 1));
 /// let slow = ScriptedReply::text("zzz").with_delay(Duration::from_secs(5));
 /// ```
+///
+/// A reply that calls tools, for testing an agent loop offline:
+///
+/// ```
+/// use serde_json::json;
+/// use typedflow_providers::{
+///     ChatModel, ChatRequest, FinishReason, ScriptedModel, ScriptedReply, ToolCall, ToolResult,
+/// };
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let model = ScriptedModel::new([
+///     ScriptedReply::tool_calls([
+///         ToolCall::new("call_1", "get_weather", json!({"city": "Paris"})),
+///         ToolCall::new("call_2", "get_weather", json!({"city": "Lyon"})),
+///     ]),
+///     ScriptedReply::text("Paris 21 °C, Lyon 23 °C"),
+/// ]);
+/// let mut request = ChatRequest::new().user("weather in Paris and Lyon?");
+/// let reply = model.chat(&request).await?;
+/// assert_eq!(reply.finish_reason, FinishReason::ToolCalls);
+/// assert_eq!(reply.tool_calls.len(), 2);
+///
+/// request = request
+///     .message(reply.to_message())
+///     .tool_result(ToolResult::ok("call_1", "21 °C"))
+///     .tool_result(ToolResult::ok("call_2", "23 °C"));
+/// let reply = model.chat(&request).await?;
+/// assert_eq!(reply.text, "Paris 21 °C, Lyon 23 °C");
+/// # Ok::<(), typedflow_providers::ProviderError>(())
+/// # }).unwrap();
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct ScriptedReply {
     chunks: Vec<String>,
+    tool_calls: Vec<ToolCall>,
     finish: FinishReason,
     usage: Option<Usage>,
     error: Option<ProviderError>,
@@ -51,6 +84,7 @@ impl ScriptedReply {
     pub fn chunks<S: Into<String>>(chunks: impl IntoIterator<Item = S>) -> Self {
         ScriptedReply {
             chunks: chunks.into_iter().map(Into::into).collect(),
+            tool_calls: Vec::new(),
             finish: FinishReason::Stop,
             usage: None,
             error: None,
@@ -63,6 +97,20 @@ impl ScriptedReply {
         ScriptedReply::chunks(chunks).with_finish(FinishReason::Length)
     }
 
+    /// A reply that calls these tools and has no text, with [`FinishReason::ToolCalls`].
+    /// Streamed, each call comes whole as a [`StreamEvent::ToolCall`], before the finish.
+    pub fn tool_calls(calls: impl IntoIterator<Item = ToolCall>) -> Self {
+        ScriptedReply::chunks(Vec::<String>::new()).with_tool_calls(calls)
+    }
+
+    /// Adds tool calls after the text (a model may explain before it calls), and sets
+    /// the finish reason to [`FinishReason::ToolCalls`].
+    pub fn with_tool_calls(mut self, calls: impl IntoIterator<Item = ToolCall>) -> Self {
+        self.tool_calls.extend(calls);
+        self.finish = FinishReason::ToolCalls;
+        self
+    }
+
     /// A request that fails before any text, as an HTTP error answer does.
     pub fn error(error: ProviderError) -> Self {
         ScriptedReply {
@@ -71,8 +119,8 @@ impl ScriptedReply {
         }
     }
 
-    /// Fails after the chunks: the stream yields them and then `error`; `chat` returns
-    /// `error`.
+    /// Fails after the chunks: the stream yields them and then `error` (never the tool
+    /// calls, as a stream cut inside a call yields none); `chat` returns `error`.
     pub fn then_fail(mut self, error: ProviderError) -> Self {
         self.error = Some(error);
         self
@@ -284,6 +332,7 @@ impl ChatModel for ScriptedModel {
                     finish_reason: reply.finish,
                     usage: Some(usage),
                     model: Some(model.to_owned()),
+                    tool_calls: reply.tool_calls,
                 }),
             }
         }
@@ -313,14 +362,22 @@ impl ChatModel for ScriptedModel {
             .into_iter()
             .map(|c| Ok(StreamEvent::Delta(c)))
             .collect();
-        events.push(match reply.error {
-            Some(error) => Err(error),
-            None => Ok(StreamEvent::Finish {
-                reason: reply.finish,
-                usage: Some(usage),
-                model: Some(model.to_owned()),
-            }),
-        });
+        match reply.error {
+            Some(error) => events.push(Err(error)),
+            None => {
+                events.extend(
+                    reply
+                        .tool_calls
+                        .into_iter()
+                        .map(|call| Ok(StreamEvent::ToolCall(call))),
+                );
+                events.push(Ok(StreamEvent::Finish {
+                    reason: reply.finish,
+                    usage: Some(usage),
+                    model: Some(model.to_owned()),
+                }));
+            }
+        }
         let events = futures::stream::iter(events);
         Ok(ChatStream::new(
             PROVIDER,

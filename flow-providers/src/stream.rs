@@ -9,6 +9,7 @@ use futures::Stream;
 use futures::stream::StreamExt as _;
 
 use crate::error::ProviderError;
+use crate::tools::ToolCall;
 use crate::types::{ChatResponse, FinishReason, Usage};
 
 /// One item of a streamed reply.
@@ -17,6 +18,9 @@ use crate::types::{ChatResponse, FinishReason, Usage};
 pub enum StreamEvent {
     /// The next piece of text.
     Delta(String),
+    /// A tool call, complete: clients assemble it from the stream's fragments and yield
+    /// it once its arguments are whole, so it never carries half an argument.
+    ToolCall(ToolCall),
     /// The reply is complete: why it stopped and what it used. Always the last item.
     Finish {
         /// Why the model stopped.
@@ -43,8 +47,8 @@ type BoxEventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, ProviderErro
 
 /// A streamed reply from [`ChatModel::chat_stream`](crate::ChatModel::chat_stream).
 ///
-/// It yields [`StreamEvent::Delta`]s and then exactly one [`StreamEvent::Finish`], or
-/// an error. A source that ends without its finish event yields
+/// It yields [`StreamEvent::Delta`]s (and [`StreamEvent::ToolCall`]s when the model calls
+/// tools) and then exactly one [`StreamEvent::Finish`], or an error. A source that ends without its finish event yields
 /// [`ProviderError::StreamCut`]: a cut stream is never a silently short answer. Nothing
 /// is yielded after the finish event or after an error.
 ///
@@ -115,7 +119,7 @@ impl ChatStream {
     }
 
     /// Reads the whole stream, calling `on_delta` with each piece of text as it
-    /// arrives, and returns the complete reply.
+    /// arrives, and returns the complete reply, tool calls included.
     ///
     /// # Errors
     ///
@@ -166,31 +170,37 @@ impl ChatStream {
         Ok(reply)
     }
 
-    /// The next piece of text, added to `reply`; `None` once the finish event has
-    /// completed `reply`.
+    /// The next piece of text, added to `reply` (tool calls on the way are added too);
+    /// `None` once the finish event has completed `reply`.
     async fn next_delta(
         &mut self,
         reply: &mut ChatResponse,
     ) -> Result<Option<String>, ProviderError> {
-        match self.next().await {
-            Some(Ok(StreamEvent::Delta(delta))) => {
-                reply.text.push_str(&delta);
-                Ok(Some(delta))
-            }
-            Some(Ok(StreamEvent::Finish {
-                reason,
-                usage,
-                model,
-            })) => {
-                reply.finish_reason = reason;
-                reply.usage = usage;
-                reply.model = model;
-                Ok(None)
-            }
-            Some(Err(err)) => Err(err),
-            // `poll_next` yields an error or a finish before it ends, so this is reached
-            // only if the caller polled the stream before handing it over.
-            None => Err(ProviderError::stream_cut(self.provider, self.events)),
+        loop {
+            return match self.next().await {
+                Some(Ok(StreamEvent::Delta(delta))) => {
+                    reply.text.push_str(&delta);
+                    Ok(Some(delta))
+                }
+                Some(Ok(StreamEvent::ToolCall(call))) => {
+                    reply.tool_calls.push(call);
+                    continue;
+                }
+                Some(Ok(StreamEvent::Finish {
+                    reason,
+                    usage,
+                    model,
+                })) => {
+                    reply.finish_reason = reason;
+                    reply.usage = usage;
+                    reply.model = model;
+                    Ok(None)
+                }
+                Some(Err(err)) => Err(err),
+                // `poll_next` yields an error or a finish before it ends, so this is
+                // reached only if the caller polled the stream before handing it over.
+                None => Err(ProviderError::stream_cut(self.provider, self.events)),
+            };
         }
     }
 

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::tools::{ToolCall, ToolChoice, ToolDefinition, ToolResult};
+
 /// Who wrote a [`Message`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -16,10 +18,13 @@ pub enum Role {
     User,
     /// The model.
     Assistant,
+    /// The result of a tool call ([`Message::tool_result`]). Anthropic's API takes it as
+    /// a `tool_result` block of a user turn; the client moves it there.
+    Tool,
 }
 
 impl Role {
-    /// The role's name on the wire: `system`, `user` or `assistant`.
+    /// The role's name on the wire: `system`, `user`, `assistant` or `tool`.
     ///
     /// ```
     /// assert_eq!(typedflow_providers::Role::Assistant.as_str(), "assistant");
@@ -29,26 +34,47 @@ impl Role {
             Role::System => "system",
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         }
     }
 }
 
 /// One turn of a conversation.
 ///
+/// Besides text, an assistant turn may carry the tool calls the model made, and a
+/// [`Role::Tool`] turn carries the result of one call.
+///
 /// ```
-/// use typedflow_providers::{Message, Role};
+/// use serde_json::json;
+/// use typedflow_providers::{Message, Role, ToolCall, ToolResult};
 ///
 /// let m = Message::user("hello");
 /// assert_eq!(m.role, Role::User);
 /// assert_eq!(m.content, "hello");
+///
+/// let call = ToolCall::new("call_1", "get_weather", json!({"city": "Paris"}));
+/// let asked = Message::assistant_tool_calls("", [call]);
+/// let answered = Message::tool_result(ToolResult::ok("call_1", "21 °C"));
+/// assert_eq!(answered.role, Role::Tool);
+/// assert_eq!(answered.tool_call_id.as_deref(), Some("call_1"));
+/// assert_eq!(asked.tool_calls[0].id, "call_1");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Message {
     /// Who wrote it.
     pub role: Role,
-    /// What they wrote.
+    /// What they wrote; for a [`Role::Tool`] message, the tool's result.
     pub content: String,
+    /// The tools the model called in this (assistant) turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// For a [`Role::Tool`] message: the id of the call it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// For a [`Role::Tool`] message: whether the call failed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_error: bool,
 }
 
 impl Message {
@@ -57,6 +83,30 @@ impl Message {
         Message {
             role,
             content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            is_error: false,
+        }
+    }
+
+    /// An assistant turn that called tools (with any text the model wrote beside the
+    /// calls), to keep in the conversation before the results.
+    pub fn assistant_tool_calls(
+        content: impl Into<String>,
+        calls: impl IntoIterator<Item = ToolCall>,
+    ) -> Self {
+        Message {
+            tool_calls: calls.into_iter().collect(),
+            ..Message::new(Role::Assistant, content)
+        }
+    }
+
+    /// The result of a tool call, sent back to the model.
+    pub fn tool_result(result: ToolResult) -> Self {
+        Message {
+            tool_call_id: Some(result.call_id),
+            is_error: result.is_error,
+            ..Message::new(Role::Tool, result.content)
         }
     }
 
@@ -133,6 +183,15 @@ pub struct ChatRequest {
     pub seed: Option<u64>,
     /// The shape the reply must have, for structured output.
     pub response_format: Option<ResponseFormat>,
+    /// The tools the model may call; none are offered when empty.
+    pub tools: Vec<ToolDefinition>,
+    /// Whether and which tools the model must call; the server's default (auto, when
+    /// tools are offered) when unset.
+    pub tool_choice: Option<ToolChoice>,
+    /// Whether the model may call several tools in one turn; the server's default
+    /// (yes, for both APIs) when unset. Anthropic takes `false` as
+    /// `disable_parallel_tool_use`.
+    pub parallel_tool_calls: Option<bool>,
 }
 
 impl ChatRequest {
@@ -207,6 +266,56 @@ impl ChatRequest {
     pub fn response_format(mut self, format: ResponseFormat) -> Self {
         self.response_format = Some(format);
         self
+    }
+
+    /// Offers a tool to the model.
+    ///
+    /// ```
+    /// use typedflow_providers::{ChatRequest, ToolChoice, ToolDefinition};
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Weather {
+    ///     city: String,
+    /// }
+    ///
+    /// let request = ChatRequest::new()
+    ///     .user("the weather in Paris?")
+    ///     .tool(ToolDefinition::for_args::<Weather>("get_weather", "the weather in a city"))
+    ///     .tool_choice(ToolChoice::Required)
+    ///     .parallel_tool_calls(false);
+    /// assert_eq!(request.tools[0].name, "get_weather");
+    /// ```
+    #[must_use]
+    pub fn tool(mut self, tool: ToolDefinition) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Offers several tools.
+    #[must_use]
+    pub fn tools(mut self, tools: impl IntoIterator<Item = ToolDefinition>) -> Self {
+        self.tools.extend(tools);
+        self
+    }
+
+    /// Sets whether and which tools the model must call.
+    #[must_use]
+    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
+        self.tool_choice = Some(choice);
+        self
+    }
+
+    /// Allows or forbids several tool calls in one turn.
+    #[must_use]
+    pub fn parallel_tool_calls(mut self, yes: bool) -> Self {
+        self.parallel_tool_calls = Some(yes);
+        self
+    }
+
+    /// Appends the result of a tool call ([`Message::tool_result`]).
+    #[must_use]
+    pub fn tool_result(self, result: ToolResult) -> Self {
+        self.message(Message::tool_result(result))
     }
 }
 
@@ -310,17 +419,46 @@ pub struct ChatResponse {
     pub usage: Option<Usage>,
     /// The model that answered, as the server named it.
     pub model: Option<String>,
+    /// The tools the model called, in its order ([`FinishReason::ToolCalls`] usually
+    /// says so too).
+    pub tool_calls: Vec<ToolCall>,
 }
 
 impl ChatResponse {
-    /// A reply with the given text and finish reason, no usage and no model name.
+    /// A reply with the given text and finish reason, no usage, no model name and no
+    /// tool calls.
     pub fn new(text: impl Into<String>, finish_reason: FinishReason) -> Self {
         ChatResponse {
             text: text.into(),
             finish_reason,
             usage: None,
             model: None,
+            tool_calls: Vec::new(),
         }
+    }
+
+    /// Sets the tool calls.
+    #[must_use]
+    pub fn with_tool_calls(mut self, calls: impl IntoIterator<Item = ToolCall>) -> Self {
+        self.tool_calls = calls.into_iter().collect();
+        self
+    }
+
+    /// The reply as an assistant turn (its text and tool calls), to append to the
+    /// conversation before the tool results.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use typedflow_providers::{ChatResponse, FinishReason, Role, ToolCall};
+    ///
+    /// let call = ToolCall::new("call_1", "get_weather", json!({"city": "Paris"}));
+    /// let reply = ChatResponse::new("", FinishReason::ToolCalls).with_tool_calls([call]);
+    /// let turn = reply.to_message();
+    /// assert_eq!(turn.role, Role::Assistant);
+    /// assert_eq!(turn.tool_calls, reply.tool_calls);
+    /// ```
+    pub fn to_message(&self) -> Message {
+        Message::assistant_tool_calls(self.text.clone(), self.tool_calls.iter().cloned())
     }
 
     /// Sets the usage.

@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use serde_json::json;
 use typedflow::policy::{Backoff, Jitter, NodePolicies, RetryPolicy};
 use typedflow_providers::{
-    ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason, ProviderError,
-    ScriptedModel, ScriptedReply, StreamEvent, Usage,
+    ChatModel, ChatModelExt as _, ChatRequest, ErrorKind, FinishReason, Message, ProviderError,
+    Role, ScriptedModel, ScriptedReply, StreamEvent, ToolCall, ToolResult, Usage,
 };
 
 #[tokio::test]
@@ -185,4 +186,97 @@ async fn delays_follow_tokios_clock_and_retries_recover() {
     assert_eq!(reply.text, "ok");
     // Two scripted delays and one backoff of 500 ms, on the paused clock.
     assert_eq!(start.elapsed(), Duration::from_millis(60_500));
+}
+
+#[tokio::test]
+async fn tool_calls_can_be_scripted_plain_and_streamed() {
+    let paris = ToolCall::new("call_1", "get_weather", json!({"city": "Paris"}));
+    let lyon = ToolCall::new("call_2", "get_weather", json!({"city": "Lyon"}));
+    let script = || {
+        ScriptedModel::new([
+            ScriptedReply::tool_calls([paris.clone(), lyon.clone()]),
+            ScriptedReply::chunks(["Let me ", "check."]).with_tool_calls([paris.clone()]),
+            ScriptedReply::text("Paris 21 °C"),
+        ])
+    };
+
+    let model = script();
+    let first = model
+        .chat(&ChatRequest::new().user("weather?"))
+        .await
+        .unwrap();
+    assert_eq!(first.text, "");
+    assert_eq!(first.finish_reason, FinishReason::ToolCalls);
+    assert_eq!(first.tool_calls, [paris.clone(), lyon.clone()]);
+    let second = model.chat(&ChatRequest::new().user("again")).await.unwrap();
+    assert_eq!(second.text, "Let me check.");
+    assert_eq!(second.tool_calls, std::slice::from_ref(&paris));
+    assert_eq!(second.finish_reason, FinishReason::ToolCalls);
+
+    // The conversation the model sees next carries the calls and the results.
+    let request = ChatRequest::new()
+        .user("weather?")
+        .message(second.to_message())
+        .tool_result(ToolResult::ok("call_1", "21 °C"));
+    let third = model.chat(&request).await.unwrap();
+    assert_eq!(third.tool_calls, []);
+    assert_eq!(third.finish_reason, FinishReason::Stop);
+    let seen = &model.requests()[2].messages;
+    assert_eq!(seen[1].tool_calls, std::slice::from_ref(&paris));
+    assert_eq!(seen[2].role, Role::Tool);
+    assert_eq!(
+        seen[2],
+        Message::tool_result(ToolResult::ok("call_1", "21 °C"))
+    );
+
+    // Streamed: text first, then each call whole, then the finish.
+    let model = script();
+    let events: Vec<_> = model
+        .chat_stream(&ChatRequest::new().user("a"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    let events: Vec<_> = events.into_iter().map(Result::unwrap).collect();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[0], StreamEvent::ToolCall(paris.clone()));
+    assert_eq!(events[1], StreamEvent::ToolCall(lyon.clone()));
+    assert!(matches!(
+        events[2],
+        StreamEvent::Finish {
+            reason: FinishReason::ToolCalls,
+            ..
+        }
+    ));
+    let reply = model
+        .chat_stream(&ChatRequest::new().user("b"))
+        .await
+        .unwrap()
+        .collect_response()
+        .await
+        .unwrap();
+    assert_eq!(reply.text, "Let me check.");
+    assert_eq!(reply.tool_calls, std::slice::from_ref(&paris));
+}
+
+#[tokio::test]
+async fn a_scripted_stream_that_fails_delivers_no_tool_call() {
+    let call = ToolCall::new("call_1", "get_weather", json!({"city": "Paris"}));
+    let model = ScriptedModel::new([ScriptedReply::chunks(["Checking"])
+        .with_tool_calls([call])
+        .then_fail(ProviderError::stream_cut("scripted", 1))]);
+    let events: Vec<_> = model
+        .chat_stream(&ChatRequest::new().user("a"))
+        .await
+        .unwrap()
+        .map(|e| e.map_err(|e| e.kind()))
+        .collect()
+        .await;
+    assert_eq!(
+        events,
+        vec![
+            Ok(StreamEvent::Delta("Checking".into())),
+            Err(ErrorKind::StreamCut)
+        ]
+    );
 }

@@ -599,6 +599,21 @@ pub enum ConfigError {
         /// The variable.
         var: String,
     },
+    /// A tool's name is not 1 to 64 ASCII letters, digits, `_` or `-`, as both APIs
+    /// require.
+    #[error(
+        "invalid tool name `{name}`: use 1 to 64 ascii letters, digits, `_` or `-`, e.g. `get_weather`"
+    )]
+    InvalidToolName {
+        /// The name given.
+        name: String,
+    },
+    /// Two tools of a [`Toolbox`](crate::Toolbox) have the same name.
+    #[error("a tool named `{name}` is already in the toolbox: give each tool its own name")]
+    DuplicateTool {
+        /// The name.
+        name: String,
+    },
     /// The HTTP client could not be built.
     #[error("could not build the http client")]
     Client {

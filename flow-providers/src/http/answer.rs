@@ -253,13 +253,6 @@ pub(crate) async fn read_body(
     Ok(body)
 }
 
-/// One turn of a conversation, as both APIs take it.
-#[derive(serde::Serialize)]
-pub(crate) struct Turn<'a> {
-    pub(crate) role: &'static str,
-    pub(crate) content: &'a str,
-}
-
 /// Encodes a request body.
 pub(crate) fn encode(
     provider: &'static str,

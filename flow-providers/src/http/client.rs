@@ -57,8 +57,9 @@ pub(crate) trait Protocol: fmt::Debug + Send + Sync + 'static {
     /// A body that does not parse, or the error it carries.
     fn answer(&self, body: &[u8], cx: &ErrorContext<'_>) -> Result<ChatResponse, ProviderError>;
 
-    /// A decoder for one streamed answer from `model`.
-    fn decoder(&self, model: &str, auth_hint: &str) -> Self::Decoder;
+    /// A decoder for one streamed answer from `model`; the tool-call arguments of the
+    /// answer may total at most `max_bytes` (as a plain answer's whole body).
+    fn decoder(&self, model: &str, auth_hint: &str, max_bytes: usize) -> Self::Decoder;
 }
 
 /// An HTTP chat client speaking protocol `P`.
@@ -141,7 +142,9 @@ impl<P: Protocol> HttpClient<P> {
         request: &ChatRequest,
     ) -> Result<ChatStream, ProviderError> {
         let model = self.core.model_for(request.model.as_deref());
-        let decoder = self.protocol.decoder(model, &self.auth_hint);
+        let decoder = self
+            .protocol
+            .decoder(model, &self.auth_hint, self.core.max_event());
         let send = self.send(request, model, true);
         let (provider, max_event) = (self.provider(), self.core.max_event());
         measured_stream(
@@ -520,7 +523,8 @@ macro_rules! common_builder_methods {
                 self
             }
 
-            /// Sets the largest reply body (or streamed event) accepted, in bytes.
+            /// Sets the largest reply body (or streamed event, or the tool-call arguments of
+            /// a streamed reply in all) accepted, in bytes.
             ///
             /// # Default
             ///

@@ -27,6 +27,26 @@ pub(crate) trait Decoder: Send + 'static {
     fn eof(&mut self, out: &mut VecDeque<StreamEvent>) -> Result<(), ProviderError>;
 }
 
+/// Refuses tool-call arguments that would grow past `limit` bytes in all when `adding`
+/// more: a stream's events are bounded one by one, and this bounds what a decoder keeps
+/// of them.
+pub(crate) fn check_buffered(
+    provider: &'static str,
+    path: impl Into<String>,
+    buffered: usize,
+    adding: usize,
+    limit: usize,
+) -> Result<(), ProviderError> {
+    if buffered.saturating_add(adding) > limit {
+        return Err(ProviderError::bad_response(
+            provider,
+            path,
+            format!("the streamed tool-call arguments exceed the limit of {limit} bytes"),
+        ));
+    }
+    Ok(())
+}
+
 struct StreamState<D> {
     response: Option<reqwest::Response>,
     parser: SseParser,

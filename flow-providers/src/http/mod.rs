@@ -10,8 +10,8 @@ pub(crate) mod events;
 pub(crate) mod setup;
 pub(crate) mod sse;
 
-pub(crate) use answer::{ErrorContext, Turn, encode, parse_json, read_body, send};
-pub(crate) use events::{Decoder, event_stream};
+pub(crate) use answer::{ErrorContext, encode, parse_json, read_body, send};
+pub(crate) use events::{Decoder, check_buffered, event_stream};
 pub(crate) use setup::{
     HttpSettings, build_client, endpoint, env_var, extra_headers, secret_header,
 };

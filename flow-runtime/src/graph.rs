@@ -192,21 +192,53 @@ impl GraphInfo {
 }
 
 /// A node of a graph.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 #[non_exhaustive]
 pub struct NodeInfo {
     /// The node's name.
     pub name: &'static str,
-    /// Its metric keys, built at compile time.
-    pub(crate) keys: &'static NodeKeys,
+    /// Its position in its graph's `nodes`.
+    index: usize,
+    /// The metric keys of its graph's nodes, built on first use (`keys.rs`).
+    keys: fn() -> &'static [NodeKeys],
 }
 
 impl NodeInfo {
     #[doc(hidden)]
-    pub const fn __new(name: &'static str, keys: &'static NodeKeys) -> Self {
-        NodeInfo { name, keys }
+    pub const fn __new(
+        name: &'static str,
+        index: usize,
+        keys: fn() -> &'static [NodeKeys],
+    ) -> Self {
+        NodeInfo { name, index, keys }
+    }
+
+    /// Its metric keys.
+    #[cfg(feature = "metrics")]
+    #[inline]
+    pub(crate) fn keys(&self) -> &'static NodeKeys {
+        &(self.keys)()[self.index]
     }
 }
+
+impl core::fmt::Debug for NodeInfo {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NodeInfo")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two descriptions are equal when they describe the same node of the same graph.
+impl PartialEq for NodeInfo {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.index == other.index
+            && core::ptr::fn_addr_eq(self.keys, other.keys)
+    }
+}
+
+impl Eq for NodeInfo {}
 
 /// One end of an edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,12 @@
-//! The metric keys of a flow and of each of its nodes, built at compile time.
+//! The metric keys of a flow and of each of its nodes, each hashed once.
 //!
-//! The generated `GRAPH` holds them (through [`node_keys!`](crate::__node_keys) and
-//! [`flow_keys!`](crate::__flow_keys)), so that [`Metered`](crate::telemetry::Metered)
-//! hands the recorder a ready key, its hash computed once, instead of building a label
-//! list and hashing it at every node call. Without the `metrics` feature they are empty.
+//! The flow's keys are built at compile time, in a static the generated `GRAPH` holds
+//! (through [`flow_keys!`](crate::__flow_keys)). The nodes' keys are built at run time,
+//! all of a flow's at once when [`Metered`](crate::telemetry::Metered) first asks for one
+//! (a [`KeyTable`] in one static per flow): hashing three keys per node at compile time
+//! cost more than half the compile time of a 100-node graph's description. Either way
+//! the recorder gets a ready key, its hash computed once, instead of a label list to
+//! build and hash at every node call. Without the `metrics` feature they are empty.
 
 #[cfg(feature = "metrics")]
 pub use with_metrics::*;
@@ -27,7 +30,7 @@ mod with_metrics {
     #[derive(PartialEq, Eq)]
     pub struct NodeKeys {
         /// `flow` and `node`, for series that add a label of their own.
-        pub(crate) labels: &'static NodeLabels,
+        pub(crate) labels: NodeLabels,
         /// `flow_node_duration_seconds`.
         pub(crate) duration: Key,
         /// `flow_node_retries_total`.
@@ -37,22 +40,42 @@ mod with_metrics {
     }
 
     impl NodeKeys {
-        /// The labels of node `node` of flow `flow`.
-        pub const fn labels(flow: &'static str, node: &'static str) -> NodeLabels {
-            [
+        /// The keys of node `node` of flow `flow`.
+        fn new(flow: &'static str, node: &'static str) -> Self {
+            let labels = [
                 Label::from_static_parts("flow", flow),
                 Label::from_static_parts("node", node),
-            ]
+            ];
+            let key = |name: &'static str| Key::from_parts(name, labels.to_vec());
+            NodeKeys {
+                duration: key("flow_node_duration_seconds"),
+                retries: key("flow_node_retries_total"),
+                circuit: key("flow_circuit_state"),
+                labels,
+            }
+        }
+    }
+
+    /// The keys of every node of one flow, built on first use: the generated code keeps
+    /// one in a static per flow.
+    pub struct KeyTable(std::sync::OnceLock<Box<[NodeKeys]>>);
+
+    impl KeyTable {
+        /// An empty table.
+        #[allow(clippy::new_without_default)] // reason: used in statics, where only `const fn` works
+        pub const fn new() -> Self {
+            KeyTable(std::sync::OnceLock::new())
         }
 
-        /// The keys of a node with these labels.
-        pub const fn new(labels: &'static NodeLabels) -> Self {
-            NodeKeys {
-                labels,
-                duration: Key::from_static_parts("flow_node_duration_seconds", labels),
-                retries: Key::from_static_parts("flow_node_retries_total", labels),
-                circuit: Key::from_static_parts("flow_circuit_state", labels),
-            }
+        /// The keys of `graph`'s nodes, in the order of `graph.nodes`.
+        pub fn get(&'static self, graph: &'static crate::GraphInfo) -> &'static [NodeKeys] {
+            self.0.get_or_init(|| {
+                graph
+                    .nodes
+                    .iter()
+                    .map(|node| NodeKeys::new(graph.name, node.name))
+                    .collect()
+            })
         }
     }
 
@@ -152,18 +175,6 @@ mod with_metrics {
         }
     }
 
-    /// The keys of node `$node` of flow `$flow`, in a static.
-    #[doc(hidden)]
-    #[macro_export]
-    macro_rules! __node_keys {
-        ($flow:expr, $node:expr) => {{
-            static LABELS: $crate::__private::NodeLabels =
-                $crate::__private::NodeKeys::labels($flow, $node);
-            static KEYS: $crate::__private::NodeKeys = $crate::__private::NodeKeys::new(&LABELS);
-            &KEYS
-        }};
-    }
-
     /// The keys of flow `$flow`, in a static.
     #[doc(hidden)]
     #[macro_export]
@@ -191,12 +202,19 @@ mod without_metrics {
     pub struct FlowKeys;
 
     /// No keys: the `metrics` feature is off.
-    #[doc(hidden)]
-    #[macro_export]
-    macro_rules! __node_keys {
-        ($flow:expr, $node:expr) => {
-            &$crate::__private::NodeKeys
-        };
+    pub struct KeyTable;
+
+    impl KeyTable {
+        /// An empty table.
+        #[allow(clippy::new_without_default)] // reason: as with the `metrics` feature
+        pub const fn new() -> Self {
+            KeyTable
+        }
+
+        /// No keys.
+        pub fn get(&'static self, _graph: &'static crate::GraphInfo) -> &'static [NodeKeys] {
+            &[]
+        }
     }
 
     /// No keys: the `metrics` feature is off.

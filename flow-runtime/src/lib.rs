@@ -78,6 +78,15 @@ pub mod prelude {
     };
 }
 
+/// The traits behind the type checks of `graph!`'s hand-overs: a node can follow an edge,
+/// start a flow, join branches, or stand in for a failed node. Every node implements them
+/// for its own input and output types; there is nothing to implement or call. They are
+/// public so that the compiler names them here when an edge joins two nodes whose types
+/// differ, with the message each carries.
+pub mod checks {
+    pub use crate::__private::{Edge, Entry, HandlerOutput, Join};
+}
+
 /// The guides in `docs/`, compiled here so their examples are tested.
 pub mod docs {
     #[doc = include_str!("../docs/getting-started.md")]

@@ -16,27 +16,43 @@ pub use core::time::Duration;
 
 /// `To` can follow `From`, which sends it a `T`.
 ///
-/// `#[node]` implements it for the node's own input type only (not through a projection),
-/// so a wrong type finds no impl and the message below is what rustc prints.
+/// `Input` is `To`'s input type. One blanket impl, for `Input = T`, holds for every node
+/// taking what it is sent: no impl per node for the compiler to check, and a wrong type
+/// finds no impl, so rustc prints the message below, naming both types.
 #[diagnostic::on_unimplemented(
     message = "node `{Self}` cannot take `{T}` as input; `{From}` sends it `{T}`",
-    label = "`{Self}` does not take `{T}`",
+    label = "`{Self}` takes `{Input}`, not `{T}`",
     note = "the node after an edge must take the value the node before it returns (for a route arm, the variant's payload)"
 )]
-pub trait Edge<From: ?Sized, T>: Node {
+pub trait Edge<From: ?Sized, T, Input> {
     /// Hands the value over; the identity.
-    fn pass(value: T) -> Self::Input;
+    fn pass(value: T) -> Input;
 }
 
-/// `Self` is the entry node of flow `Flow`, which takes a `T`.
+impl<N: ?Sized, From: ?Sized, T> Edge<From, T, T> for N {
+    #[inline(always)]
+    fn pass(value: T) -> T {
+        value
+    }
+}
+
+/// `Self` is the entry node of flow `Flow`, which takes a `T`; `Input` is `Self`'s input
+/// type. Holds when they are equal, as [`Edge`].
 #[diagnostic::on_unimplemented(
     message = "flow `{Flow}` takes `{T}`, but its entry node `{Self}` does not take `{T}` as input",
-    label = "the flow's input type",
+    label = "the flow's input type; `{Self}` takes `{Input}`",
     note = "make the flow's input type the entry node's input type, or start at another node"
 )]
-pub trait Entry<Flow, T>: Node {
+pub trait Entry<Flow, T, Input> {
     /// Hands the flow's input to the entry node; the identity.
-    fn pass(value: T) -> Self::Input;
+    fn pass(value: T) -> Input;
+}
+
+impl<N: ?Sized, Flow, T> Entry<Flow, T, T> for N {
+    #[inline(always)]
+    fn pass(value: T) -> T {
+        value
+    }
 }
 
 /// A value of type `Self`, sent to `END` by node `From`, is the output `Out` of flow `Flow`.
@@ -67,13 +83,13 @@ pub struct Hand<T>(pub T);
 impl<T> Hand<T> {
     /// Type-checks and performs the hand-over along an edge.
     #[inline(always)]
-    pub fn edge<To: Edge<From, T>, From: ?Sized>(self) -> To::Input {
+    pub fn edge<To: Node + Edge<From, T, To::Input>, From: ?Sized>(self) -> To::Input {
         To::pass(self.0)
     }
 
     /// Type-checks and performs the hand-over of the flow's input to its entry node.
     #[inline(always)]
-    pub fn entry<N: Entry<Flow, T>, Flow>(self) -> N::Input {
+    pub fn entry<N: Node + Entry<Flow, T, N::Input>, Flow>(self) -> N::Input {
         N::pass(self.0)
     }
 
@@ -161,9 +177,9 @@ impl Default for RunIds {
 
 pub use crate::policy::deadline;
 
-pub use crate::keys::{FlowKeys, NodeKeys};
 #[cfg(feature = "metrics")]
-pub use crate::keys::{FlowLabels, NodeLabels};
+pub use crate::keys::FlowLabels;
+pub use crate::keys::{FlowKeys, KeyTable, NodeKeys};
 
 // -- fan-out, join, map and error edges ------------------------------------------
 
@@ -199,17 +215,23 @@ pub fn keep_input<N, T: KeepInput<N>>(value: &T) -> T {
     value.clone()
 }
 
-/// `Self` can take, as its input, the tuple `T` of the outputs of the branches `Branches`.
-///
-/// Implemented by `#[node]` for the node's own input type.
+/// `Self` can take, as its input (`Input`), the tuple `T` of the outputs of the branches
+/// `Branches`. Holds when they are equal, as [`Edge`].
 #[diagnostic::on_unimplemented(
     message = "node `{Self}` cannot join branches `{Branches}`: it takes its input, not `{T}`",
-    label = "`{Self}` does not take `{T}`",
+    label = "`{Self}` takes `{Input}`, not `{T}`",
     note = "a join takes the tuple of its branches' outputs, in the order the branches are written"
 )]
-pub trait Join<Branches: ?Sized, T>: Node {
+pub trait Join<Branches: ?Sized, T, Input> {
     /// Hands the tuple over; the identity.
-    fn pass(value: T) -> Self::Input;
+    fn pass(value: T) -> Input;
+}
+
+impl<N: ?Sized, Branches: ?Sized, T> Join<Branches, T, T> for N {
+    #[inline(always)]
+    fn pass(value: T) -> T {
+        value
+    }
 }
 
 /// The collection a node hands to a map is turned into the items of its worker.
@@ -225,7 +247,7 @@ impl<W: Node, T: IntoIterator<Item = W::Input>> MapOver<W> for T {}
 impl<T> Hand<T> {
     /// Type-checks and performs the hand-over of a join's tuple.
     #[inline(always)]
-    pub fn join<To: Join<Branches, T>, Branches: ?Sized>(self) -> To::Input {
+    pub fn join<To: Node + Join<Branches, T, To::Input>, Branches: ?Sized>(self) -> To::Input {
         To::pass(self.0)
     }
 
@@ -273,23 +295,31 @@ where
 }
 
 /// `Handler` is the handler of `Self`'s error edge inside a fan-out or a map: its output
-/// takes the place of `Self`'s, so it must return what `Self` returns, `T`.
-///
-/// Implemented by `#[node]` for the node's own output type.
+/// takes the place of `Self`'s, so it must return what `Self` returns (`Output`), not `T`.
+/// Holds when they are equal, as [`Edge`].
 #[diagnostic::on_unimplemented(
     message = "handler `{Handler}` takes the place of `{Self}` when it fails, so it must return what `{Self}` returns, not `{T}`",
-    label = "`{Handler}` returns `{T}`",
+    label = "`{Handler}` returns `{T}`, `{Self}` returns `{Output}`",
     note = "the output of a branch's or a mapped node's error handler takes the failed node's place in the results"
 )]
-pub trait HandlerOutput<Handler: ?Sized, T>: Node {
+pub trait HandlerOutput<Handler: ?Sized, T, Output> {
     /// Hands the handler's output over; the identity.
-    fn pass(value: T) -> Self::Output;
+    fn pass(value: T) -> Output;
+}
+
+impl<N: ?Sized, Handler: ?Sized, T> HandlerOutput<Handler, T, T> for N {
+    #[inline(always)]
+    fn pass(value: T) -> T {
+        value
+    }
 }
 
 impl<T> Hand<T> {
     /// Type-checks and hands over the output of a failed node's handler.
     #[inline(always)]
-    pub fn handler_output<N: HandlerOutput<Handler, T>, Handler: ?Sized>(self) -> N::Output {
+    pub fn handler_output<N: Node + HandlerOutput<Handler, T, N::Output>, Handler: ?Sized>(
+        self,
+    ) -> N::Output {
         N::pass(self.0)
     }
 }
@@ -657,8 +687,7 @@ mod tests {
 
     #[test]
     fn node_failed_names_the_flow_the_node_the_step_and_the_attempts() {
-        static INFO: crate::NodeInfo =
-            crate::NodeInfo::__new("check", crate::__node_keys!("Essay", "check"));
+        static INFO: crate::NodeInfo = crate::NodeInfo::__new("check", 0, || &[]);
         let mut cx = crate::Context::new("Essay", crate::RunId::from_u64(1));
         cx.__advance();
         cx.__advance();

@@ -110,7 +110,7 @@ impl Observer for StepObserver {
             #[cfg(feature = "metrics")]
             if let Some(keys) = s.metered {
                 let key =
-                    metrics::Key::from_static_parts("flow_node_rate_limited_total", keys.labels);
+                    metrics::Key::from_static_parts("flow_node_rate_limited_total", &keys.labels);
                 metrics::with_recorder(|r| r.register_counter(&key, &METADATA)).increment(1);
             }
             if let Some(sink) = &s.events {

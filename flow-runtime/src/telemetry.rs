@@ -260,7 +260,7 @@ pub(crate) fn circuit_state_value(state: BreakerState) -> f64 {
     }
 }
 
-// The keys come ready from the graph (`keys.rs`): a node call costs the recorder's
+// The keys come ready from the graph's key table (`keys.rs`): a node call costs the recorder's
 // lookup of a prepared key, not a label list to allocate and hash.
 #[cfg(feature = "metrics")]
 impl StepHook for Metered {
@@ -281,7 +281,7 @@ impl StepHook for Metered {
             };
             // Only policies report from inside a call.
             let out = if N::HAS_POLICIES {
-                let listen = |s: &mut Scope| s.metered = Some(node.keys);
+                let listen = |s: &mut Scope| s.metered = Some(node.keys());
                 scope::within(node.name, step, listen, call).await
             } else {
                 call.await
@@ -361,7 +361,7 @@ struct NodeCallEnd {
 impl Drop for NodeCallEnd {
     fn drop(&mut self) {
         let elapsed = self.started.elapsed().as_secs_f64();
-        metrics::with_recorder(|r| r.register_histogram(&self.node.keys.duration, &METADATA))
+        metrics::with_recorder(|r| r.register_histogram(&self.node.keys().duration, &METADATA))
             .record(elapsed);
         if !self.ended {
             node_error(self.node, crate::ErrorKind::Cancelled);
@@ -372,7 +372,7 @@ impl Drop for NodeCallEnd {
 #[cfg(feature = "metrics")]
 #[cold]
 fn node_error(node: &'static NodeInfo, kind: crate::ErrorKind) {
-    let mut labels = node.keys.labels.to_vec();
+    let mut labels = node.keys().labels.to_vec();
     labels.push(metrics::Label::from_static_parts("kind", kind.as_str()));
     let key = metrics::Key::from_parts("flow_node_errors_total", labels);
     metrics::with_recorder(|r| r.register_counter(&key, &METADATA)).increment(1);

@@ -117,20 +117,20 @@ fn policies(args: &NodeArgs, name: &str) -> TokenStream {
     chain
 }
 
-pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
-    let NodeSig {
-        vis,
-        ident,
-        params,
-        input,
-        output,
-    } = sig;
-    let name = ident.to_string().trim_start_matches("r#").to_owned();
-    let input_ty = match input {
-        Some(ty) => quote!(#ty),
-        None => quote!(()),
-    };
-    let (output_ty, error_ty, fallible) = match output {
+/// What the `Node` impl says beyond the node's input and output, and the body of
+/// `NodeFn::call`: with policies the state is the node's `NodePolicies`, its error a
+/// `PolicyError`, and every call goes through them, the function called once per attempt.
+struct Policed {
+    error_ty: TokenStream,
+    state_ty: TokenStream,
+    state_fn: TokenStream,
+    items: TokenStream,
+    body: TokenStream,
+}
+
+/// The output and error types of a node's `Node` impl, and whether it can fail.
+fn result_types(output: &Output) -> (TokenStream, TokenStream, bool) {
+    match output {
         Output::Value(None) => (quote!(()), quote!(::core::convert::Infallible), false),
         Output::Value(Some(ty)) => (quote!(#ty), quote!(::core::convert::Infallible), false),
         Output::Result(ty) => (
@@ -138,72 +138,115 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
             quote!(<#ty as ::typedflow::__private::NodeResult>::Err),
             true,
         ),
-    };
-    let args = params.iter().map(|p| match p {
+    }
+}
+
+/// The future of one call of the function, as a `Result`, and the `NodeFn` impl's
+/// bounds: each dependency is a bound spanned on the parameter's type, so a flow whose
+/// dependencies lack it is told which parameter needs what.
+fn call_future(sig: &NodeSig, fallible: bool) -> (TokenStream, Vec<TokenStream>) {
+    let ident = &sig.ident;
+    let args = sig.params.iter().map(|p| match p {
         Param::Input => quote!(__flow_input),
         Param::Context => quote!(__flow_cx),
         Param::Dep(ty) => quote_spanned! {ty.span()=>
             <__FlowDeps as ::typedflow::Provides<#ty>>::provide(__flow_deps)
         },
     });
-    // Each dependency is a bound spanned on the parameter's type, so a flow whose
-    // dependencies lack it is told which parameter needs what.
-    let bounds = params.iter().filter_map(|p| match p {
-        Param::Dep(ty) => {
-            Some(quote_spanned! {ty.span()=> __FlowDeps: ::typedflow::Provides<#ty>,})
-        }
-        _ => None,
-    });
+    let bounds = sig
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            Param::Dep(ty) => {
+                Some(quote_spanned! {ty.span()=> __FlowDeps: ::typedflow::Provides<#ty>,})
+            }
+            _ => None,
+        })
+        .collect();
     let call = quote!(#ident(#(#args),*));
     let future = if fallible {
         call
     } else {
         quote!(::typedflow::__private::infallible(#call))
     };
-    let unused_input = input.is_none().then(|| quote!(let () = __flow_input;));
-    // With policies the state is the node's `NodePolicies`, its error a `PolicyError`, and
-    // every call goes through them, the function called once per attempt.
-    let (error_ty, state_ty, state_fn, attempts, body) = if policy_args.is_empty() {
-        (
+    (future, bounds)
+}
+
+/// The parts of the `Node` impl and the call body that depend on the node's policies.
+fn policed(
+    policy_args: &NodeArgs,
+    name: &str,
+    input_ty: &TokenStream,
+    error_ty: TokenStream,
+    future: TokenStream,
+    unit_input: bool,
+) -> Policed {
+    let unused_input = unit_input.then(|| quote!(let () = __flow_input;));
+    if policy_args.is_empty() {
+        return Policed {
             error_ty,
-            quote!(()),
-            quote!(),
-            quote!(),
-            quote!(#unused_input #future),
-        )
-    } else {
-        let retry = if policy_args.retry.is_some() {
-            quote!(::typedflow::policy::RetryPolicy)
-        } else {
-            quote!(::typedflow::policy::NoRetry)
+            state_ty: quote!(()),
+            state_fn: quote!(),
+            items: quote!(),
+            body: quote!(#unused_input #future),
         };
-        let chain = policies(policy_args, &name);
-        (
-            quote!(::typedflow::policy::PolicyError<#error_ty>),
-            quote!(::typedflow::policy::NodePolicies<#retry, ::typedflow::StepObserver>),
-            chain,
-            quote! {
-                const HAS_POLICIES: bool = true;
-
-                #[inline]
-                fn attempts(error: &Self::Error) -> u32 {
-                    error.attempts()
-                }
-
-                #[inline]
-                fn error_kind(error: &Self::Error) -> ::typedflow::ErrorKind {
-                    error.kind()
-                }
-            },
-            quote! {
-                __flow_state.call(__flow_input, move |__flow_input: #input_ty| {
-                    #unused_input
-                    #future
-                })
-            },
-        )
+    }
+    let retry = if policy_args.retry.is_some() {
+        quote!(::typedflow::policy::RetryPolicy)
+    } else {
+        quote!(::typedflow::policy::NoRetry)
     };
-    let hand_overs = hand_over_impls(&quote!(#ident), &input_ty, &output_ty);
+    Policed {
+        error_ty: quote!(::typedflow::policy::PolicyError<#error_ty>),
+        state_ty: quote!(::typedflow::policy::NodePolicies<#retry, ::typedflow::StepObserver>),
+        state_fn: policies(policy_args, name),
+        items: quote! {
+            const HAS_POLICIES: bool = true;
+
+            #[inline]
+            fn attempts(error: &Self::Error) -> u32 {
+                error.attempts()
+            }
+
+            #[inline]
+            fn error_kind(error: &Self::Error) -> ::typedflow::ErrorKind {
+                error.kind()
+            }
+        },
+        body: quote! {
+            __flow_state.call(__flow_input, move |__flow_input: #input_ty| {
+                #unused_input
+                #future
+            })
+        },
+    }
+}
+
+pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
+    let NodeSig {
+        vis, ident, input, ..
+    } = sig;
+    let name = ident.to_string().trim_start_matches("r#").to_owned();
+    let input_ty = match input {
+        Some(ty) => quote!(#ty),
+        None => quote!(()),
+    };
+    let (output_ty, error_ty, fallible) = result_types(&sig.output);
+    let (future, bounds) = call_future(sig, fallible);
+    let Policed {
+        error_ty,
+        state_ty,
+        state_fn,
+        items,
+        body,
+    } = policed(
+        policy_args,
+        &name,
+        &input_ty,
+        error_ty,
+        future,
+        input.is_none(),
+    );
     let doc = format!(
         "The node of the function [`{name}()`](fn@{name}), generated by `#[node]`: use `{name}` in `graph!`."
     );
@@ -225,10 +268,8 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
                     #state_fn
                 }
 
-                #attempts
+                #items
             }
-
-            #hand_overs
 
             impl<__FlowDeps: ?::core::marker::Sized> ::typedflow::NodeFn<__FlowDeps> for #ident
             where
@@ -248,45 +289,5 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
                 }
             }
         };
-    }
-}
-
-/// The impls behind the type checks of the run loop's hand-overs (see
-/// `typedflow::__private`), for a node type taking `input` and returning `output`:
-/// each names the node's own types, not a projection, so a wrong type finds no impl and
-/// rustc prints the trait's message. Used by `#[node]` and for a flow used as a node.
-pub fn hand_over_impls(
-    node: &TokenStream,
-    input: &TokenStream,
-    output: &TokenStream,
-) -> TokenStream {
-    quote! {
-        impl<__FlowFrom: ?::core::marker::Sized> ::typedflow::__private::Edge<__FlowFrom, #input> for #node {
-            #[inline(always)]
-            fn pass(value: #input) -> #input {
-                value
-            }
-        }
-
-        impl<__FlowBranches: ?::core::marker::Sized> ::typedflow::__private::Join<__FlowBranches, #input> for #node {
-            #[inline(always)]
-            fn pass(value: #input) -> #input {
-                value
-            }
-        }
-
-        impl<__FlowHandler: ?::core::marker::Sized> ::typedflow::__private::HandlerOutput<__FlowHandler, #output> for #node {
-            #[inline(always)]
-            fn pass(value: #output) -> #output {
-                value
-            }
-        }
-
-        impl<__FlowFlow> ::typedflow::__private::Entry<__FlowFlow, #input> for #node {
-            #[inline(always)]
-            fn pass(value: #input) -> #input {
-                value
-            }
-        }
     }
 }

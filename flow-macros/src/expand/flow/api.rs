@@ -80,13 +80,9 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
     let (name, nodes_ty, deps, display_name) = (cx.name, &cx.nodes_ty, &cx.deps, cx.display_name);
     let (input, output) = (&graph.input, &graph.output);
     let run_loop = cx.run_loop();
-    // A timeout bounds the run's steps, inside its hooks: they see the `Timeout` error as
-    // they see any other (its outcome in spans and metrics).
-    let bounded_loop = cx.with_deadline(quote! {
-        #name::<H>::__flow_loop(&self.flow.__flow_deps, &self.flow.__flow_nodes, hook, self.cx, self.input)
-    });
     // The hooks choose, once per run, which hook the loop runs with (`StepHook::start`).
     let start_ty = format_ident!("__Flow{}Start", name);
+    let run_start = expand_run_start(cx, &start_ty);
     let start = |hook: TokenStream| {
         quote! {
             let __flow_run_id = self.__flow_runs.next();
@@ -147,6 +143,21 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
             }
         }
 
+        #run_start
+    }
+}
+
+/// The run handed to the hooks to start (`RunStart`): the flow, the run's context and
+/// its input, started with the hook the hooks choose.
+fn expand_run_start(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
+    let name = cx.name;
+    let (input, output) = (&cx.graph.input, &cx.graph.output);
+    // A timeout bounds the run's steps, inside its hooks: they see the `Timeout` error as
+    // they see any other (its outcome in spans and metrics).
+    let bounded_loop = cx.with_deadline(quote! {
+        #name::<H>::__flow_loop(&self.flow.__flow_deps, &self.flow.__flow_nodes, hook, self.cx, self.input)
+    });
+    quote! {
         /// A run of the flow, ready to start with the hook its hooks choose.
         #[doc(hidden)]
         struct #start_ty<'__flow, H> {

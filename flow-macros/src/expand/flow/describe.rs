@@ -92,13 +92,19 @@ fn graph_info(cx: &Cx<'_>) -> TokenStream {
         Some(t) => quote!(::core::option::Option::Some(#t)),
         None => quote!(::core::option::Option::None),
     };
-    // The node list is a const of its own: its metric keys live in statics, and a list
-    // that refers to statics is not promoted to `'static` inside a call.
+    let name = cx.name;
+    let index = 0..node_names.len();
+    // The nodes' metric keys are built at run time, on first use, into one static per
+    // flow (`__private::KeyTable`): built here, in statics, their hashing was evaluated
+    // at compile time and cost more than the rest of the graph's description.
     quote! {{
-        const NODES: &[::typedflow::NodeInfo] = &[#(::typedflow::NodeInfo::__new(
-            #node_names,
-            ::typedflow::__node_keys!(#display_name, #node_names),
-        ),)*];
+        fn __flow_node_keys() -> &'static [::typedflow::__private::NodeKeys] {
+            static KEYS: ::typedflow::__private::KeyTable = ::typedflow::__private::KeyTable::new();
+            KEYS.get(<#name as ::typedflow::Flow>::GRAPH)
+        }
+        const NODES: &[::typedflow::NodeInfo] = &[#(
+            ::typedflow::NodeInfo::__new(#node_names, #index, __flow_node_keys),
+        )*];
         &::typedflow::GraphInfo::__new(
             #display_name,
             #input_str,

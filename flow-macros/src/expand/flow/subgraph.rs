@@ -27,8 +27,6 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
             __flow_input,
         )
     });
-    let hand_overs =
-        crate::expand::node::hand_over_impls(&quote!(#name), &quote!(#input), &quote!(#output));
     quote! {
         impl ::typedflow::Node for #name {
             type Input = #input;
@@ -47,8 +45,6 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
         }
 
         const _: () = {
-            #hand_overs
-
             impl<__FlowDeps: ?::core::marker::Sized> ::typedflow::NodeFn<__FlowDeps> for #name
             where
                 #bound

@@ -388,3 +388,55 @@ fn rate_limits() {
         ["`rate_limit` needs a unit: write `30s` or `30ms` (units: `ms`, `s`, `m` or `h`)"]
     );
 }
+
+#[test]
+fn node_with_policies_expansion() {
+    let out = crate::node_impl(
+        quote!(
+            retry(
+                attempts = 3,
+                backoff = exponential(100ms, 2.0, max = 1s),
+                jitter = full
+            ),
+            timeout = 5s,
+            circuit_breaker(failures = 5, cool_down = 30s),
+            rate_limit = 10 / s,
+            concurrency = 4,
+        ),
+        quote! {
+            async fn fetch(url: Url, http: &Http) -> Result<Page, HttpError> {
+                http.get(url).await
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn fan_out_path_and_merge_join_expansion() {
+    let out = crate::graph_impl(
+        FlowArgs::default(),
+        quote! {
+            Research(Question) -> Answer {
+                START -> plan -> (search -> rank, recall) -> combine -> {draft, critique} -> answer -> END;
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn map_and_error_edges_expansion() {
+    let out = crate::graph_impl(
+        FlowArgs::default(),
+        quote! {
+            Batch(Vec<Item>) -> Report {
+                START -> [check; 4] -> tally -> END;
+                check !-> set_aside;
+                tally !-> give_up;
+                give_up -> END;
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}

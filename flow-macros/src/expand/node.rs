@@ -1,10 +1,10 @@
 //! `#[node]`: the node type beside the function, and its `Node`/`NodeFn` impls.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::parse::args::{BackoffArg, NodeArgs};
+use crate::parse::args::{BackoffArg, NodeArgs, RetryArgs};
 use crate::parse::node::{NodeSig, Output, Param};
 
 /// `match $e { Ok(v) => v, Err(_) => panic!(..) }` for a policy builder evaluated in a
@@ -20,58 +20,26 @@ fn const_ok(e: TokenStream, what: &str) -> TokenStream {
     }
 }
 
-/// The builder chain of a node's `NodePolicies`, from its checked arguments.
+/// The builder chain of a node's `NodePolicies`, from its checked arguments. Each policy
+/// is built in a `const`, so a value the macro let through but the runtime refuses would
+/// be a compile error, never a run-time panic.
 fn policies(args: &NodeArgs, name: &str) -> TokenStream {
     let mut chain = quote!(::typedflow::policy::NodePolicies::new(#name).with_observer(::typedflow::StepObserver));
-    if let Some(retry) = &args.retry {
-        let attempts = retry.attempts;
-        let mut p = const_ok(
-            quote!(::typedflow::policy::RetryPolicy::new(#attempts)),
-            "retry policy",
-        );
-        if let Some(b) = &retry.backoff {
-            let backoff = match b {
-                BackoffArg::Constant(d) => quote!(::typedflow::policy::Backoff::constant(#d)),
-                BackoffArg::Linear(d, step) => {
-                    quote!(::typedflow::policy::Backoff::linear(#d, #step))
-                }
-                BackoffArg::Exponential(d, factor, max) => const_ok(
-                    quote!(::typedflow::policy::Backoff::exponential(#d, #factor, #max)),
-                    "backoff",
-                ),
-            };
-            p = quote!(#p.with_backoff(#backoff));
-        }
-        if let Some(j) = &retry.jitter {
-            let variant = match j.to_string().as_str() {
-                "full" => quote!(Full),
-                "equal" => quote!(Equal),
-                "decorrelated" => quote!(Decorrelated),
-                _ => quote!(None),
-            };
-            p = quote!(#p.with_jitter(::typedflow::policy::Jitter::#variant));
-        }
-        if let Some(d) = &retry.max_elapsed {
-            p = const_ok(quote!(#p.with_max_elapsed(#d)), "max_elapsed");
-        }
+    let mut with = |method: &str, ty: &str, value: TokenStream| {
+        let (method, ty) = (format_ident!("{}", method), format_ident!("{}", ty));
         chain = quote! {
-            #chain.with_retry({
-                const __FLOW_RETRY: ::typedflow::policy::RetryPolicy = #p;
-                __FLOW_RETRY
+            #chain.#method({
+                const __FLOW_POLICY: ::typedflow::policy::#ty = #value;
+                __FLOW_POLICY
             })
         };
+    };
+    if let Some(retry) = &args.retry {
+        with("with_retry", "RetryPolicy", retry_policy(retry));
     }
     if let Some(d) = &args.timeout {
-        let t = const_ok(
-            quote!(::typedflow::policy::TimeoutPolicy::new(#d)),
-            "timeout",
-        );
-        chain = quote! {
-            #chain.with_timeout({
-                const __FLOW_TIMEOUT: ::typedflow::policy::TimeoutPolicy = #t;
-                __FLOW_TIMEOUT
-            })
-        };
+        let t = quote!(::typedflow::policy::TimeoutPolicy::new(#d));
+        with("with_timeout", "TimeoutPolicy", const_ok(t, "timeout"));
     }
     if let Some(b) = &args.breaker {
         let (failures, cool_down) = (b.failures, &b.cool_down);
@@ -82,39 +50,55 @@ fn policies(args: &NodeArgs, name: &str) -> TokenStream {
         if let Some(max) = &b.max_cool_down {
             p = const_ok(quote!(#p.with_max_cool_down(#max)), "max_cool_down");
         }
-        chain = quote! {
-            #chain.with_breaker({
-                const __FLOW_BREAKER: ::typedflow::policy::BreakerPolicy = #p;
-                __FLOW_BREAKER
-            })
-        };
+        with("with_breaker", "BreakerPolicy", p);
     }
     if let Some((count, per)) = &args.rate_limit {
-        let r = const_ok(
-            quote!(::typedflow::policy::RateLimit::new(#count, #per)),
-            "rate limit",
-        );
-        chain = quote! {
-            #chain.with_rate_limit({
-                const __FLOW_RATE: ::typedflow::policy::RateLimit = #r;
-                __FLOW_RATE
-            })
-        };
+        let r = quote!(::typedflow::policy::RateLimit::new(#count, #per));
+        with("with_rate_limit", "RateLimit", const_ok(r, "rate limit"));
     }
     if let Some(n) = args.concurrency {
         let n = n as usize;
-        let l = const_ok(
-            quote!(::typedflow::policy::ConcurrencyLimit::new(#n)),
-            "concurrency",
+        let l = quote!(::typedflow::policy::ConcurrencyLimit::new(#n));
+        with(
+            "with_concurrency",
+            "ConcurrencyLimit",
+            const_ok(l, "concurrency"),
         );
-        chain = quote! {
-            #chain.with_concurrency({
-                const __FLOW_LIMIT: ::typedflow::policy::ConcurrencyLimit = #l;
-                __FLOW_LIMIT
-            })
-        };
     }
     chain
+}
+
+/// The `RetryPolicy` of `retry(..)`.
+fn retry_policy(retry: &RetryArgs) -> TokenStream {
+    let attempts = retry.attempts;
+    let mut p = const_ok(
+        quote!(::typedflow::policy::RetryPolicy::new(#attempts)),
+        "retry policy",
+    );
+    if let Some(b) = &retry.backoff {
+        let backoff = match b {
+            BackoffArg::Constant(d) => quote!(::typedflow::policy::Backoff::constant(#d)),
+            BackoffArg::Linear(d, step) => quote!(::typedflow::policy::Backoff::linear(#d, #step)),
+            BackoffArg::Exponential(d, factor, max) => const_ok(
+                quote!(::typedflow::policy::Backoff::exponential(#d, #factor, #max)),
+                "backoff",
+            ),
+        };
+        p = quote!(#p.with_backoff(#backoff));
+    }
+    if let Some(j) = &retry.jitter {
+        let variant = match j.to_string().as_str() {
+            "full" => quote!(Full),
+            "equal" => quote!(Equal),
+            "decorrelated" => quote!(Decorrelated),
+            _ => quote!(None),
+        };
+        p = quote!(#p.with_jitter(::typedflow::policy::Jitter::#variant));
+    }
+    if let Some(d) = &retry.max_elapsed {
+        p = const_ok(quote!(#p.with_max_elapsed(#d)), "max_elapsed");
+    }
+    p
 }
 
 /// What the `Node` impl says beyond the node's input and output, and the body of

@@ -41,14 +41,16 @@ pub enum RunStatus {
     },
     /// The run reached its end; the state holds its output.
     Finished,
-    /// The run failed; the state holds what the failed step was given.
-    Failed,
+    /// The run failed; the state holds what the failed step was given. (Not `Failed`:
+    /// that name is the runtime's error-edge input, and a second public `Failed` would
+    /// make rustc spell that type's full path in every diagnostic.)
+    Errored,
 }
 
 impl RunStatus {
     /// Whether the run can go no further by itself (finished or failed).
     pub fn is_terminal(&self) -> bool {
-        matches!(self, RunStatus::Finished | RunStatus::Failed)
+        matches!(self, RunStatus::Finished | RunStatus::Errored)
     }
 
     /// A short lowercase name for the status, as stores and command-line tools show it:
@@ -57,14 +59,14 @@ impl RunStatus {
     /// ```
     /// use typedflow::checkpoint::RunStatus;
     ///
-    /// assert_eq!(RunStatus::Failed.name(), "failed");
+    /// assert_eq!(RunStatus::Errored.name(), "failed");
     /// ```
     pub fn name(&self) -> &'static str {
         match self {
             RunStatus::Running => "running",
             RunStatus::Waiting { .. } => "waiting",
             RunStatus::Finished => "finished",
-            RunStatus::Failed => "failed",
+            RunStatus::Errored => "failed",
         }
     }
 
@@ -90,7 +92,7 @@ impl RunStatus {
                 question: q.to_owned(),
             }),
             ("finished", None) => Some(RunStatus::Finished),
-            ("failed", None) => Some(RunStatus::Failed),
+            ("failed", None) => Some(RunStatus::Errored),
             _ => None,
         }
     }
@@ -732,7 +734,7 @@ mod tests {
                 question: "Approval".into(),
             },
             RunStatus::Finished,
-            RunStatus::Failed,
+            RunStatus::Errored,
         ] {
             assert_eq!(
                 RunStatus::from_name(status.name(), status.question()),

@@ -298,7 +298,7 @@ fn micros_u64(d: Duration) -> u64 {
 /// use typedflow::RunId;
 /// use typedflow::checkpoint::StoreError;
 ///
-/// let err = StoreError::Conflict { run_id: RunId::from_u64(1), step: 4 };
+/// let err = StoreError::conflict(RunId::from_u64(1), 4);
 /// assert!(err.is_conflict());
 /// assert!(!err.is_retryable());
 /// assert_eq!(err.to_string(), "run 0000000000000001 already has a checkpoint for step 4");

@@ -33,6 +33,7 @@
 //! # });
 //! ```
 
+pub mod checkpoint;
 mod context;
 mod deps;
 mod error;

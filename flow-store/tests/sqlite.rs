@@ -1,0 +1,205 @@
+//! The SQLite store against bad input: rows spoiled behind its back, a file that is not a
+//! database, a schema from the future, a full disk, and a second writer on the same file.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+use typedflow::RunId;
+use typedflow::checkpoint::{Checkpoint, Checkpointer, StoreError};
+use typedflow_store::{SqliteOptions, SqliteStore};
+
+fn step(run: RunId, n: u32) -> Checkpoint {
+    Checkpoint::new("Essay", 7, run, n, "write", vec![n as u8; 100])
+}
+
+/// Every column of every row, as SQLite quotes it: what "nothing was overwritten" compares.
+fn dump(path: &Path) -> Vec<String> {
+    let conn = Connection::open(path).expect("open raw");
+    let mut stmt = conn
+        .prepare(
+            "SELECT quote(run_id) || quote(step) || quote(format) || quote(flow) || quote(fingerprint) \
+             || quote(node) || quote(attempt) || quote(time_us) || quote(status) || quote(question) \
+             || quote(state) || quote(state_sum) FROM checkpoints ORDER BY run_id, step",
+        )
+        .expect("prepare dump");
+    stmt.query_map([], |row| row.get(0))
+        .expect("dump")
+        .collect::<Result<_, _>>()
+        .expect("dump rows")
+}
+
+/// Each spoiled row is a typed error naming its run and step, for every read; the row is
+/// left as it was, and saving its step again is still a conflict, never an overwrite.
+#[tokio::test]
+async fn a_corrupt_row_is_a_typed_error_and_is_not_overwritten() {
+    let spoils = [
+        (
+            "UPDATE checkpoints SET state = substr(state, 1, 40) WHERE step = 2",
+            "checksum",
+        ),
+        (
+            "UPDATE checkpoints SET state = randomblob(100) WHERE step = 2",
+            "checksum",
+        ),
+        (
+            "UPDATE checkpoints SET state = 'not bytes' WHERE step = 2",
+            "state",
+        ),
+        (
+            "UPDATE checkpoints SET status = 'garbage' WHERE step = 2",
+            "unknown status `garbage`",
+        ),
+        (
+            "UPDATE checkpoints SET attempt = 'three' WHERE step = 2",
+            "attempt",
+        ),
+        (
+            "UPDATE checkpoints SET format = 99 WHERE step = 2",
+            "format version 99",
+        ),
+        (
+            "UPDATE checkpoints SET flow = x'00ff' WHERE step = 2",
+            "flow",
+        ),
+    ];
+    for (spoil, expected) in spoils {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("runs.db");
+        let store = SqliteStore::open(&path).expect("open");
+        let run = RunId::from_u64(99);
+        store.save(&step(run, 1)).await.expect("save 1");
+        store.save(&step(run, 2)).await.expect("save 2");
+        Connection::open(&path)
+            .expect("open raw")
+            .execute(spoil, [])
+            .expect(spoil);
+        let before = dump(&path);
+
+        let check = |res: Result<(), StoreError>, read: &str| match res {
+            Err(StoreError::Corrupt {
+                run_id,
+                step,
+                reason,
+                ..
+            }) => {
+                assert_eq!((run_id, step), (run, 2), "{spoil}: {read}");
+                assert!(reason.contains(expected), "{spoil}: {read}: {reason:?}");
+            }
+            other => panic!("{spoil}: {read} gave {other:?}, not a corrupt row"),
+        };
+        check(store.latest(run).await.map(drop), "latest");
+        check(store.history(run).await.map(drop), "history");
+        check(store.runs().await.map(drop), "runs");
+
+        let again = store.save(&step(run, 2)).await.expect_err("step 2 exists");
+        assert!(again.is_conflict(), "{spoil}: {again:?}");
+        assert_eq!(dump(&path), before, "{spoil}: the row changed");
+    }
+}
+
+#[tokio::test]
+async fn unknown_run_is_a_typed_error_on_a_fresh_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path().join("runs.db")).expect("open");
+    let run = RunId::from_u64(5);
+    for err in [
+        store.latest(run).await.map(drop).expect_err("latest"),
+        store.history(run).await.map(drop).expect_err("history"),
+        store.delete(run).await.map(drop).expect_err("delete"),
+    ] {
+        assert!(
+            matches!(err, StoreError::UnknownRun { run_id, .. } if run_id == run),
+            "{err:?}"
+        );
+    }
+    assert!(store.runs().await.expect("runs").is_empty());
+}
+
+/// Two stores on one file stand for two processes resuming one run: SQLite's primary
+/// key lets the first save of a step win and the second conflict.
+#[tokio::test]
+async fn two_stores_on_one_file_conflict_on_one_step() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("runs.db");
+    let (first, second) = (
+        SqliteStore::open(&path).expect("open"),
+        SqliteStore::open(&path).expect("open again"),
+    );
+    let run = RunId::from_u64(3);
+    let mine = step(run, 1);
+    first.save(&mine).await.expect("first save");
+    let err = second
+        .save(&step(run, 1).with_attempt(2))
+        .await
+        .expect_err("second save of step 1");
+    assert!(err.is_conflict(), "{err:?}");
+    assert_eq!(second.latest(run).await.expect("latest"), mine);
+}
+
+/// The file is created in WAL mode with its schema, and a second open leaves both.
+#[tokio::test]
+async fn the_file_is_created_in_wal_mode_with_its_schema() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("nested-name.db");
+    assert!(!path.exists());
+    drop(SqliteStore::open(&path).expect("create"));
+    drop(SqliteStore::open(&path).expect("reopen"));
+    let conn = Connection::open(&path).expect("open raw");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("mode");
+    assert_eq!(mode, "wal");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 1);
+}
+
+#[tokio::test]
+async fn a_schema_from_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("runs.db");
+    drop(SqliteStore::open(&path).expect("create"));
+    Connection::open(&path)
+        .expect("open raw")
+        .pragma_update(None, "user_version", 7)
+        .expect("bump version");
+    match SqliteStore::open(&path) {
+        Err(StoreError::SchemaTooNew { found, known, .. }) => assert_eq!((found, known), (7, 1)),
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_unavailable_and_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("runs.db");
+    let garbage = vec![0x5a_u8; 8192];
+    std::fs::write(&path, &garbage).expect("write garbage");
+    let err = SqliteStore::open(&path).expect_err("not a database");
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&path).expect("read back"), garbage);
+}
+
+/// A size limit stands in for a full disk: SQLite answers SQLITE_FULL, the store says
+/// `Full`, and every step saved before it is still there.
+#[tokio::test]
+async fn a_full_store_is_full_and_keeps_the_saved_steps() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = SqliteOptions::default().with_max_bytes(64 * 1024);
+    let store = SqliteStore::open_with(dir.path().join("runs.db"), options).expect("open");
+    let run = RunId::from_u64(11);
+    let mut saved = Vec::new();
+    let err = loop {
+        let mut cp = step(run, saved.len() as u32 + 1);
+        cp.state = vec![0xee; 4096];
+        match store.save(&cp).await {
+            Ok(()) => saved.push(cp),
+            Err(e) => break e,
+        }
+        assert!(saved.len() < 100, "64 KiB cannot hold 100 steps of 4 KiB");
+    };
+    assert!(matches!(err, StoreError::Full { .. }), "{err:?}");
+    assert!(!saved.is_empty());
+    assert_eq!(store.history(run).await.expect("history"), saved);
+}

@@ -1,0 +1,100 @@
+//! Each compile-fail case reports as many errors as it has mistakes: the count of
+//! `error` lines in every reviewed `.stderr` is pinned here, so a cascade of follow-on
+//! errors cannot be checked in as reviewed (darling's `accrue_errors` does the same).
+
+use std::path::Path;
+
+/// Every case, with its count; the cases with more than one say why.
+const EXPECTED: &[(&str, usize)] = &[
+    ("ambiguous_edge", 1),
+    ("bad_alias", 1),
+    ("bad_argument_type", 4), // four bad values, each its own mistake
+    ("bad_error_edge", 1),
+    ("dead_end", 1),
+    ("derive_not_struct", 1),
+    ("duplicate_edge", 1),
+    ("duplicate_node", 1),
+    ("duration_without_unit", 3), // three durations without a unit
+    ("edge_out_of_end", 1),
+    ("edge_type_mismatch", 1),
+    ("empty_route", 1),
+    ("error_edge_input_not_clone", 1),
+    ("error_handler_type_mismatch", 1),
+    ("fan_value_not_clone", 1),
+    ("flow_input_mismatch", 1),
+    ("flow_named_like_node", 1),
+    ("flow_output_mismatch", 1),
+    ("graph_syntax", 1),
+    ("handler_output_mismatch", 1),
+    ("join_type_mismatch", 1),
+    ("loop_never_ends", 1),
+    ("map_not_collection", 1),
+    ("merge_field_not_comparable", 1),
+    ("merge_state_not_merge", 1),
+    ("merge_unknown_strategy", 2), // an unknown strategy and a second strategy
+    ("misplaced_attribute", 1),
+    ("misplaced_group", 1),
+    ("misplaced_start", 1),
+    ("missing_argument", 1),
+    ("missing_dependency", 1),
+    ("missing_entry", 1),
+    ("nested_node_edges", 1),
+    ("node_generic", 1),
+    ("node_method", 1),
+    ("node_not_async", 1),
+    ("node_not_in_scope", 1),
+    ("node_reference_input", 1),
+    ("node_signature", 1),
+    ("node_two_inputs", 1),
+    ("node_unsupported_param", 2), // `&mut` and `impl Trait`, two parameters
+    ("not_a_node", 9), // a known cascade: rustc reports each use of the non-node (issue 21)
+    ("policy_contradiction", 5), // five contradictory settings
+    ("retry_error_not_retryable", 1),
+    ("route_arm_type_mismatch", 1),
+    ("route_missing_variant", 1),
+    ("route_not_enum", 2), // one per arm, as documented
+    ("route_unknown_variant", 1),
+    ("step_limit_too_low", 1),
+    ("subgraph_type_mismatch", 1),
+    ("unknown_argument", 5), // five misspelt names
+    ("unknown_node", 1),
+    ("unreachable_node", 1),
+];
+
+#[test]
+fn every_case_reports_one_error_per_mistake() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fail");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("tests/fail") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_none_or(|e| e != "stderr") {
+            continue;
+        }
+        let case = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("a UTF-8 name")
+            .to_owned();
+        let text = std::fs::read_to_string(&path).expect("a readable .stderr");
+        let errors = text
+            .lines()
+            .filter(|l| {
+                l.strip_prefix("error")
+                    .is_some_and(|rest| rest.starts_with(':') || rest.starts_with("[E"))
+            })
+            .count();
+        let expected = EXPECTED
+            .iter()
+            .find(|(name, _)| *name == case)
+            .map(|(_, n)| *n);
+        assert_eq!(
+            Some(errors),
+            expected,
+            "{case}.stderr has {errors} error(s); add the case to EXPECTED, or fix the cascade"
+        );
+        seen.push(case);
+    }
+    for (name, _) in EXPECTED {
+        assert!(seen.iter().any(|c| c == name), "no .stderr for `{name}`");
+    }
+}

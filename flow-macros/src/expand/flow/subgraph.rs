@@ -27,6 +27,7 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
             __flow_input,
         )
     });
+    let node_fn = crate::expand::node::node_fn_impl(&quote!(#name), &bound, &quote!(), &call);
     quote! {
         impl ::typedflow::Node for #name {
             type Input = #input;
@@ -45,21 +46,7 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
         }
 
         const _: () = {
-            impl<__FlowDeps: ?::core::marker::Sized> ::typedflow::NodeFn<__FlowDeps> for #name
-            where
-                #bound
-            {
-                fn call<'__flow>(
-                    __flow_deps: &'__flow __FlowDeps,
-                    __flow_state: &'__flow Self::State,
-                    __flow_cx: &'__flow ::typedflow::Context,
-                    __flow_input: Self::Input,
-                ) -> impl ::core::future::Future<
-                    Output = ::core::result::Result<Self::Output, Self::Error>,
-                > + '__flow {
-                    #call
-                }
-            }
+            #node_fn
         };
     }
 }

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use typedflow::events::Event;
-use typedflow::prelude::*;
 use typedflow_examples::observe::{serve_metrics, writer};
 use typedflow_providers::Report;
 
@@ -43,7 +42,7 @@ async fn main() -> Result<(), Report> {
 
     let flow = writer();
     for run in 1..=runs {
-        let mut events = Box::pin(flow.stream(format!("topic {run}")));
+        let mut events = flow.run(format!("topic {run}")).stream();
         let mut steps = 0;
         while let Some(event) = events.next().await {
             match event {
@@ -78,15 +77,13 @@ async fn main() -> Result<(), Report> {
                     print!("\r  step {steps:>2}: {node:<8} {mark} in {duration:?}    ");
                     std::io::stdout().flush()?;
                 }
-                Event::RunFinished(result) => {
-                    println!();
-                    match result {
-                        Ok(text) => println!("  -> {text} after {steps} steps"),
-                        Err(err) => println!("  -> failed: {err}"),
-                    }
-                }
                 _ => {}
             }
+        }
+        println!();
+        match events.output().await {
+            Ok(text) => println!("  -> {text} after {steps} steps"),
+            Err(err) => println!("  -> failed: {err}"),
         }
     }
     // Prometheus scrapes every few seconds: the metrics stay up after the runs.

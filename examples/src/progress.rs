@@ -89,8 +89,7 @@ pub async fn run_with_progress<F: Flow, W: Write>(
     label: &str,
     progress: &mut Progress<W>,
 ) -> Result<F::Output, FlowError> {
-    let mut events = std::pin::pin!(flow.stream(input));
-    let mut result = None;
+    let mut events = flow.run(input).stream();
     while let Some(event) = events.next().await {
         match event {
             Event::NodeStarted { node, step } => {
@@ -115,11 +114,9 @@ pub async fn run_with_progress<F: Flow, W: Write>(
             Event::BreakerChanged { node, from, to } => progress.note(&format!(
                 "{label}: circuit breaker of `{node}`: {from:?} -> {to:?}"
             )),
-            Event::RunFinished(finished) => result = Some(finished),
             _ => {}
         }
     }
     progress.clear();
-    // The stream's contract: it ends right after `RunFinished`.
-    result.unwrap_or_else(|| unreachable!("an event stream ends with RunFinished"))
+    events.output().await
 }

@@ -33,7 +33,8 @@ graph! {
 async fn streamed_pieces_are_tokens_of_the_run() {
     let model = ScriptedModel::new([ScriptedReply::chunks(["Forty", "-", "two."])]);
     let flow = Ask::new(Llm { model });
-    let events: Vec<_> = flow.stream("What is the answer?".into()).collect().await;
+    let mut stream = flow.run("What is the answer?".into()).stream();
+    let events: Vec<_> = stream.by_ref().collect().await;
     let tokens: Vec<&str> = events
         .iter()
         .filter_map(|e| match e {
@@ -46,10 +47,11 @@ async fn streamed_pieces_are_tokens_of_the_run() {
         .collect();
     assert_eq!(tokens, ["Forty", "-", "two."]);
     assert!(
-        matches!(events.last(), Some(Event::RunFinished(Ok(text))) if text == "Forty-two."),
+        matches!(events.last(), Some(Event::RunFinished { error: None, .. })),
         "{:?}",
         events.last()
     );
+    assert_eq!(stream.output().await.expect("the answer"), "Forty-two.");
 }
 
 #[tokio::test]
@@ -58,15 +60,22 @@ async fn a_cut_stream_fails_the_node_after_its_tokens() {
         ScriptedReply::chunks(["Forty"]).then_fail(ProviderError::stream_cut("scripted", 1))
     ]);
     let flow = Ask::new(Llm { model });
-    let events: Vec<_> = flow.stream("What is the answer?".into()).collect().await;
+    let mut stream = flow.run("What is the answer?".into()).stream();
+    let events: Vec<_> = stream.by_ref().collect().await;
     assert!(
         events
             .iter()
             .any(|e| matches!(e, Event::Token { text, .. } if text == "Forty"))
     );
-    let Some(Event::RunFinished(Err(err))) = events.last() else {
-        panic!("{:?}", events.last())
-    };
+    assert!(
+        matches!(
+            events.last(),
+            Some(Event::RunFinished { error: Some(_), .. })
+        ),
+        "{:?}",
+        events.last()
+    );
+    let err = stream.output().await.expect_err("the cut stream's error");
     let source = err.node_error().expect("the node's error");
     assert!(source.downcast_ref::<ProviderError>().is_some(), "{source}");
 }
@@ -77,7 +86,7 @@ async fn a_run_reading_a_stream_can_be_spawned() {
     let flow = std::sync::Arc::new(Ask::new(Llm { model }));
     let run = tokio::spawn({
         let flow = flow.clone();
-        async move { flow.stream("q".into()).count().await }
+        async move { flow.run("q".into()).stream().count().await }
     });
     // Run started, node started, two tokens, node finished, run finished.
     assert_eq!(run.await.expect("the run's task"), 6);

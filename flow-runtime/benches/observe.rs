@@ -10,7 +10,6 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt;
-use typedflow::Flow;
 use typedflow::telemetry::{Metered, Traced};
 
 #[path = "shapes/mod.rs"]
@@ -24,21 +23,21 @@ fn observe(c: &mut Criterion) {
     g.throughput(Throughput::Elements(10));
     let plain = Chain10::new(());
     g.bench_function("no_hook", |b| {
-        b.iter(|| block_on(plain.run(black_box(0))).expect("the chain cannot fail"))
+        b.iter(|| block_on(plain.run(black_box(0)).into_future()).expect("the chain cannot fail"))
     });
     let traced = Chain10::new(()).with_hook(Traced);
     g.bench_function("traced_no_subscriber", |b| {
-        b.iter(|| block_on(traced.run(black_box(0))).expect("the chain cannot fail"))
+        b.iter(|| block_on(traced.run(black_box(0)).into_future()).expect("the chain cannot fail"))
     });
     let metered = Chain10::new(()).with_hook(Metered);
     g.bench_function("metered_no_recorder", |b| {
-        b.iter(|| block_on(metered.run(black_box(0))).expect("the chain cannot fail"))
+        b.iter(|| block_on(metered.run(black_box(0)).into_future()).expect("the chain cannot fail"))
     });
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
     g.bench_function("streamed", |b| {
-        b.iter(|| rt.block_on(plain.stream(black_box(0)).count()))
+        b.iter(|| rt.block_on(plain.run(black_box(0)).stream().count().into_future()))
     });
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
@@ -47,7 +46,9 @@ fn observe(c: &mut Criterion) {
     tracing::subscriber::with_default(subscriber, || {
         tracing::callsite::rebuild_interest_cache();
         g.bench_function("traced_info_subscriber", |b| {
-            b.iter(|| block_on(traced.run(black_box(0))).expect("the chain cannot fail"))
+            b.iter(|| {
+                block_on(traced.run(black_box(0)).into_future()).expect("the chain cannot fail")
+            })
         });
     });
     g.finish();

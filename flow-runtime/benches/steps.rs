@@ -20,7 +20,7 @@ fn chain(c: &mut Criterion) {
     g.throughput(Throughput::Elements(10)); // transitions per run
     let flow = Chain10::new(());
     g.bench_function("flow", |b| {
-        b.iter(|| block_on(flow.run(black_box(0))).expect("the chain cannot fail"))
+        b.iter(|| block_on(flow.run(black_box(0)).into_future()).expect("the chain cannot fail"))
     });
     g.bench_function("hand", |b| b.iter(|| block_on(hand_chain10(black_box(0)))));
     g.finish();
@@ -31,7 +31,7 @@ fn loop2(c: &mut Criterion) {
     g.throughput(Throughput::Elements(2 * LAPS)); // transitions per run
     let flow = Loop2::new(());
     g.bench_function("flow", |b| {
-        b.iter(|| block_on(flow.run(black_box(0))).expect("the loop ends"))
+        b.iter(|| block_on(flow.run(black_box(0)).into_future()).expect("the loop ends"))
     });
     g.bench_function("hand", |b| b.iter(|| block_on(hand_loop2(black_box(0)))));
     g.finish();
@@ -42,7 +42,7 @@ fn opaque_loop2(c: &mut Criterion) {
     g.throughput(Throughput::Elements(2 * LAPS));
     let flow = OpaqueLoop2::new(());
     g.bench_function("flow", |b| {
-        b.iter(|| block_on(flow.run(black_box(0))).expect("the loop ends"))
+        b.iter(|| block_on(flow.run(black_box(0)).into_future()).expect("the loop ends"))
     });
     g.bench_function("hand", |b| {
         b.iter(|| block_on(hand_opaque_loop2(black_box(0))))
@@ -54,7 +54,7 @@ fn fan8(c: &mut Criterion) {
     let mut g = c.benchmark_group("fan8");
     let flow = Fan8::new(());
     g.bench_function("flow", |b| {
-        b.iter(|| block_on(flow.run(black_box(0))).expect("the fan-out cannot fail"))
+        b.iter(|| block_on(flow.run(black_box(0)).into_future()).expect("the fan-out cannot fail"))
     });
     g.bench_function("hand", |b| b.iter(|| block_on(hand_fan8(black_box(0)))));
     g.finish();

@@ -31,16 +31,20 @@ fn main() -> ExitCode {
     let mut sum = 0u64;
     for _ in 0..runs {
         sum = sum.wrapping_add(match shape.as_str() {
-            "chain-flow" => block_on(chain.run(black_box(0))).unwrap_or(0),
+            "chain-flow" => block_on(chain.run(black_box(0)).into_future()).unwrap_or(0),
             "chain-hand" => block_on(hand_chain10(black_box(0))),
-            "loop-flow" => block_on(lap.run(black_box(0))).unwrap_or(0),
+            "loop-flow" => block_on(lap.run(black_box(0)).into_future()).unwrap_or(0),
             "loop-hand" => block_on(hand_loop2(black_box(0))),
-            "opaque-loop-flow" => block_on(opaque.run(black_box(0))).unwrap_or(0),
+            "opaque-loop-flow" => block_on(opaque.run(black_box(0)).into_future()).unwrap_or(0),
             "opaque-loop-hand" => block_on(hand_opaque_loop2(black_box(0))),
-            "fan-flow" => block_on(fan.run(black_box(0))).unwrap_or(0),
+            "fan-flow" => block_on(fan.run(black_box(0)).into_future()).unwrap_or(0),
             "fan-hand" => block_on(hand_fan8(black_box(0))),
-            "chain-traced" => block_on(chain.run_with(black_box(0), Traced)).unwrap_or(0),
-            "chain-metered" => block_on(chain.run_with(black_box(0), Metered)).unwrap_or(0),
+            "chain-traced" => {
+                block_on(chain.run(black_box(0)).hook(Traced).into_future()).unwrap_or(0)
+            }
+            "chain-metered" => {
+                block_on(chain.run(black_box(0)).hook(Metered).into_future()).unwrap_or(0)
+            }
             other => {
                 eprintln!("unknown shape `{other}`");
                 return ExitCode::FAILURE;

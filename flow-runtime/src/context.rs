@@ -77,7 +77,7 @@ impl Context {
         self.step
     }
 
-    /// Hands a token to whoever streams this run ([`Flow::stream`](crate::Flow::stream)),
+    /// Hands a token to whoever streams this run ([`Run::stream`](crate::Run::stream)),
     /// as an [`Event::Token`](crate::events::Event::Token) of the node calling it: the way
     /// a node passes on an LLM's answer while it arrives.
     ///

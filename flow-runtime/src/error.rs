@@ -44,9 +44,10 @@ pub enum FlowError {
         #[source]
         source: BoxError,
     },
-    /// The run took more steps than the flow's `max_steps` allows: a loop that did not end.
+    /// The run took more steps than its limit allows (the flow's `max_steps`, or the run's
+    /// own, [`Run::max_steps`](crate::Run::max_steps)): a loop that did not end.
     #[error(
-        "flow `{flow}` exceeded its limit of {max_steps} step(s) before node `{node}`; raise `max_steps` in `#[flow(..)]` if the loop is meant to run longer"
+        "flow `{flow}` exceeded its limit of {max_steps} step(s) before node `{node}`; raise `max_steps` (in `#[flow(..)]`, or the run's `.max_steps(..)`) if the loop is meant to run longer"
     )]
     #[non_exhaustive]
     StepLimit {
@@ -58,8 +59,8 @@ pub enum FlowError {
         max_steps: u32,
     },
     /// The run was cancelled through its cancellation token
-    /// ([`Flow::run_cancellable`](crate::Flow::run_cancellable)); the node in progress was
-    /// dropped and no further step started.
+    /// ([`Run::cancel_on`](crate::Run::cancel_on)); the node in progress was dropped and no
+    /// further step started.
     #[error("flow `{flow}` was cancelled")]
     #[non_exhaustive]
     Cancelled {
@@ -205,13 +206,6 @@ impl FlowError {
             node,
             max_steps,
         }
-    }
-
-    #[doc(hidden)]
-    #[cold]
-    #[inline(never)]
-    pub fn __cancelled(flow: &'static str) -> Self {
-        FlowError::Cancelled { flow }
     }
 
     #[doc(hidden)]

@@ -1,4 +1,4 @@
-//! A live stream of typed events while a run goes on: [`Flow::stream`](crate::Flow::stream).
+//! A live stream of typed events while a run goes on: [`Run::stream`](crate::Run::stream).
 //!
 //! The stream drives the run itself (nothing is spawned): polling it polls the run, which
 //! hands events to a bounded buffer. When the buffer is full the run waits until the
@@ -8,7 +8,6 @@
 //! are reported from code that cannot wait and enter the buffer regardless; there are at
 //! most a few per attempt. Dropping the stream drops the run, like dropping its future.
 
-use core::convert::Infallible;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
@@ -30,7 +29,7 @@ pub const EVENT_BUFFER: usize = 64;
 /// Something that happened during a run, in the order it happened.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum Event<O> {
+pub enum Event {
     /// The run began.
     RunStarted {
         /// The flow's name.
@@ -107,62 +106,21 @@ pub enum Event<O> {
         /// The token's text.
         text: String,
     },
-    /// The run ended; the stream ends after this event.
-    RunFinished(Result<O, FlowError>),
-}
-
-impl Event<Infallible> {
-    /// The same event in a stream whose runs end with `O`: only `RunFinished` holds an
-    /// `O`, and it never goes through the buffer.
-    fn widen<O>(self) -> Event<O> {
-        match self {
-            Event::RunStarted { flow, run_id } => Event::RunStarted { flow, run_id },
-            Event::NodeStarted { node, step } => Event::NodeStarted { node, step },
-            Event::NodeFinished {
-                node,
-                step,
-                error,
-                duration,
-            } => Event::NodeFinished {
-                node,
-                step,
-                error,
-                duration,
-            },
-            Event::RetryScheduled {
-                node,
-                step,
-                attempt,
-                delay,
-            } => Event::RetryScheduled {
-                node,
-                step,
-                attempt,
-                delay,
-            },
-            Event::AttemptTimedOut {
-                node,
-                step,
-                attempt,
-                timeout,
-            } => Event::AttemptTimedOut {
-                node,
-                step,
-                attempt,
-                timeout,
-            },
-            Event::RateLimited { node, step, waited } => Event::RateLimited { node, step, waited },
-            Event::BreakerChanged { node, from, to } => Event::BreakerChanged { node, from, to },
-            Event::Token { node, step, text } => Event::Token { node, step, text },
-            Event::RunFinished(Ok(never)) => match never {},
-            Event::RunFinished(Err(err)) => Event::RunFinished(Err(err)),
-        }
-    }
+    /// The run ended; the stream ends after this event, and
+    /// [`EventStream::output`] gives the run's output or error.
+    RunFinished {
+        /// The flow's name.
+        flow: &'static str,
+        /// `None` when the run returned its output, else what kind of failure ended it.
+        error: Option<ErrorKind>,
+        /// How long the run took, from its first event.
+        duration: Duration,
+    },
 }
 
 /// An event in the buffer, holding its room until the consumer takes it.
 struct Queued {
-    event: Event<Infallible>,
+    event: Event,
     _room: Option<OwnedSemaphorePermit>,
 }
 
@@ -180,7 +138,7 @@ pub(crate) struct Sink {
 
 impl Sink {
     /// Sends `event`, waiting while the buffer is full.
-    pub(crate) async fn send(&self, event: Event<Infallible>) {
+    pub(crate) async fn send(&self, event: Event) {
         // The semaphore is never closed, so acquiring fails never; if it did, the event
         // would go in without room rather than be lost.
         let room = Arc::clone(&self.room).acquire_owned().await.ok();
@@ -190,7 +148,7 @@ impl Sink {
     }
 
     /// Puts `event` in the buffer at once.
-    pub(crate) fn push(&self, event: Event<Infallible>) {
+    pub(crate) fn push(&self, event: Event) {
         let _ = self.tx.send(Queued { event, _room: None });
     }
 }
@@ -251,72 +209,134 @@ impl StepHook for EventHook {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The events of one run: see [`Flow::stream`](crate::Flow::stream).
-    #[must_use = "streams do nothing unless polled"]
-    pub struct EventStream<F, O> {
-        #[pin]
-        run: F,
-        rx: mpsc::UnboundedReceiver<Queued>,
-        result: Option<Result<O, FlowError>>,
-        done: bool,
-    }
+/// The events of one run, then its output: what [`Run::stream`](crate::Run::stream)
+/// returns.
+///
+/// The stream drives the run (nothing is spawned): polling it polls the run, which
+/// hands events to a bounded buffer. When they are not taken the run waits, so a slow
+/// consumer slows the run rather than growing memory. The last event is
+/// [`Event::RunFinished`]; then [`output`](EventStream::output) gives the run's result.
+/// Dropping the stream cancels the run cleanly, as dropping a run's future does. A
+/// flow's own hook still sees every step, and runs that are not streamed cost nothing
+/// more because streaming exists.
+///
+/// ```
+/// use typedflow::prelude::*;
+/// use typedflow::events::Event;
+/// use futures_util::StreamExt;
+///
+/// #[node]
+/// async fn double(x: u32) -> u32 { x * 2 }
+///
+/// graph! {
+///     Double(u32) -> u32 {
+///         START -> double -> END;
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let flow = Double::new(());
+/// let mut events = flow.run(21).stream();
+/// let mut seen = Vec::new();
+/// while let Some(event) = events.next().await {
+///     seen.push(event);
+/// }
+/// assert!(matches!(seen[0], Event::RunStarted { flow: "Double", .. }));
+/// assert!(matches!(seen[1], Event::NodeStarted { node: "double", step: 1 }));
+/// assert!(matches!(seen[2], Event::NodeFinished { node: "double", error: None, .. }));
+/// assert!(matches!(seen[3], Event::RunFinished { error: None, .. }));
+/// assert_eq!(events.output().await.unwrap(), 42);
+/// # });
+/// ```
+#[must_use = "streams do nothing unless polled"]
+pub struct EventStream<O, F> {
+    // Boxed, so that the stream is `Unpin`: taken with `next()` and then `output()`
+    // without pinning it first. A streamed run allocates its buffer anyway.
+    run: Pin<Box<F>>,
+    rx: mpsc::UnboundedReceiver<Queued>,
+    flow: &'static str,
+    started: Option<Instant>,
+    result: Option<Result<O, FlowError>>,
+    done: bool,
 }
 
-impl<F, O> EventStream<F, O> {
-    fn new(buffer: usize, run: impl FnOnce(EventHook) -> F) -> Self {
+// Nothing of the stream is pinned but the run, which is boxed.
+impl<O, F> Unpin for EventStream<O, F> {}
+
+impl<O, F> EventStream<O, F> {
+    /// A stream of the run `run` makes with the event hook it is given.
+    pub(crate) fn new(buffer: usize, flow: &'static str, run: impl FnOnce(EventHook) -> F) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let room = Arc::new(Semaphore::new(buffer.clamp(1, Semaphore::MAX_PERMITS)));
         EventStream {
-            run: run(EventHook {
+            run: Box::pin(run(EventHook {
                 sink: Sink { tx, room },
-            }),
+            })),
             rx,
+            flow,
+            started: None,
             result: None,
             done: false,
         }
     }
 }
 
-/// As [`Flow::stream`](crate::Flow::stream), buffering at most `buffer` events (at least
-/// one) before the run waits for the consumer.
-pub fn stream_buffered<Fl: crate::Flow>(
-    flow: &Fl,
-    input: Fl::Input,
-    buffer: usize,
-) -> EventStream<impl Future<Output = Result<Fl::Output, FlowError>> + '_, Fl::Output> {
-    EventStream::new(buffer, |hook| flow.run_with(input, hook))
+impl<O, F: Future<Output = Result<O, FlowError>>> EventStream<O, F> {
+    /// The run's output or error, once its events are taken; the events not taken yet
+    /// are dropped and the run goes on to its end. Call it after the stream has ended to
+    /// get the result of the run it streamed.
+    ///
+    /// # Errors
+    ///
+    /// The run's [`FlowError`].
+    pub async fn output(mut self) -> Result<O, FlowError> {
+        loop {
+            if let Some(result) = self.result.take() {
+                return result;
+            }
+            // Taking an event drives the run. The stream ends only after the run has
+            // ended and left its result, which nothing but this method takes: the loop
+            // returns at the latest on the turn after the stream's last event.
+            let _ = futures_util::StreamExt::next(&mut self).await;
+        }
+    }
 }
 
-impl<F, O> Stream for EventStream<F, O>
+impl<O, F> Stream for EventStream<O, F>
 where
     F: Future<Output = Result<O, FlowError>>,
 {
-    type Item = Event<O>;
+    type Item = Event;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Event<O>>> {
-        let mut this = self.project();
-        if *this.done {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Event>> {
+        let this = self.get_mut();
+        if this.done {
             return Poll::Ready(None);
         }
+        this.started.get_or_insert_with(Instant::now);
         if let Poll::Ready(Some(queued)) = this.rx.poll_recv(cx) {
-            return Poll::Ready(Some(queued.event.widen()));
+            return Poll::Ready(Some(queued.event));
         }
         if this.result.is_none() {
             if let Poll::Ready(result) = this.run.as_mut().poll(cx) {
-                *this.result = Some(result);
+                this.result = Some(result);
             }
             // The run may have handed over events while it was polled.
             if let Poll::Ready(Some(queued)) = this.rx.poll_recv(cx) {
-                return Poll::Ready(Some(queued.event.widen()));
+                return Poll::Ready(Some(queued.event));
             }
         }
-        match this.result.take() {
+        match &this.result {
             // Every event sent before the run ended has been taken (the buffer is empty):
-            // the run's result comes last.
+            // the run's end comes last; its result stays for `output`.
             Some(result) => {
-                *this.done = true;
-                Poll::Ready(Some(Event::RunFinished(result)))
+                this.done = true;
+                let flow = this.flow;
+                Poll::Ready(Some(Event::RunFinished {
+                    flow,
+                    error: result.as_ref().err().map(FlowError::kind),
+                    duration: this.started.map_or(Duration::ZERO, |t| t.elapsed()),
+                }))
             }
             None => Poll::Pending,
         }

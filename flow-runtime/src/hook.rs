@@ -13,8 +13,8 @@ use core::future::Future;
 /// checkpointing or a durable engine wrap a run or a step here without a second code
 /// generator.
 ///
-/// A flow has one hook for all its runs (`Flow::with_hook`) and can take another for a
-/// single run (`flow.run_with(input, hook)`); the run's hook is the inner one.
+/// A flow has one hook for all its runs (`Flow::with_hook`) and can take more for a
+/// single run (`flow.run(input).hook(h)`); the run's hooks are inside the flow's.
 ///
 /// # Example
 ///
@@ -42,12 +42,20 @@ use core::future::Future;
 pub trait StepHook {
     /// Wraps the call of `node` (of type `N`) at the step `cx.step()`; the call ends with
     /// the node's output or its error.
+    ///
+    /// # Default
+    ///
+    /// Returns `call` unchanged: a hook that only wraps whole runs need not write it.
+    #[inline(always)]
     fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,
         cx: &Context,
         node: &'static NodeInfo,
         call: F,
-    ) -> impl Future<Output = F::Output>;
+    ) -> impl Future<Output = F::Output> {
+        let _ = (cx, node);
+        call
+    }
 
     /// Wraps a whole run, from before its first step to the flow's output or error.
     ///
@@ -63,6 +71,19 @@ pub trait StepHook {
     ) -> impl Future<Output = F::Output> {
         let _ = (graph, run_id);
         run
+    }
+
+    /// A step limit this hook sets for the run, tighter than the flow's own (the lower of
+    /// the two applies): how [`Run::max_steps`](crate::Run::max_steps) reaches the run
+    /// loop. The loop asks once per run, after the hooks have started it.
+    ///
+    /// # Default
+    ///
+    /// `None`: no limit of its own. For a hook that does not override it, the check
+    /// compiles away.
+    #[inline(always)]
+    fn step_limit(&self) -> Option<u32> {
+        None
     }
 
     /// Starts a run and wraps it: the generated `run` calls this once per run, with the
@@ -140,17 +161,7 @@ pub trait RunStart<T> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoHook;
 
-impl StepHook for NoHook {
-    #[inline(always)]
-    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
-        &self,
-        _cx: &Context,
-        _node: &'static NodeInfo,
-        call: F,
-    ) -> impl Future<Output = F::Output> {
-        call
-    }
-}
+impl StepHook for NoHook {}
 
 impl<H: StepHook + ?Sized> StepHook for &H {
     #[inline(always)]
@@ -171,6 +182,11 @@ impl<H: StepHook + ?Sized> StepHook for &H {
         run: F,
     ) -> impl Future<Output = F::Output> {
         (**self).run(graph, run_id, run)
+    }
+
+    #[inline(always)]
+    fn step_limit(&self) -> Option<u32> {
+        (**self).step_limit()
     }
 
     #[inline(always)]
@@ -205,6 +221,15 @@ impl<A: StepHook, B: StepHook> StepHook for (A, B) {
         run: F,
     ) -> impl Future<Output = F::Output> {
         self.0.run(graph, run_id, self.1.run(graph, run_id, run))
+    }
+
+    /// The lower of the two hooks' limits.
+    #[inline(always)]
+    fn step_limit(&self) -> Option<u32> {
+        match (self.0.step_limit(), self.1.step_limit()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Each hook chooses for itself: `.0` starts the run with itself or with [`NoHook`],
@@ -255,46 +280,5 @@ impl<T, K: StepHook, S: RunStart<T>> RunStart<T> for StartPair<K, S> {
     #[inline(always)]
     fn start<K2: StepHook>(self, inner: K2) -> impl Future<Output = Result<T, FlowError>> {
         self.start.start((self.outer, inner))
-    }
-}
-
-/// The hook of a cancellable run ([`Flow::run_cancellable`](crate::Flow::run_cancellable)):
-/// ends the run with [`FlowError::Cancelled`] as soon as its token is cancelled (at once if
-/// it already is), dropping the step in progress. Its steps go through unchanged.
-pub(crate) struct CancelOn<'a> {
-    token: &'a tokio_util::sync::CancellationToken,
-}
-
-impl<'a> CancelOn<'a> {
-    pub(crate) fn new(token: &'a tokio_util::sync::CancellationToken) -> Self {
-        CancelOn { token }
-    }
-}
-
-impl StepHook for CancelOn<'_> {
-    #[inline(always)]
-    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
-        &self,
-        _cx: &Context,
-        _node: &'static NodeInfo,
-        call: F,
-    ) -> impl Future<Output = F::Output> {
-        call
-    }
-
-    fn start<T, S: RunStart<T>>(
-        &self,
-        graph: &'static GraphInfo,
-        _run_id: RunId,
-        start: S,
-    ) -> impl Future<Output = Result<T, FlowError>> {
-        let token = self.token;
-        async move {
-            tokio::select! {
-                biased;
-                () = token.cancelled() => Err(FlowError::__cancelled(graph.name)),
-                result = start.start(NoHook) => result,
-            }
-        }
     }
 }

@@ -48,6 +48,7 @@ pub mod otlp;
 pub mod policy;
 mod report;
 mod retryable;
+pub mod run;
 mod scope;
 pub mod telemetry;
 
@@ -61,6 +62,7 @@ pub use node::{Node, NodeFn};
 pub use policy::{CircuitOpen, NodePolicies, PolicyError};
 pub use report::{Report, report};
 pub use retryable::Retryable;
+pub use run::Run;
 pub use scope::StepObserver;
 
 pub use typedflow_macros::{Deps, Merge, flow, graph, node};

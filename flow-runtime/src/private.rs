@@ -599,6 +599,66 @@ joins! {
     Join32 { F0 T0 b0, F1 T1 b1, F2 T2 b2, F3 T3 b3, F4 T4 b4, F5 T5 b5, F6 T6 b6, F7 T7 b7, F8 T8 b8, F9 T9 b9, F10 T10 b10, F11 T11 b11, F12 T12 b12, F13 T13 b13, F14 T14 b14, F15 T15 b15, F16 T16 b16, F17 T17 b17, F18 T18 b18, F19 T19 b19, F20 T20 b20, F21 T21 b21, F22 T22 b22, F23 T23 b23, F24 T24 b24, F25 T25 b25, F26 T26 b26, F27 T27 b27, F28 T28 b28, F29 T29 b29, F30 T30 b30, F31 T31 b31 }
 }
 
+/// The run of a flow whose `graph!` did not compile: it has the methods of a
+/// [`Run`](crate::Run), so code that sets up runs adds no errors while the graph is fixed.
+/// It is never built (the flow's `new` does not return).
+#[derive(Debug)]
+pub struct Unbuilt<O>(core::marker::PhantomData<O>);
+
+#[allow(missing_docs)]
+impl<O> Unbuilt<O> {
+    pub fn hook<H>(self, _: H) -> Self {
+        self
+    }
+    pub fn cancel_on(self, _: &tokio_util::sync::CancellationToken) -> Self {
+        self
+    }
+    pub fn deadline(self, _: tokio::time::Instant) -> Self {
+        self
+    }
+    pub fn timeout(self, _: std::time::Duration) -> Self {
+        self
+    }
+    pub fn max_steps(self, _: u32) -> Self {
+        self
+    }
+    pub fn stream(
+        self,
+    ) -> crate::events::EventStream<O, core::future::Pending<Result<O, crate::FlowError>>> {
+        self.stream_buffered(1)
+    }
+    pub fn stream_buffered(
+        self,
+        buffer: usize,
+    ) -> crate::events::EventStream<O, core::future::Pending<Result<O, crate::FlowError>>> {
+        crate::events::EventStream::new(buffer, "", |_| core::future::pending())
+    }
+}
+
+impl<O> core::future::IntoFuture for Unbuilt<O> {
+    type Output = Result<O, crate::FlowError>;
+    type IntoFuture = core::future::Pending<Result<O, crate::FlowError>>;
+    fn into_future(self) -> Self::IntoFuture {
+        core::future::pending()
+    }
+}
+
+/// The error of a run ended by its cancellation token.
+#[cold]
+#[inline(never)]
+pub fn cancelled(flow: &'static str) -> crate::FlowError {
+    crate::FlowError::Cancelled { flow }
+}
+
+/// The step limit of a run: the flow's own, or its hooks' if lower (`Run::max_steps`).
+#[inline(always)]
+pub fn step_limit<K: crate::StepHook>(hook: &K, flow: u32) -> u32 {
+    match hook.step_limit() {
+        Some(run) if run < flow => run,
+        _ => flow,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;

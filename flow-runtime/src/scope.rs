@@ -59,7 +59,7 @@ pub(crate) fn event_sink() -> Option<(Sink, &'static str, u32)> {
 /// Under [`Metered`](crate::telemetry::Metered) a retry counts in
 /// `flow_node_retries_total`, a wait for a rate-limit permit in
 /// `flow_node_rate_limited_total`, and a breaker change sets `flow_circuit_state`; under a
-/// stream ([`Flow::stream`](crate::Flow::stream)) each is an [`Event`]. Outside a step
+/// stream ([`Run::stream`](crate::Run::stream)) each is an [`Event`]. Outside a step
 /// (a node's policies called by hand) it does nothing. The policies' tracing events are
 /// emitted either way.
 ///

@@ -1,8 +1,8 @@
 //! Tracing spans and `metrics` for every run and node call, as step hooks.
 //!
 //! Install them for every run of a flow with `flow.with_hook(..)` (pairs combine them:
-//! `with_hook((Traced, Metered))`) or for one run with `run_with`. A flow without them
-//! pays nothing. [`Traced`] with no subscriber (or one that does not want the run's span)
+//! `with_hook((Traced, Metered))`) or for one run with `flow.run(input).hook(..)`. A flow
+//! without them pays nothing. [`Traced`] with no subscriber (or one that does not want the run's span)
 //! runs the steps without any hook, and costs one check per run. [`Metered`] cannot tell
 //! whether a recorder is installed: each node call costs a recorder lookup of a key built
 //! at compile time and two clock reads. `docs/observability.md` has the measured cost.

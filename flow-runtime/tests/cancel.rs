@@ -62,7 +62,7 @@ async fn a_token_cancels_the_run_where_it_stands() {
     let flow = Long::new(D::default());
     let token = CancellationToken::new();
     let begin = Instant::now();
-    let (result, ()) = tokio::join!(flow.run_cancellable(1, &token), async {
+    let (result, ()) = tokio::join!(flow.run(1).cancel_on(&token), async {
         sleep(Duration::from_secs(1)).await;
         token.cancel();
     });
@@ -123,7 +123,7 @@ graph! {
 async fn cancelling_during_a_backoff_starts_no_further_attempt() {
     let flow = Flaky::new(D::default());
     let token = CancellationToken::new();
-    let (result, ()) = tokio::join!(flow.run_cancellable(1, &token), async {
+    let (result, ()) = tokio::join!(flow.run(1).cancel_on(&token), async {
         // Attempts at 0 s and 10 s; cancel during the wait before the third.
         sleep(Duration::from_secs(15)).await;
         token.cancel();

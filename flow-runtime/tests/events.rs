@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::time::sleep;
-use typedflow::events::{Event, stream_buffered};
+use typedflow::events::{Event, EventStream};
 use typedflow::prelude::*;
 use typedflow::{Failed, PolicyError};
 
@@ -54,8 +54,19 @@ graph! {
     }
 }
 
-/// The events as lines, with run ids and durations left out.
-fn lines<O: std::fmt::Display>(events: &[Event<O>]) -> String {
+/// A streamed run's events, then its result.
+async fn streamed<O, F: Future<Output = Result<O, FlowError>>>(
+    mut stream: EventStream<O, F>,
+) -> (Vec<Event>, Result<O, FlowError>) {
+    let mut events = Vec::new();
+    while let Some(event) = stream.next().await {
+        events.push(event);
+    }
+    (events, stream.output().await)
+}
+
+/// The events as lines, with run ids and durations left out, and the run's result.
+fn lines<O: std::fmt::Display>((events, result): &(Vec<Event>, Result<O, FlowError>)) -> String {
     let mut out = String::new();
     for e in events {
         let _ = match e {
@@ -91,8 +102,10 @@ fn lines<O: std::fmt::Display>(events: &[Event<O>]) -> String {
             Event::Token { node, step, text } => {
                 writeln!(out, "  step {step}: {node} token {text:?}")
             }
-            Event::RunFinished(Ok(v)) => writeln!(out, "run finished: {v}"),
-            Event::RunFinished(Err(e)) => writeln!(out, "run failed: {e}"),
+            Event::RunFinished { .. } => match result {
+                Ok(v) => writeln!(out, "run finished: {v}"),
+                Err(e) => writeln!(out, "run failed: {e}"),
+            },
             _ => writeln!(out, "?"),
         };
     }
@@ -147,11 +160,11 @@ graph! {
 #[tokio::test(start_paused = true)]
 async fn retries_timeouts_breaker_changes_and_tokens_are_events() {
     let flow = Ask::new(AskDeps::default());
-    let events: Vec<_> = flow.stream(42).collect().await;
-    insta::assert_snapshot!("ask_events", lines(&events));
+    let run = streamed(flow.run(42).stream()).await;
+    insta::assert_snapshot!("ask_events", lines(&run));
     // The second run finds the breaker open: refused without a call.
-    let events: Vec<_> = flow.stream(43).collect().await;
-    insta::assert_snapshot!("ask_events_open_circuit", lines(&events));
+    let run = streamed(flow.run(43).stream()).await;
+    insta::assert_snapshot!("ask_events_open_circuit", lines(&run));
 }
 
 #[tokio::test(start_paused = true)]
@@ -163,11 +176,11 @@ async fn tokens_go_nowhere_when_nobody_streams() {
 #[tokio::test(start_paused = true)]
 async fn the_event_sequence_of_a_run_with_a_loop() {
     let flow = Count::new(D::default());
-    let events: Vec<_> = flow.stream(1).collect().await;
-    insta::assert_snapshot!("count_events", lines(&events));
+    let run = streamed(flow.run(1).stream()).await;
+    insta::assert_snapshot!("count_events", lines(&run));
     // Durations are measured on the node's own clock.
-    let Event::NodeFinished { duration, .. } = &events[2] else {
-        panic!("{:?}", events[2])
+    let Event::NodeFinished { duration, .. } = &run.0[2] else {
+        panic!("{:?}", run.0[2])
     };
     assert_eq!(*duration, Duration::from_millis(10));
 }
@@ -175,14 +188,14 @@ async fn the_event_sequence_of_a_run_with_a_loop() {
 #[tokio::test(start_paused = true)]
 async fn a_failing_run_ends_its_stream_with_the_error() {
     let flow = Count::new(D::default());
-    let events: Vec<_> = flow.stream(98).collect().await;
-    insta::assert_snapshot!("failing_events", lines(&events));
+    let run = streamed(flow.run(98).stream()).await;
+    insta::assert_snapshot!("failing_events", lines(&run));
 }
 
 #[tokio::test(start_paused = true)]
 async fn dropping_the_stream_midway_cancels_the_run() {
     let flow = Count::new(D::default());
-    let mut stream = Box::pin(flow.stream(1));
+    let mut stream = flow.run(1).stream();
     // Run started, bump started: then the consumer goes away.
     assert!(matches!(
         stream.next().await,
@@ -204,7 +217,7 @@ async fn dropping_the_stream_midway_cancels_the_run() {
 #[tokio::test(start_paused = true)]
 async fn a_slow_consumer_holds_the_run_back() {
     let flow = Count::new(D::default());
-    let mut stream = Box::pin(stream_buffered(&flow, 1, 1));
+    let mut stream = flow.run(1).stream_buffered(1);
     let mut taken = 0;
     while taken < 3 {
         stream.next().await.unwrap();
@@ -217,8 +230,12 @@ async fn a_slow_consumer_holds_the_run_back() {
             "{started} nodes started after {taken} events"
         );
     }
-    let rest: Vec<_> = stream.collect().await;
-    assert!(matches!(rest.last(), Some(Event::RunFinished(Ok(3)))));
+    let rest: Vec<_> = stream.by_ref().collect().await;
+    assert!(matches!(
+        rest.last(),
+        Some(Event::RunFinished { error: None, .. })
+    ));
+    assert_eq!(stream.output().await.unwrap(), 3);
     assert_eq!(flow.deps().log.started.load(Ordering::SeqCst), 2);
 }
 
@@ -247,7 +264,7 @@ graph! {
 #[tokio::test(start_paused = true)]
 async fn a_slow_consumer_holds_back_a_node_emitting_tokens() {
     let flow = Talk::new(TalkDeps::default());
-    let mut stream = Box::pin(stream_buffered(&flow, 100, 2));
+    let mut stream = flow.run(100).stream_buffered(2);
     for taken in 1..=10u32 {
         stream.next().await.unwrap();
         sleep(Duration::from_secs(1)).await;
@@ -258,12 +275,16 @@ async fn a_slow_consumer_holds_back_a_node_emitting_tokens() {
             "{said} tokens handed over after {taken} events"
         );
     }
-    let rest: Vec<_> = stream.collect().await;
+    let rest: Vec<_> = stream.by_ref().collect().await;
+    assert_eq!(stream.output().await.unwrap(), 100);
     let tokens = rest
         .iter()
         .filter(|e| matches!(e, Event::Token { .. }))
         .count();
-    assert!(matches!(rest.last(), Some(Event::RunFinished(Ok(100)))));
+    assert!(matches!(
+        rest.last(),
+        Some(Event::RunFinished { error: None, .. })
+    ));
     assert_eq!(flow.deps().said.0.load(Ordering::SeqCst), 100);
     assert!(tokens >= 90, "{tokens} tokens in the rest");
 }
@@ -273,9 +294,13 @@ async fn a_streamed_run_with_policies_and_tokens_can_be_spawned() {
     let flow = std::sync::Arc::new(Ask::new(AskDeps::default()));
     let events = tokio::spawn({
         let flow = flow.clone();
-        async move { flow.stream(42).collect::<Vec<_>>().await }
+        async move { streamed(flow.run(42).stream()).await }
     })
     .await
     .unwrap();
-    assert!(matches!(events.last(), Some(Event::RunFinished(Ok(_)))));
+    assert!(matches!(
+        events.0.last(),
+        Some(Event::RunFinished { error: None, .. })
+    ));
+    assert!(events.1.is_ok());
 }

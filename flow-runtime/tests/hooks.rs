@@ -91,7 +91,7 @@ async fn the_flow_hook_and_a_run_hook_nest() {
     let outer = Log::named("flow");
     let inner = Log::named("run");
     let calc = Calc::new(()).with_hook(&outer);
-    assert_eq!(calc.run_with(1, &inner).await.unwrap(), 4);
+    assert_eq!(calc.run(1).hook(&inner).await.unwrap(), 4);
     let mut lines = outer.take();
     lines.extend(inner.take());
     assert_eq!(
@@ -148,7 +148,7 @@ impl StepHook for Tag<'_> {
 async fn the_hook_pair_orders_outer_before_inner() {
     let order = Mutex::new(Vec::new());
     let calc = Calc::new(()).with_hook(Tag("outer", &order));
-    calc.run_with(0, Tag("inner", &order)).await.unwrap();
+    calc.run(0).hook(Tag("inner", &order)).await.unwrap();
     // The flow's hook wraps the run's. At each step the inner hook wraps the call first
     // (it is built first), then the outer one.
     assert_eq!(
@@ -240,14 +240,14 @@ async fn each_hook_of_a_pair_chooses_for_itself() {
     for on in [false, true] {
         switch.on.store(on, Ordering::Relaxed);
         let wrapped = if on { (1, 2) } else { (0, 0) };
-        assert_eq!(outer.run_with(1, &log).await.unwrap(), 4);
+        assert_eq!(outer.run(1).hook(&log).await.unwrap(), 4);
         assert_eq!(switch.seen(), wrapped);
         assert_eq!(
             log.take().len(),
             6,
             "the log sees its run whatever the switch does"
         );
-        assert_eq!(inner.run_with(1, &switch).await.unwrap(), 4);
+        assert_eq!(inner.run(1).hook(&switch).await.unwrap(), 4);
         assert_eq!(switch.seen(), wrapped);
         assert_eq!(log.take().len(), 6);
     }

@@ -191,7 +191,7 @@ graph! {
 async fn concurrency_caps_calls_across_runs() {
     let flow = Limited::new(D::default());
     let begin = Instant::now();
-    let runs: Vec<u32> = futures_util::future::join_all((0..6).map(|i| flow.run(i)))
+    let runs: Vec<u32> = futures_util::future::join_all((0..6).map(|i| flow.run(i).into_future()))
         .await
         .into_iter()
         .map(Result::unwrap)
@@ -231,7 +231,7 @@ async fn a_rate_limit_is_shared_by_the_runs_and_streamed_as_events() {
     );
     // The bucket is empty again after two immediate runs: the next one waits, and says so.
     flow.run(4).await.unwrap();
-    let events: Vec<_> = flow.stream(5).collect().await;
+    let events: Vec<_> = flow.run(5).stream().collect().await;
     let waited: Vec<_> = events
         .iter()
         .filter_map(|e| match e {

@@ -619,7 +619,8 @@ async fn a_branch_may_be_a_path_whose_nodes_hooks_see() {
     // The path takes 2 s beside a 1 s branch: 2 s in all, not 3.
     assert_eq!(begin.elapsed(), Duration::from_secs(2));
     let started: Vec<_> = flow
-        .stream("go".into())
+        .run("go".into())
+        .stream()
         .collect::<Vec<_>>()
         .await
         .into_iter()

@@ -171,8 +171,8 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 fn spans_form_a_tree_per_run() {
     let flow = Count::new(()).with_hook(Traced);
     let log = captured(|| {
-        assert_eq!(block_on(flow.run(1)).unwrap(), 3);
-        assert!(block_on(flow.run(49)).is_err());
+        assert_eq!(block_on(flow.run(1).into_future()).unwrap(), 3);
+        assert!(block_on(flow.run(49).into_future()).is_err());
     });
     insta::assert_snapshot!("span_tree", log);
 }
@@ -184,8 +184,8 @@ fn a_run_nobody_traces_makes_no_spans_but_logs_its_error() {
     // to the span tree test.)
     let flow = Count::new(()).with_hook(Traced);
     let log = captured_at(tracing::level_filters::LevelFilter::WARN, || {
-        assert_eq!(block_on(flow.run(2)).unwrap(), 3);
-        assert!(block_on(flow.run(49)).is_err());
+        assert_eq!(block_on(flow.run(2).into_future()).unwrap(), 3);
+        assert!(block_on(flow.run(49).into_future()).is_err());
     });
     assert_eq!(
         log,
@@ -193,7 +193,7 @@ fn a_run_nobody_traces_makes_no_spans_but_logs_its_error() {
          error=flow `Count`: node `check` failed at step 2 after 1 attempt(s)"
     );
     // With no subscriber at all, nothing is seen and the result is the same.
-    assert_eq!(block_on(flow.run(3)).unwrap(), 4);
+    assert_eq!(block_on(flow.run(3).into_future()).unwrap(), 4);
 }
 
 #[test]
@@ -224,7 +224,7 @@ fn metrics_after_scripted_runs() {
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     token.cancel();
                 };
-                let (cancelled, ()) = tokio::join!(stall.run_cancellable(1, &token), cancel);
+                let (cancelled, ()) = tokio::join!(stall.run(1).cancel_on(&token), cancel);
                 assert!(matches!(cancelled, Err(FlowError::Cancelled { .. })));
             });
         });

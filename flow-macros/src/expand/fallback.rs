@@ -38,18 +38,7 @@ pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStr
 
         #[allow(dead_code, unused_variables)]
         impl<H> #name<H> {
-            pub async fn run(
-                &self,
-                input: #in_ty,
-            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
-                ::core::unreachable!("the flow did not compile")
-            }
-
-            pub async fn run_with<R>(
-                &self,
-                input: #in_ty,
-                hook: R,
-            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
+            pub fn run(&self, input: #in_ty) -> ::typedflow::__private::Unbuilt<#output> {
                 ::core::unreachable!("the flow did not compile")
             }
         }

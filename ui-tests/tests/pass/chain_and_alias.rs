@@ -30,6 +30,6 @@ graph! {
 
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    assert_eq!(rt.block_on(Pipeline::new(()).run(())).unwrap(), 22);
+    assert_eq!(rt.block_on(Pipeline::new(()).run(()).into_future()).unwrap(), 22);
     assert_eq!(Pipeline::GRAPH.nodes.len(), 4);
 }

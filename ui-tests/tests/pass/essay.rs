@@ -69,10 +69,10 @@ graph! {
 
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-    let draft = rt.block_on(Essay::new(Llm { calls: AtomicU32::new(0) }).run("rust".into())).unwrap();
+    let draft = rt.block_on(Essay::new(Llm { calls: AtomicU32::new(0) }).run("rust".into()).into_future()).unwrap();
     assert_eq!(draft.revisions, 2);
     let deps = AppDeps { llm: Llm { calls: AtomicU32::new(0) } };
-    let draft = rt.block_on(Essay2::new(deps).run("rust".into())).unwrap();
+    let draft = rt.block_on(Essay2::new(deps).run("rust".into()).into_future()).unwrap();
     assert_eq!(draft.revisions, 1);
     assert!(Essay::MERMAID.contains("review"));
     assert_eq!(Essay::NAME, "essay");

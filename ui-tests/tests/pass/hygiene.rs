@@ -45,6 +45,6 @@ mod flows {
 
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-    let out = rt.block_on(flows::Counter::new(()).run(flows::Num(0))).unwrap();
+    let out = rt.block_on(flows::Counter::new(()).run(flows::Num(0)).into_future()).unwrap();
     assert_eq!(out.0, 3);
 }

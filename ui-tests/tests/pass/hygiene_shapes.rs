@@ -102,5 +102,5 @@ mod flows {
 
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    assert_eq!(rt.block_on(flows::Outer::new(()).run(5)).unwrap(), 4);
+    assert_eq!(rt.block_on(flows::Outer::new(()).run(5).into_future()).unwrap(), 4);
 }

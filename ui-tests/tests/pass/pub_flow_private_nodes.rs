@@ -27,6 +27,6 @@ mod service {
 
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let out = rt.block_on(service::Render::new(()).run("7".into())).unwrap();
+    let out = rt.block_on(service::Render::new(()).run("7".into()).into_future()).unwrap();
     assert_eq!(out, "#7");
 }

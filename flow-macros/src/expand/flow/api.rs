@@ -1,5 +1,5 @@
-//! The flow type and its methods: `new`, `with_hook`, `run`, `run_with`, and the run loop
-//! they start through the hooks.
+//! The flow type and its methods: `new`, `with_hook`, `run` (a `Run` builder), the start
+//! of a run that `Flow::start` calls, and the run loop it starts through the hooks.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -74,7 +74,7 @@ pub(super) fn expand_api(cx: &Cx<'_>) -> TokenStream {
     }
 }
 
-/// `run`, `run_with`, the loop they run, and the run handed to the hooks to start.
+/// `run`, the start of a run, the loop it runs, and the run handed to the hooks to start.
 fn expand_run(cx: &Cx<'_>) -> TokenStream {
     let graph = cx.graph;
     let (name, nodes_ty, deps, display_name) = (cx.name, &cx.nodes_ty, &cx.deps, cx.display_name);
@@ -96,32 +96,46 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
             .await
         }
     };
-    let run_plain = start(quote!(&self.__flow_hook));
-    let run_hooked = start(quote!(&(&self.__flow_hook, &hook)));
+    let run_hooked = start(quote!(&::typedflow::run::PerRun::within(
+        &hooks,
+        &self.__flow_hook
+    )));
+    let launch = quote! {
+        impl ::typedflow::run::Launch<
+            '_,
+            Self,
+            (::typedflow::NoHook, ::typedflow::NoHook),
+            Run = impl ::core::future::Future<
+                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
+            >,
+        >
+    };
     quote! {
         impl<H: ::typedflow::StepHook> #name<H> {
-            /// Runs the flow from its entry node to `END`.
+            /// A run of the flow with `input`: await it to run the flow from its entry
+            /// node to `END`, or first set what this run alone needs (a hook, a
+            /// cancellation token, a deadline, a step limit, or a stream of its events:
+            /// see [`Run`](::typedflow::Run)).
             ///
             /// # Errors
             ///
-            /// [`FlowError`](::typedflow::FlowError) when a node fails, or when the run
-            /// exceeds the flow's step limit or timeout.
-            pub async fn run(
+            /// The run ends with [`FlowError`](::typedflow::FlowError) when a node fails,
+            /// or when it exceeds the flow's step limit or timeout or a limit of the run.
+            #[inline(always)]
+            pub fn run(
                 &self,
                 input: #input,
-            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
-                #run_plain
+            ) -> ::typedflow::Run<'_, Self, ::typedflow::NoHook, ::typedflow::NoHook, #launch> {
+                <Self as ::typedflow::Flow>::run(self, input)
             }
 
-            /// Runs the flow with one more hook for this run only, inside the flow's own.
-            ///
-            /// # Errors
-            ///
-            /// As [`run`](Self::run).
-            pub async fn run_with<R: ::typedflow::StepHook>(
+            // What `Flow::start` runs: the run with its own hooks and limits inside the
+            // flow's hook (or the flow's hook alone, when the run sets nothing).
+            #[doc(hidden)]
+            async fn __flow_start<R: ::typedflow::run::PerRun>(
                 &self,
                 input: #input,
-                hook: R,
+                hooks: R,
             ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
                 #run_hooked
             }

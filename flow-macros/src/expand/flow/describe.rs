@@ -28,23 +28,15 @@ pub(super) fn expand_flow_impl(cx: &Cx<'_>) -> TokenStream {
             const MERMAID: &'static str = #mermaid;
             const DOT: &'static str = #dot;
 
-            fn run(
+            #[inline(always)]
+            fn start<R: ::typedflow::run::PerRun>(
                 &self,
                 input: #input,
+                hooks: R,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<#output, ::typedflow::FlowError>,
             > {
-                #name::run(self, input)
-            }
-
-            fn run_with<R: ::typedflow::StepHook>(
-                &self,
-                input: #input,
-                hook: R,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
-            > {
-                #name::run_with(self, input, hook)
+                #name::__flow_start(self, input, hooks)
             }
         }
     }

@@ -44,24 +44,44 @@ impl Cx<'_> {
         }
     }
 
-    /// The step limit can only be reached through a loop: an acyclic graph with no more
-    /// steps than the limit runs without the check.
-    fn limit_check(&self) -> Option<TokenStream> {
+    /// The check of the step limit before each step: the flow's own, or a run's own
+    /// (`Run::max_steps`, which its hooks report) if lower. The flow's own can only be
+    /// reached through a loop: an acyclic graph with no more steps than it checks only a
+    /// run's own limit. The hooks are asked at each step rather than once, so that for a
+    /// run without a limit of its own (its hooks answer a constant `None`) the check
+    /// compiles away: a value kept across the loop's awaits would not.
+    fn limit_check(&self) -> TokenStream {
         let graph = self.graph;
         let steps = graph.steps().count() as u64;
         let needed = graph.has_cycle() || steps > u64::from(graph.max_steps.unwrap_or(u32::MAX));
         let (max_steps, display_name) = (self.max_steps(), self.display_name);
-        needed.then(|| {
+        let reached = |limit: TokenStream| {
             quote! {
-                if __flow_cx.step() == #max_steps {
+                if __flow_cx.step() == #limit {
                     return ::core::result::Result::Err(::typedflow::FlowError::__step_limit(
                         #display_name,
                         __flow_state.node(),
-                        #max_steps,
+                        #limit,
                     ));
                 }
             }
-        })
+        };
+        if needed {
+            let check = reached(quote!(__flow_limit));
+            quote! {
+                let __flow_limit = ::typedflow::__private::step_limit(&__flow_hook, #max_steps);
+                #check
+            }
+        } else {
+            let check = reached(quote!(__flow_limit));
+            quote! {
+                if let ::core::option::Option::Some(__flow_limit) =
+                    ::typedflow::StepHook::step_limit(&__flow_hook)
+                {
+                    #check
+                }
+            }
+        }
     }
 
     /// The match arm of step `i`.

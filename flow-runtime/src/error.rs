@@ -82,6 +82,14 @@ pub enum FlowError {
         /// The two branches, in written order.
         branches: [&'static str; 2],
     },
+    /// The run was refused: the flow is shutting down
+    /// ([`Shutdown::shutdown`](crate::shutdown::Shutdown::shutdown)) and starts no new runs.
+    #[error("flow `{flow}` is shutting down and starts no new runs")]
+    #[non_exhaustive]
+    ShuttingDown {
+        /// The flow's name.
+        flow: &'static str,
+    },
     /// The run did not finish within the flow's `timeout`.
     #[error("flow `{flow}` did not finish within its timeout of {timeout:?}")]
     #[non_exhaustive]
@@ -101,7 +109,8 @@ impl FlowError {
             | FlowError::StepLimit { flow, .. }
             | FlowError::Timeout { flow, .. }
             | FlowError::MergeConflict { flow, .. }
-            | FlowError::Cancelled { flow } => flow,
+            | FlowError::Cancelled { flow }
+            | FlowError::ShuttingDown { flow } => flow,
         }
     }
 
@@ -111,7 +120,8 @@ impl FlowError {
             FlowError::Node { node, .. } | FlowError::StepLimit { node, .. } => Some(node),
             FlowError::Timeout { .. }
             | FlowError::Cancelled { .. }
-            | FlowError::MergeConflict { .. } => None,
+            | FlowError::MergeConflict { .. }
+            | FlowError::ShuttingDown { .. } => None,
         }
     }
 
@@ -167,6 +177,11 @@ impl FlowError {
         matches!(self.innermost(), FlowError::MergeConflict { .. })
     }
 
+    /// Whether the run was refused because the flow, or a subgraph, is shutting down.
+    pub fn is_shutting_down(&self) -> bool {
+        matches!(self.innermost(), FlowError::ShuttingDown { .. })
+    }
+
     /// The kind of failure, as a node error of a flow used as a subgraph.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -175,6 +190,7 @@ impl FlowError {
             FlowError::Timeout { .. } => ErrorKind::Timeout,
             FlowError::Cancelled { .. } => ErrorKind::Cancelled,
             FlowError::MergeConflict { .. } => ErrorKind::MergeConflict,
+            FlowError::ShuttingDown { .. } => ErrorKind::Refused,
         }
     }
 
@@ -240,11 +256,13 @@ pub enum ErrorKind {
     StepLimit,
     /// A subgraph used as the node could not merge the states of a merge join.
     MergeConflict,
+    /// A subgraph used as the node refused the run: it is shutting down.
+    Refused,
 }
 
 impl ErrorKind {
-    /// The label value: `node`, `timeout`, `circuit_open`, `cancelled`, `step_limit` or
-    /// `merge_conflict`.
+    /// The label value: `node`, `timeout`, `circuit_open`, `cancelled`, `step_limit`,
+    /// `merge_conflict` or `refused`.
     pub const fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Node => "node",
@@ -253,6 +271,7 @@ impl ErrorKind {
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::StepLimit => "step_limit",
             ErrorKind::MergeConflict => "merge_conflict",
+            ErrorKind::Refused => "refused",
         }
     }
 }

@@ -92,13 +92,14 @@ mod with_metrics {
     }
 
     /// The values of `outcome` on `flow_runs_total`, in the order of [`FlowKeys::runs`].
-    pub(crate) const OUTCOMES: [&str; 6] = [
+    pub(crate) const OUTCOMES: [&str; 7] = [
         "ok",
         "node_failed",
         "step_limit",
         "timeout",
         "cancelled",
         "merge_conflict",
+        "refused",
     ];
 
     impl FlowLabels {
@@ -113,6 +114,7 @@ mod with_metrics {
                     outcome_labels(flow, 3),
                     outcome_labels(flow, 4),
                     outcome_labels(flow, 5),
+                    outcome_labels(flow, 6),
                 ],
             }
         }
@@ -147,6 +149,7 @@ mod with_metrics {
                 Err(FlowError::Timeout { .. }) => 3,
                 Err(FlowError::Cancelled { .. }) => 4,
                 Err(FlowError::MergeConflict { .. }) => 5,
+                Err(FlowError::ShuttingDown { .. }) => 6,
             };
             &self.runs[outcome]
         }
@@ -164,6 +167,7 @@ mod with_metrics {
                     Key::from_static_parts("flow_runs_total", &runs[3]),
                     Key::from_static_parts("flow_runs_total", &runs[4]),
                     Key::from_static_parts("flow_runs_total", &runs[5]),
+                    Key::from_static_parts("flow_runs_total", &runs[6]),
                 ],
             }
         }

@@ -50,6 +50,7 @@ mod report;
 mod retryable;
 pub mod run;
 mod scope;
+pub mod shutdown;
 pub mod telemetry;
 
 pub use context::{Context, RunId};

@@ -22,7 +22,7 @@
 //!
 //! | name | kind | labels |
 //! |---|---|---|
-//! | `flow_runs_total` | counter | `flow`, `outcome` (`ok`, `node_failed`, `step_limit`, `timeout`, `cancelled`) |
+//! | `flow_runs_total` | counter | `flow`, `outcome` (`ok`, `node_failed`, `step_limit`, `timeout`, `cancelled`, `merge_conflict`, `refused`) |
 //! | `flow_run_duration_seconds` | histogram | `flow` |
 //! | `flow_runs_in_flight` | gauge | `flow` |
 //! | `flow_node_duration_seconds` | histogram | `flow`, `node` |

@@ -49,7 +49,7 @@ impl fmt::Display for RunId {
 pub struct Context {
     flow: &'static str,
     run_id: RunId,
-    step: u32,
+    pub(crate) step: u32,
 }
 
 impl Context {
@@ -104,12 +104,5 @@ impl Context {
             sink.send(crate::events::Event::Token { node, step, text })
                 .await;
         }
-    }
-
-    /// Moves the context to the next step; the run loop calls this before each node.
-    #[doc(hidden)]
-    #[inline(always)]
-    pub fn __advance(&mut self) {
-        self.step += 1;
     }
 }

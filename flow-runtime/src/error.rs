@@ -194,40 +194,10 @@ impl FlowError {
         }
     }
 
-    #[doc(hidden)]
+    /// The error of a run that did not finish within `timeout`.
     #[cold]
     #[inline(never)]
-    pub fn __node(
-        flow: &'static str,
-        node: &'static str,
-        step: u32,
-        attempts: u32,
-        source: impl Into<BoxError>,
-    ) -> Self {
-        FlowError::Node {
-            flow,
-            node,
-            step,
-            attempts,
-            source: source.into(),
-        }
-    }
-
-    #[doc(hidden)]
-    #[cold]
-    #[inline(never)]
-    pub fn __step_limit(flow: &'static str, node: &'static str, max_steps: u32) -> Self {
-        FlowError::StepLimit {
-            flow,
-            node,
-            max_steps,
-        }
-    }
-
-    #[doc(hidden)]
-    #[cold]
-    #[inline(never)]
-    pub fn __timeout(flow: &'static str, timeout: Duration) -> Self {
+    pub(crate) fn timeout(flow: &'static str, timeout: Duration) -> Self {
         FlowError::Timeout { flow, timeout }
     }
 }

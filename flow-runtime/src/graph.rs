@@ -128,32 +128,6 @@ impl GraphInfo {
     pub fn node(&self, name: &str) -> Option<&'static NodeInfo> {
         self.nodes.iter().find(|n| n.name == name)
     }
-
-    #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)] // reason: called only by generated code
-    pub const fn __new(
-        name: &'static str,
-        input: &'static str,
-        output: &'static str,
-        entry: &'static str,
-        nodes: &'static [NodeInfo],
-        edges: &'static [EdgeInfo],
-        max_steps: u32,
-        timeout: Option<Duration>,
-        keys: &'static FlowKeys,
-    ) -> Self {
-        GraphInfo {
-            name,
-            input,
-            output,
-            entry,
-            nodes,
-            edges,
-            max_steps,
-            timeout,
-            keys,
-        }
-    }
 }
 
 /// A node of a graph.
@@ -163,21 +137,12 @@ pub struct NodeInfo {
     /// The node's name.
     pub name: &'static str,
     /// Its position in its graph's `nodes`.
-    index: usize,
+    pub(crate) index: usize,
     /// The metric keys of its graph's nodes, built on first use (`keys.rs`).
-    keys: fn() -> &'static [NodeKeys],
+    pub(crate) keys: fn() -> &'static [NodeKeys],
 }
 
 impl NodeInfo {
-    #[doc(hidden)]
-    pub const fn __new(
-        name: &'static str,
-        index: usize,
-        keys: fn() -> &'static [NodeKeys],
-    ) -> Self {
-        NodeInfo { name, index, keys }
-    }
-
     /// Its metric keys.
     #[cfg(feature = "metrics")]
     #[inline]
@@ -253,11 +218,4 @@ pub struct EdgeInfo {
     pub to: Endpoint,
     /// How it is taken.
     pub kind: EdgeKind,
-}
-
-impl EdgeInfo {
-    #[doc(hidden)]
-    pub const fn __new(from: Endpoint, to: Endpoint, kind: EdgeKind) -> Self {
-        EdgeInfo { from, to, kind }
-    }
 }

@@ -439,7 +439,7 @@ pub fn node_failed<N: Node>(
     error: N::Error,
 ) -> crate::FlowError {
     let attempts = N::attempts(&error);
-    crate::FlowError::__node(cx.flow(), node.name, cx.step(), attempts, error)
+    node_error(cx.flow(), node.name, cx.step(), attempts, error)
 }
 
 /// Wraps a call of node `N` inside a fan-out or a map.
@@ -643,6 +643,92 @@ impl<O> core::future::IntoFuture for Unbuilt<O> {
     }
 }
 
+// -- the run loop's constructors: what generated code builds and nothing else may ---
+
+/// Moves a run's context to the next step; the run loop calls this before each node.
+#[inline(always)]
+pub fn advance(cx: &mut crate::Context) {
+    cx.step += 1;
+}
+
+/// The error of a run whose node failed.
+#[cold]
+#[inline(never)]
+pub fn node_error(
+    flow: &'static str,
+    node: &'static str,
+    step: u32,
+    attempts: u32,
+    source: impl Into<crate::BoxError>,
+) -> crate::FlowError {
+    crate::FlowError::Node {
+        flow,
+        node,
+        step,
+        attempts,
+        source: source.into(),
+    }
+}
+
+/// The error of a run that reached its step limit before `node`.
+#[cold]
+#[inline(never)]
+pub fn step_limit_reached(
+    flow: &'static str,
+    node: &'static str,
+    max_steps: u32,
+) -> crate::FlowError {
+    crate::FlowError::StepLimit {
+        flow,
+        node,
+        max_steps,
+    }
+}
+
+/// The description of a flow's graph (`Flow::GRAPH`).
+#[allow(clippy::too_many_arguments)] // reason: called only by generated code
+pub const fn graph_info(
+    name: &'static str,
+    input: &'static str,
+    output: &'static str,
+    entry: &'static str,
+    nodes: &'static [crate::NodeInfo],
+    edges: &'static [crate::EdgeInfo],
+    max_steps: u32,
+    timeout: Option<core::time::Duration>,
+    keys: &'static FlowKeys,
+) -> crate::GraphInfo {
+    crate::GraphInfo {
+        name,
+        input,
+        output,
+        entry,
+        nodes,
+        edges,
+        max_steps,
+        timeout,
+        keys,
+    }
+}
+
+/// The description of the node at `index` of its graph's nodes.
+pub const fn node_info(
+    name: &'static str,
+    index: usize,
+    keys: fn() -> &'static [NodeKeys],
+) -> crate::NodeInfo {
+    crate::NodeInfo { name, index, keys }
+}
+
+/// The description of an edge.
+pub const fn edge_info(
+    from: crate::Endpoint,
+    to: crate::Endpoint,
+    kind: crate::EdgeKind,
+) -> crate::EdgeInfo {
+    crate::EdgeInfo { from, to, kind }
+}
+
 /// The error of a run ended by its cancellation token.
 #[cold]
 #[inline(never)]
@@ -747,10 +833,10 @@ mod tests {
 
     #[test]
     fn node_failed_names_the_flow_the_node_the_step_and_the_attempts() {
-        static INFO: crate::NodeInfo = crate::NodeInfo::__new("check", 0, || &[]);
+        static INFO: crate::NodeInfo = node_info("check", 0, || &[]);
         let mut cx = crate::Context::new("Essay", crate::RunId::from_u64(1));
-        cx.__advance();
-        cx.__advance();
+        advance(&mut cx);
+        advance(&mut cx);
         let err = node_failed::<Failing>(&cx, &INFO, Boom);
         match &err {
             crate::FlowError::Node {

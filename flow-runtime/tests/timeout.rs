@@ -207,7 +207,7 @@ async fn the_run_deadline_bounds_everything_including_retries() {
                 }
             })
             .await
-            .map_err(|e| FlowError::__node("essay", "write", 1, e.attempts(), e))
+            .map_err(|e| typedflow::__private::node_error("essay", "write", 1, e.attempts(), e))
     };
     let err = deadline("essay", secs(5), run).await.expect_err("too slow");
     // Attempt 1 times out at 2 s, attempt 2 starts at 3 s and is cut at 5 s.
@@ -239,7 +239,7 @@ async fn the_run_deadline_passes_a_finished_run_through() {
         policies
             .call((), |()| async { Err::<(), _>(Transient) })
             .await
-            .map_err(|e| FlowError::__node("essay", "write", 3, e.attempts(), e))
+            .map_err(|e| typedflow::__private::node_error("essay", "write", 3, e.attempts(), e))
     })
     .await
     .expect_err("fails");

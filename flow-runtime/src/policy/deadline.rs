@@ -41,7 +41,7 @@ where
         Ok(result) => result,
         Err(_) => {
             tracing::warn!(target: TRACING_TARGET, flow, timeout = ?timeout, "run deadline passed");
-            Err(FlowError::__timeout(flow, timeout))
+            Err(FlowError::timeout(flow, timeout))
         }
     }
 }

@@ -73,7 +73,7 @@ fn graph_info(cx: &Cx<'_>) -> TokenStream {
             UserEdgeKind::Collect => quote!(Collect),
             UserEdgeKind::Error => quote!(Error),
         };
-        quote!(::typedflow::EdgeInfo::__new(#from, #to, ::typedflow::EdgeKind::#kind))
+        quote!(::typedflow::__private::edge_info(#from, #to, ::typedflow::EdgeKind::#kind))
     });
     let input_str = type_string(&graph.input);
     let output_str = type_string(&graph.output);
@@ -95,9 +95,9 @@ fn graph_info(cx: &Cx<'_>) -> TokenStream {
             KEYS.get(<#name as ::typedflow::Flow>::GRAPH)
         }
         const NODES: &[::typedflow::NodeInfo] = &[#(
-            ::typedflow::NodeInfo::__new(#node_names, #index, __flow_node_keys),
+            ::typedflow::__private::node_info(#node_names, #index, __flow_node_keys),
         )*];
-        &::typedflow::GraphInfo::__new(
+        &::typedflow::__private::graph_info(
             #display_name,
             #input_str,
             #output_str,

@@ -36,7 +36,7 @@ impl Cx<'_> {
             let mut __flow_state = #state::#entry_variant(#entry_pass);
             loop {
                 #limit_check
-                __flow_cx.__advance();
+                ::typedflow::__private::advance(&mut __flow_cx);
                 __flow_state = match __flow_state {
                     #(#arms)*
                 };
@@ -58,7 +58,7 @@ impl Cx<'_> {
         let reached = |limit: TokenStream| {
             quote! {
                 if __flow_cx.step() == #limit {
-                    return ::core::result::Result::Err(::typedflow::FlowError::__step_limit(
+                    return ::core::result::Result::Err(::typedflow::__private::step_limit_reached(
                         #display_name,
                         __flow_state.node(),
                         #limit,

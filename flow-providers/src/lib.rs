@@ -44,9 +44,14 @@
 //! | `llm_requests_total` | counter | `provider`, `model`, `outcome` (`ok`, an [`ErrorKind`] name, or `cancelled`) |
 //! | `llm_request_duration_seconds` | histogram | `provider`, `model` |
 //! | `llm_tokens_total` | counter | `provider`, `model`, `kind` (`prompt`, `completion`) |
+//! | `flow_tool_calls_total` | counter | `tool`, `outcome` (`ok` or a [`ToolError::as_str`] name) |
+//! | `flow_tool_duration_seconds` | histogram | `tool` |
 //!
 //! Each request runs in a `llm.request` span with `provider`, `model`, `stream`, and when
-//! it ends `outcome`, `prompt_tokens`, `completion_tokens`, `latency_ms`.
+//! it ends `outcome`, `prompt_tokens`, `completion_tokens`, `latency_ms`. Each tool call
+//! a [`Toolbox`] runs is a `tool.call` span with `tool`, then `outcome` and
+//! `duration_ms`. The `tool` label and field are the toolbox's name for the tool, or
+//! `(unknown)` for a name the model made up: never text from outside.
 //!
 //! # Features
 //!

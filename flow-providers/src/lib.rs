@@ -59,6 +59,7 @@
 //! Without `openai` and `anthropic` the crate has no HTTP stack at all: the trait, the
 //! errors and the scripted model remain.
 
+pub mod agent;
 mod error;
 mod model;
 mod redact;

@@ -10,7 +10,9 @@
 //! - Tool calling: [`ChatRequest::tool`] offers a [`ToolDefinition`] (its schema from a
 //!   serde type), [`ChatResponse::tool_calls`] holds the [`ToolCall`]s, the same for both
 //!   providers and streamed or not; a [`Toolbox`] of typed [`Tool`]s runs them and turns
-//!   every failure into a [`ToolResult`] the model can read.
+//!   every failure into a [`ToolResult`] the model can read. [`#[tool]`](macro@tool) makes
+//!   a tool of an `async fn`; [`agent`] writes the loop (model, tools, model) as a
+//!   checked graph. The [`tools_guide`] covers both.
 //! - [`ProviderError`]: every failure, classified (authentication, rate limited with its
 //!   retry-after, quota, overloaded, unknown model, context too long, ...), implementing
 //!   the runtime's [`Retryable`], so the runtime's retry policy (`#[node(retry(..))]` in a
@@ -179,6 +181,12 @@ pub mod __private {
 #[cfg(all(feature = "openai", feature = "anthropic"))]
 pub mod guide {
     #![doc = include_str!("../docs/providers.md")]
+}
+
+/// The guide to tools and the agent loop in `docs/tools.md`, compiled here so its
+/// examples are tested.
+pub mod tools_guide {
+    #![doc = include_str!("../docs/tools.md")]
 }
 
 #[cfg(feature = "anthropic")]

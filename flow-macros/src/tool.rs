@@ -17,7 +17,7 @@
 //! `typedflow-providers` (which re-exports it) and its compile-fail cases live there.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, format_ident, quote};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::{FnArg, GenericArgument, Ident, ItemFn, PathArguments, ReturnType, Type};
 
 /// The longest name both APIs accept for a tool.
@@ -279,7 +279,8 @@ fn expand_tool(sig: &ToolSig) -> TokenStream {
     let (output_ty, error_ty, body) = match output {
         Output::Value(ty) => {
             let ty = ty.as_ref().map_or_else(|| quote!(()), |t| quote!(#t));
-            let body = quote! {
+            // On the function's name: a future that is not `Send` is reported there.
+            let body = quote_spanned! {ident.span()=>
                 async move {
                     ::core::result::Result::Ok::<_, ::core::convert::Infallible>(#call.await)
                 }

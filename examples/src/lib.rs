@@ -2,6 +2,7 @@
 //! example's flow, so its test in `tests/` runs the same flow offline, and what the
 //! examples share: the model they call and the progress line they print.
 
+pub mod agent;
 pub mod essay;
 pub mod llm;
 pub mod observe;

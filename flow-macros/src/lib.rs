@@ -13,6 +13,7 @@ mod diag;
 mod expand;
 mod model;
 mod parse;
+mod tool;
 mod validate;
 
 #[cfg(test)]
@@ -54,6 +55,13 @@ pub fn derive_merge(input: TokenStream) -> TokenStream {
     derive(input, |cx, input| {
         parse::derive::parse_merge(cx, input).map(|s| expand::merge::expand_merge(&s))
     })
+}
+
+/// Makes an `async fn` of one argument a tool a model can call. See
+/// `typedflow_providers::tool`, which re-exports it.
+#[proc_macro_attribute]
+pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
+    debug("tool", tool::expand(args.into(), item.into())).into()
 }
 
 /// A derive: parse the input, then `f` reads and expands it, reporting into one collector.

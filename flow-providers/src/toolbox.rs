@@ -19,9 +19,14 @@ use futures::StreamExt as _;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
 
 use crate::error::ConfigError;
 use crate::tools::{ToolCall, ToolDefinition, ToolResult, schema_of};
+
+/// The `tool` label of a call to a tool the toolbox does not have: not a valid tool name,
+/// so it cannot be mistaken for one.
+const UNKNOWN_TOOL_LABEL: &str = "(unknown)";
 
 /// The longest per-tool timeout accepted, as for the clients' timeouts.
 const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
@@ -453,12 +458,53 @@ impl Toolbox {
 
     /// Runs one call and returns its output text.
     ///
+    /// Each call runs in a `tool.call` span (fields `tool`, then `outcome` and
+    /// `duration_ms`) and counts in the metrics `flow_tool_calls_total{tool,outcome}` and
+    /// `flow_tool_duration_seconds{tool}` (see [the table](crate#metrics-and-tracing)).
+    ///
     /// # Errors
     ///
     /// A [`ToolError`] saying what went wrong: the model's mistake (unknown tool,
     /// arguments not JSON or not fitting the schema) or the tool's (its error, a panic,
     /// its timeout).
     pub async fn dispatch(&self, call: &ToolCall) -> Result<String, ToolError> {
+        // The label is the toolbox's own name for the tool, never the model's text: a
+        // name the model made up would be a label value chosen from outside.
+        let tool = self
+            .entry(&call.name)
+            .map_or(UNKNOWN_TOOL_LABEL, |e| e.definition.name.as_str());
+        let span = tracing::info_span!(
+            "tool.call",
+            tool,
+            outcome = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = tokio::time::Instant::now();
+        let result = self.run(call).instrument(span.clone()).await;
+        let elapsed = started.elapsed();
+        let outcome = result.as_ref().map_or_else(ToolError::as_str, |_| "ok");
+        span.record("outcome", outcome);
+        span.record(
+            "duration_ms",
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        );
+        match &result {
+            Ok(_) => tracing::debug!(parent: &span, "tool call finished"),
+            Err(err) => tracing::warn!(parent: &span, outcome, error = %err, "tool call failed"),
+        }
+        metrics::counter!(
+            "flow_tool_calls_total",
+            "tool" => tool.to_owned(),
+            "outcome" => outcome,
+        )
+        .increment(1);
+        metrics::histogram!("flow_tool_duration_seconds", "tool" => tool.to_owned())
+            .record(elapsed.as_secs_f64());
+        result
+    }
+
+    /// [`dispatch`](Self::dispatch) without its span and metrics.
+    async fn run(&self, call: &ToolCall) -> Result<String, ToolError> {
         let Some(entry) = self.entry(&call.name) else {
             return Err(ToolError::UnknownTool {
                 name: call.name.clone(),
@@ -497,8 +543,60 @@ impl Toolbox {
     /// Runs the calls concurrently (at most [`with_concurrency`](Self::with_concurrency)
     /// at once) and returns their results in the calls' order.
     pub async fn call_all(&self, calls: &[ToolCall]) -> Vec<ToolResult> {
-        let limit = self.concurrency.map_or(calls.len(), NonZeroUsize::get);
-        futures::stream::iter(calls.iter().map(|call| self.call(call)))
+        self.buffered(calls.iter().map(|call| self.call(call)), calls.len())
+            .await
+    }
+
+    /// As [`call_all`](Self::call_all), inside a node: each call and its result also go
+    /// to whoever streams the run, as [`Event::ToolCall`](typedflow::events::Event::ToolCall)
+    /// and [`Event::ToolResult`](typedflow::events::Event::ToolResult) of the node.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use typedflow::prelude::*;
+    /// use typedflow_providers::{Tool, ToolCall, ToolResult, Toolbox};
+    ///
+    /// #[node]
+    /// async fn run_tools(calls: Vec<ToolCall>, tools: &Toolbox, cx: &Context) -> Vec<ToolResult> {
+    ///     tools.call_all_in(&calls, cx).await
+    /// }
+    /// ```
+    pub async fn call_all_in(
+        &self,
+        calls: &[ToolCall],
+        cx: &typedflow::Context,
+    ) -> Vec<ToolResult> {
+        let reported = calls.iter().map(|call| self.call_reported(call, cx));
+        self.buffered(reported, calls.len()).await
+    }
+
+    /// [`call`](Self::call), with the call and its result in the run's event stream.
+    async fn call_reported(&self, call: &ToolCall, cx: &typedflow::Context) -> ToolResult {
+        cx.emit_tool_call(&call.id, &call.name, &call.arguments)
+            .await;
+        let started = tokio::time::Instant::now();
+        let result = self.call(call).await;
+        let duration = started.elapsed();
+        cx.emit_tool_result(
+            &call.id,
+            &call.name,
+            &result.content,
+            result.is_error,
+            duration,
+        )
+        .await;
+        result
+    }
+
+    /// Runs `calls` (`count` of them) at most [`with_concurrency`](Self::with_concurrency)
+    /// at once, and returns their results in order.
+    async fn buffered<F: Future<Output = ToolResult>>(
+        &self,
+        calls: impl Iterator<Item = F>,
+        count: usize,
+    ) -> Vec<ToolResult> {
+        let limit = self.concurrency.map_or(count, NonZeroUsize::get);
+        futures::stream::iter(calls)
             .buffered(limit.max(1))
             .collect()
             .await

@@ -237,3 +237,35 @@ impl ToolResult {
         }
     }
 }
+
+/// The arguments of a tool that takes none: an empty JSON object, whose schema is
+/// `{"type": "object", "properties": {}}` (both APIs want an object schema). A
+/// [`#[tool]`](crate::tool) function without an argument gets it; fields the model adds
+/// anyway are ignored.
+///
+/// ```
+/// use typedflow_providers::{NoArgs, ToolCall, ToolDefinition};
+///
+/// let tool = ToolDefinition::for_args::<NoArgs>("now", "the time, UTC");
+/// assert_eq!(tool.parameters["type"], "object");
+/// assert_eq!(tool.parameters["properties"], serde_json::json!({}));
+/// let call = ToolCall::from_raw("call_1", "now", "");
+/// assert_eq!(call.parse_arguments::<NoArgs>()?, NoArgs {});
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NoArgs {}
+
+impl JsonSchema for NoArgs {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NoArgs".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "object", "properties": {}})
+    }
+}

@@ -10,38 +10,13 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{openai, sse};
+use common::{metric_counts as snapshot, openai, sse};
 use futures::StreamExt as _;
-use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use metrics_util::debugging::DebuggingRecorder;
 use serde_json::json;
 use typedflow_providers::{ChatModel, ChatRequest, ScriptedModel, ScriptedReply};
 use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// `name{label=value,..}` -> value, for counters; histograms give their sample count.
-fn snapshot(recorder: &DebuggingRecorder) -> BTreeMap<String, u64> {
-    recorder
-        .snapshotter()
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| {
-            let key = key.key();
-            let mut labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            labels.sort();
-            let name = format!("{}{{{}}}", key.name(), labels.join(","));
-            let value = match value {
-                DebugValue::Counter(n) => n,
-                DebugValue::Histogram(samples) => samples.len() as u64,
-                DebugValue::Gauge(g) => g.into_inner() as u64,
-            };
-            (name, value)
-        })
-        .collect()
-}
 
 #[test]
 fn requests_outcomes_durations_and_tokens_are_counted() {

@@ -105,4 +105,65 @@ impl Context {
                 .await;
         }
     }
+
+    /// Tells whoever streams this run that the node calls a tool, as an
+    /// [`Event::ToolCall`](crate::events::Event::ToolCall): `id` is the call's id, `tool`
+    /// the tool's name and `arguments` its JSON text, as the model wrote them.
+    ///
+    /// Like [`emit_token`](Self::emit_token): it waits while the stream's buffer is full,
+    /// returns at once and copies nothing when nobody streams the run, and must be awaited
+    /// inside the node's own call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use typedflow::prelude::*;
+    ///
+    /// #[node]
+    /// async fn lookup(city: String, cx: &Context) -> String {
+    ///     let arguments = format!(r#"{{"city":"{city}"}}"#);
+    ///     cx.emit_tool_call("call_1", "get_weather", &arguments).await;
+    ///     let answer = format!("21 °C in {city}");
+    ///     cx.emit_tool_result("call_1", "get_weather", &answer, false, Duration::from_millis(3))
+    ///         .await;
+    ///     answer
+    /// }
+    /// ```
+    pub async fn emit_tool_call(&self, id: &str, tool: &str, arguments: &str) {
+        if let Some((sink, node, step)) = crate::scope::event_sink() {
+            sink.send(crate::events::Event::ToolCall {
+                node,
+                step,
+                id: id.to_owned(),
+                tool: tool.to_owned(),
+                arguments: arguments.to_owned(),
+            })
+            .await;
+        }
+    }
+
+    /// Tells whoever streams this run how a tool call ended, as an
+    /// [`Event::ToolResult`](crate::events::Event::ToolResult): `content` is what goes back
+    /// to the model (the output, or what went wrong when `is_error`), `duration` how long
+    /// the call took. As [`emit_tool_call`](Self::emit_tool_call) otherwise.
+    pub async fn emit_tool_result(
+        &self,
+        id: &str,
+        tool: &str,
+        content: &str,
+        is_error: bool,
+        duration: core::time::Duration,
+    ) {
+        if let Some((sink, node, step)) = crate::scope::event_sink() {
+            sink.send(crate::events::Event::ToolResult {
+                node,
+                step,
+                id: id.to_owned(),
+                tool: tool.to_owned(),
+                content: content.to_owned(),
+                is_error,
+                duration,
+            })
+            .await;
+        }
+    }
 }

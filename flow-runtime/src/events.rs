@@ -106,6 +106,37 @@ pub enum Event {
         /// The token's text.
         text: String,
     },
+    /// A node is about to run a tool call a model asked for
+    /// ([`Context::emit_tool_call`](crate::Context::emit_tool_call)).
+    ToolCall {
+        /// The node's name.
+        node: &'static str,
+        /// The step.
+        step: u32,
+        /// The call's id, which its [`Event::ToolResult`] repeats.
+        id: String,
+        /// The tool's name, as the model wrote it.
+        tool: String,
+        /// The arguments, as the model wrote them (JSON text).
+        arguments: String,
+    },
+    /// A tool call finished ([`Context::emit_tool_result`](crate::Context::emit_tool_result)).
+    ToolResult {
+        /// The node's name.
+        node: &'static str,
+        /// The step.
+        step: u32,
+        /// The id of the call.
+        id: String,
+        /// The tool's name, as the model wrote it.
+        tool: String,
+        /// What goes back to the model: the tool's output, or what went wrong.
+        content: String,
+        /// Whether the call failed.
+        is_error: bool,
+        /// How long the call took.
+        duration: Duration,
+    },
     /// The run ended; the stream ends after this event, and
     /// [`EventStream::output`] gives the run's output or error.
     RunFinished {

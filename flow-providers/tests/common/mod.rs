@@ -214,3 +214,30 @@ async fn read_request(socket: &mut tokio::net::TcpStream) {
         }
     }
 }
+
+/// `name{label=value,..}` -> value, for counters; histograms give their sample count.
+pub fn metric_counts(
+    recorder: &metrics_util::debugging::DebuggingRecorder,
+) -> std::collections::BTreeMap<String, u64> {
+    recorder
+        .snapshotter()
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let key = key.key();
+            let mut labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            labels.sort();
+            let name = format!("{}{{{}}}", key.name(), labels.join(","));
+            let value = match value {
+                metrics_util::debugging::DebugValue::Counter(n) => n,
+                metrics_util::debugging::DebugValue::Histogram(samples) => samples.len() as u64,
+                metrics_util::debugging::DebugValue::Gauge(g) => g.into_inner() as u64,
+            };
+            (name, value)
+        })
+        .collect()
+}

@@ -1,0 +1,14 @@
+use typedflow_providers::tool;
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct City {
+    city: String,
+}
+
+/// The weather in a city.
+#[tool(name = "weather")]
+async fn get_weather(args: City) -> String {
+    args.city
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use typedflow_providers::tool;
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct City {
+    city: String,
+}
+
+#[tool]
+async fn get_weather(args: City) -> String {
+    args.city
+}
+
+fn main() {}

@@ -54,6 +54,26 @@ impl<G, From: ?Sized, To: ?Sized, T: Same<Input>, Input> Edge<From, To, T, Input
     }
 }
 
+/// `From => { Enum::Variant -> .. }`: node `From` returns `Output`, and the route
+/// matches the variants of `Enum`.
+#[diagnostic::on_unimplemented(
+    message = "node `{From}` returns `{Output}`, but its route matches the variants of `{Enum}`",
+    label = "a route needs a node returning an enum; `{From}` returns `{Output}`",
+    note = "route a node that returns `{Enum}`, or make `{From}` return it; a node with one way on takes an edge: `{From} -> next;`"
+)]
+pub trait Route<From: ?Sized, Output, Enum> {
+    /// Hands the output to the route's `match`; the identity.
+    fn pass(value: Output) -> Enum;
+}
+
+#[diagnostic::do_not_recommend]
+impl<G, From: ?Sized, Output, Enum: Same<Output>> Route<From, Output, Enum> for G {
+    #[inline(always)]
+    fn pass(value: Output) -> Enum {
+        Enum::from_same(value)
+    }
+}
+
 /// `START -> To` in flow `Flow`, which takes `T`; `To` takes `Input`.
 #[diagnostic::on_unimplemented(
     message = "flow `{Flow}` takes `{T}`, but its entry node `{To}` does not take `{T}` as input",
@@ -253,5 +273,25 @@ impl<G, T: PartialEq + Clone> MergeField<T> for G {
     #[inline]
     fn merge(base: &T, values: Vec<T>, field: &'static str) -> Result<T, MergeConflict> {
         crate::strategy::three_way(base, values, field)
+    }
+}
+
+/// Node `N`'s call future `F` in a flow that is not `#[flow(local)]` is `Send`, so the
+/// flow's run can be spawned on a multi-threaded runtime.
+#[diagnostic::on_unimplemented(
+    message = "node `{N}` holds something that is not `Send` across an `.await`, so a flow running it cannot move between threads",
+    label = "the future of `{N}` is not `Send`",
+    note = "in `{N}`, drop the value before the `.await` or use a `Send` type (`Arc`, tokio's `Mutex`); or, for a flow run on one thread only, declare it `#[flow(local)]`"
+)]
+pub trait SendNode<N: ?Sized, F> {
+    /// The future, unchanged.
+    fn check(future: F) -> F;
+}
+
+#[diagnostic::do_not_recommend]
+impl<G, N: ?Sized, F: Send> SendNode<N, F> for G {
+    #[inline(always)]
+    fn check(future: F) -> F {
+        future
     }
 }

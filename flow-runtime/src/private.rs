@@ -18,12 +18,19 @@ pub use core::time::Duration;
 pub trait Same<T> {
     /// The value, unchanged.
     fn same(self) -> T;
+    /// The value, unchanged, the other way.
+    fn from_same(value: T) -> Self;
 }
 
 impl<T> Same<T> for T {
     #[inline(always)]
     fn same(self) -> T {
         self
+    }
+
+    #[inline(always)]
+    fn from_same(value: T) -> T {
+        value
     }
 }
 

@@ -1,6 +1,7 @@
 //! What `graph!` emits when the graph has errors: the errors, plus a flow type with the
 //! right name and signatures, so uses of `Essay::new(..)` and `.run(..)` elsewhere do not
-//! add errors of their own while the graph is being fixed.
+//! add errors of their own while the graph is being fixed. And what `#[node]` emits beside
+//! the function when its signature or arguments have errors: a stand-in node type.
 //!
 //! It cannot also make rustc report node names that are not in scope: rustc stops after
 //! macro expansion when a macro reported an error, before it resolves names.
@@ -9,6 +10,19 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::parse::graph::GraphInput;
+
+/// The stand-in for a node `#[node]` rejected: a node of the same name and, as far as
+/// the signature can be read, the same input and output types, with no policies and no
+/// dependencies, so a graph using it reports nothing more (rustc type-checks the graph
+/// even after the macro's error). It is never run: the crate does not compile. A method
+/// gets none: a type cannot be declared inside an `impl` block.
+pub fn expand_node_stand_in(func: &syn::ItemFn) -> TokenStream {
+    if func.sig.receiver().is_some() {
+        return TokenStream::new();
+    }
+    let sig = crate::parse::node::lenient_sig(func);
+    crate::expand::node::expand_stand_in(&sig)
+}
 
 pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStream {
     let GraphInput {

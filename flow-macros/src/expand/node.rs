@@ -234,6 +234,42 @@ pub fn node_fn_impl(
     }
 }
 
+/// The node type of a rejected `#[node]` (see `expand::fallback`): its types, and a call
+/// that never completes, since it is never made.
+pub fn expand_stand_in(sig: &NodeSig) -> TokenStream {
+    let ident = &sig.ident;
+    let input_ty = match &sig.input {
+        Some(ty) => quote!(#ty),
+        None => quote!(()),
+    };
+    let (output_ty, error_ty, _) = result_types(&sig.output);
+    let node_fn = node_fn_impl(
+        &quote!(#ident),
+        &quote!(),
+        &quote!(#[allow(unused_variables)]),
+        &quote!(::core::future::pending()),
+    );
+    let vis = &sig.vis;
+    let name = ident.to_string().trim_start_matches("r#").to_owned();
+    quote! {
+        #[allow(non_camel_case_types, dead_code)]
+        #vis enum #ident {}
+
+        const _: () = {
+            impl ::typedflow::Node for #ident {
+                type Input = #input_ty;
+                type Output = #output_ty;
+                type Error = #error_ty;
+                type State = ();
+                const NAME: &'static str = #name;
+                fn state() -> Self::State {}
+            }
+
+            #node_fn
+        };
+    }
+}
+
 pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
     let NodeSig {
         vis, ident, input, ..

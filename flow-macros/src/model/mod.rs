@@ -39,6 +39,9 @@ pub struct Graph {
     pub max_steps_span: Option<Span>,
     pub timeout: Option<DurationLit>,
     pub deps: Option<Type>,
+    /// `#[flow(local)]`: the flow runs on one thread, so its run future need not be
+    /// `Send`; otherwise every node's future is checked to be.
+    pub local: bool,
     pub nodes: Vec<Node>,
     pub entries: Vec<Entry>,
     pub edges: Vec<Edge>,

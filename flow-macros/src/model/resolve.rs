@@ -69,6 +69,7 @@ pub fn resolve(cx: &mut Diagnostics, mut input: GraphInput, args: FlowArgs) -> G
         max_steps: args.max_steps,
         max_steps_span: args.max_steps_span,
         timeout: args.timeout,
+        local: args.local,
         deps: args.deps,
         nodes,
         entries,

@@ -208,9 +208,31 @@ impl Parse for Endpoint {
 
 impl Parse for Arm {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        // `true -> a`: a route matches an enum's variants, not values.
+        if input.peek(syn::Lit) {
+            let error = syn::Error::new(input.span(), msg::route_on_value());
+            // The rest of the block is skipped, so the error stands alone.
+            input.parse::<proc_macro2::TokenStream>()?;
+            return Err(error);
+        }
+        let variant = Path::parse_mod_style(input)
+            .map_err(|e| syn::Error::new(e.span(), msg::expected_arm()))?;
+        // `Verdict::Revise { draft } -> a` or `Verdict::Revise(draft) -> a`: the arm
+        // names the variant only.
+        if input.peek(syn::token::Brace) || input.peek(syn::token::Paren) {
+            let fields = input.cursor().token_tree().map(|(tt, _)| tt.span());
+            let path = quote::ToTokens::to_token_stream(&variant)
+                .to_string()
+                .replace(' ', "");
+            let error = syn::Error::new(
+                fields.unwrap_or_else(|| input.span()),
+                msg::arm_with_fields(&path),
+            );
+            input.parse::<proc_macro2::TokenStream>()?;
+            return Err(error);
+        }
         Ok(Arm {
-            variant: Path::parse_mod_style(input)
-                .map_err(|e| syn::Error::new(e.span(), msg::expected_arm()))?,
+            variant,
             arrow: input.parse()?,
             to: input.parse()?,
         })

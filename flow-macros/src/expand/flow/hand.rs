@@ -55,18 +55,17 @@ impl Cx<'_> {
         let deps = &self.deps;
         let info = self.node_info(k);
         let field = Index::from(self.graph.position(k).unwrap_or(0));
-        quote_spanned! {node.name.span()=>
-            ::typedflow::StepHook::step::<#ty, _>(
-                #hook,
+        let future = quote_spanned! {node.name.span()=>
+            <#ty as ::typedflow::NodeFn<#deps>>::call(
+                __flow_deps,
+                &__flow_nodes.0.#field,
                 #cx,
-                #info,
-                <#ty as ::typedflow::NodeFn<#deps>>::call(
-                    __flow_deps,
-                    &__flow_nodes.0.#field,
-                    #cx,
-                    #input,
-                ),
+                #input,
             )
+        };
+        let future = self.send_checked(k, future);
+        quote_spanned! {node.name.span()=>
+            ::typedflow::StepHook::step::<#ty, _>(#hook, #cx, #info, #future)
         }
     }
 
@@ -97,7 +96,7 @@ impl Cx<'_> {
 
     /// `<Graph as checks::#check<#params>>::#method(#args)`, spanned on `at`, where the
     /// error goes when the check fails.
-    fn check(
+    pub(super) fn check(
         at: Span,
         check: &str,
         params: TokenStream,
@@ -266,7 +265,17 @@ impl Cx<'_> {
                 });
                 // The scrutinee carries the route block's span: rustc's "non-exhaustive
                 // patterns" error, which names the missing variants, lands on the block.
+                // Through a check whose `Enum` is inferred from the arms' patterns: a
+                // node that does not return that enum is one error, on its name.
                 let scrutinee = quote_spanned!(route.brace.span.join()=> __flow_out);
+                let sender = self.sender(i);
+                let scrutinee = Self::check(
+                    route.from_ident.span(),
+                    "Route",
+                    quote!(#sender, _, _),
+                    "pass",
+                    scrutinee,
+                );
                 quote!(match #scrutinee { #(#arms)* })
             }
             None => quote!(::core::unreachable!()),

@@ -18,6 +18,7 @@ mod api;
 mod describe;
 mod hand;
 mod parallel;
+mod send;
 mod state;
 mod steps;
 mod subgraph;

@@ -27,8 +27,11 @@
 //! `fn(T) -> Input`: a mistake is one error, never a second type mismatch. Every call is
 //! an inlined identity or clone, so a hand-over costs what a move costs.
 
+use core::future::Future;
+
 use crate::__private::Same;
-use crate::{Context, FlowError, Merge, MergeConflict, Node};
+use crate::policy::{NodePolicies, Observer, PolicyError, RetryPolicy};
+use crate::{Context, FlowError, Merge, MergeConflict, Node, Provides, Retryable};
 
 /// The self type of every check; it stands for the graph being checked.
 #[derive(Debug, Clone, Copy)]
@@ -288,10 +291,73 @@ pub trait SendNode<N: ?Sized, F> {
     fn check(future: F) -> F;
 }
 
-#[diagnostic::do_not_recommend]
+// Without `do_not_recommend`: for a future that is not `Send`, rustc then says so in its
+// own words ("future cannot be sent between threads safely"), still on the node's name,
+// and adds a note pointing at the value held across the `.await` in the node's function.
 impl<G, N: ?Sized, F: Send> SendNode<N, F> for G {
     #[inline(always)]
     fn check(future: F) -> F {
         future
+    }
+}
+
+/// Node `N` takes `&T`, taken from the flow's dependencies `D`.
+#[diagnostic::on_unimplemented(
+    message = "node `{N}` takes `&{T}`, but the flow's dependencies `{D}` do not provide `{T}`",
+    label = "`{T}` is not provided by `{D}`",
+    note = "add a field of type `{T}` to `{D}` with `#[derive(Deps)]` on it, or implement `Provides<{T}>` for `{D}`; a flow declares its dependencies with `#[flow(deps = ..)]`"
+)]
+pub trait Dependency<N: ?Sized, D: ?Sized, T: ?Sized> {
+    /// The dependency.
+    fn provide(deps: &D) -> &T;
+}
+
+#[diagnostic::do_not_recommend]
+impl<G, N: ?Sized, D: ?Sized + Provides<T>, T: ?Sized> Dependency<N, D, T> for G {
+    #[inline(always)]
+    fn provide(deps: &D) -> &T {
+        deps.provide()
+    }
+}
+
+/// Node `N` has `retry(..)`: its error `E` says which failures to retry.
+#[diagnostic::on_unimplemented(
+    message = "`{E}` does not say whether a failed attempt of node `{N}` may be retried",
+    label = "the node's error must implement `Retryable` for `retry(..)`",
+    note = "implement `typedflow::Retryable` for `{E}` (its defaults retry every error), or remove `retry(..)` from the node"
+)]
+pub trait RetriedError<N: ?Sized, E> {
+    /// Calls the node through its policies, retrying as its retry policy says.
+    fn call<'a, O, I, T, F, Fut>(
+        policies: &'a NodePolicies<RetryPolicy, O>,
+        input: I,
+        f: F,
+    ) -> impl Future<Output = Result<T, PolicyError<E>>> + 'a
+    where
+        O: Observer + 'a,
+        E: 'a,
+        I: Clone + 'a,
+        T: 'a,
+        F: FnMut(I) -> Fut + 'a,
+        Fut: Future<Output = Result<T, E>> + 'a;
+}
+
+#[diagnostic::do_not_recommend]
+impl<G, N: ?Sized, E: Retryable> RetriedError<N, E> for G {
+    #[inline(always)]
+    fn call<'a, O, I, T, F, Fut>(
+        policies: &'a NodePolicies<RetryPolicy, O>,
+        input: I,
+        f: F,
+    ) -> impl Future<Output = Result<T, PolicyError<E>>> + 'a
+    where
+        O: Observer + 'a,
+        E: 'a,
+        I: Clone + 'a,
+        T: 'a,
+        F: FnMut(I) -> Fut + 'a,
+        Fut: Future<Output = Result<T, E>> + 'a,
+    {
+        policies.call(input, f)
     }
 }

@@ -39,7 +39,7 @@ const EXPECTED: &[(&str, usize)] = &[
     ("missing_dependency", 1),
     ("missing_entry", 1),
     ("nested_node_edges", 1),
-    ("node_generic", 3), // the stand-in node reads `T` as `()`: the flow's types disagree (issue 21)
+    ("node_generic", 1),
     ("node_method", 1),
     ("node_not_async", 1),
     ("node_not_in_scope", 1),

@@ -26,15 +26,11 @@ const FORBIDDEN: &[(&str, &str)] = &[
 const KNOWN: &[(&str, &str)] = &[
     (
         "missing_dependency",
-        "the bound sits on the node's generic `NodeFn` impl; rustc reports it where the flow calls the node (issue 21)",
+        "the dependency is a bound of the node's generic `NodeFn` impl: rustc notes the impl, which points at the `&T` parameter (issue 21)",
     ),
     (
         "not_a_node",
         "every use of a non-node in the generated flow is its own error (issue 21)",
-    ),
-    (
-        "retry_error_not_retryable",
-        "the bound is on `NodePolicies::call`, whose error type is public (issue 21)",
     ),
 ];
 

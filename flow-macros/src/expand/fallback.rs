@@ -3,8 +3,10 @@
 //! add errors of their own while the graph is being fixed. And what `#[node]` emits beside
 //! the function when its signature or arguments have errors: a stand-in node type.
 //!
-//! It cannot also make rustc report node names that are not in scope: rustc stops after
-//! macro expansion when a macro reported an error, before it resolves names.
+//! It cannot also make rustc report node names that are not in scope: measured on rustc
+//! 1.95, once any macro of the crate emitted `compile_error!`, rustc still type-checks
+//! (a mismatched `let` is reported) but drops every "cannot find type/value" error, even
+//! for names used in a graph that expanded without errors.
 
 use proc_macro2::TokenStream;
 use quote::quote;

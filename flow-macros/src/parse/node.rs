@@ -55,8 +55,10 @@ pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
 
 /// The signature of a node `#[node]` rejected, read as far as it goes, for its stand-in
 /// (see `expand::fallback`): the first by-value parameter is the input, references and
-/// `impl Trait` parameters are left out, and a type naming one of the function's generic
-/// parameters is read as `()`.
+/// `impl Trait` parameters are left out, and a type that cannot be read (one naming a
+/// generic parameter of the function, or `impl Trait`) is a name that resolves to
+/// nothing: rustc drops "cannot find type" errors once a macro reported one (measured on
+/// 1.95), and a type that failed to resolve silences every check involving it.
 pub fn lenient_sig(item: &ItemFn) -> NodeSig {
     let sig = &item.sig;
     let generic = |ty: &Type| {
@@ -66,11 +68,11 @@ pub fn lenient_sig(item: &ItemFn) -> NodeSig {
                 .any(|word| p.ident == word)
         })
     };
-    let unit: Type = syn::parse_quote!(());
+    let unknown: Type = syn::parse_quote!(__FlowTypeOfRejectedNode);
     let input = sig.inputs.iter().find_map(|arg| match arg {
         FnArg::Typed(p) if !matches!(*p.ty, Type::Reference(_) | Type::ImplTrait(_)) => {
             Some(if generic(&p.ty) {
-                unit.clone()
+                unknown.clone()
             } else {
                 (*p.ty).clone()
             })
@@ -79,7 +81,7 @@ pub fn lenient_sig(item: &ItemFn) -> NodeSig {
     });
     let output = match &sig.output {
         ReturnType::Type(_, ty) if generic(ty) || matches!(**ty, Type::ImplTrait(_)) => {
-            Output::Value(Some(unit))
+            Output::Value(Some(unknown))
         }
         ReturnType::Type(_, ty) if is_result(ty) => Output::Result((**ty).clone()),
         ReturnType::Type(_, ty) => Output::Value(Some((**ty).clone())),

@@ -263,19 +263,19 @@ impl Cx<'_> {
                     );
                     quote!(#pattern => #next,)
                 });
-                // The scrutinee carries the route block's span: rustc's "non-exhaustive
-                // patterns" error, which names the missing variants, lands on the block.
                 // Through a check whose `Enum` is inferred from the arms' patterns: a
-                // node that does not return that enum is one error, on its name.
-                let scrutinee = quote_spanned!(route.brace.span.join()=> __flow_out);
+                // node that does not return that enum is one error, on its name. The
+                // block around it carries the route block's span: rustc's "non-exhaustive
+                // patterns" error, which names the missing variants, lands on the block.
                 let sender = self.sender(i);
-                let scrutinee = Self::check(
+                let check = Self::check(
                     route.from_ident.span(),
                     "Route",
                     quote!(#sender, _, _),
                     "pass",
-                    scrutinee,
+                    quote!(__flow_out),
                 );
+                let scrutinee = quote_spanned!(route.brace.span.join()=> { #check });
                 quote!(match #scrutinee { #(#arms)* })
             }
             None => quote!(::core::unreachable!()),

@@ -459,7 +459,7 @@ pub fn arm_with_fields(variant: &str) -> Message {
     msg(
         Code::RouteArmFields,
         format!(
-            "a route arm names the variant only, and hands its one field to the node: write `{variant} -> node,`; a variant with named fields or several fields is routed as a tuple variant with one field, e.g. `Revise(Draft)`"
+            "a route arm names the variant, and hands its one field to the node: write `{variant} -> node,`; for a variant with named fields write them in braces, `{variant} {{ field }} -> node,`"
         ),
     )
 }

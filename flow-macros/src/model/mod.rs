@@ -151,9 +151,11 @@ pub struct Route {
     pub arms: Vec<Arm>,
 }
 
-/// `Enum::Variant -> to`
+/// `Enum::Variant -> to`, or `Enum::Variant { a, b } -> to`
 pub struct Arm {
     pub variant: Path,
+    /// The named fields written after the variant, if any (`{}` for a unit variant).
+    pub fields: Option<Vec<Ident>>,
     pub arrow: Token![->],
     pub to: Target,
     pub to_ident: Ident,

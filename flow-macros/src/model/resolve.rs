@@ -296,6 +296,7 @@ impl Resolver<'_> {
                 let to = self.target(&arm.to)?;
                 Some(Arm {
                     variant: arm.variant.clone(),
+                    fields: arm.fields.clone(),
                     arrow: arm.arrow,
                     to,
                     to_ident: arm.to.ident().clone(),

@@ -65,9 +65,12 @@ pub struct Route {
     pub arms: Punctuated<Arm, Token![,]>,
 }
 
-/// `Verdict::Revise -> b`
+/// `Verdict::Revise -> b`, or for a variant with named fields `Verdict::Revise { draft }
+/// -> b` (the fields' values, one or a tuple of several, go to `b`; `{}` for a unit
+/// variant, which sends `()`).
 pub struct Arm {
     pub variant: Path,
+    pub fields: Option<Vec<Ident>>,
     pub arrow: Token![->],
     pub to: Endpoint,
 }
@@ -217,9 +220,18 @@ impl Parse for Arm {
         }
         let variant = Path::parse_mod_style(input)
             .map_err(|e| syn::Error::new(e.span(), msg::expected_arm()))?;
-        // `Verdict::Revise { draft } -> a` or `Verdict::Revise(draft) -> a`: the arm
-        // names the variant only.
-        if input.peek(syn::token::Brace) || input.peek(syn::token::Paren) {
+        // `Verdict::Revise { draft } -> a`: the variant's named fields (as rustc suggests
+        // writing them), or `{}` for a unit variant.
+        let fields = if input.peek(syn::token::Brace) {
+            let content;
+            braced!(content in input);
+            let names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+            Some(names.into_iter().collect())
+        } else {
+            None
+        };
+        // `Verdict::Revise(draft) -> a`: the arm names the variant only.
+        if input.peek(syn::token::Paren) {
             let fields = input.cursor().token_tree().map(|(tt, _)| tt.span());
             let path = quote::ToTokens::to_token_stream(&variant)
                 .to_string()
@@ -233,6 +245,7 @@ impl Parse for Arm {
         }
         Ok(Arm {
             variant,
+            fields,
             arrow: input.parse()?,
             to: input.parse()?,
         })

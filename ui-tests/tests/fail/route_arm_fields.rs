@@ -1,7 +1,7 @@
 use typedflow::prelude::*;
 
 pub enum Verdict {
-    Revise { draft: String },
+    Revise(String),
     Accept(String),
 }
 
@@ -19,7 +19,7 @@ graph! {
     Essay(String) -> String {
         START -> review;
         review => {
-            Verdict::Revise { draft } -> revise,
+            Verdict::Revise(draft) -> revise,
             Verdict::Accept -> END,
         }
         revise -> review;

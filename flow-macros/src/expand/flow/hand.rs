@@ -240,6 +240,26 @@ impl Cx<'_> {
         quote!(#state::#variant(#pass))
     }
 
+    /// The pattern of a route arm and the payload it hands on: the one field of a tuple
+    /// variant; for `Variant { a, b }` the named fields' values, one or a tuple of
+    /// several (`()` for `Variant {}`, a unit variant).
+    fn arm_pattern(arm: &crate::model::Arm) -> (TokenStream, TokenStream) {
+        let path = &arm.variant;
+        let Some(fields) = &arm.fields else {
+            let pattern = quote_spanned!(path.span()=> #path(__flow_payload));
+            return (pattern, quote!(__flow_payload));
+        };
+        let binds: Vec<_> = (0..fields.len())
+            .map(|k| quote::format_ident!("__flow_p{}", k))
+            .collect();
+        let pattern = quote_spanned!(path.span()=> #path { #(#fields: #binds),* });
+        let payload = match binds.as_slice() {
+            [one] => quote!(#one),
+            _ => quote!((#(#binds),*)),
+        };
+        (pattern, payload)
+    }
+
     /// What happens with the `Ok` output of step `i`, `__flow_out`: its edge or its route.
     pub(super) fn on_ok(&self, i: usize) -> TokenStream {
         match self.graph.way_on(i) {
@@ -252,15 +272,9 @@ impl Cx<'_> {
             ),
             Some(WayOn::Route(route)) => {
                 let arms = route.arms.iter().map(|arm| {
-                    let path = &arm.variant;
-                    let pattern = quote_spanned!(path.span()=> #path(__flow_payload));
-                    let next = self.hand_over(
-                        i,
-                        arm.to,
-                        quote!(__flow_payload),
-                        arm.arrow.spans[0],
-                        arm.to_ident.span(),
-                    );
+                    let (pattern, payload) = Self::arm_pattern(arm);
+                    let next =
+                        self.hand_over(i, arm.to, payload, arm.arrow.spans[0], arm.to_ident.span());
                     quote!(#pattern => #next,)
                 });
                 // Through a check whose `Enum` is inferred from the arms' patterns: a

@@ -64,13 +64,13 @@ impl<G, From: ?Sized, To: ?Sized, T: Same<Input>, Input> Edge<From, To, T, Input
     label = "a route needs a node returning an enum; `{From}` returns `{Output}`",
     note = "route a node that returns `{Enum}`, or make `{From}` return it; a node with one way on takes an edge: `{From} -> next;`"
 )]
-pub trait Route<From: ?Sized, Output, Enum> {
+pub trait RoutedEnum<From: ?Sized, Output, Enum> {
     /// Hands the output to the route's `match`; the identity.
     fn pass(value: Output) -> Enum;
 }
 
 #[diagnostic::do_not_recommend]
-impl<G, From: ?Sized, Output, Enum: Same<Output>> Route<From, Output, Enum> for G {
+impl<G, From: ?Sized, Output, Enum: Same<Output>> RoutedEnum<From, Output, Enum> for G {
     #[inline(always)]
     fn pass(value: Output) -> Enum {
         Enum::from_same(value)
@@ -83,13 +83,13 @@ impl<G, From: ?Sized, Output, Enum: Same<Output>> Route<From, Output, Enum> for 
     label = "the flow's input type; `{To}` takes `{Input}`",
     note = "make the flow's input type the entry node's input type, or start at another node"
 )]
-pub trait Entry<Flow: ?Sized, To: ?Sized, T, Input> {
+pub trait FlowInput<Flow: ?Sized, To: ?Sized, T, Input> {
     /// Hands the flow's input to the entry node; the identity.
     fn pass(value: T) -> Input;
 }
 
 #[diagnostic::do_not_recommend]
-impl<G, Flow: ?Sized, To: ?Sized, T: Same<Input>, Input> Entry<Flow, To, T, Input> for G {
+impl<G, Flow: ?Sized, To: ?Sized, T: Same<Input>, Input> FlowInput<Flow, To, T, Input> for G {
     #[inline(always)]
     fn pass(value: T) -> Input {
         value.same()
@@ -102,13 +102,13 @@ impl<G, Flow: ?Sized, To: ?Sized, T: Same<Input>, Input> Entry<Flow, To, T, Inpu
     label = "the flow's output type",
     note = "every value that reaches `END` is the flow's output: make the flow's output type `{T}`, or route `{From}` elsewhere"
 )]
-pub trait End<Flow: ?Sized, From: ?Sized, T, Out> {
+pub trait FlowOutput<Flow: ?Sized, From: ?Sized, T, Out> {
     /// Turns the value into the flow's output; the identity.
     fn finish(value: T) -> Out;
 }
 
 #[diagnostic::do_not_recommend]
-impl<G, Flow: ?Sized, From: ?Sized, T: Same<Out>, Out> End<Flow, From, T, Out> for G {
+impl<G, Flow: ?Sized, From: ?Sized, T: Same<Out>, Out> FlowOutput<Flow, From, T, Out> for G {
     #[inline(always)]
     fn finish(value: T) -> Out {
         value.same()
@@ -122,13 +122,15 @@ impl<G, Flow: ?Sized, From: ?Sized, T: Same<Out>, Out> End<Flow, From, T, Out> f
     label = "`{To}` takes `{Input}`",
     note = "a join takes the tuple of its branches' outputs, in the order the branches are written"
 )]
-pub trait Join<Branches: ?Sized, To: ?Sized, T, Input> {
+pub trait JoinedBranches<Branches: ?Sized, To: ?Sized, T, Input> {
     /// Hands the tuple over; the identity.
     fn pass(value: T) -> Input;
 }
 
 #[diagnostic::do_not_recommend]
-impl<G, Branches: ?Sized, To: ?Sized, T: Same<Input>, Input> Join<Branches, To, T, Input> for G {
+impl<G, Branches: ?Sized, To: ?Sized, T: Same<Input>, Input> JoinedBranches<Branches, To, T, Input>
+    for G
+{
     #[inline(always)]
     fn pass(value: T) -> Input {
         value.same()

@@ -167,7 +167,7 @@ fn the_scan_catches_each_kind_of_leak() {
     }
     let fine = [
         "   = help: the trait `Edge<outline, count, String, u32>` is not implemented for `Graph`",
-        "   = help: the trait `typedflow::checks::Entry<Count, a, String, u32>` is not implemented for `Graph`",
+        "   = help: the trait `typedflow::checks::FlowInput<Count, a, String, u32>` is not implemented for `Graph`",
         "   = help: the trait `Clone` is not implemented for `Ticket`",
         "   | |_________^ pattern `Verdict::Reject(_)` not covered",
     ];

@@ -141,7 +141,13 @@ impl Cx<'_> {
         let name = self.name;
         let to_ty = self.ty_at(to, at);
         let input = Self::assoc(&to_ty, "Input", at);
-        Self::check(at, "Entry", quote!(#name, #to_ty, _, #input), "pass", value)
+        Self::check(
+            at,
+            "FlowInput",
+            quote!(#name, #to_ty, _, #input),
+            "pass",
+            value,
+        )
     }
 
     /// The tuple of a fan-out's outputs handed to node `to`, its join.
@@ -156,7 +162,7 @@ impl Cx<'_> {
         let input = Self::assoc(&to_ty, "Input", at);
         Self::check(
             at,
-            "Join",
+            "JoinedBranches",
             quote!(#sender, #to_ty, _, #input),
             "pass",
             value,
@@ -221,7 +227,7 @@ impl Cx<'_> {
             let at = output.span();
             let finish = Self::check(
                 at,
-                "End",
+                "FlowOutput",
                 quote!(#name, #sender, _, #output),
                 "finish",
                 value,
@@ -284,7 +290,7 @@ impl Cx<'_> {
                 let sender = self.sender(i);
                 let check = Self::check(
                     route.from_ident.span(),
-                    "Route",
+                    "RoutedEnum",
                     quote!(#sender, _, _),
                     "pass",
                     quote!(__flow_out),

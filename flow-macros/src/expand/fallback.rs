@@ -71,3 +71,65 @@ pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStr
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// A node `#[node]` rejects still declares a node of its name, with the types it can
+    /// read and a name that resolves to nothing for those it cannot; a method gets none.
+    #[test]
+    fn a_rejected_node_has_a_stand_in() {
+        let not_async = crate::node_impl(
+            quote!(),
+            quote!(
+                fn outline(t: String) -> u32 {
+                    0
+                }
+            ),
+        );
+        let text = not_async.to_string();
+        assert!(text.contains("compile_error"), "{text}");
+        assert!(text.contains("enum outline"), "{text}");
+        assert!(text.contains("type Input = String"), "{text}");
+        assert!(text.contains("type Output = u32"), "{text}");
+
+        let generic = crate::node_impl(
+            quote!(),
+            quote!(
+                async fn echo<T>(v: T) -> T {
+                    v
+                }
+            ),
+        );
+        let text = generic.to_string();
+        assert!(text.contains("enum echo"), "{text}");
+        assert!(
+            text.contains("type Input = __FlowTypeOfRejectedNode"),
+            "{text}"
+        );
+
+        let bad_policy = crate::node_impl(
+            quote!(retry(attempts = "3")),
+            quote!(
+                async fn fetch(url: String, http: &Http) -> Result<String, E> {
+                    todo!()
+                }
+            ),
+        );
+        let text = bad_policy.to_string();
+        assert!(text.contains("enum fetch"), "{text}");
+        assert!(
+            !text.contains("Dependency"),
+            "a stand-in takes no dependencies: {text}"
+        );
+
+        let method = crate::node_impl(
+            quote!(),
+            quote!(
+                async fn write(&self, t: String) {}
+            ),
+        );
+        assert!(!method.to_string().contains("enum"), "{method}");
+    }
+}

@@ -376,3 +376,76 @@ fn parse_input(cx: &mut Diagnostics, input: ParseStream<'_>) -> syn::Result<Grap
         stmts,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    /// The messages of parsing `tokens`, and the input when it parsed.
+    fn parse(tokens: TokenStream) -> (Vec<String>, Option<GraphInput>) {
+        let mut cx = Diagnostics::default();
+        let input = match parse_graph(&mut cx, tokens) {
+            Ok(input) => Some(input),
+            Err(err) => {
+                cx.push(err);
+                None
+            }
+        };
+        (cx.messages(), input)
+    }
+
+    #[test]
+    fn value_arms_and_parenthesized_arms_get_the_dsl_fix() {
+        let (msgs, _) = parse(quote! {
+            Review(String) -> String {
+                START -> check;
+                check => { true -> publish, false -> END }
+            }
+        });
+        assert_eq!(msgs, [msg::route_on_value().to_string()]);
+        let (msgs, _) = parse(quote! {
+            Essay(String) -> String {
+                START -> review;
+                review => { Verdict::Revise(draft) -> revise, Verdict::Accept -> END }
+            }
+        });
+        assert_eq!(msgs, [msg::arm_with_fields("Verdict::Revise").to_string()]);
+    }
+
+    #[test]
+    fn arms_keep_the_named_fields_written_in_braces() {
+        let (msgs, input) = parse(quote! {
+            Essay(String) -> String {
+                START -> review;
+                review => {
+                    Verdict::Split { head, tail } -> join,
+                    Verdict::Done {} -> END,
+                    Verdict::Accept -> END,
+                }
+            }
+        });
+        assert_eq!(msgs, Vec::<String>::new());
+        let Some(Stmt::Route(route)) = input.and_then(|i| i.stmts.into_iter().nth(1)) else {
+            panic!("the second statement is a route");
+        };
+        let fields: Vec<Option<Vec<String>>> = route
+            .arms
+            .iter()
+            .map(|a| {
+                a.fields
+                    .as_ref()
+                    .map(|f| f.iter().map(ToString::to_string).collect())
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                Some(vec!["head".to_owned(), "tail".to_owned()]),
+                Some(vec![]),
+                None
+            ]
+        );
+    }
+}

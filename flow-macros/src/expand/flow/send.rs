@@ -22,3 +22,40 @@ impl Cx<'_> {
         Self::check(at, "SendNode", quote_spanned!(at=> #ty, _), "check", future)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use crate::diag::Diagnostics;
+    use crate::parse::args::FlowArgs;
+
+    /// The expansion of a two-node flow, local or not.
+    fn expansion(local: bool) -> String {
+        let mut cx = Diagnostics::default();
+        let input = crate::parse::graph::parse_graph(
+            &mut cx,
+            quote!(Essay(String) -> usize { START -> outline -> count -> END; }),
+        )
+        .expect("a valid graph");
+        let args = FlowArgs {
+            local,
+            ..FlowArgs::default()
+        };
+        let graph = crate::model::resolve(&mut cx, input, args);
+        assert!(cx.messages().is_empty());
+        super::super::expand_flow(&graph).to_string()
+    }
+
+    #[test]
+    fn every_node_call_is_checked_send_unless_the_flow_is_local() {
+        let checked = expansion(false);
+        assert_eq!(
+            checked.matches("SendNode < outline").count(),
+            1,
+            "{checked}"
+        );
+        assert_eq!(checked.matches("SendNode < count").count(), 1, "{checked}");
+        assert!(!expansion(true).contains("SendNode"));
+    }
+}

@@ -18,7 +18,7 @@ FIXES = {
 "edge_type_mismatch": ("`a -> b`, but `b`'s input type is not what `a` returns.", "Make the types agree: change `count` to take `String`, or put a node between them that converts."),
 "route_missing_variant": ("A route block does not handle every variant of the enum its node returns; rustc names the missing ones.", "Add an arm per missing variant: `Verdict::Reject -> log,`."),
 "route_arm_type_mismatch": ("A route arm sends a variant's payload to a node that takes another type.", "Make the target take the payload type, or route the variant elsewhere."),
-"route_not_enum": ("A node is routed with `=>` but returns a type that is not the routed enum (one error per arm).", "Route only nodes that return an enum, with that enum's variants; use `->` for a node with one successor."),
+"route_not_enum": ("A node is routed with `=>` but returns a type that is not the enum whose variants the arms name; the error names the type it returns.", "Route only nodes that return an enum, with that enum's variants; use `->` for a node with one successor."),
 "route_unknown_variant": ("A route arm names a variant the enum does not have; rustc suggests the closest one.", "Fix the variant's name."),
 "unreachable_node": ("No path from `START` leads to a node: it would never run.", "Add an edge into it (`a -> c;`) or remove it. Only the first node of an unreachable part is reported."),
 "dead_end": ("A node has no edge, no route and no edge to `END`: a run reaching it would have nowhere to go.", "Add `c -> END;`, an edge to another node, or a route."),
@@ -65,6 +65,9 @@ FIXES = {
 "policy_contradiction": ("Settings that cannot work together: no attempts at all, a backoff that shrinks, a cap below the first delay, a longest cool-down below the first.", "`attempts` of at least 1, an exponential factor of at least 1.0, `max` at least the first delay, `max_cool_down` at least `cool_down`."),
 "retry_error_not_retryable": ("A node with `retry(..)` returns an error type that does not say whether to retry.", "Implement `typedflow::Retryable` for the error (the defaults retry every error; override `is_retryable` and `retry_after` to be precise), or remove `retry(..)`."),
 "misplaced_group": ("A fan-out group or a map ends (or starts) a chain: it needs a node before it and the node that takes its results after it.", "Write it in the middle of a chain: `split -> (a, b) -> join;`, `split -> [work; 4] -> collect;`."),
+"route_on_value": ("A route block matches values (`true -> a`) instead of the variants of an enum the node returns.", "Return an enum from the node (`enum Check { Pass(String), Fail(String) }`) and route its variants: `Check::Pass -> publish,`."),
+"route_arm_fields": ("A route arm writes the variant's payload in parentheses (`Verdict::Revise(draft)`), as in a `match`; an arm names the variant, and its one field goes to the target node.", "Write `Verdict::Revise -> revise,`. For a variant with named fields, write the fields in braces: `Verdict::Revise { draft } -> revise,` (several fields go on as a tuple; `Verdict::Done {} -> END,` for a unit variant)."),
+"node_not_send": ("A node holds a value that is not `Send` (an `Rc`, a `RefCell` borrow, a std `MutexGuard`) across an `.await`, so the flow's run could not move between threads; a flow's run is `Send` unless declared `#[flow(local)]`. rustc's note under the error points at the value and the `.await` in the node.", "Drop the value before the `.await`, or use a `Send` type (`Arc`, tokio's `Mutex`); for a flow run on one thread only, write `#[flow(local)]` on its `graph!`."),
 }
 s=open('flow-macros/src/diag/catalogue.rs').read()
 i=s.index('codes! {')

@@ -101,7 +101,7 @@ pub(crate) fn node_impl(args: TokenStream2, item: TokenStream2) -> TokenStream2 
     // The function is emitted exactly as written, whatever else failed.
     let generated = match sig {
         Some(sig) if errors.is_empty() => expand::node::expand_node(&sig, &policy_args),
-        _ => TokenStream2::new(),
+        _ => expand::fallback::expand_node_stand_in(&func),
     };
     quote!(#errors #item #generated)
 }

@@ -34,6 +34,7 @@
 //! ```
 
 pub mod checkpoint;
+pub mod checks;
 mod context;
 mod deps;
 mod error;
@@ -80,15 +81,6 @@ pub mod prelude {
         Context, Deps, Flow, FlowError, Merge, Node, NodeFn, Provides, Retryable, RunId, StepHook,
         flow, graph, node,
     };
-}
-
-/// The traits behind the type checks of `graph!`'s hand-overs: a node can follow an edge,
-/// start a flow, join branches, or stand in for a failed node. Every node implements them
-/// for its own input and output types; there is nothing to implement or call. They are
-/// public so that the compiler names them here when an edge joins two nodes whose types
-/// differ, with the message each carries.
-pub mod checks {
-    pub use crate::__private::{Edge, Entry, HandlerOutput, Join};
 }
 
 /// The guides in `docs/`, compiled here so their examples are tested.

@@ -1,9 +1,7 @@
 //! Items the generated code calls. Not a public API: names and signatures change freely.
 //!
-//! Each type check of the DSL is a trait bound here, required at a call that the macro
-//! spans on the user's token, with the wording of the error in
-//! `#[diagnostic::on_unimplemented]`. The traits hold only for the right types, so the
-//! bound failing is the only error a mistake causes.
+//! The type checks of the DSL are not here but in [`checks`](crate::checks), public, so
+//! that rustc names them by a public path in its errors.
 
 use core::convert::Infallible;
 use core::future::Future;
@@ -14,92 +12,25 @@ use crate::Node;
 
 pub use core::time::Duration;
 
-/// `To` can follow `From`, which sends it a `T`.
-///
-/// `Input` is `To`'s input type. One blanket impl, for `Input = T`, holds for every node
-/// taking what it is sent: no impl per node for the compiler to check, and a wrong type
-/// finds no impl, so rustc prints the message below, naming both types.
-#[diagnostic::on_unimplemented(
-    message = "node `{Self}` cannot take `{T}` as input; `{From}` sends it `{T}`",
-    label = "`{Self}` takes `{Input}`, not `{T}`",
-    note = "the node after an edge must take the value the node before it returns (for a route arm, the variant's payload)"
-)]
-pub trait Edge<From: ?Sized, T, Input> {
-    /// Hands the value over; the identity.
-    fn pass(value: T) -> Input;
+/// `Self` is `T`: the condition of the checks' impls in [`checks`](crate::checks). Its
+/// self type is the value's, unknown when the check's path is type-checked, so inference
+/// cannot take the value's type from it (see the module's docs).
+pub trait Same<T> {
+    /// The value, unchanged.
+    fn same(self) -> T;
+    /// The value, unchanged, the other way.
+    fn from_same(value: T) -> Self;
 }
 
-impl<N: ?Sized, From: ?Sized, T> Edge<From, T, T> for N {
+impl<T> Same<T> for T {
     #[inline(always)]
-    fn pass(value: T) -> T {
-        value
-    }
-}
-
-/// `Self` is the entry node of flow `Flow`, which takes a `T`; `Input` is `Self`'s input
-/// type. Holds when they are equal, as [`Edge`].
-#[diagnostic::on_unimplemented(
-    message = "flow `{Flow}` takes `{T}`, but its entry node `{Self}` does not take `{T}` as input",
-    label = "the flow's input type; `{Self}` takes `{Input}`",
-    note = "make the flow's input type the entry node's input type, or start at another node"
-)]
-pub trait Entry<Flow, T, Input> {
-    /// Hands the flow's input to the entry node; the identity.
-    fn pass(value: T) -> Input;
-}
-
-impl<N: ?Sized, Flow, T> Entry<Flow, T, T> for N {
-    #[inline(always)]
-    fn pass(value: T) -> T {
-        value
-    }
-}
-
-/// A value of type `Self`, sent to `END` by node `From`, is the output `Out` of flow `Flow`.
-#[diagnostic::on_unimplemented(
-    message = "flow `{Flow}` returns `{Out}`, but node `{From}` sends `{Self}` to `END`",
-    label = "the flow's output type",
-    note = "every value that reaches `END` is the flow's output: make the flow's output type `{Self}`, or route `{From}` elsewhere"
-)]
-pub trait End<Flow, Out, From: ?Sized> {
-    /// Turns the value into the flow's output; the identity.
-    fn finish(self) -> Out;
-}
-
-impl<Flow, From: ?Sized, T> End<Flow, T, From> for T {
-    #[inline(always)]
-    fn finish(self) -> T {
+    fn same(self) -> T {
         self
     }
-}
 
-/// A value being handed over in the run loop.
-///
-/// The value's type is fixed by the receiver before the bound of the method is checked,
-/// so rustc cannot infer it from the one impl a node has and report a plain type
-/// mismatch inside this crate instead of the bound's message on the user's edge.
-pub struct Hand<T>(pub T);
-
-impl<T> Hand<T> {
-    /// Type-checks and performs the hand-over along an edge.
     #[inline(always)]
-    pub fn edge<To: Node + Edge<From, T, To::Input>, From: ?Sized>(self) -> To::Input {
-        To::pass(self.0)
-    }
-
-    /// Type-checks and performs the hand-over of the flow's input to its entry node.
-    #[inline(always)]
-    pub fn entry<N: Node + Entry<Flow, T, N::Input>, Flow>(self) -> N::Input {
-        N::pass(self.0)
-    }
-
-    /// Type-checks and performs the hand-over of a value to `END`.
-    #[inline(always)]
-    pub fn end<Flow, Out, From: ?Sized>(self) -> Out
-    where
-        T: End<Flow, Out, From>,
-    {
-        self.0.finish()
+    fn from_same(value: T) -> T {
+        value
     }
 }
 
@@ -183,84 +114,6 @@ pub use crate::keys::{FlowKeys, KeyTable, NodeKeys};
 
 // -- fan-out, join, map and error edges ------------------------------------------
 
-/// A value fanned out to several branches is cloned for each.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is fanned out to several branches, so it must implement `Clone`",
-    label = "each branch gets its own clone of this value",
-    note = "derive or implement `Clone` for `{Self}`, or wrap it in an `Arc`"
-)]
-pub trait FanOut: Clone {}
-
-impl<T: Clone> FanOut for T {}
-
-/// Clones the value for one branch of a fan-out.
-#[inline(always)]
-pub fn fan_clone<T: FanOut>(value: &T) -> T {
-    value.clone()
-}
-
-/// A node with an error edge keeps a copy of its input to hand to the handler.
-#[diagnostic::on_unimplemented(
-    message = "node `{Node}` has an error edge, so its input `{Self}` must implement `Clone`",
-    label = "the error edge hands a copy of this input to its handler",
-    note = "derive or implement `Clone` for `{Self}`, or remove the error edge"
-)]
-pub trait KeepInput<Node>: Clone {}
-
-impl<N, T: Clone> KeepInput<N> for T {}
-
-/// Keeps a copy of a node's input for its error edge.
-#[inline(always)]
-pub fn keep_input<N, T: KeepInput<N>>(value: &T) -> T {
-    value.clone()
-}
-
-/// `Self` can take, as its input (`Input`), the tuple `T` of the outputs of the branches
-/// `Branches`. Holds when they are equal, as [`Edge`].
-#[diagnostic::on_unimplemented(
-    message = "node `{Self}` cannot join branches `{Branches}`: it takes its input, not `{T}`",
-    label = "`{Self}` takes `{Input}`, not `{T}`",
-    note = "a join takes the tuple of its branches' outputs, in the order the branches are written"
-)]
-pub trait Join<Branches: ?Sized, T, Input> {
-    /// Hands the tuple over; the identity.
-    fn pass(value: T) -> Input;
-}
-
-impl<N: ?Sized, Branches: ?Sized, T> Join<Branches, T, T> for N {
-    #[inline(always)]
-    fn pass(value: T) -> T {
-        value
-    }
-}
-
-/// The collection a node hands to a map is turned into the items of its worker.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be mapped over `{Worker}`: it is not a collection of `{Worker}`'s input",
-    label = "`{Worker}` is mapped over this value",
-    note = "the node before `[{Worker}; N]` must return a collection (`Vec`, an iterator, ..) whose items `{Worker}` takes"
-)]
-pub trait MapOver<Worker: Node>: IntoIterator<Item = Worker::Input> {}
-
-impl<W: Node, T: IntoIterator<Item = W::Input>> MapOver<W> for T {}
-
-impl<T> Hand<T> {
-    /// Type-checks and performs the hand-over of a join's tuple.
-    #[inline(always)]
-    pub fn join<To: Node + Join<Branches, T, To::Input>, Branches: ?Sized>(self) -> To::Input {
-        To::pass(self.0)
-    }
-
-    /// Type-checks and collects the items of a map.
-    #[inline(always)]
-    pub fn map_items<W: Node>(self) -> Vec<W::Input>
-    where
-        T: MapOver<W>,
-    {
-        self.0.into_iter().collect()
-    }
-}
-
 /// Runs `work` on every item, at most `limit` at once, and returns the outputs in the
 /// items' order. The first error, whichever item it comes from, ends the map at once: the
 /// items still running are dropped and no further item starts.
@@ -294,36 +147,6 @@ where
     Ok(outputs.into_iter().flatten().collect())
 }
 
-/// `Handler` is the handler of `Self`'s error edge inside a fan-out or a map: its output
-/// takes the place of `Self`'s, so it must return what `Self` returns (`Output`), not `T`.
-/// Holds when they are equal, as [`Edge`].
-#[diagnostic::on_unimplemented(
-    message = "handler `{Handler}` takes the place of `{Self}` when it fails, so it must return what `{Self}` returns, not `{T}`",
-    label = "`{Handler}` returns `{T}`, `{Self}` returns `{Output}`",
-    note = "the output of a branch's or a mapped node's error handler takes the failed node's place in the results"
-)]
-pub trait HandlerOutput<Handler: ?Sized, T, Output> {
-    /// Hands the handler's output over; the identity.
-    fn pass(value: T) -> Output;
-}
-
-impl<N: ?Sized, Handler: ?Sized, T> HandlerOutput<Handler, T, T> for N {
-    #[inline(always)]
-    fn pass(value: T) -> T {
-        value
-    }
-}
-
-impl<T> Hand<T> {
-    /// Type-checks and hands over the output of a failed node's handler.
-    #[inline(always)]
-    pub fn handler_output<N: Node + HandlerOutput<Handler, T, N::Output>, Handler: ?Sized>(
-        self,
-    ) -> N::Output {
-        N::pass(self.0)
-    }
-}
-
 /// Builds the `Failed` value an error edge hands to its handler.
 #[cold]
 pub fn failed<I, E>(
@@ -339,47 +162,6 @@ pub fn failed<I, E>(
         error,
         attempts,
     }
-}
-
-/// Merges the states of a merge join's branches against `base`, the state before the
-/// fan-out; a conflict becomes the run's error, naming the two branches of `names`.
-#[inline]
-pub fn merge_branches<S: crate::Merge>(
-    cx: &crate::Context,
-    base: &S,
-    branches: Vec<S>,
-    names: &[&'static str],
-) -> Result<S, Box<crate::FlowError>> {
-    S::merge(base, branches).map_err(|c| {
-        let name = |i: usize| names.get(i).copied().unwrap_or("?");
-        Box::new(crate::FlowError::MergeConflict {
-            flow: cx.flow(),
-            field: c.field,
-            branches: [name(c.branches[0]), name(c.branches[1])],
-        })
-    })
-}
-
-/// A field merged by default, three ways: its type must be comparable with the state
-/// before the fan-out.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be compared, so `#[derive(Merge)]` cannot tell which branch changed this field",
-    label = "this field has no merge strategy",
-    note = "give it one: `#[merge(overwrite)]`, `#[merge(keep_first)]`, `#[merge(append)]`, `#[merge(max)]`, `#[merge(min)]` or `#[merge(with = f)]`; or implement `PartialEq` for `{Self}`"
-)]
-pub trait MergeField: PartialEq {}
-
-impl<T: PartialEq> MergeField for T {}
-
-/// The values of one field in each branch, taken out of the branches' states: the
-/// derive's `merge` builds the merged state from these, field by field.
-#[inline]
-pub fn merge_default<T: MergeField + Clone>(
-    base: &T,
-    values: Vec<T>,
-    field: &'static str,
-) -> Result<T, crate::MergeConflict> {
-    crate::strategy::three_way(base, values, field)
 }
 
 /// A field merged with a strategy `f`, folding the branches' values in written order.

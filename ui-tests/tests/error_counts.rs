@@ -43,16 +43,19 @@ const EXPECTED: &[(&str, usize)] = &[
     ("node_method", 1),
     ("node_not_async", 1),
     ("node_not_in_scope", 1),
+    ("node_not_send", 1),
     ("node_reference_input", 1),
     ("node_signature", 1),
     ("node_two_inputs", 1),
     ("node_unsupported_param", 2), // `&mut` and `impl Trait`, two parameters
-    ("not_a_node", 9), // a known cascade: rustc reports each use of the non-node (issue 21)
+    ("not_a_node", 8), // a known cascade: rustc reports each use of the non-node (issue 21)
     ("policy_contradiction", 5), // five contradictory settings
     ("retry_error_not_retryable", 1),
     ("route_arm_type_mismatch", 1),
+    ("route_arm_fields", 1),
     ("route_missing_variant", 1),
-    ("route_not_enum", 2), // one per arm, as documented
+    ("route_not_enum", 1),
+    ("route_on_value", 1),
     ("route_unknown_variant", 1),
     ("step_limit_too_low", 1),
     ("subgraph_type_mismatch", 1),

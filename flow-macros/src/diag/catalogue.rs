@@ -104,6 +104,8 @@ codes! {
     PolicyContradiction = "policy_contradiction",
     DeriveNotStruct = "derive_not_struct",
     MergeUnknownStrategy = "merge_unknown_strategy",
+    RouteArmFields = "route_arm_fields",
+    RouteOnValue = "route_on_value",
     }
     reported by rustc {
     NodeNotInScope = "node_not_in_scope",
@@ -126,6 +128,7 @@ codes! {
     MergeStateNotMerge = "merge_state_not_merge",
     MergeFieldNotComparable = "merge_field_not_comparable",
     RetryErrorNotRetryable = "retry_error_not_retryable",
+    NodeNotSend = "node_not_send",
     }
 }
 
@@ -442,6 +445,22 @@ pub fn expected_arm() -> Message {
     msg(
         Code::GraphSyntax,
         "expected a route arm: `Enum::Variant -> node`",
+    )
+}
+
+pub fn route_on_value() -> Message {
+    msg(
+        Code::RouteOnValue,
+        "a route matches the variants of the enum its node returns, not values; return an enum (`enum Check { Pass(T), Fail(T) }`) and write `Check::Pass -> node,`",
+    )
+}
+
+pub fn arm_with_fields(variant: &str) -> Message {
+    msg(
+        Code::RouteArmFields,
+        format!(
+            "a route arm names the variant, and hands its one field to the node: write `{variant} -> node,`; for a variant with named fields write them in braces, `{variant} {{ field }} -> node,`"
+        ),
     )
 }
 
@@ -887,6 +906,8 @@ mod tests {
             expected_endpoint(),
             expected_arm(),
             group_of_one(),
+            route_on_value(),
+            arm_with_fields("Verdict::Revise"),
             expected_map(),
             expected_map_limit(),
             bad_map_limit(),

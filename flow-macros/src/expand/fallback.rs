@@ -1,14 +1,30 @@
 //! What `graph!` emits when the graph has errors: the errors, plus a flow type with the
 //! right name and signatures, so uses of `Essay::new(..)` and `.run(..)` elsewhere do not
-//! add errors of their own while the graph is being fixed.
+//! add errors of their own while the graph is being fixed. And what `#[node]` emits beside
+//! the function when its signature or arguments have errors: a stand-in node type.
 //!
-//! It cannot also make rustc report node names that are not in scope: rustc stops after
-//! macro expansion when a macro reported an error, before it resolves names.
+//! It cannot also make rustc report node names that are not in scope: measured on rustc
+//! 1.95, once any macro of the crate emitted `compile_error!`, rustc still type-checks
+//! (a mismatched `let` is reported) but drops every "cannot find type/value" error, even
+//! for names used in a graph that expanded without errors.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::parse::graph::GraphInput;
+
+/// The stand-in for a node `#[node]` rejected: a node of the same name and, as far as
+/// the signature can be read, the same input and output types, with no policies and no
+/// dependencies, so a graph using it reports nothing more (rustc type-checks the graph
+/// even after the macro's error). It is never run: the crate does not compile. A method
+/// gets none: a type cannot be declared inside an `impl` block.
+pub fn expand_node_stand_in(func: &syn::ItemFn) -> TokenStream {
+    if func.sig.receiver().is_some() {
+        return TokenStream::new();
+    }
+    let sig = crate::parse::node::lenient_sig(func);
+    crate::expand::node::expand_stand_in(&sig)
+}
 
 pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStream {
     let GraphInput {
@@ -42,5 +58,67 @@ pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStr
                 ::core::unreachable!("the flow did not compile")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// A node `#[node]` rejects still declares a node of its name, with the types it can
+    /// read and a name that resolves to nothing for those it cannot; a method gets none.
+    #[test]
+    fn a_rejected_node_has_a_stand_in() {
+        let not_async = crate::node_impl(
+            quote!(),
+            quote!(
+                fn outline(t: String) -> u32 {
+                    0
+                }
+            ),
+        );
+        let text = not_async.to_string();
+        assert!(text.contains("compile_error"), "{text}");
+        assert!(text.contains("enum outline"), "{text}");
+        assert!(text.contains("type Input = String"), "{text}");
+        assert!(text.contains("type Output = u32"), "{text}");
+
+        let generic = crate::node_impl(
+            quote!(),
+            quote!(
+                async fn echo<T>(v: T) -> T {
+                    v
+                }
+            ),
+        );
+        let text = generic.to_string();
+        assert!(text.contains("enum echo"), "{text}");
+        assert!(
+            text.contains("type Input = __FlowTypeOfRejectedNode"),
+            "{text}"
+        );
+
+        let bad_policy = crate::node_impl(
+            quote!(retry(attempts = "3")),
+            quote!(
+                async fn fetch(url: String, http: &Http) -> Result<String, E> {
+                    todo!()
+                }
+            ),
+        );
+        let text = bad_policy.to_string();
+        assert!(text.contains("enum fetch"), "{text}");
+        assert!(
+            !text.contains("Dependency"),
+            "a stand-in takes no dependencies: {text}"
+        );
+
+        let method = crate::node_impl(
+            quote!(),
+            quote!(
+                async fn write(&self, t: String) {}
+            ),
+        );
+        assert!(!method.to_string().contains("enum"), "{method}");
     }
 }

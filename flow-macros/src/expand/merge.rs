@@ -27,10 +27,10 @@ pub fn expand_merge(input: &DeriveStruct) -> TokenStream {
         let access = &field.access;
         let name = access.to_string();
         match &field.strategy {
-            // The bound of `merge_default` is spanned on the field's type: a type that
+            // The check is spanned on the field's type: a type that
             // cannot be compared is reported on the field, with the strategies to pick.
             None => quote_spanned! {field.ty.span()=>
-                ::typedflow::__private::merge_default(&base.#access, #list, #name)?
+                <::typedflow::checks::Graph as ::typedflow::checks::MergeField<_>>::merge(&base.#access, #list, #name)?
             },
             Some(strategy) => quote_spanned! {field.ty.span()=>
                 ::typedflow::__private::merge_with(&base.#access, #list, #strategy)

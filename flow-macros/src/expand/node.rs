@@ -130,11 +130,18 @@ fn result_types(output: &Output) -> (TokenStream, TokenStream, bool) {
 /// dependencies lack it is told which parameter needs what.
 fn call_future(sig: &NodeSig, fallible: bool) -> (TokenStream, Vec<TokenStream>) {
     let ident = &sig.ident;
+    // Each dependency through `checks::Dependency`, so a flow lacking one is told which
+    // node takes it, and not which other types the flow's dependencies provide.
+    let dependency = |ty: &syn::Type| {
+        quote_spanned! {ty.span()=>
+            ::typedflow::checks::Graph: ::typedflow::checks::Dependency<#ident, __FlowDeps, #ty>
+        }
+    };
     let args = sig.params.iter().map(|p| match p {
         Param::Input => quote!(__flow_input),
         Param::Context => quote!(__flow_cx),
         Param::Dep(ty) => quote_spanned! {ty.span()=>
-            <__FlowDeps as ::typedflow::Provides<#ty>>::provide(__flow_deps)
+            <::typedflow::checks::Graph as ::typedflow::checks::Dependency<#ident, __FlowDeps, #ty>>::provide(__flow_deps)
         },
     });
     let bounds = sig
@@ -142,7 +149,8 @@ fn call_future(sig: &NodeSig, fallible: bool) -> (TokenStream, Vec<TokenStream>)
         .iter()
         .filter_map(|p| match p {
             Param::Dep(ty) => {
-                Some(quote_spanned! {ty.span()=> __FlowDeps: ::typedflow::Provides<#ty>,})
+                let bound = dependency(ty);
+                Some(quote!(#bound,))
             }
             _ => None,
         })
@@ -159,6 +167,7 @@ fn call_future(sig: &NodeSig, fallible: bool) -> (TokenStream, Vec<TokenStream>)
 /// The parts of the `Node` impl and the call body that depend on the node's policies.
 fn policed(
     policy_args: &NodeArgs,
+    node: &syn::Ident,
     name: &str,
     input_ty: &TokenStream,
     error_ty: TokenStream,
@@ -197,11 +206,26 @@ fn policed(
                 error.kind()
             }
         },
-        body: quote! {
-            __flow_state.call(__flow_input, move |__flow_input: #input_ty| {
-                #unused_input
-                #future
-            })
+        body: {
+            let f = quote! {
+                move |__flow_input: #input_ty| {
+                    #unused_input
+                    #future
+                }
+            };
+            // With `retry(..)`, through `checks::RetriedError`: an error type that cannot
+            // say what to retry is one error, with no note into the policies' code.
+            if policy_args.retry.is_some() {
+                quote! {
+                    <::typedflow::checks::Graph as ::typedflow::checks::RetriedError<#node, _>>::call(
+                        __flow_state,
+                        __flow_input,
+                        #f,
+                    )
+                }
+            } else {
+                quote!(__flow_state.call(__flow_input, #f))
+            }
         },
     }
 }
@@ -234,6 +258,42 @@ pub fn node_fn_impl(
     }
 }
 
+/// The node type of a rejected `#[node]` (see `expand::fallback`): its types, and a call
+/// that never completes, since it is never made.
+pub fn expand_stand_in(sig: &NodeSig) -> TokenStream {
+    let ident = &sig.ident;
+    let input_ty = match &sig.input {
+        Some(ty) => quote!(#ty),
+        None => quote!(()),
+    };
+    let (output_ty, error_ty, _) = result_types(&sig.output);
+    let node_fn = node_fn_impl(
+        &quote!(#ident),
+        &quote!(),
+        &quote!(#[allow(unused_variables)]),
+        &quote!(::core::future::pending()),
+    );
+    let vis = &sig.vis;
+    let name = ident.to_string().trim_start_matches("r#").to_owned();
+    quote! {
+        #[allow(non_camel_case_types, dead_code)]
+        #vis enum #ident {}
+
+        const _: () = {
+            impl ::typedflow::Node for #ident {
+                type Input = #input_ty;
+                type Output = #output_ty;
+                type Error = #error_ty;
+                type State = ();
+                const NAME: &'static str = #name;
+                fn state() -> Self::State {}
+            }
+
+            #node_fn
+        };
+    }
+}
+
 pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
     let NodeSig {
         vis, ident, input, ..
@@ -253,6 +313,7 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
         body,
     } = policed(
         policy_args,
+        ident,
         &name,
         &input_ty,
         error_ty,

@@ -39,6 +39,9 @@ pub struct Graph {
     pub max_steps_span: Option<Span>,
     pub timeout: Option<DurationLit>,
     pub deps: Option<Type>,
+    /// `#[flow(local)]`: the flow runs on one thread, so its run future need not be
+    /// `Send`; otherwise every node's future is checked to be.
+    pub local: bool,
     pub nodes: Vec<Node>,
     pub entries: Vec<Entry>,
     pub edges: Vec<Edge>,
@@ -148,9 +151,11 @@ pub struct Route {
     pub arms: Vec<Arm>,
 }
 
-/// `Enum::Variant -> to`
+/// `Enum::Variant -> to`, or `Enum::Variant { a, b } -> to`
 pub struct Arm {
     pub variant: Path,
+    /// The named fields written after the variant, if any (`{}` for a unit variant).
+    pub fields: Option<Vec<Ident>>,
     pub arrow: Token![->],
     pub to: Target,
     pub to_ident: Ident,

@@ -69,6 +69,7 @@ pub fn resolve(cx: &mut Diagnostics, mut input: GraphInput, args: FlowArgs) -> G
         max_steps: args.max_steps,
         max_steps_span: args.max_steps_span,
         timeout: args.timeout,
+        local: args.local,
         deps: args.deps,
         nodes,
         entries,
@@ -295,6 +296,7 @@ impl Resolver<'_> {
                 let to = self.target(&arm.to)?;
                 Some(Arm {
                     variant: arm.variant.clone(),
+                    fields: arm.fields.clone(),
                     arrow: arm.arrow,
                     to,
                     to_ident: arm.to.ident().clone(),

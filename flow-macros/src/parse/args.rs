@@ -22,15 +22,18 @@ pub struct FlowArgs {
     pub max_steps_span: Option<proc_macro2::Span>,
     pub timeout: Option<DurationLit>,
     pub deps: Option<Type>,
+    /// `#[flow(local)]`: the run future need not be `Send`.
+    pub local: bool,
 }
 
-const FLOW_KEYS: &[&str] = &["name", "max_steps", "timeout", "deps"];
+const FLOW_KEYS: &[&str] = &["name", "max_steps", "timeout", "deps", "local"];
 
 /// Reads `#[flow(..)]` arguments into `args`.
 pub fn parse_flow_args(cx: &mut Diagnostics, tokens: TokenStream, args: &mut FlowArgs) {
     parse_args(cx, "`#[flow]`", tokens, FLOW_KEYS, |cx, key, meta| {
         match key {
             "deps" => args.deps = Some(meta.value()?.parse::<Type>()?),
+            "local" => args.local = true,
             _ => {
                 let expr: Expr = meta.value()?.parse()?;
                 match key {

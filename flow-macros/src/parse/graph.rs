@@ -65,9 +65,12 @@ pub struct Route {
     pub arms: Punctuated<Arm, Token![,]>,
 }
 
-/// `Verdict::Revise -> b`
+/// `Verdict::Revise -> b`, or for a variant with named fields `Verdict::Revise { draft }
+/// -> b` (the fields' values, one or a tuple of several, go to `b`; `{}` for a unit
+/// variant, which sends `()`).
 pub struct Arm {
     pub variant: Path,
+    pub fields: Option<Vec<Ident>>,
     pub arrow: Token![->],
     pub to: Endpoint,
 }
@@ -208,9 +211,41 @@ impl Parse for Endpoint {
 
 impl Parse for Arm {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        // `true -> a`: a route matches an enum's variants, not values.
+        if input.peek(syn::Lit) {
+            let error = syn::Error::new(input.span(), msg::route_on_value());
+            // The rest of the block is skipped, so the error stands alone.
+            input.parse::<proc_macro2::TokenStream>()?;
+            return Err(error);
+        }
+        let variant = Path::parse_mod_style(input)
+            .map_err(|e| syn::Error::new(e.span(), msg::expected_arm()))?;
+        // `Verdict::Revise { draft } -> a`: the variant's named fields (as rustc suggests
+        // writing them), or `{}` for a unit variant.
+        let fields = if input.peek(syn::token::Brace) {
+            let content;
+            braced!(content in input);
+            let names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+            Some(names.into_iter().collect())
+        } else {
+            None
+        };
+        // `Verdict::Revise(draft) -> a`: the arm names the variant only.
+        if input.peek(syn::token::Paren) {
+            let fields = input.cursor().token_tree().map(|(tt, _)| tt.span());
+            let path = quote::ToTokens::to_token_stream(&variant)
+                .to_string()
+                .replace(' ', "");
+            let error = syn::Error::new(
+                fields.unwrap_or_else(|| input.span()),
+                msg::arm_with_fields(&path),
+            );
+            input.parse::<proc_macro2::TokenStream>()?;
+            return Err(error);
+        }
         Ok(Arm {
-            variant: Path::parse_mod_style(input)
-                .map_err(|e| syn::Error::new(e.span(), msg::expected_arm()))?,
+            variant,
+            fields,
             arrow: input.parse()?,
             to: input.parse()?,
         })
@@ -340,4 +375,77 @@ fn parse_input(cx: &mut Diagnostics, input: ParseStream<'_>) -> syn::Result<Grap
         output,
         stmts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    /// The messages of parsing `tokens`, and the input when it parsed.
+    fn parse(tokens: TokenStream) -> (Vec<String>, Option<GraphInput>) {
+        let mut cx = Diagnostics::default();
+        let input = match parse_graph(&mut cx, tokens) {
+            Ok(input) => Some(input),
+            Err(err) => {
+                cx.push(err);
+                None
+            }
+        };
+        (cx.messages(), input)
+    }
+
+    #[test]
+    fn value_arms_and_parenthesized_arms_get_the_dsl_fix() {
+        let (msgs, _) = parse(quote! {
+            Review(String) -> String {
+                START -> check;
+                check => { true -> publish, false -> END }
+            }
+        });
+        assert_eq!(msgs, [msg::route_on_value().to_string()]);
+        let (msgs, _) = parse(quote! {
+            Essay(String) -> String {
+                START -> review;
+                review => { Verdict::Revise(draft) -> revise, Verdict::Accept -> END }
+            }
+        });
+        assert_eq!(msgs, [msg::arm_with_fields("Verdict::Revise").to_string()]);
+    }
+
+    #[test]
+    fn arms_keep_the_named_fields_written_in_braces() {
+        let (msgs, input) = parse(quote! {
+            Essay(String) -> String {
+                START -> review;
+                review => {
+                    Verdict::Split { head, tail } -> join,
+                    Verdict::Done {} -> END,
+                    Verdict::Accept -> END,
+                }
+            }
+        });
+        assert_eq!(msgs, Vec::<String>::new());
+        let Some(Stmt::Route(route)) = input.and_then(|i| i.stmts.into_iter().nth(1)) else {
+            panic!("the second statement is a route");
+        };
+        let fields: Vec<Option<Vec<String>>> = route
+            .arms
+            .iter()
+            .map(|a| {
+                a.fields
+                    .as_ref()
+                    .map(|f| f.iter().map(ToString::to_string).collect())
+            })
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                Some(vec!["head".to_owned(), "tail".to_owned()]),
+                Some(vec![]),
+                None
+            ]
+        );
+    }
 }

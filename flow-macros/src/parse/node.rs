@@ -53,6 +53,49 @@ pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
     })
 }
 
+/// The signature of a node `#[node]` rejected, read as far as it goes, for its stand-in
+/// (see `expand::fallback`): the first by-value parameter is the input, references and
+/// `impl Trait` parameters are left out, and a type that cannot be read (one naming a
+/// generic parameter of the function, or `impl Trait`) is a name that resolves to
+/// nothing: rustc drops "cannot find type" errors once a macro reported one (measured on
+/// 1.95), and a type that failed to resolve silences every check involving it.
+pub fn lenient_sig(item: &ItemFn) -> NodeSig {
+    let sig = &item.sig;
+    let generic = |ty: &Type| {
+        let text = ty.to_token_stream().to_string();
+        sig.generics.type_params().any(|p| {
+            text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|word| p.ident == word)
+        })
+    };
+    let unknown: Type = syn::parse_quote!(__FlowTypeOfRejectedNode);
+    let input = sig.inputs.iter().find_map(|arg| match arg {
+        FnArg::Typed(p) if !matches!(*p.ty, Type::Reference(_) | Type::ImplTrait(_)) => {
+            Some(if generic(&p.ty) {
+                unknown.clone()
+            } else {
+                (*p.ty).clone()
+            })
+        }
+        _ => None,
+    });
+    let output = match &sig.output {
+        ReturnType::Type(_, ty) if generic(ty) || matches!(**ty, Type::ImplTrait(_)) => {
+            Output::Value(Some(unknown))
+        }
+        ReturnType::Type(_, ty) if is_result(ty) => Output::Result((**ty).clone()),
+        ReturnType::Type(_, ty) => Output::Value(Some((**ty).clone())),
+        ReturnType::Default => Output::Value(None),
+    };
+    NodeSig {
+        vis: item.vis.clone(),
+        ident: sig.ident.clone(),
+        params: input.iter().map(|_| Param::Input).collect(),
+        input,
+        output,
+    }
+}
+
 /// A node is a free, non-generic, safe `async fn` with the Rust ABI.
 fn check_fn(cx: &mut Diagnostics, sig: &Signature) -> bool {
     let mut ok = true;

@@ -28,4 +28,10 @@ async fn fetch(url: String) -> Result<String, std::io::Error> {
     Ok(url)
 }
 
+graph! {
+    Fetch(String) -> String {
+        START -> fetch -> END;
+    }
+}
+
 fn main() {}

@@ -5,4 +5,10 @@ async fn echo<T: Send>(value: T) -> T {
     value
 }
 
+graph! {
+    Echo(String) -> String {
+        START -> echo -> END;
+    }
+}
+
 fn main() {}

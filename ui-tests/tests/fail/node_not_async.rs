@@ -5,4 +5,10 @@ fn outline(topic: String) -> String {
     topic
 }
 
+graph! {
+    Essay(String) -> String {
+        START -> outline -> END;
+    }
+}
+
 fn main() {}

@@ -5,4 +5,10 @@ async unsafe fn load(path: String) -> String {
     path
 }
 
+graph! {
+    Load(String) -> String {
+        START -> load -> END;
+    }
+}
+
 fn main() {}

@@ -1,6 +1,10 @@
 //! The hand-overs of the run loop: calling a node through the hook, and passing a value
 //! along an edge, a route arm, into a fan-out or a map, to a join or to `END`, each
-//! through a `__private` check spanned on the user's token.
+//! through a check of `typedflow::checks` spanned on the user's token.
+//!
+//! Every check is `<Graph as Check<.., _, ..>>::method(value)` with the `<` and `Graph`
+//! spanned on the token the user must change: rustc puts the error there, with the
+//! check's message and no note pointing into the library (see `typedflow::checks`).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -51,18 +55,17 @@ impl Cx<'_> {
         let deps = &self.deps;
         let info = self.node_info(k);
         let field = Index::from(self.graph.position(k).unwrap_or(0));
-        quote_spanned! {node.name.span()=>
-            ::typedflow::StepHook::step::<#ty, _>(
-                #hook,
+        let future = quote_spanned! {node.name.span()=>
+            <#ty as ::typedflow::NodeFn<#deps>>::call(
+                __flow_deps,
+                &__flow_nodes.0.#field,
                 #cx,
-                #info,
-                <#ty as ::typedflow::NodeFn<#deps>>::call(
-                    __flow_deps,
-                    &__flow_nodes.0.#field,
-                    #cx,
-                    #input,
-                ),
+                #input,
             )
+        };
+        let future = self.send_checked(k, future);
+        quote_spanned! {node.name.span()=>
+            ::typedflow::StepHook::step::<#ty, _>(#hook, #cx, #info, #future)
         }
     }
 
@@ -91,6 +94,122 @@ impl Cx<'_> {
         path
     }
 
+    /// `<Graph as checks::#check<#params>>::#method(#args)`, spanned on `at`, where the
+    /// error goes when the check fails.
+    pub(super) fn check(
+        at: Span,
+        check: &str,
+        params: TokenStream,
+        method: &str,
+        args: TokenStream,
+    ) -> TokenStream {
+        let (check, method) = (syn::Ident::new(check, at), syn::Ident::new(method, at));
+        quote_spanned! {at=>
+            <::typedflow::checks::Graph as ::typedflow::checks::#check<#params>>::#method(#args)
+        }
+    }
+
+    /// `<ty as Node>::#what`, spanned on `at`.
+    fn assoc(ty: &impl quote::ToTokens, what: &str, at: Span) -> TokenStream {
+        let what = syn::Ident::new(what, at);
+        quote_spanned!(at=> <#ty as ::typedflow::Node>::#what)
+    }
+
+    /// `value`, sent by `sender` (see [`Self::sender`]), handed to node `to` along an edge.
+    pub(super) fn pass_edge(
+        &self,
+        sender: &TokenStream,
+        to: usize,
+        value: TokenStream,
+        at: Span,
+    ) -> TokenStream {
+        let to_ty = self.ty_at(to, at);
+        let input = Self::assoc(&to_ty, "Input", at);
+        Self::check(
+            at,
+            "Edge",
+            quote!(#sender, #to_ty, _, #input),
+            "pass",
+            value,
+        )
+    }
+
+    /// The flow's input `value` handed to its entry node `to`; the error goes on the
+    /// flow's input type.
+    pub(super) fn pass_entry(&self, to: usize, value: TokenStream) -> TokenStream {
+        let at = self.graph.input.span();
+        let name = self.name;
+        let to_ty = self.ty_at(to, at);
+        let input = Self::assoc(&to_ty, "Input", at);
+        Self::check(
+            at,
+            "FlowInput",
+            quote!(#name, #to_ty, _, #input),
+            "pass",
+            value,
+        )
+    }
+
+    /// The tuple of a fan-out's outputs handed to node `to`, its join.
+    fn pass_join(
+        &self,
+        sender: &TokenStream,
+        to: usize,
+        value: TokenStream,
+        at: Span,
+    ) -> TokenStream {
+        let to_ty = self.ty_at(to, at);
+        let input = Self::assoc(&to_ty, "Input", at);
+        Self::check(
+            at,
+            "JoinedBranches",
+            quote!(#sender, #to_ty, _, #input),
+            "pass",
+            value,
+        )
+    }
+
+    /// The collection `value` turned into the items of a map of `worker`.
+    pub(super) fn map_items(&self, worker: usize, value: TokenStream, at: Span) -> TokenStream {
+        let worker = self.ty_at(worker, at);
+        Self::check(at, "MapOver", quote!(#worker, _), "items", value)
+    }
+
+    /// The output `value` of handler `handler`, taking the place of failed node `failed`'s.
+    pub(super) fn handler_output(
+        &self,
+        handler: usize,
+        failed: usize,
+        value: TokenStream,
+        at: Span,
+    ) -> TokenStream {
+        let (h_ty, failed_ty) = (self.ty_at(handler, at), self.ty_at(failed, at));
+        let output = Self::assoc(&failed_ty, "Output", at);
+        Self::check(
+            at,
+            "HandlerOutput",
+            quote!(#h_ty, #failed_ty, _, #output),
+            "pass",
+            value,
+        )
+    }
+
+    /// A clone of `*value` for one branch of a fan-out.
+    pub(super) fn fan_clone(value: TokenStream, at: Span) -> TokenStream {
+        Self::check(at, "FanOut", quote!(_), "fan_clone", value)
+    }
+
+    /// A copy of `*value`, node `k`'s input, kept for its error edge.
+    pub(super) fn keep_input(&self, k: usize, value: TokenStream, at: Span) -> TokenStream {
+        let ty = self.ty_at(k, at);
+        Self::check(at, "KeepInput", quote!(#ty, _), "keep", value)
+    }
+
+    /// The branches' states merged (arguments of `MergeState::merge`).
+    pub(super) fn merge_states(args: TokenStream, at: Span) -> TokenStream {
+        Self::check(at, "MergeState", quote!(_), "merge", args)
+    }
+
     /// Hands `value`, leaving `from`, to `to`: the next state, or the flow's output.
     /// `span` is the edge's arrow, `at` the token naming the target at this edge.
     pub(super) fn hand_over(
@@ -105,31 +224,46 @@ impl Cx<'_> {
         let sender = self.sender(from);
         let Target::Node(j) = to else {
             let (name, output) = (self.name, &self.graph.output);
-            let finish = quote_spanned! {output.span()=>
-                ::typedflow::__private::Hand(#value).end::<#name, #output, #sender>()
-            };
+            let at = output.span();
+            let finish = Self::check(
+                at,
+                "FlowOutput",
+                quote!(#name, #sender, _, #output),
+                "finish",
+                value,
+            );
             return quote!(return ::core::result::Result::Ok(#finish));
         };
         let pass = match &nodes[j].kind {
-            Kind::Fan { branches, .. } => {
-                let first = self.ty_at(branches[0].first(), at);
-                quote_spanned! {span=> ::typedflow::__private::Hand(#value).edge::<#first, #sender>() }
-            }
-            Kind::Map { worker, .. } => {
-                let worker = &nodes[*worker].ty;
-                quote_spanned! {span=> ::typedflow::__private::Hand(#value).map_items::<#worker>() }
-            }
+            Kind::Fan { branches, .. } => self.pass_edge(&sender, branches[0].first(), value, at),
+            Kind::Map { worker, .. } => self.map_items(*worker, value, span),
             _ if matches!(nodes[from].kind, Kind::Fan { merge: false, .. }) => {
-                let to_ty = self.ty_at(j, at);
-                quote_spanned! {span=> ::typedflow::__private::Hand(#value).join::<#to_ty, #sender>() }
+                self.pass_join(&sender, j, value, at)
             }
-            _ => {
-                let to_ty = self.ty_at(j, at);
-                quote_spanned! {span=> ::typedflow::__private::Hand(#value).edge::<#to_ty, #sender>() }
-            }
+            _ => self.pass_edge(&sender, j, value, at),
         };
         let (state, variant) = (&self.state, &nodes[j].variant);
         quote!(#state::#variant(#pass))
+    }
+
+    /// The pattern of a route arm and the payload it hands on: the one field of a tuple
+    /// variant; for `Variant { a, b }` the named fields' values, one or a tuple of
+    /// several (`()` for `Variant {}`, a unit variant).
+    fn arm_pattern(arm: &crate::model::Arm) -> (TokenStream, TokenStream) {
+        let path = &arm.variant;
+        let Some(fields) = &arm.fields else {
+            let pattern = quote_spanned!(path.span()=> #path(__flow_payload));
+            return (pattern, quote!(__flow_payload));
+        };
+        let binds: Vec<_> = (0..fields.len())
+            .map(|k| quote::format_ident!("__flow_p{}", k))
+            .collect();
+        let pattern = quote_spanned!(path.span()=> #path { #(#fields: #binds),* });
+        let payload = match binds.as_slice() {
+            [one] => quote!(#one),
+            _ => quote!((#(#binds),*)),
+        };
+        (pattern, payload)
     }
 
     /// What happens with the `Ok` output of step `i`, `__flow_out`: its edge or its route.
@@ -144,20 +278,24 @@ impl Cx<'_> {
             ),
             Some(WayOn::Route(route)) => {
                 let arms = route.arms.iter().map(|arm| {
-                    let path = &arm.variant;
-                    let pattern = quote_spanned!(path.span()=> #path(__flow_payload));
-                    let next = self.hand_over(
-                        i,
-                        arm.to,
-                        quote!(__flow_payload),
-                        arm.arrow.spans[0],
-                        arm.to_ident.span(),
-                    );
+                    let (pattern, payload) = Self::arm_pattern(arm);
+                    let next =
+                        self.hand_over(i, arm.to, payload, arm.arrow.spans[0], arm.to_ident.span());
                     quote!(#pattern => #next,)
                 });
-                // The scrutinee carries the route block's span: rustc's "non-exhaustive
+                // Through a check whose `Enum` is inferred from the arms' patterns: a
+                // node that does not return that enum is one error, on its name. The
+                // block around it carries the route block's span: rustc's "non-exhaustive
                 // patterns" error, which names the missing variants, lands on the block.
-                let scrutinee = quote_spanned!(route.brace.span.join()=> __flow_out);
+                let sender = self.sender(i);
+                let check = Self::check(
+                    route.from_ident.span(),
+                    "RoutedEnum",
+                    quote!(#sender, _, _),
+                    "pass",
+                    quote!(__flow_out),
+                );
+                let scrutinee = quote_spanned!(route.brace.span.join()=> { #check });
                 quote!(match #scrutinee { #(#arms)* })
             }
             None => quote!(::core::unreachable!()),

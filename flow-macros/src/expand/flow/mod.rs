@@ -8,8 +8,8 @@
 //! the nodes inside fan-outs and maps without edges of their own.
 //!
 //! Type checks are not separate assertions: every hand-over in the run loop goes through
-//! a `__private` function whose trait bound is the check, spanned on the user's token
-//! (the edge's arrow, the route arm, the header's types). A wrong type so fails exactly
+//! a check of `typedflow::checks` (`hand`, `send`), spanned on the user's token (the
+//! edge's target, the route arm, the header's types). A wrong type so fails exactly
 //! once, where the user wrote it, and the loop has no other use of the mismatched value.
 //! Behaviour that does not depend on the graph (the join of a fan-out, the error of a
 //! failed node, running a map) lives in `typedflow::__private`, generic and tested once.
@@ -18,6 +18,7 @@ mod api;
 mod describe;
 mod hand;
 mod parallel;
+mod send;
 mod state;
 mod steps;
 mod subgraph;

@@ -23,16 +23,13 @@ impl Cx<'_> {
                 quote!(__flow_value)
             } else {
                 let span = nodes[branch.first()].name.span();
-                quote_spanned!(span=> ::typedflow::__private::fan_clone(&__flow_value))
+                Self::fan_clone(quote!(&__flow_value), span)
             }
         });
         let source = self.fan_source(i);
         let futures = branches.iter().zip(&inputs).map(|(branch, v)| {
             let k = branch.first();
-            let ty = &nodes[k].ty;
-            let pass = quote_spanned! {nodes[k].name.span()=>
-                ::typedflow::__private::Hand(#v).edge::<#ty, #source>()
-            };
+            let pass = self.pass_edge(&source, k, quote!(#v), nodes[k].name.span());
             let body = self.branch_path(branch);
             quote!({ let __flow_in = #pass; #body })
         });
@@ -48,18 +45,14 @@ impl Cx<'_> {
                     b.nodes.iter().map(|k| nodes[*k].name.to_string()).collect();
                 path.join(" -> ")
             });
+            let base = Self::fan_clone(quote!(&__flow_value), span);
+            let merge = Self::merge_states(
+                quote!(__flow_cx, &__flow_base, ::std::vec![#(#outs),*], &[#(#names),*]),
+                span,
+            );
             (
-                Some(quote_spanned! {span=>
-                    let __flow_base = ::typedflow::__private::fan_clone(&__flow_value);
-                }),
-                Some(quote_spanned! {span=>
-                    .and_then(|(#(#outs,)*)| ::typedflow::__private::merge_branches(
-                        __flow_cx,
-                        &__flow_base,
-                        ::std::vec![#(#outs),*],
-                        &[#(#names),*],
-                    ))
-                }),
+                Some(quote!(let __flow_base = #base;)),
+                Some(quote_spanned!(span=> .and_then(|(#(#outs,)*)| #merge))),
             )
         } else {
             (None, None)
@@ -85,7 +78,7 @@ impl Cx<'_> {
     }
 
     /// The future of one branch on `__flow_in`: its one node's call, or for a path
-    /// `a -> b -> c` each node in turn, the hand-over between two spanned on their arrow.
+    /// `a -> b -> c` each node in turn, the hand-over between two spanned on the second's name.
     fn branch_path(&self, branch: &Branch) -> TokenStream {
         let nodes = &self.graph.nodes;
         let first = self.nested(branch.first());
@@ -93,22 +86,20 @@ impl Cx<'_> {
             // One node: its call as it is, with no generator of its own.
             return first;
         }
-        let rest = branch
-            .nodes
-            .windows(2)
-            .zip(&branch.arrows)
-            .map(|(pair, arrow)| {
-                let (from, to) = (&nodes[pair[0]].ty, pair[1]);
-                let to_ty = self.ty_at(to, nodes[to].name.span());
-                let pass = quote_spanned! {arrow.spans[0]=>
-                    ::typedflow::__private::Hand(__flow_out).edge::<#to_ty, #from>()
-                };
-                let call = self.nested(to);
-                quote! {
-                    let __flow_in = #pass;
-                    let __flow_out = #call.await?;
-                }
-            });
+        let rest = branch.nodes.windows(2).map(|pair| {
+            let (from, to) = (&nodes[pair[0]].ty, pair[1]);
+            let pass = self.pass_edge(
+                &quote!(#from),
+                to,
+                quote!(__flow_out),
+                nodes[to].name.span(),
+            );
+            let call = self.nested(to);
+            quote! {
+                let __flow_in = #pass;
+                let __flow_out = #call.await?;
+            }
+        });
         quote! {
             async move {
                 let __flow_out = #first.await?;
@@ -160,22 +151,14 @@ impl Cx<'_> {
             return self.nested_call(k, call);
         };
         let (ty, name) = (&node.ty, node.name.to_string());
-        let (h, h_ty, span) = (e.handler, &nodes[e.handler].ty, e.handler_ident.span());
-        let failed = quote_spanned! {span=>
-            ::typedflow::__private::Hand(
-                ::typedflow::__private::failed(#name, __flow_kept, __flow_err, <#ty as ::typedflow::Node>::attempts),
-            )
-            .edge::<#h_ty, #ty>()
-        };
-        let ty_here = self.ty_at(k, span);
-        let handler_output = quote_spanned! {span=>
-            ::typedflow::__private::Hand(__flow_out).handler_output::<#ty_here, #h_ty>()
-        };
+        let (h, span) = (e.handler, e.handler_ident.span());
+        let failed = quote!(::typedflow::__private::failed(#name, __flow_kept, __flow_err, <#ty as ::typedflow::Node>::attempts));
+        let failed = self.pass_edge(&quote!(#ty), h, failed, span);
+        let handler_output = self.handler_output(h, k, quote!(__flow_out), span);
         let handler_call = self.call(h, failed, true);
         let h_error = self.node_failed(h, quote!(__flow_err));
-        let keep = quote_spanned! {span=>
-            let __flow_kept = ::typedflow::__private::keep_input::<#ty, _>(&__flow_in);
-        };
+        let keep = self.keep_input(k, quote!(&__flow_in), span);
+        let keep = quote!(let __flow_kept = #keep;);
         quote! {
             async move {
                 #keep

@@ -11,24 +11,19 @@ impl Cx<'_> {
     /// The body of `__flow_loop`: from the flow's input to its output, step by step.
     pub(super) fn run_loop(&self) -> TokenStream {
         let graph = self.graph;
-        let (name, state) = (self.name, &self.state);
+        let state = &self.state;
         let entry = graph.entries.first().map(|e| e.to).unwrap_or(0);
         let entry_variant = &graph.nodes[entry].variant;
         let entry_pass = match &graph.nodes[entry].kind {
             // `START -> [w; n]`: the flow's input is the collection mapped over.
             Kind::Map { worker, .. } => {
-                let worker = &graph.nodes[*worker].ty;
-                quote_spanned! {graph.input.span()=>
-                    ::typedflow::__private::Hand(__flow_input).map_items::<#worker>()
-                }
+                self.map_items(*worker, quote!(__flow_input), graph.input.span())
             }
             // A node, or a fan-out, whose value is its first branch's input.
-            _ => {
-                let entry_ty = &graph.nodes[entry].ty;
-                quote_spanned! {graph.input.span()=>
-                    ::typedflow::__private::Hand(__flow_input).entry::<#entry_ty, #name>()
-                }
+            Kind::Fan { branches, .. } => {
+                self.pass_entry(branches[0].first(), quote!(__flow_input))
             }
+            _ => self.pass_entry(entry, quote!(__flow_input)),
         };
         let arms = graph.steps().map(|(i, _)| self.arm(i));
         let limit_check = self.limit_check();
@@ -104,9 +99,8 @@ impl Cx<'_> {
             Some(e) => {
                 let span = e.handler_ident.span();
                 let name = node.name.to_string();
-                let keep = quote_spanned! {span=>
-                    let __flow_kept = ::typedflow::__private::keep_input::<#ty, _>(&__flow_value);
-                };
+                let keep = self.keep_input(i, quote!(&__flow_value), span);
+                let keep = quote!(let __flow_kept = #keep;);
                 let failed = quote!(::typedflow::__private::failed(#name, __flow_kept, __flow_err, <#ty as ::typedflow::Node>::attempts));
                 let next = self.hand_over(i, Target::Node(e.handler), failed, span, span);
                 (Some(keep), next)

@@ -543,7 +543,7 @@ impl Toolbox {
     /// Runs the calls concurrently (at most [`with_concurrency`](Self::with_concurrency)
     /// at once) and returns their results in the calls' order.
     pub async fn call_all(&self, calls: &[ToolCall]) -> Vec<ToolResult> {
-        self.buffered(calls.iter().map(|call| self.call(call)), calls.len())
+        self.buffered(calls.iter().map(|call| self.call(call)).collect())
             .await
     }
 
@@ -567,7 +567,7 @@ impl Toolbox {
         cx: &typedflow::Context,
     ) -> Vec<ToolResult> {
         let reported = calls.iter().map(|call| self.call_reported(call, cx));
-        self.buffered(reported, calls.len()).await
+        self.buffered(reported.collect()).await
     }
 
     /// [`call`](Self::call), with the call and its result in the run's event stream.
@@ -588,13 +588,15 @@ impl Toolbox {
         result
     }
 
-    /// Runs `calls` (`count` of them) at most [`with_concurrency`](Self::with_concurrency)
-    /// at once, and returns their results in order.
-    async fn buffered<F: Future<Output = ToolResult>>(
-        &self,
-        calls: impl Iterator<Item = F>,
-        count: usize,
-    ) -> Vec<ToolResult> {
+    /// Runs `calls` at most [`with_concurrency`](Self::with_concurrency) at once, and
+    /// returns their results in order.
+    ///
+    /// The calls come built, in a `Vec`: a lazy `map` over the calls, held across the
+    /// awaits, made rustc unable to prove the node's future `Send` ("implementation of
+    /// `FnOnce` is not general enough", a known limit of its check of closures that take
+    /// references), and flows are `Send` by default.
+    async fn buffered<F: Future<Output = ToolResult>>(&self, calls: Vec<F>) -> Vec<ToolResult> {
+        let count = calls.len();
         let limit = self.concurrency.map_or(count, NonZeroUsize::get);
         futures::stream::iter(calls)
             .buffered(limit.max(1))

@@ -20,5 +20,5 @@ graph! {
 
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    assert_eq!(rt.block_on(Count::new(()).run("four".into())).unwrap(), 4);
+    assert_eq!(rt.block_on(Count::new(()).run("four".into()).into_future()).unwrap(), 4);
 }

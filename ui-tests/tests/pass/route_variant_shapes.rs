@@ -47,7 +47,7 @@ graph! {
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let flow = Essay::new(());
-    assert_eq!(rt.block_on(flow.run("ab".into())).unwrap(), "ab++++++++");
-    assert_eq!(rt.block_on(flow.run("abcde".into())).unwrap(), "abcdecde");
-    assert_eq!(rt.block_on(flow.run(String::new())).unwrap(), "dropped");
+    assert_eq!(rt.block_on(flow.run("ab".into()).into_future()).unwrap(), "ab++++++++");
+    assert_eq!(rt.block_on(flow.run("abcde".into()).into_future()).unwrap(), "abcdecde");
+    assert_eq!(rt.block_on(flow.run(String::new()).into_future()).unwrap(), "dropped");
 }

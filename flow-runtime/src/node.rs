@@ -59,6 +59,20 @@ pub trait Node {
     /// Builds the node's shared state for a new flow instance.
     fn state() -> Self::State;
 
+    /// Builds the node's shared state for a flow that uses it under the name `name` (an
+    /// alias: `node fetch_again = fetch;`), so that what the state reports, such as the
+    /// events and errors of its policies, names the node as the graph does.
+    ///
+    /// # Default
+    ///
+    /// [`Node::state`]: the state names nothing. `#[node]` with policies builds them
+    /// [`named`](crate::policy::NodePolicies::named) `name`.
+    #[inline(always)]
+    fn state_named(name: &'static str) -> Self::State {
+        let _ = name;
+        Self::state()
+    }
+
     /// How many attempts a call made before ending with `error`: more than 1 when the
     /// node's retry policy retried.
     ///

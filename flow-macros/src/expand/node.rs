@@ -187,6 +187,11 @@ fn policed(
         items: quote! {
             const HAS_POLICIES: bool = true;
 
+            // Under an alias in a graph, the policies' events and errors name the alias.
+            fn state_named(name: &'static str) -> Self::State {
+                <Self as ::typedflow::Node>::state().named(name)
+            }
+
             #[inline]
             fn attempts(error: &Self::Error) -> u32 {
                 error.attempts()

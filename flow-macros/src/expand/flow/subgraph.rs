@@ -2,7 +2,7 @@
 //! dependencies, under the parent's run id, counting its own steps.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 
 use super::Cx;
 
@@ -10,7 +10,7 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
     let graph = cx.graph;
     let (name, nodes_ty, display_name) = (cx.name, &cx.nodes_ty, cx.display_name);
     let (input, output) = (&graph.input, &graph.output);
-    let node_state_fns = cx.each_node("state");
+    let node_states = node_states(cx);
     let (bound, deps) = match &graph.deps {
         Some(ty) => (
             quote!(__FlowDeps: ::typedflow::Provides<#ty>,),
@@ -37,7 +37,7 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
             const NAME: &'static str = #display_name;
 
             fn state() -> Self::State {
-                #nodes_ty((#(#node_state_fns(),)*))
+                #nodes_ty((#(#node_states,)*))
             }
 
             fn error_kind(error: &Self::Error) -> ::typedflow::ErrorKind {
@@ -49,4 +49,23 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
             #node_fn
         };
     }
+}
+
+/// The shared state of every user node, in `GRAPH.nodes` order: a node used under an
+/// alias (`node a = fetch;`) builds it named as the graph names it, so its policies'
+/// events and errors speak of `a`.
+fn node_states(cx: &Cx<'_>) -> Vec<TokenStream> {
+    let state_fns = cx.each_node("state");
+    cx.graph
+        .user_nodes()
+        .zip(state_fns)
+        .map(|((_, n), state)| {
+            let aliased = n.ty.segments.last().is_some_and(|s| s.ident != n.name);
+            if !aliased {
+                return quote!(#state());
+            }
+            let (ty, name) = (&n.ty, n.name.to_string());
+            quote_spanned!(n.name.span()=> <#ty as ::typedflow::Node>::state_named(#name))
+        })
+        .collect()
 }

@@ -440,3 +440,30 @@ fn map_and_error_edges_expansion() {
     );
     insta::assert_snapshot!(pretty(out));
 }
+
+#[test]
+fn map_as_branch_expansion() {
+    let out = crate::graph_impl(
+        FlowArgs::default(),
+        quote! {
+            Digest(Vec<Url>) -> Report {
+                START -> ([fetch; 4], count) -> report -> END;
+                fetch !-> skip;
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn map_inside_a_branch_path_expansion() {
+    let out = crate::graph_impl(
+        FlowArgs::default(),
+        quote! {
+            Digest(Topic) -> Report {
+                START -> plan -> (search -> [fetch] -> rank, count) -> report -> END;
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}

@@ -17,7 +17,7 @@ impl Cx<'_> {
         let nodes = &self.graph.nodes;
         match &nodes[i].kind {
             Kind::Fan { branches, .. } => {
-                let tys = branches.iter().map(|b| &nodes[b.last()].ty);
+                let tys = branches.iter().map(|b| self.branch_exit(b));
                 quote!((#(#tys,)*))
             }
             Kind::Map { worker, .. } => {
@@ -111,10 +111,7 @@ impl Cx<'_> {
             return quote!(return ::core::result::Result::Ok(#finish));
         };
         let pass = match &nodes[j].kind {
-            Kind::Fan { branches, .. } => {
-                let first = self.ty_at(branches[0].first(), at);
-                quote_spanned! {span=> ::typedflow::__private::Hand(#value).edge::<#first, #sender>() }
-            }
+            Kind::Fan { .. } => self.fan_entry(j, value, sender, span, at),
             Kind::Map { worker, .. } => {
                 let worker = &nodes[*worker].ty;
                 quote_spanned! {span=> ::typedflow::__private::Hand(#value).map_items::<#worker>() }

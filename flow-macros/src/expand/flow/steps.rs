@@ -22,6 +22,13 @@ impl Cx<'_> {
                     ::typedflow::__private::Hand(__flow_input).map_items::<#worker>()
                 }
             }
+            // `START -> ([w; n], ..)`: the fan-out holds the items of the flow's input.
+            Kind::Fan { branches, .. } if branches[0].is_mapped(0) => {
+                let worker = &graph.nodes[branches[0].first()].ty;
+                quote_spanned! {graph.input.span()=>
+                    ::typedflow::__private::Hand(__flow_input).map_items::<#worker>()
+                }
+            }
             // A node, or a fan-out, whose value is its first branch's input.
             _ => {
                 let entry_ty = &graph.nodes[entry].ty;

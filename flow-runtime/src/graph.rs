@@ -213,6 +213,12 @@ impl NodeInfo {
         NodeInfo { name, index, keys }
     }
 
+    /// Its position in its graph's `nodes` (or in its flow's nested nodes).
+    #[inline(always)]
+    pub(crate) const fn index(&self) -> usize {
+        self.index
+    }
+
     /// Its metric keys.
     #[cfg(feature = "metrics")]
     #[inline]

@@ -50,16 +50,22 @@ impl Cx<'_> {
         let ty = &node.ty;
         let deps = &self.deps;
         let info = self.node_info(k);
-        let field = Index::from(self.graph.position(k).unwrap_or(0));
+        let p = self.graph.position(k).unwrap_or(0);
+        let field = Index::from(p);
+        // What the node runs inside itself (a subgraph's nodes) goes through the hook too,
+        // under this flow's names for it.
+        let nested = quote!(__FLOW_NESTED_OF[#p]);
         quote_spanned! {node.name.span()=>
             ::typedflow::StepHook::step::<#ty, _>(
                 #hook,
                 #cx,
                 #info,
-                <#ty as ::typedflow::NodeFn<#deps>>::call(
+                <#ty as ::typedflow::NodeFn<#deps>>::call_hooked(
                     __flow_deps,
                     &__flow_nodes.0.#field,
                     #cx,
+                    #hook,
+                    #nested,
                     #input,
                 ),
             )

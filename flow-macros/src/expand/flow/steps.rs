@@ -39,7 +39,9 @@ impl Cx<'_> {
         };
         let arms = graph.steps().map(|(i, _)| self.arm(i));
         let limit_check = self.limit_check();
+        let nested = self.nested_table();
         quote! {
+            #nested
             let mut __flow_state = #state::#entry_variant(#entry_pass);
             loop {
                 #limit_check
@@ -47,6 +49,34 @@ impl Cx<'_> {
                 __flow_state = match __flow_state {
                     #(#arms)*
                 };
+            }
+        }
+    }
+
+    /// The descriptions of the flow's nested nodes (`Node::NESTED`: its own, then those its
+    /// subgraphs run, as `sub/node`), and where each user node's start: a subgraph's nodes
+    /// go through this flow's hook under these names. Constants, built at compile time;
+    /// their metric keys (`flow` = this flow, `node` = the path) on first use.
+    fn nested_table(&self) -> TokenStream {
+        let (name, display_name) = (self.name, self.display_name);
+        let lens = self
+            .each_node("NESTED")
+            .into_iter()
+            .map(|nested| quote!(#nested.len()));
+        let own = self.graph.user_nodes().count();
+        quote! {
+            const __FLOW_NESTED: &[::typedflow::NodeInfo] = {
+                const NAMES: &[&str] = <#name as ::typedflow::Node>::NESTED;
+                const N: usize = NAMES.len();
+                const INFOS: [::typedflow::NodeInfo; N] =
+                    ::typedflow::__private::nested_infos::<N>(NAMES, __flow_nested_keys);
+                &INFOS
+            };
+            const __FLOW_NESTED_OF: [&[::typedflow::NodeInfo]; #own] =
+                ::typedflow::__private::nested_of(__FLOW_NESTED, #own, [#(#lens),*]);
+            fn __flow_nested_keys() -> &'static [::typedflow::__private::NodeKeys] {
+                static KEYS: ::typedflow::__private::KeyTable = ::typedflow::__private::KeyTable::new();
+                KEYS.nodes(#display_name, __FLOW_NESTED)
             }
         }
     }

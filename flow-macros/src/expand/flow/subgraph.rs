@@ -18,16 +18,42 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
         ),
         None => (quote!(), quote!(&())),
     };
-    let call = cx.with_deadline(quote! {
-        Self::__flow_loop(
-            #deps,
-            __flow_state,
-            ::typedflow::NoHook,
-            ::typedflow::Context::new(#display_name, __flow_cx.run_id()),
-            __flow_input,
-        )
-    });
-    let node_fn = crate::expand::node::node_fn_impl(&quote!(#name), &bound, &quote!(), &call);
+    let run_with = |hook: TokenStream| {
+        cx.with_deadline(quote! {
+            Self::__flow_loop(
+                #deps,
+                __flow_state,
+                #hook,
+                ::typedflow::Context::new(#display_name, __flow_cx.run_id()),
+                __flow_input,
+            )
+        })
+    };
+    let call = run_with(quote!(::typedflow::NoHook));
+    // As a step of another flow, the subgraph's nodes go through that flow's hook, named
+    // by its nested nodes (`sub/node`).
+    let hooked = run_with(quote!(::typedflow::__private::SubHook::new(
+        __flow_hook,
+        __flow_nested
+    )));
+    let call_hooked = quote! {
+        #[inline]
+        fn call_hooked<'__flow, __FlowHook: ::typedflow::StepHook + ?::core::marker::Sized>(
+            __flow_deps: &'__flow __FlowDeps,
+            __flow_state: &'__flow Self::State,
+            __flow_cx: &'__flow ::typedflow::Context,
+            __flow_hook: &'__flow __FlowHook,
+            __flow_nested: &'static [::typedflow::NodeInfo],
+            __flow_input: Self::Input,
+        ) -> impl ::core::future::Future<
+            Output = ::core::result::Result<Self::Output, Self::Error>,
+        > + '__flow {
+            #hooked
+        }
+    };
+    let node_fn =
+        crate::expand::node::node_fn_impl(&quote!(#name), &bound, &quote!(), &call, &call_hooked);
+    let nested = nested_paths(cx);
     quote! {
         impl ::typedflow::Node for #name {
             type Input = #input;
@@ -35,6 +61,7 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
             type Error = ::typedflow::FlowError;
             type State = #nodes_ty;
             const NAME: &'static str = #display_name;
+            const NESTED: &'static [&'static str] = #nested;
 
             fn state() -> Self::State {
                 #nodes_ty((#(#node_states,)*))
@@ -68,4 +95,24 @@ fn node_states(cx: &Cx<'_>) -> Vec<TokenStream> {
             quote_spanned!(n.name.span()=> <#ty as ::typedflow::Node>::state_named(#name))
         })
         .collect()
+}
+
+/// `Node::NESTED` of the flow: its nodes' names, then the paths of what each runs inside
+/// itself prefixed with its name, concatenated at compile time.
+fn nested_paths(cx: &Cx<'_>) -> TokenStream {
+    let names: Vec<String> = cx
+        .graph
+        .user_nodes()
+        .map(|(_, n)| n.name.to_string())
+        .collect();
+    let inner = cx.each_node("NESTED");
+    let own = names.len();
+    quote! {{
+        const PARTS: &[::typedflow::__private::NestedPart] = &[#((#names, #inner),)*];
+        const N: usize = ::typedflow::__private::nested_count(#own, PARTS);
+        const B: usize = ::typedflow::__private::nested_bytes_len(PARTS);
+        const BYTES: [u8; B] = ::typedflow::__private::nested_bytes::<B>(PARTS);
+        const NAMES: [&str; N] = ::typedflow::__private::nested_names::<N>(&[#(#names),*], &BYTES, PARTS);
+        &NAMES
+    }}
 }

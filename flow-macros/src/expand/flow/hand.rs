@@ -52,6 +52,21 @@ impl Cx<'_> {
         let info = self.node_info(k);
         let p = self.graph.position(k).unwrap_or(0);
         let field = Index::from(p);
+        if !self.may_run_nodes(k) {
+            return quote_spanned! {node.name.span()=>
+                ::typedflow::StepHook::step::<#ty, _>(
+                    #hook,
+                    #cx,
+                    #info,
+                    <#ty as ::typedflow::NodeFn<#deps>>::call(
+                        __flow_deps,
+                        &__flow_nodes.0.#field,
+                        #cx,
+                        #input,
+                    ),
+                )
+            };
+        }
         // What the node runs inside itself (a subgraph's nodes) goes through the hook too,
         // under this flow's names for it.
         let nested = quote!(__FLOW_NESTED_OF[#p]);
@@ -70,6 +85,21 @@ impl Cx<'_> {
                 ),
             )
         }
+    }
+
+    /// Whether user node `k` may run nodes inside itself (a flow used as a node), so that
+    /// its call hands it the hook: a type named like a type (`Summarize`, a hand-written
+    /// node type), not like a function (a `#[node]`, named after its `fn`). The hooked
+    /// call is right for any node, but generic over the hook, which a flow of many plain
+    /// nodes pays for in compile time (`scripts/compile-time.sh`: a third more CPU for a
+    /// 100-node chain); a flow named like a function runs as one step to the hooks.
+    pub(super) fn may_run_nodes(&self, k: usize) -> bool {
+        let ty = &self.graph.nodes[k].ty;
+        ty.segments.last().is_some_and(|s| {
+            let name = s.ident.to_string();
+            let name = name.trim_start_matches("r#");
+            name.chars().next().is_some_and(char::is_uppercase)
+        })
     }
 
     /// The run's error when user node `k` failed with `err`.

@@ -57,14 +57,19 @@ impl Cx<'_> {
     /// subgraphs run, as `sub/node`), and where each user node's start: a subgraph's nodes
     /// go through this flow's hook under these names. Constants, built at compile time;
     /// their metric keys (`flow` = this flow, `node` = the path) on first use.
-    fn nested_table(&self) -> TokenStream {
+    fn nested_table(&self) -> Option<TokenStream> {
+        // Only calls that hand the hook on read it.
+        let graph = self.graph;
+        if !graph.user_nodes().any(|(k, _)| self.may_run_nodes(k)) {
+            return None;
+        }
         let (name, display_name) = (self.name, self.display_name);
         let lens = self
             .each_node("NESTED")
             .into_iter()
             .map(|nested| quote!(#nested.len()));
-        let own = self.graph.user_nodes().count();
-        quote! {
+        let own = graph.user_nodes().count();
+        Some(quote! {
             const __FLOW_NESTED: &[::typedflow::NodeInfo] = {
                 const NAMES: &[&str] = <#name as ::typedflow::Node>::NESTED;
                 const N: usize = NAMES.len();
@@ -78,7 +83,7 @@ impl Cx<'_> {
                 static KEYS: ::typedflow::__private::KeyTable = ::typedflow::__private::KeyTable::new();
                 KEYS.nodes(#display_name, __FLOW_NESTED)
             }
-        }
+        })
     }
 
     /// The step limit can only be reached through a loop: an acyclic graph with no more

@@ -440,3 +440,61 @@ fn map_and_error_edges_expansion() {
     );
     insta::assert_snapshot!(pretty(out));
 }
+
+#[test]
+fn map_as_branch_expansion() {
+    let out = crate::graph_impl(
+        FlowArgs::default(),
+        quote! {
+            Digest(Vec<Url>) -> Report {
+                START -> ([fetch; 4], count) -> report -> END;
+                fetch !-> skip;
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn map_inside_a_branch_path_expansion() {
+    let out = crate::graph_impl(
+        FlowArgs::default(),
+        quote! {
+            Digest(Topic) -> Report {
+                START -> plan -> (search -> [fetch] -> rank, count) -> report -> END;
+            }
+        },
+    );
+    insta::assert_snapshot!(pretty(out));
+}
+
+#[test]
+fn only_nodes_named_like_types_are_handed_the_hook() {
+    let text = |tokens: TokenStream| {
+        let out = crate::graph_impl(FlowArgs::default(), tokens).to_string();
+        out.split_whitespace().collect::<String>()
+    };
+    // A subgraph (a type) gets the hook and its share of the nested nodes.
+    let sub = text(quote! {
+        Pipeline(u32) -> String {
+            START -> load -> Summarize -> END;
+        }
+    });
+    assert!(
+        sub.contains("<Summarizeas::typedflow::NodeFn<()>>::call_hooked("),
+        "{sub}"
+    );
+    assert!(sub.contains("__FLOW_NESTED_OF[1usize]"), "{sub}");
+    assert!(
+        sub.contains("<loadas::typedflow::NodeFn<()>>::call("),
+        "{sub}"
+    );
+    // A flow of `#[node]`s (functions) makes no call generic over the hook.
+    let plain = text(quote! {
+        Chain(u32) -> u32 {
+            START -> load -> save -> END;
+        }
+    });
+    assert!(!plain.contains("call_hooked("), "{plain}");
+    assert!(!plain.contains("__FLOW_NESTED_OF"), "{plain}");
+}

@@ -143,6 +143,12 @@ pub struct NodeInfo {
 }
 
 impl NodeInfo {
+    /// Its position in its graph's `nodes` (or in its flow's nested nodes).
+    #[inline(always)]
+    pub(crate) const fn index(&self) -> usize {
+        self.index
+    }
+
     /// Its metric keys.
     #[cfg(feature = "metrics")]
     #[inline]

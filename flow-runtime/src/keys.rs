@@ -69,11 +69,19 @@ mod with_metrics {
 
         /// The keys of `graph`'s nodes, in the order of `graph.nodes`.
         pub fn get(&'static self, graph: &'static crate::GraphInfo) -> &'static [NodeKeys] {
+            self.nodes(graph.name, graph.nodes)
+        }
+
+        /// The keys of `nodes` of flow `flow`, in their order: for a flow's nested nodes.
+        pub fn nodes(
+            &'static self,
+            flow: &'static str,
+            nodes: &'static [crate::NodeInfo],
+        ) -> &'static [NodeKeys] {
             self.0.get_or_init(|| {
-                graph
-                    .nodes
+                nodes
                     .iter()
-                    .map(|node| NodeKeys::new(graph.name, node.name))
+                    .map(|node| NodeKeys::new(flow, node.name))
                     .collect()
             })
         }
@@ -217,6 +225,15 @@ mod without_metrics {
 
         /// No keys.
         pub fn get(&'static self, _graph: &'static crate::GraphInfo) -> &'static [NodeKeys] {
+            &[]
+        }
+
+        /// No keys.
+        pub fn nodes(
+            &'static self,
+            _flow: &'static str,
+            _nodes: &'static [crate::NodeInfo],
+        ) -> &'static [NodeKeys] {
             &[]
         }
     }

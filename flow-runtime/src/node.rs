@@ -3,7 +3,7 @@
 
 use core::future::Future;
 
-use crate::{BoxError, Context, ErrorKind};
+use crate::{BoxError, Context, ErrorKind, NodeInfo, StepHook};
 
 /// A step of a flow: what `#[node]` generates beside an `async fn`.
 ///
@@ -46,6 +46,15 @@ pub trait Node {
     type State: Send + Sync + 'static;
     /// The node's name, as written in `graph!` and shown in errors and diagrams.
     const NAME: &'static str;
+    /// The nodes this node runs inside itself, named by their path from it (`review`,
+    /// `draft/check`): every node of a flow used as a node (a subgraph), and those of its
+    /// own subgraphs. Their calls go through the hooks of the flow that uses this node
+    /// (see [`NodeFn::call_hooked`]), which name them `this/review`, `this/draft/check`.
+    ///
+    /// # Default
+    ///
+    /// Empty: a node of `#[node]` runs no node inside itself.
+    const NESTED: &'static [&'static str] = &[];
     /// Whether calls go through the node's policies ([`NodePolicies`](crate::NodePolicies)),
     /// whose retries, timeouts and breaker changes hooks can hear
     /// ([`StepObserver`](crate::StepObserver)); a hook may skip listening for a node
@@ -58,6 +67,20 @@ pub trait Node {
 
     /// Builds the node's shared state for a new flow instance.
     fn state() -> Self::State;
+
+    /// Builds the node's shared state for a flow that uses it under the name `name` (an
+    /// alias: `node fetch_again = fetch;`), so that what the state reports, such as the
+    /// events and errors of its policies, names the node as the graph does.
+    ///
+    /// # Default
+    ///
+    /// [`Node::state`]: the state names nothing. `#[node]` with policies builds them
+    /// [`named`](crate::policy::NodePolicies::named) `name`.
+    #[inline(always)]
+    fn state_named(name: &'static str) -> Self::State {
+        let _ = name;
+        Self::state()
+    }
 
     /// How many attempts a call made before ending with `error`: more than 1 when the
     /// node's retry policy retried.
@@ -101,4 +124,26 @@ pub trait NodeFn<D: ?Sized>: Node {
         cx: &'a Context,
         input: Self::Input,
     ) -> impl Future<Output = Result<Self::Output, Self::Error>> + 'a;
+
+    /// Starts one call of the node as a step of a flow whose hook is `hook`: the nodes it
+    /// runs inside itself ([`Node::NESTED`]) go through `hook` too, the `i`-th of them
+    /// named by `nested[i]` (its description in the calling flow, whose name is its path
+    /// there). A flow used as a node (a subgraph) so shows its nodes to the hooks, the
+    /// event stream and the telemetry of the flow that uses it.
+    ///
+    /// # Default
+    ///
+    /// [`NodeFn::call`]: a node that runs no node inside itself has nothing to show.
+    #[inline(always)]
+    fn call_hooked<'a, H: StepHook + ?Sized>(
+        deps: &'a D,
+        state: &'a Self::State,
+        cx: &'a Context,
+        hook: &'a H,
+        nested: &'static [NodeInfo],
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Self::Output, Self::Error>> + 'a {
+        let _ = (hook, nested);
+        Self::call(deps, state, cx, input)
+    }
 }

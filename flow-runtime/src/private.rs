@@ -239,6 +239,173 @@ pub fn nested<'a, N, F>(
     }
 }
 
+// -- subgraphs: their nodes seen by the hooks of the flow that uses them -----------
+
+/// One user node's share of a flow's nested nodes: its name in the graph, and the paths
+/// of the nodes it runs inside itself ([`Node::NESTED`]), which become `name/path`.
+pub type NestedPart = (&'static str, &'static [&'static str]);
+
+/// How many nested nodes a flow has: its `own` nodes, then every part's.
+pub const fn nested_count(own: usize, parts: &[NestedPart]) -> usize {
+    let (mut n, mut i) = (own, 0);
+    while i < parts.len() {
+        n += parts[i].1.len();
+        i += 1;
+    }
+    n
+}
+
+/// How many bytes the prefixed paths `name/path` of every part take, one after another.
+pub const fn nested_bytes_len(parts: &[NestedPart]) -> usize {
+    let (mut n, mut i) = (0, 0);
+    while i < parts.len() {
+        let (name, paths) = parts[i];
+        let mut j = 0;
+        while j < paths.len() {
+            n += name.len() + 1 + paths[j].len();
+            j += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// The prefixed paths `name/path` of every part, one after another, in `B` bytes
+/// ([`nested_bytes_len`]).
+pub const fn nested_bytes<const B: usize>(parts: &[NestedPart]) -> [u8; B] {
+    const fn copy(out: &mut [u8], at: usize, from: &[u8]) -> usize {
+        let mut k = 0;
+        while k < from.len() && at + k < out.len() {
+            out[at + k] = from[k];
+            k += 1;
+        }
+        at + k
+    }
+    let mut out = [0u8; B];
+    let (mut at, mut i) = (0, 0);
+    while i < parts.len() {
+        let (name, paths) = parts[i];
+        let mut j = 0;
+        while j < paths.len() {
+            at = copy(&mut out, at, name.as_bytes());
+            at = copy(&mut out, at, b"/");
+            at = copy(&mut out, at, paths[j].as_bytes());
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The paths of a flow's `N` nested nodes ([`nested_count`]): its `own` nodes' names, then
+/// each part's prefixed paths, cut out of `bytes` ([`nested_bytes`]). Evaluated at compile
+/// time; a path that could not be cut out (which the lengths above rule out) stays empty.
+pub const fn nested_names<const N: usize>(
+    own: &[&'static str],
+    bytes: &'static [u8],
+    parts: &[NestedPart],
+) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut k = 0;
+    while k < own.len() && k < N {
+        out[k] = own[k];
+        k += 1;
+    }
+    let (mut rest, mut i) = (bytes, 0);
+    while i < parts.len() {
+        let (name, paths) = parts[i];
+        let mut j = 0;
+        while j < paths.len() && k < N {
+            let len = name.len() + 1 + paths[j].len();
+            if let Some((path, tail)) = rest.split_at_checked(len) {
+                // Cut at the joints of whole `str`s: always UTF-8.
+                if let Ok(path) = core::str::from_utf8(path) {
+                    out[k] = path;
+                }
+                rest = tail;
+            }
+            k += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The descriptions of a flow's nested nodes, named by their paths: the `i`-th has index
+/// `i` and its metric keys (`flow` and `node` = the path) in `keys()[i]`.
+pub const fn nested_infos<const N: usize>(
+    names: &[&'static str],
+    keys: fn() -> &'static [NodeKeys],
+) -> [crate::NodeInfo; N] {
+    let mut out = [node_info("", 0, keys); N];
+    let mut i = 0;
+    while i < N && i < names.len() {
+        out[i] = node_info(names[i], i, keys);
+        i += 1;
+    }
+    out
+}
+
+/// The nested nodes of each of a flow's `K` user nodes, cut out of `all` (the flow's
+/// nested nodes: its `own` nodes, then each user node's, `lens[k]` of them for the
+/// `k`-th). A cut out of range (which the lengths rule out) is empty.
+pub const fn nested_of<const K: usize>(
+    all: &'static [crate::NodeInfo],
+    own: usize,
+    lens: [usize; K],
+) -> [&'static [crate::NodeInfo]; K] {
+    let mut out: [&'static [crate::NodeInfo]; K] = [&[]; K];
+    let mut rest = match all.split_at_checked(own) {
+        Some((_, tail)) => tail,
+        None => &[],
+    };
+    let mut k = 0;
+    while k < K {
+        if let Some((mine, tail)) = rest.split_at_checked(lens[k]) {
+            out[k] = mine;
+            rest = tail;
+        }
+        k += 1;
+    }
+    out
+}
+
+/// The hook of a subgraph's run, inside a step of the flow that uses it: every node call
+/// of the subgraph goes through the outer flow's hook, named as the outer flow names it
+/// (`sub/node`, from the outer flow's nested nodes). A node the table does not know
+/// keeps its own description. With [`NoHook`](crate::NoHook) outside, it compiles away.
+pub struct SubHook<'a, H: ?Sized> {
+    hook: &'a H,
+    nested: &'static [crate::NodeInfo],
+}
+
+impl<'a, H: ?Sized> SubHook<'a, H> {
+    /// The hook of a subgraph whose nodes the outer flow describes with `nested`.
+    #[inline(always)]
+    pub fn new(hook: &'a H, nested: &'static [crate::NodeInfo]) -> Self {
+        SubHook { hook, nested }
+    }
+}
+
+impl<H: crate::StepHook + ?Sized> crate::StepHook for SubHook<'_, H> {
+    #[inline(always)]
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
+        &self,
+        cx: &crate::Context,
+        node: &'static crate::NodeInfo,
+        call: F,
+    ) -> impl Future<Output = F::Output> {
+        // The subgraph describes its own nodes, and its subgraphs' as it names them, by
+        // their index among its nested nodes: the outer flow's entry at that index.
+        let node = match self.nested.get(node.index()) {
+            Some(outer) => outer,
+            None => node,
+        };
+        self.hook.step::<N, F>(cx, node, call)
+    }
+}
+
 // -- the join of a fan-out -------------------------------------------------------
 
 pin_project_lite::pin_project! {
@@ -594,6 +761,39 @@ mod tests {
         let all = join(ready!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31)).await;
         let all = all.expect("every branch succeeds");
         assert_eq!((all.0, all.15, all.31), (0, 15, 31));
+    }
+
+    #[test]
+    fn nested_paths_are_prefixed_and_cut_in_order() {
+        const PARTS: &[NestedPart] = &[("a", &[]), ("sub", &["x", "deep/y"]), ("b", &["z"])];
+        const N: usize = nested_count(2, PARTS);
+        const B: usize = nested_bytes_len(PARTS);
+        const BYTES: [u8; B] = nested_bytes::<B>(PARTS);
+        const NAMES: [&str; N] = nested_names::<N>(&["a", "sub"], &BYTES, PARTS);
+        assert_eq!(NAMES, ["a", "sub", "sub/x", "sub/deep/y", "b/z"]);
+        fn keys() -> &'static [NodeKeys] {
+            &[]
+        }
+        static INFOS: [crate::NodeInfo; N] = nested_infos::<N>(&NAMES, keys);
+        let names: Vec<(&str, usize)> = INFOS.iter().map(|n| (n.name, n.index())).collect();
+        assert_eq!(
+            names,
+            [
+                ("a", 0),
+                ("sub", 1),
+                ("sub/x", 2),
+                ("sub/deep/y", 3),
+                ("b/z", 4)
+            ]
+        );
+        // Node `a` runs nothing inside itself, `sub` two nodes, `b` one.
+        let of = nested_of(&INFOS, 2, [0, 2, 1]);
+        let names = |s: &[crate::NodeInfo]| s.iter().map(|n| n.name).collect::<Vec<_>>();
+        assert!(of[0].is_empty());
+        assert_eq!(names(of[1]), ["sub/x", "sub/deep/y"]);
+        assert_eq!(names(of[2]), ["b/z"]);
+        // Lengths that do not add up give empty cuts, never a panic.
+        assert!(nested_of(&INFOS, 9, [1])[0].is_empty());
     }
 
     #[derive(Debug, thiserror::Error)]

@@ -30,7 +30,8 @@
 //! | `flow_node_retries_total` | counter | `flow`, `node` |
 //! | `flow_circuit_state` | gauge | `flow`, `node` (0 closed, 1 open, 2 half-open) |
 //!
-//! Labels are bounded: flow and node names come from the graph, never from run data.
+//! Labels are bounded: flow and node names come from the graph, never from run data. A
+//! subgraph's nodes are the outer flow's series, their `node` their path (`sub/node`).
 //! Retries and breaker changes reach [`Metered`] from inside the call through
 //! [`StepObserver`](crate::StepObserver), the observer `#[node]` gives a node's policies.
 

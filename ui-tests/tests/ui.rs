@@ -7,4 +7,6 @@ fn ui() {
     let t = trybuild::TestCases::new();
     t.pass("tests/pass/*.rs");
     t.compile_fail("tests/fail/*.rs");
+    // Mistakes of the catalogue's codes (one case each above) in newer graph shapes.
+    t.compile_fail("tests/fail/shapes/*.rs");
 }

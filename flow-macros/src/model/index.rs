@@ -2,7 +2,7 @@
 //! successors, each node's position among the user's nodes, whether a step can come
 //! round again, and the edge list the user sees.
 
-use super::{Graph, Kind, Node, Succ, Target, Via};
+use super::{Branch, Graph, Kind, Mode, Node, Succ, Target, Via};
 
 #[derive(Default)]
 pub(super) struct Index {
@@ -133,6 +133,15 @@ fn user_entries(graph: &Graph, pos: &[Option<usize>], i: usize) -> Vec<Option<us
     }
 }
 
+/// The kind of the edge into the `j`-th node of a branch: a map edge if that node is
+/// mapped, else `kind`.
+fn into_branch_node(branch: &Branch, j: usize, kind: UserEdgeKind) -> UserEdgeKind {
+    match branch.modes.get(j) {
+        Some(Mode::Map { limit }) => UserEdgeKind::Map(limit.unwrap_or(DEFAULT_MAP_LIMIT)),
+        _ => kind,
+    }
+}
+
 /// The user nodes an edge out of step `i` leaves from: the node itself, the last node
 /// of each branch of a fan-out, a map's worker.
 fn user_exits(graph: &Graph, pos: &[Option<usize>], i: usize) -> Vec<Option<usize>> {
@@ -146,24 +155,28 @@ fn user_edges(graph: &Graph, pos: &[Option<usize>]) -> Vec<UserEdge> {
     let mut out = Vec::new();
     // Every pair of `from` × the user nodes `to` meets; an edge into a fan-out is a branch
     // and into a map a map edge, whatever its kind would otherwise be.
+    // A branch that starts with a map, `([w; 4], b)`, is entered by a map edge.
     let mut add = |from: &[Option<usize>], to: Target, kind: UserEdgeKind| {
-        let (targets, kind) = match to {
-            Target::End => (vec![None], kind),
+        let targets: Vec<(Option<usize>, UserEdgeKind)> = match to {
+            Target::End => vec![(None, kind)],
             Target::Node(j) => match &graph.nodes[j].kind {
-                Kind::Fan { .. } => (user_entries(graph, pos, j), UserEdgeKind::Branch),
-                Kind::Map { limit, .. } => (
-                    user_entries(graph, pos, j),
-                    UserEdgeKind::Map(limit.unwrap_or(DEFAULT_MAP_LIMIT)),
-                ),
-                _ => (vec![pos[j]], kind),
+                Kind::Fan { branches, .. } => branches
+                    .iter()
+                    .map(|b| (pos[b.first()], into_branch_node(b, 0, UserEdgeKind::Branch)))
+                    .collect(),
+                Kind::Map { limit, .. } => user_entries(graph, pos, j)
+                    .into_iter()
+                    .map(|t| (t, UserEdgeKind::Map(limit.unwrap_or(DEFAULT_MAP_LIMIT))))
+                    .collect(),
+                _ => vec![(pos[j], kind)],
             },
         };
         for f in from {
-            for t in &targets {
+            for (t, kind) in &targets {
                 out.push(UserEdge {
                     from: *f,
                     to: *t,
-                    kind,
+                    kind: *kind,
                 });
             }
         }
@@ -175,8 +188,13 @@ fn user_edges(graph: &Graph, pos: &[Option<usize>]) -> Vec<UserEdge> {
         // Inside each branch of a fan-out, one node hands to the next.
         if let Kind::Fan { branches, .. } = &node.kind {
             for b in branches {
-                for pair in b.nodes.windows(2) {
-                    add(&[pos[pair[0]]], Target::Node(pair[1]), UserEdgeKind::Plain);
+                for (j, pair) in b.nodes.windows(2).enumerate() {
+                    let plain = match b.is_mapped(j) {
+                        true => UserEdgeKind::Collect,
+                        false => UserEdgeKind::Plain,
+                    };
+                    let kind = into_branch_node(b, j + 1, plain);
+                    add(&[pos[pair[0]]], Target::Node(pair[1]), kind);
                 }
             }
         }

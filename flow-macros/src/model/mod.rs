@@ -94,12 +94,24 @@ impl Kind {
     }
 }
 
-/// One branch of a fan-out: its nodes, run one after the other, and the arrows between
-/// them (one fewer than the nodes).
+/// One branch of a fan-out: its nodes, run one after the other, the arrows between them
+/// (one fewer than the nodes), and how each node runs.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Branch {
     pub nodes: Vec<usize>,
     pub arrows: Vec<Token![->]>,
+    /// One per node: once on the value handed to it, or mapped over it (`[w; 4]`).
+    pub modes: Vec<Mode>,
+}
+
+/// How a node of a fan-out's branch runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// Once, on the value handed to it.
+    Once,
+    /// `[w; limit]`: once per item of the collection handed to it, at most `limit` at once
+    /// (the default when `None`); what it hands on is the `Vec` of its outputs, in order.
+    Map { limit: Option<u32> },
 }
 
 impl Branch {
@@ -111,6 +123,25 @@ impl Branch {
     /// The node whose output is the branch's.
     pub fn last(&self) -> usize {
         self.nodes[self.nodes.len() - 1]
+    }
+
+    /// Whether the branch's `j`-th node is mapped over what it is handed.
+    pub fn is_mapped(&self, j: usize) -> bool {
+        matches!(self.modes.get(j), Some(Mode::Map { .. }))
+    }
+
+    /// The branch's nodes as written: `a -> [w] -> c`.
+    pub fn describe(&self, nodes: &[Node]) -> String {
+        let names: Vec<String> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(j, k)| match self.is_mapped(j) {
+                true => format!("[{}]", nodes[*k].name),
+                false => nodes[*k].name.to_string(),
+            })
+            .collect();
+        names.join(" -> ")
     }
 }
 
@@ -323,17 +354,7 @@ impl Graph {
     pub fn step_name(&self, i: usize) -> String {
         match &self.nodes[i].kind {
             Kind::Fan { branches, .. } => {
-                let names: Vec<String> = branches
-                    .iter()
-                    .map(|b| {
-                        let path: Vec<String> = b
-                            .nodes
-                            .iter()
-                            .map(|k| self.nodes[*k].name.to_string())
-                            .collect();
-                        path.join(" -> ")
-                    })
-                    .collect();
+                let names: Vec<String> = branches.iter().map(|b| b.describe(&self.nodes)).collect();
                 format!("({})", names.join(", "))
             }
             Kind::Map { worker, .. } => format!("[{}]", self.nodes[*worker].name),

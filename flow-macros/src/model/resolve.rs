@@ -6,7 +6,9 @@
 use quote::{ToTokens, format_ident};
 use syn::{Ident, LitStr, Path};
 
-use super::{Arm, Branch, Edge, Entry, ErrorEdge, Graph, Kind, Node, Route, Target, node_named};
+use super::{
+    Arm, Branch, Edge, Entry, ErrorEdge, Graph, Kind, Mode, Node, Route, Target, node_named,
+};
 use crate::diag::{Diagnostics, catalogue as msg, did_you_mean};
 use crate::parse::args::FlowArgs;
 use crate::parse::graph::{self as syntax, Endpoint, GraphInput, Stmt};
@@ -442,6 +444,19 @@ impl Resolver<'_> {
         }
     }
 
+    /// The limit of a map `[w; limit]`, if written; a limit below 1 is reported.
+    fn map_limit(&mut self, m: &syntax::Map) -> Option<u32> {
+        m.limit
+            .as_ref()
+            .and_then(|lit| match lit.base10_parse::<u32>() {
+                Ok(n) if n >= 1 => Some(n),
+                _ => {
+                    self.cx.error(lit.span(), msg::bad_map_limit());
+                    None
+                }
+            })
+    }
+
     /// A fan-out group or a map in the middle of a chain: a pseudo-node of its own.
     fn inner(&mut self, end: &Endpoint) -> usize {
         match end {
@@ -458,13 +473,25 @@ impl Resolver<'_> {
                     .iter()
                     .map(|path| {
                         let first = self.nested(&path.first, Kind::Branch { fan });
-                        let rest = path
+                        let rest: Vec<usize> = path
                             .rest
                             .iter()
-                            .map(|(_, n)| self.nested(n, Kind::Branch { fan }));
+                            .map(|(_, n)| self.nested(n, Kind::Branch { fan }))
+                            .collect();
+                        let modes = path
+                            .maps
+                            .iter()
+                            .map(|m| match m {
+                                Some(m) => Mode::Map {
+                                    limit: self.map_limit(m),
+                                },
+                                None => Mode::Once,
+                            })
+                            .collect();
                         Branch {
                             nodes: std::iter::once(first).chain(rest).collect(),
                             arrows: path.rest.iter().map(|(a, _)| *a).collect(),
+                            modes,
                         }
                     })
                     .collect();
@@ -475,16 +502,7 @@ impl Resolver<'_> {
                 fan
             }
             Endpoint::Map(m) => {
-                let limit = m
-                    .limit
-                    .as_ref()
-                    .and_then(|lit| match lit.base10_parse::<u32>() {
-                        Ok(n) if n >= 1 => Some(n),
-                        _ => {
-                            self.cx.error(lit.span(), msg::bad_map_limit());
-                            None
-                        }
-                    });
+                let limit = self.map_limit(m);
                 let map = self.push(&m.worker, Kind::Map { worker: 0, limit });
                 let worker = self.nested(&m.worker, Kind::Worker { map });
                 self.nodes[map].kind = Kind::Map { worker, limit };

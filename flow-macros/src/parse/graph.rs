@@ -104,21 +104,40 @@ pub struct Group {
     pub branches: Vec<BranchPath>,
 }
 
-/// `fetch -> summarize`: one branch of a fan-out, its nodes run one after the other.
+/// `fetch -> summarize`: one branch of a fan-out, its nodes run one after the other; a
+/// node written as a map, `[worker; 4]`, runs once per item of the value it is handed.
 #[derive(Clone)]
 pub struct BranchPath {
     pub first: Ident,
     pub rest: Vec<(Token![->], Ident)>,
+    /// For each node of the path (`first`, then `rest`): the map it is written as, if any.
+    pub maps: Vec<Option<Map>>,
+}
+
+impl BranchPath {
+    /// One node of the path: its name, and the map it is written as, if any.
+    fn parse_node(input: ParseStream<'_>, maps: &mut Vec<Option<Map>>) -> syn::Result<Ident> {
+        if input.peek(token::Bracket) {
+            let map = Map::parse(input)?;
+            let worker = map.worker.clone();
+            maps.push(Some(map));
+            return Ok(worker);
+        }
+        maps.push(None);
+        input.parse()
+    }
 }
 
 impl Parse for BranchPath {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let first = input.parse()?;
+        let mut maps = Vec::new();
+        let first = Self::parse_node(input, &mut maps)?;
         let mut rest = Vec::new();
         while input.peek(Token![->]) {
-            rest.push((input.parse()?, input.parse()?));
+            let arrow = input.parse()?;
+            rest.push((arrow, Self::parse_node(input, &mut maps)?));
         }
-        Ok(BranchPath { first, rest })
+        Ok(BranchPath { first, rest, maps })
     }
 }
 
@@ -127,6 +146,30 @@ impl Parse for BranchPath {
 pub struct Map {
     pub worker: Ident,
     pub limit: Option<syn::LitInt>,
+}
+
+impl Parse for Map {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let content;
+        syn::bracketed!(content in input);
+        let worker: Ident = content
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), msg::expected_map()))?;
+        let limit = if content.peek(Token![;]) {
+            content.parse::<Token![;]>()?;
+            Some(
+                content
+                    .parse::<syn::LitInt>()
+                    .map_err(|e| syn::Error::new(e.span(), msg::expected_map_limit()))?,
+            )
+        } else {
+            None
+        };
+        if !content.is_empty() {
+            return Err(content.error(msg::expected_map()));
+        }
+        Ok(Map { worker, limit })
+    }
 }
 
 impl Endpoint {
@@ -167,25 +210,7 @@ impl Parse for Endpoint {
             }));
         }
         if input.peek(token::Bracket) {
-            let content;
-            syn::bracketed!(content in input);
-            let worker: Ident = content
-                .parse()
-                .map_err(|e| syn::Error::new(e.span(), msg::expected_map()))?;
-            let limit = if content.peek(Token![;]) {
-                content.parse::<Token![;]>()?;
-                Some(
-                    content
-                        .parse::<syn::LitInt>()
-                        .map_err(|e| syn::Error::new(e.span(), msg::expected_map_limit()))?,
-                )
-            } else {
-                None
-            };
-            if !content.is_empty() {
-                return Err(content.error(msg::expected_map()));
-            }
-            return Ok(Endpoint::Map(Map { worker, limit }));
+            return Ok(Endpoint::Map(Map::parse(input)?));
         }
         let path = Path::parse_mod_style(input)
             .map_err(|e| syn::Error::new(e.span(), msg::expected_endpoint()))?;

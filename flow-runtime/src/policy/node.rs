@@ -149,6 +149,31 @@ impl<R, O: Observer + Clone> NodePolicies<R, O> {
         }
     }
 
+    /// The same policies for the node named `node`: the name its events, its errors and
+    /// its breaker carry. A flow renames the policies of a node it uses under an alias
+    /// (`node a = fetch;`), so that they speak of `a`, as the flow's hooks do.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use typedflow::policy::{BreakerPolicy, NodePolicies};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let policies = NodePolicies::new("fetch")
+    ///     .with_breaker(BreakerPolicy::new(3, Duration::from_secs(10))?)
+    ///     .named("fetch_again");
+    /// assert_eq!(policies.node(), "fetch_again");
+    /// assert_eq!(policies.breaker().map(|b| b.node()), Some("fetch_again"));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn named(self, node: &'static str) -> Self {
+        NodePolicies {
+            node,
+            breaker: self.breaker.map(|b| b.named(node)),
+            ..self
+        }
+    }
+
     /// Reports retries, timeouts and breaker changes to `observer` as well as to tracing.
     pub fn with_observer<O2: Observer + Clone>(self, observer: O2) -> NodePolicies<R, O2> {
         NodePolicies {

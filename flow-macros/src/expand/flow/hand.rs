@@ -21,7 +21,7 @@ impl Cx<'_> {
         let nodes = &self.graph.nodes;
         match &nodes[i].kind {
             Kind::Fan { branches, .. } => {
-                let tys = branches.iter().map(|b| &nodes[b.last()].ty);
+                let tys = branches.iter().map(|b| self.branch_exit(b));
                 quote!((#(#tys,)*))
             }
             Kind::Map { worker, .. } => {
@@ -54,19 +54,53 @@ impl Cx<'_> {
         let ty = &node.ty;
         let deps = &self.deps;
         let info = self.node_info(k);
-        let field = Index::from(self.graph.position(k).unwrap_or(0));
-        let future = quote_spanned! {node.name.span()=>
-            <#ty as ::typedflow::NodeFn<#deps>>::call(
-                __flow_deps,
-                &__flow_nodes.0.#field,
-                #cx,
-                #input,
-            )
+        let p = self.graph.position(k).unwrap_or(0);
+        let field = Index::from(p);
+        let future = if self.may_run_nodes(k) {
+            // What the node runs inside itself (a subgraph's nodes) goes through the hook
+            // too, under this flow's names for it. Not checked `Send` here: the call holds
+            // the loop's hook, a type parameter no bound can promise `Send` futures of on
+            // stable Rust; a subgraph's own nodes are checked in its own `graph!`.
+            let nested = quote!(__FLOW_NESTED_OF[#p]);
+            quote_spanned! {node.name.span()=>
+                <#ty as ::typedflow::NodeFn<#deps>>::call_hooked(
+                    __flow_deps,
+                    &__flow_nodes.0.#field,
+                    #cx,
+                    #hook,
+                    #nested,
+                    #input,
+                )
+            }
+        } else {
+            let call = quote_spanned! {node.name.span()=>
+                <#ty as ::typedflow::NodeFn<#deps>>::call(
+                    __flow_deps,
+                    &__flow_nodes.0.#field,
+                    #cx,
+                    #input,
+                )
+            };
+            self.send_checked(k, call)
         };
-        let future = self.send_checked(k, future);
         quote_spanned! {node.name.span()=>
             ::typedflow::StepHook::step::<#ty, _>(#hook, #cx, #info, #future)
         }
+    }
+
+    /// Whether user node `k` may run nodes inside itself (a flow used as a node), so that
+    /// its call hands it the hook: a type named like a type (`Summarize`, a hand-written
+    /// node type), not like a function (a `#[node]`, named after its `fn`). The hooked
+    /// call is right for any node, but generic over the hook, which a flow of many plain
+    /// nodes pays for in compile time (`scripts/compile-time.sh`: a third more CPU for a
+    /// 100-node chain); a flow named like a function runs as one step to the hooks.
+    pub(super) fn may_run_nodes(&self, k: usize) -> bool {
+        let ty = &self.graph.nodes[k].ty;
+        ty.segments.last().is_some_and(|s| {
+            let name = s.ident.to_string();
+            let name = name.trim_start_matches("r#");
+            name.chars().next().is_some_and(char::is_uppercase)
+        })
     }
 
     /// The run's error when user node `k` failed with `err`.
@@ -235,7 +269,7 @@ impl Cx<'_> {
             return quote!(return ::core::result::Result::Ok(#finish));
         };
         let pass = match &nodes[j].kind {
-            Kind::Fan { branches, .. } => self.pass_edge(&sender, branches[0].first(), value, at),
+            Kind::Fan { .. } => self.fan_entry(j, value, sender, span, at),
             Kind::Map { worker, .. } => self.map_items(*worker, value, span),
             _ if matches!(nodes[from].kind, Kind::Fan { merge: false, .. }) => {
                 self.pass_join(&sender, j, value, at)

@@ -17,6 +17,11 @@ pub(super) fn expand_state(cx: &Cx<'_>) -> TokenStream {
     };
     let variants: Vec<_> = graph.steps().map(|(_, n)| &n.variant).collect();
     let variant_tys = graph.steps().map(|(i, n)| match &n.kind {
+        // A fan-out holds its first branch's input: the items, for a map `([w; 4], ..)`.
+        Kind::Fan { branches, .. } if branches[0].is_mapped(0) => {
+            let item = input_of(branches[0].first());
+            quote!(::std::vec::Vec<#item>)
+        }
         Kind::Fan { branches, .. } => input_of(branches[0].first()),
         Kind::Map { worker, .. } => {
             let item = input_of(*worker);

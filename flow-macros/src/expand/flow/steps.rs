@@ -19,6 +19,12 @@ impl Cx<'_> {
             Kind::Map { worker, .. } => {
                 self.map_items(*worker, quote!(__flow_input), graph.input.span())
             }
+            // `START -> ([w; n], ..)`: the fan-out holds the items of the flow's input.
+            Kind::Fan { branches, .. } if branches[0].is_mapped(0) => self.map_items(
+                branches[0].first(),
+                quote!(__flow_input),
+                graph.input.span(),
+            ),
             // A node, or a fan-out, whose value is its first branch's input.
             Kind::Fan { branches, .. } => {
                 self.pass_entry(branches[0].first(), quote!(__flow_input))
@@ -27,7 +33,9 @@ impl Cx<'_> {
         };
         let arms = graph.steps().map(|(i, _)| self.arm(i));
         let limit_check = self.limit_check();
+        let nested = self.nested_table();
         quote! {
+            #nested
             let mut __flow_state = #state::#entry_variant(#entry_pass);
             loop {
                 #limit_check
@@ -37,6 +45,39 @@ impl Cx<'_> {
                 };
             }
         }
+    }
+
+    /// The descriptions of the flow's nested nodes (`Node::NESTED`: its own, then those its
+    /// subgraphs run, as `sub/node`), and where each user node's start: a subgraph's nodes
+    /// go through this flow's hook under these names. Constants, built at compile time;
+    /// their metric keys (`flow` = this flow, `node` = the path) on first use.
+    fn nested_table(&self) -> Option<TokenStream> {
+        // Only calls that hand the hook on read it.
+        let graph = self.graph;
+        if !graph.user_nodes().any(|(k, _)| self.may_run_nodes(k)) {
+            return None;
+        }
+        let (name, display_name) = (self.name, self.display_name);
+        let lens = self
+            .each_node("NESTED")
+            .into_iter()
+            .map(|nested| quote!(#nested.len()));
+        let own = graph.user_nodes().count();
+        Some(quote! {
+            const __FLOW_NESTED: &[::typedflow::NodeInfo] = {
+                const NAMES: &[&str] = <#name as ::typedflow::Node>::NESTED;
+                const N: usize = NAMES.len();
+                const INFOS: [::typedflow::NodeInfo; N] =
+                    ::typedflow::__private::nested_infos::<N>(NAMES, __flow_nested_keys);
+                &INFOS
+            };
+            const __FLOW_NESTED_OF: [&[::typedflow::NodeInfo]; #own] =
+                ::typedflow::__private::nested_of(__FLOW_NESTED, #own, [#(#lens),*]);
+            fn __flow_nested_keys() -> &'static [::typedflow::__private::NodeKeys] {
+                static KEYS: ::typedflow::__private::KeyTable = ::typedflow::__private::KeyTable::new();
+                KEYS.nodes(#display_name, __FLOW_NESTED)
+            }
+        })
     }
 
     /// The check of the step limit before each step: the flow's own, or a run's own

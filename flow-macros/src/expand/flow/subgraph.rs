@@ -2,7 +2,7 @@
 //! dependencies, under the parent's run id, counting its own steps.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 
 use super::Cx;
 
@@ -10,7 +10,7 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
     let graph = cx.graph;
     let (name, nodes_ty, display_name) = (cx.name, &cx.nodes_ty, cx.display_name);
     let (input, output) = (&graph.input, &graph.output);
-    let node_state_fns = cx.each_node("state");
+    let node_states = node_states(cx);
     let (bound, deps) = match &graph.deps {
         Some(ty) => (
             quote!(__FlowDeps: ::typedflow::Provides<#ty>,),
@@ -18,16 +18,42 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
         ),
         None => (quote!(), quote!(&())),
     };
-    let call = cx.with_deadline(quote! {
-        Self::__flow_loop(
-            #deps,
-            __flow_state,
-            ::typedflow::NoHook,
-            ::typedflow::Context::new(#display_name, __flow_cx.run_id()),
-            __flow_input,
-        )
-    });
-    let node_fn = crate::expand::node::node_fn_impl(&quote!(#name), &bound, &quote!(), &call);
+    let run_with = |hook: TokenStream| {
+        cx.with_deadline(quote! {
+            Self::__flow_loop(
+                #deps,
+                __flow_state,
+                #hook,
+                ::typedflow::Context::new(#display_name, __flow_cx.run_id()),
+                __flow_input,
+            )
+        })
+    };
+    let call = run_with(quote!(::typedflow::NoHook));
+    // As a step of another flow, the subgraph's nodes go through that flow's hook, named
+    // by its nested nodes (`sub/node`).
+    let hooked = run_with(quote!(::typedflow::__private::SubHook::new(
+        __flow_hook,
+        __flow_nested
+    )));
+    let call_hooked = quote! {
+        #[inline]
+        fn call_hooked<'__flow, __FlowHook: ::typedflow::StepHook + ?::core::marker::Sized>(
+            __flow_deps: &'__flow __FlowDeps,
+            __flow_state: &'__flow Self::State,
+            __flow_cx: &'__flow ::typedflow::Context,
+            __flow_hook: &'__flow __FlowHook,
+            __flow_nested: &'static [::typedflow::NodeInfo],
+            __flow_input: Self::Input,
+        ) -> impl ::core::future::Future<
+            Output = ::core::result::Result<Self::Output, Self::Error>,
+        > + '__flow {
+            #hooked
+        }
+    };
+    let node_fn =
+        crate::expand::node::node_fn_impl(&quote!(#name), &bound, &quote!(), &call, &call_hooked);
+    let nested = nested_paths(cx);
     quote! {
         impl ::typedflow::Node for #name {
             type Input = #input;
@@ -35,9 +61,10 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
             type Error = ::typedflow::FlowError;
             type State = #nodes_ty;
             const NAME: &'static str = #display_name;
+            const NESTED: &'static [&'static str] = #nested;
 
             fn state() -> Self::State {
-                #nodes_ty((#(#node_state_fns(),)*))
+                #nodes_ty((#(#node_states,)*))
             }
 
             fn error_kind(error: &Self::Error) -> ::typedflow::ErrorKind {
@@ -49,4 +76,43 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
             #node_fn
         };
     }
+}
+
+/// The shared state of every user node, in `GRAPH.nodes` order: a node used under an
+/// alias (`node a = fetch;`) builds it named as the graph names it, so its policies'
+/// events and errors speak of `a`.
+fn node_states(cx: &Cx<'_>) -> Vec<TokenStream> {
+    let state_fns = cx.each_node("state");
+    cx.graph
+        .user_nodes()
+        .zip(state_fns)
+        .map(|((_, n), state)| {
+            let aliased = n.ty.segments.last().is_some_and(|s| s.ident != n.name);
+            if !aliased {
+                return quote!(#state());
+            }
+            let (ty, name) = (&n.ty, n.name.to_string());
+            quote_spanned!(n.name.span()=> <#ty as ::typedflow::Node>::state_named(#name))
+        })
+        .collect()
+}
+
+/// `Node::NESTED` of the flow: its nodes' names, then the paths of what each runs inside
+/// itself prefixed with its name, concatenated at compile time.
+fn nested_paths(cx: &Cx<'_>) -> TokenStream {
+    let names: Vec<String> = cx
+        .graph
+        .user_nodes()
+        .map(|(_, n)| n.name.to_string())
+        .collect();
+    let inner = cx.each_node("NESTED");
+    let own = names.len();
+    quote! {{
+        const PARTS: &[::typedflow::__private::NestedPart] = &[#((#names, #inner),)*];
+        const N: usize = ::typedflow::__private::nested_count(#own, PARTS);
+        const B: usize = ::typedflow::__private::nested_bytes_len(PARTS);
+        const BYTES: [u8; B] = ::typedflow::__private::nested_bytes::<B>(PARTS);
+        const NAMES: [&str; N] = ::typedflow::__private::nested_names::<N>(&[#(#names),*], &BYTES, PARTS);
+        &NAMES
+    }}
 }

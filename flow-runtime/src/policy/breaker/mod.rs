@@ -288,6 +288,11 @@ impl<O> CircuitBreaker<O> {
         self.node
     }
 
+    /// The same breaker, guarding the node named `node` (its name in a graph).
+    pub(crate) fn named(self, node: &'static str) -> Self {
+        CircuitBreaker { node, ..self }
+    }
+
     /// The policy.
     pub fn policy(&self) -> &BreakerPolicy {
         &self.policy

@@ -10,10 +10,15 @@
 //! stays closed and a permit is always free.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tokio::runtime::Runtime;
+
+#[path = "shapes/mod.rs"]
+#[allow(dead_code)] // reason: the shapes module also serves the other benchmarks
+mod shapes;
+
+use shapes::timed;
 use typedflow::Retryable;
 use typedflow::policy::{
     Backoff, BreakerPolicy, ConcurrencyLimit, Jitter, NodePolicies, RetryPolicy, TimeoutPolicy,
@@ -33,21 +38,6 @@ async fn node(x: u64) -> Result<u64, Never> {
 /// The output, or 0 for an error that never happens.
 fn ok<E>(r: Result<u64, E>) -> u64 {
     r.unwrap_or_default()
-}
-
-/// Times `iters` awaited calls of `call` on the runtime.
-fn timed<F, Fut>(rt: &Runtime, iters: u64, mut call: F) -> Duration
-where
-    F: FnMut(u64) -> Fut,
-    Fut: Future<Output = u64>,
-{
-    rt.block_on(async {
-        let start = Instant::now();
-        for i in 0..iters {
-            black_box(call(black_box(i)).await);
-        }
-        start.elapsed()
-    })
 }
 
 fn policies(c: &mut Criterion) {

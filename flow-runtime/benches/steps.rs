@@ -11,6 +11,7 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 #[path = "shapes/mod.rs"]
+#[allow(dead_code)] // reason: the shapes module also serves the other benchmarks
 mod shapes;
 
 use shapes::*;

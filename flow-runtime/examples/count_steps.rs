@@ -11,6 +11,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 
 #[path = "../benches/shapes/mod.rs"]
+#[allow(dead_code)] // reason: the shapes module also serves the benchmarks
 mod shapes;
 
 use shapes::*;

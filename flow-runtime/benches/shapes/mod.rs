@@ -32,18 +32,46 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// `rt`: the way a task of a service awaits its runs, without the runtime's entry cost
 /// per call. Each call gets `black_box(0)` as input (the loops count laps from there) and
 /// its output goes to `black_box`.
+///
+/// The clock is the wall clock, or with `FLOW_BENCH_CLOCK=cpu` the CPU time of the thread
+/// that polls (`block_on` polls on the calling thread, on both runtimes): on a machine
+/// shared with other work, that leaves out the time the thread waited for a core.
 pub fn timed<F, Fut>(rt: &tokio::runtime::Runtime, iters: u64, mut call: F) -> Duration
 where
     F: FnMut(u64) -> Fut,
     Fut: Future,
 {
     rt.block_on(async {
-        let start = Instant::now();
+        let clock = Clock::start();
         for _ in 0..iters {
             black_box(call(black_box(0)).await);
         }
-        start.elapsed()
+        clock.elapsed()
     })
+}
+
+/// The clock of [`timed`], started.
+enum Clock {
+    Wall(Instant),
+    Cpu(cpu_time::ThreadTime),
+}
+
+impl Clock {
+    fn start() -> Self {
+        static CPU: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if *CPU.get_or_init(|| std::env::var("FLOW_BENCH_CLOCK").is_ok_and(|v| v == "cpu")) {
+            Clock::Cpu(cpu_time::ThreadTime::now())
+        } else {
+            Clock::Wall(Instant::now())
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        match self {
+            Clock::Wall(start) => start.elapsed(),
+            Clock::Cpu(start) => start.elapsed(),
+        }
+    }
 }
 
 // -- a chain of 10 nodes ---------------------------------------------------------

@@ -179,3 +179,41 @@ async fn step_limit_holds_for_acyclic_graphs_longer_than_it() {
     assert_eq!(err.node(), Some("minus_three"));
     assert_eq!(Short::new(()).run(1).await.unwrap(), 1);
 }
+
+#[node]
+async fn own_id(_x: u32, cx: &Context) -> u64 {
+    // Let the task move to another worker between runs.
+    tokio::task::yield_now().await;
+    cx.run_id().as_u64()
+}
+
+graph! {
+    Ids(u32) -> u64 {
+        START -> own_id -> END;
+    }
+}
+
+/// Runs spread over the worker threads and over more runs than one thread's block of
+/// ids each get an id no other run of the instance has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn run_ids_are_unique_across_threads() {
+    let flow = std::sync::Arc::new(Ids::new(()));
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let flow = flow.clone();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for _ in 0..3000 {
+                    ids.push(flow.run(0).await.unwrap());
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let unique: std::collections::HashSet<u64> = all.iter().copied().collect();
+    assert_eq!(unique.len(), 12_000, "a run id repeated");
+}

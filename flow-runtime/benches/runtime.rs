@@ -4,8 +4,9 @@
 //! current-thread runtime.
 //!
 //! ```text
-//! scripts/bench.sh             # runs this and prints every ratio in one table
+//! scripts/bench.sh --cpu       # runs this and prints every ratio in one table
 //! cargo bench -p typedflow --bench runtime -- --warm-up-time 1 --measurement-time 3
+//! FLOW_BENCH_CLOCK=cpu cargo bench -p typedflow --bench runtime   # the thread's CPU time
 //! ```
 //!
 //! | group | workload | per |

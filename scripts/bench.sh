@@ -51,7 +51,7 @@ workloads = [
 ]
 
 def median(group, side, rt):
-    path = os.path.join(root, group, side, rt, "new", "estimates.json")
+    path = os.path.join(root, "tokio_" + group, side, rt, "new", "estimates.json")
     # Only this run's results: a filter leaves older ones in place.
     if not os.path.exists(path) or os.path.getmtime(path) < started:
         return None

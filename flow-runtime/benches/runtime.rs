@@ -19,7 +19,8 @@
 //! | `metered10` | `chain10` with `Metered` and no recorder | run |
 //! | `concurrent10k` | 10,000 runs at once of 3 nodes that each sleep 10 ms | all of them |
 //!
-//! Each function is `<group>/<flow|hand>/<multi_thread|current_thread>`. The bench also
+//! Each function is `tokio_<group>/<flow|hand>/<multi_thread|current_thread>` (the prefix
+//! keeps them apart from the same shapes in `benches/steps.rs`). The bench also
 //! prints lines the script reads: `size:` (bytes of a run's future, flow and
 //! hand-written) and `memory:` (bytes allocated per in-flight run of `concurrent10k`,
 //! counted by the global allocator of this binary).
@@ -61,7 +62,7 @@ fn runtimes() -> [(&'static str, Runtime); 2] {
 }
 
 /// Benchmarks `flow` and `hand` (each a run from an input) on both runtimes as
-/// `<group>/<flow|hand>/<runtime>`.
+/// `tokio_<group>/<flow|hand>/<runtime>`.
 fn pair<F, FF, H, HF>(c: &mut Criterion, group: &str, mut flow: F, mut hand: H)
 where
     F: FnMut(u64) -> FF,
@@ -69,7 +70,7 @@ where
     H: FnMut(u64) -> HF,
     HF: Future,
 {
-    let mut g = c.benchmark_group(group);
+    let mut g = c.benchmark_group(format!("tokio_{group}"));
     for (name, rt) in runtimes() {
         g.bench_function(BenchmarkId::new("flow", name), |b| {
             b.iter_custom(|n| timed(&rt, n, &mut flow))
@@ -402,7 +403,7 @@ fn concurrent(c: &mut Criterion) {
         size_of_val(&flow_run(0)),
         size_of_val(&hand_run(0)),
     );
-    let mut g = c.benchmark_group("concurrent10k");
+    let mut g = c.benchmark_group("tokio_concurrent10k");
     g.sample_size(10).sampling_mode(SamplingMode::Flat);
     for (name, rt) in runtimes() {
         // Once before counting, so that what the runtime keeps and reuses (the

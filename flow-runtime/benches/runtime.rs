@@ -66,9 +66,9 @@ fn runtimes() -> [(&'static str, Runtime); 2] {
 fn pair<F, FF, H, HF>(c: &mut Criterion, group: &str, mut flow: F, mut hand: H)
 where
     F: FnMut(u64) -> FF,
-    FF: Future,
+    FF: IntoFuture,
     H: FnMut(u64) -> HF,
-    HF: Future,
+    HF: IntoFuture,
 {
     let mut g = c.benchmark_group(format!("tokio_{group}"));
     for (name, rt) in runtimes() {
@@ -93,7 +93,7 @@ fn steps(c: &mut Criterion) {
     let chain = Chain10::new(());
     size(
         "chain10",
-        size_of_val(&chain.run(0)),
+        size_of_val(&chain.run(0).into_future()),
         size_of_val(&hand_chain10(0)),
     );
     pair(c, "chain10", |x| chain.run(x), hand_chain10);
@@ -101,13 +101,17 @@ fn steps(c: &mut Criterion) {
     let lap = OpaqueLoop2::new(());
     size(
         "loop2",
-        size_of_val(&lap.run(0)),
+        size_of_val(&lap.run(0).into_future()),
         size_of_val(&hand_opaque_loop2(0)),
     );
     pair(c, "loop2", |x| lap.run(x), hand_opaque_loop2);
 
     let fan = Fan8::new(());
-    size("fan8", size_of_val(&fan.run(0)), size_of_val(&hand_fan8(0)));
+    size(
+        "fan8",
+        size_of_val(&fan.run(0).into_future()),
+        size_of_val(&hand_fan8(0)),
+    );
     pair(c, "fan8", |x| fan.run(x), hand_fan8);
 }
 
@@ -212,7 +216,7 @@ fn policies(c: &mut Criterion) {
     let guards = &guards;
     size(
         "policies3",
-        size_of_val(&flow.run(0)),
+        size_of_val(&flow.run(0).into_future()),
         size_of_val(&hand_policies3(guards, 0)),
     );
     pair(
@@ -306,7 +310,7 @@ fn observability(c: &mut Criterion) {
     let traced = Chain10::new(()).with_hook(Traced);
     size(
         "traced10",
-        size_of_val(&traced.run(0)),
+        size_of_val(&traced.run(0).into_future()),
         size_of_val(&hand_traced10(0, 0)),
     );
     pair(c, "traced10", |x| traced.run(x), |x| hand_traced10(x, x));
@@ -314,7 +318,7 @@ fn observability(c: &mut Criterion) {
     let metered = Chain10::new(()).with_hook(Metered);
     size(
         "metered10",
-        size_of_val(&metered.run(0)),
+        size_of_val(&metered.run(0).into_future()),
         size_of_val(&hand_metered10(0)),
     );
     pair(c, "metered10", |x| metered.run(x), hand_metered10);

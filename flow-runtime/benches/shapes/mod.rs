@@ -39,7 +39,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 pub fn timed<F, Fut>(rt: &tokio::runtime::Runtime, iters: u64, mut call: F) -> Duration
 where
     F: FnMut(u64) -> Fut,
-    Fut: Future,
+    Fut: IntoFuture,
 {
     rt.block_on(async {
         let clock = Clock::start();

@@ -139,7 +139,7 @@ for name, count in (("chain-flow", n), ("half-flow", n // 2)):
     chain = " -> ".join(["START"] + [f"n{i}" for i in range(count)] + ["END"])
     write(f"{name}/src/main.rs", HEAD + "use typedflow::prelude::*;\n\n" + fns(count, False, "#[node]\n")
           + f"graph! {{\n    Chain(u64) -> u64 {{\n        {chain};\n    }}\n}}\n\n"
-          + MAIN.replace("RUN", "Chain::new(()).run(0)"))
+          + MAIN.replace("RUN", "Chain::new(()).run(0).into_future()"))
 
 # chain-hand
 package("chain-hand", False)
@@ -167,7 +167,7 @@ for r in sorted(routers):
     start = r + 1
 write("routes-flow/src/main.rs", HEAD + "use typedflow::prelude::*;\n\n" + ENUMS + fns(n, True, "#[node]\n")
       + f"graph! {{\n    #[flow(max_steps = {max_steps})]\n    Routes(u64) -> u64 {{\n{stmts}    }}\n}}\n\n"
-      + MAIN.replace("RUN", "Routes::new(()).run(0)"))
+      + MAIN.replace("RUN", "Routes::new(()).run(0).into_future()"))
 
 # routes-hand
 package("routes-hand", False)

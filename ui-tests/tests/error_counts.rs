@@ -15,6 +15,9 @@ const EXPECTED: &[(&str, usize)] = &[
     ("duplicate_edge", 1),
     ("duplicate_node", 1),
     ("duration_without_unit", 3), // three durations without a unit
+    ("durable_flow_input_not_serializable", 1),
+    ("durable_flow_output_not_serializable", 1),
+    ("durable_node_input_not_serializable", 1),
     ("edge_out_of_end", 1),
     ("edge_type_mismatch", 1),
     ("empty_route", 1),

@@ -107,7 +107,7 @@ async fn stop_after_one_step(flow: &Essay, store: &MemoryStore, run: RunId) {
         .run_id(run)
         .max_steps(1)
         .await;
-    assert!(out.unwrap_err().is_step_limit());
+    assert!(out.expect_err("the limit stops it").is_step_limit());
 }
 
 fn calls(flow: &Essay) -> &Calls {

@@ -559,6 +559,12 @@ impl<O> Unbuilt<O> {
     pub fn hook<H>(self, _: H) -> Self {
         self
     }
+    pub fn checkpoint<C>(self, _: &C) -> Self {
+        self
+    }
+    pub fn run_id(self, _: crate::RunId) -> Self {
+        self
+    }
     pub fn cancel_on(self, _: &tokio_util::sync::CancellationToken) -> Self {
         self
     }

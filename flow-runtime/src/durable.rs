@@ -96,6 +96,15 @@ pub enum DurableError {
         /// The run.
         run_id: RunId,
     },
+    /// The run has no checkpoint of that step to fork from.
+    #[error("run {run_id} has no checkpoint of step {step}")]
+    #[non_exhaustive]
+    NoStep {
+        /// The run.
+        run_id: RunId,
+        /// The step asked for.
+        step: u32,
+    },
     /// The state in a checkpoint cannot be decoded into this flow's state: it is not the
     /// JSON this flow writes, or it names a step this graph does not have, or a value no
     /// longer fits its type.
@@ -145,6 +154,15 @@ pub enum Begin<I> {
     },
     /// The run `run_id`, from its last checkpoint.
     Resume(RunId),
+    /// A new run, from the checkpoint of step `step` of the run `from`.
+    Fork {
+        /// The run forked.
+        from: RunId,
+        /// The step of `from` whose checkpoint the new run starts from.
+        step: u32,
+        /// The new run's id; a fresh one if `None`.
+        run_id: Option<RunId>,
+    },
 }
 
 /// A flow declared `#[flow(durable)]`: its runs can be checkpointed to a store
@@ -216,6 +234,49 @@ pub trait DurableFlow: Flow {
             crate::NoHook,
             crate::NoHook,
         )
+    }
+
+    /// Time travel: a new run that starts from the checkpoint of step `step` of the run
+    /// `run_id`, as that run was after the step, and goes on from there, saving its own
+    /// checkpoints under a new run id ([`DurableRun::run_id`] to choose it). The run
+    /// forked is left as it is. The new run's first checkpoint is a copy of the one it
+    /// starts from (at the same step number), so it can be resumed from the start.
+    ///
+    /// # Errors
+    ///
+    /// As [`resume`](Self::resume), and [`DurableError::NoStep`] when the run has no
+    /// checkpoint of that step; [`DurableError::Finished`] for the checkpoint of its end,
+    /// which holds the output rather than a step's input.
+    #[allow(clippy::type_complexity)] // reason: an opaque type cannot be named by an alias on stable Rust
+    #[inline(always)]
+    fn fork<'f, C: Checkpointer>(
+        &'f self,
+        store: &'f C,
+        run_id: RunId,
+        step: u32,
+    ) -> DurableRun<
+        'f,
+        Self,
+        C,
+        crate::NoHook,
+        crate::NoHook,
+        impl LaunchDurable<
+            'f,
+            Self,
+            C,
+            (crate::NoHook, crate::NoHook),
+            Run = impl Future<Output = Result<Self::Output, FlowError>>,
+        >,
+    >
+    where
+        Self: Sized,
+    {
+        let begin = Begin::Fork {
+            from: run_id,
+            step,
+            run_id: None,
+        };
+        assemble(self, store, begin, crate::NoHook, crate::NoHook)
     }
 }
 
@@ -347,11 +408,11 @@ impl<'f, F: DurableFlow + 'f, C: Checkpointer + 'f, R, L, S> DurableRun<'f, F, C
         )
     }
 
-    /// Saves a new run under `run_id` rather than a fresh id, so that it can be resumed by
-    /// that id later. A resumed run keeps its own id.
+    /// Saves a new run (or a fork) under `run_id` rather than a fresh id, so that it can
+    /// be resumed by that id later. A resumed run keeps its own id.
     #[inline(always)]
     pub fn run_id(mut self, run_id: RunId) -> Self {
-        if let Begin::Input { run_id: id, .. } = &mut self.begin {
+        if let Begin::Input { run_id: id, .. } | Begin::Fork { run_id: id, .. } = &mut self.begin {
             *id = Some(run_id);
         }
         self
@@ -445,7 +506,7 @@ pub(crate) mod engine {
     use core::future::Future;
 
     use super::{Begin, DurableError};
-    use crate::checkpoint::{Checkpoint, Checkpointer, RunStatus};
+    use crate::checkpoint::{Checkpoint, Checkpointer, RunStatus, StoreError};
     use crate::{Context, FlowError, GraphInfo, RunId};
 
     /// The state enum of a durable flow: the generated code implements it.
@@ -671,16 +732,59 @@ pub(crate) mod engine {
                 return Ok((Context::new(graph.name, run_id), entry(input)));
             }
             Begin::Resume(run_id) => run_id,
+            Begin::Fork { from, step, run_id } => {
+                let (old, state, cp) = load(graph, fingerprint, from, store, Some(step)).await?;
+                let run_id = run_id.unwrap_or_else(fresh);
+                let mut cx = Context::new(graph.name, run_id);
+                cx.step = old.step;
+                let copy =
+                    Checkpoint::new(graph.name, fingerprint, run_id, cp.step, cp.node, cp.state);
+                store.save(&copy).await.map_err(|e| FlowError::Durable {
+                    flow: graph.name,
+                    run_id,
+                    source: DurableError::Store(e),
+                })?;
+                return Ok((cx, state));
+            }
         };
+        let (cx, state, _) = load(graph, fingerprint, run_id, store, None).await?;
+        Ok((cx, state))
+    }
+
+    /// The checkpoint of the run `run_id` at `step` (its last if `None`), checked to be of
+    /// this graph and not its end, and the context and state it resumes with.
+    async fn load<S: DurableState, C: Checkpointer>(
+        graph: &'static GraphInfo,
+        fingerprint: u64,
+        run_id: RunId,
+        store: &C,
+        step: Option<u32>,
+    ) -> Result<(Context, S, Checkpoint), FlowError> {
         let error = |source| FlowError::Durable {
             flow: graph.name,
             run_id,
             source,
         };
-        let cp = store
-            .latest(run_id)
-            .await
-            .map_err(|e| error(DurableError::Store(e)))?;
+        let cp = match step {
+            None => store.latest(run_id).await,
+            Some(step) => store.history(run_id).await.and_then(|history| {
+                history
+                    .into_iter()
+                    .find(|cp| cp.step == step)
+                    .ok_or(StoreError::UnknownRun { run_id })
+            }),
+        };
+        let cp = match (cp, step) {
+            (Ok(cp), _) => cp,
+            (Err(StoreError::UnknownRun { .. }), Some(step)) => {
+                // Whether the run exists and lacks the step, or does not exist.
+                return Err(error(match store.latest(run_id).await {
+                    Ok(_) => DurableError::NoStep { run_id, step },
+                    Err(e) => DurableError::Store(e),
+                }));
+            }
+            (Err(e), _) => return Err(error(DurableError::Store(e))),
+        };
         if cp.flow != graph.name {
             return Err(error(DurableError::OtherFlow {
                 run_id,
@@ -709,7 +813,7 @@ pub(crate) mod engine {
         })?;
         let mut cx = Context::new(graph.name, run_id);
         cx.step = cp.step;
-        Ok((cx, state))
+        Ok((cx, state, cp))
     }
 
     /// A decoding error; the caller names the run and step.

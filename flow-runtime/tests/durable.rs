@@ -459,3 +459,74 @@ async fn a_resumed_run_takes_the_settings_of_a_run() {
         .await;
     assert_eq!(out.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn a_fork_from_an_earlier_step_is_a_new_run_and_leaves_the_original_as_it_was() {
+    let store = MemoryStore::new();
+    let flow = essay();
+    let run = RunId::from_u64(20);
+    flow.run("rust".into())
+        .checkpoint(&store)
+        .run_id(run)
+        .await
+        .unwrap();
+    let before = store.history(run).await.unwrap();
+
+    // From step 1 (after `outline`): `write` and `count` run again, `outline` does not.
+    let fork = RunId::from_u64(21);
+    let out = flow.fork(&store, run, 1).run_id(fork).await;
+    assert_eq!(out.unwrap(), 2);
+    assert_eq!(calls(&flow).outline.load(Ordering::SeqCst), 1);
+    assert_eq!(calls(&flow).write.load(Ordering::SeqCst), 2);
+    assert_eq!(store.history(run).await.unwrap(), before);
+    let forked: Vec<_> = store
+        .history(fork)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.step, c.node, c.status))
+        .collect();
+    assert_eq!(
+        forked,
+        [
+            (1, "write".to_string(), RunStatus::Running),
+            (2, "count".to_string(), RunStatus::Running),
+            (3, "END".to_string(), RunStatus::Finished),
+        ]
+    );
+    // A fork without an id gets a fresh one; a fork into an id in use is refused.
+    flow.fork(&store, run, 2).await.unwrap();
+    assert_eq!(store.runs().await.unwrap().len(), 3);
+    let taken = durable(flow.fork(&store, run, 1).run_id(fork).await.unwrap_err());
+    assert!(taken.store_error().is_some_and(StoreError::is_conflict));
+    assert_eq!(store.history(run).await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_fork_of_a_step_that_is_not_there_is_a_typed_error() {
+    let store = MemoryStore::new();
+    let flow = essay();
+    let run = RunId::from_u64(22);
+    flow.run("rust".into())
+        .checkpoint(&store)
+        .run_id(run)
+        .await
+        .unwrap();
+    let missing = durable(flow.fork(&store, run, 9).await.unwrap_err());
+    assert!(
+        matches!(missing, DurableError::NoStep { step: 9, .. }),
+        "{missing:?}"
+    );
+    let end = durable(flow.fork(&store, run, 3).await.unwrap_err());
+    assert!(matches!(end, DurableError::Finished { .. }), "{end:?}");
+    let unknown = durable(
+        flow.fork(&store, RunId::from_u64(404), 1)
+            .await
+            .unwrap_err(),
+    );
+    assert!(matches!(
+        unknown,
+        DurableError::Store(StoreError::UnknownRun { .. })
+    ));
+    assert_eq!(store.runs().await.unwrap().len(), 1);
+}

@@ -64,6 +64,14 @@ pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStr
             ) -> ::typedflow::__private::Unbuilt<#output> {
                 ::core::unreachable!("the flow did not compile")
             }
+            pub fn fork<C>(
+                &self,
+                store: &C,
+                run_id: ::typedflow::RunId,
+                step: u32,
+            ) -> ::typedflow::__private::Unbuilt<#output> {
+                ::core::unreachable!("the flow did not compile")
+            }
         }
     }
 }

@@ -194,6 +194,30 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
                 <Self as ::typedflow::durable::DurableFlow>::resume(self, store, run_id)
             }
 
+            /// A new run from the checkpoint of step `step` of the run `run_id`, which is
+            /// left as it is: see [`DurableFlow::fork`](::typedflow::durable::DurableFlow::fork).
+            ///
+            /// # Errors
+            ///
+            /// The run's error, or [`FlowError::Durable`](::typedflow::FlowError::Durable)
+            /// when the step cannot be forked.
+            #[inline(always)]
+            pub fn fork<'__flow, __FlowStore: ::typedflow::checkpoint::Checkpointer>(
+                &'__flow self,
+                store: &'__flow __FlowStore,
+                run_id: ::typedflow::RunId,
+                step: u32,
+            ) -> ::typedflow::durable::DurableRun<
+                '__flow,
+                Self,
+                __FlowStore,
+                ::typedflow::NoHook,
+                ::typedflow::NoHook,
+                #launch,
+            > {
+                <Self as ::typedflow::durable::DurableFlow>::fork(self, store, run_id, step)
+            }
+
             // What `DurableFlow::start_durable` runs: a new run, or the run of the last
             // checkpoint, with a saver of its steps into the store.
             #[doc(hidden)]

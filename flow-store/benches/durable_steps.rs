@@ -77,7 +77,8 @@ fn steps(c: &mut Criterion) {
         b.iter(|| {
             for _ in 0..10 {
                 id += 1;
-                let done = raw.execute("INSERT INTO raw (id, data) VALUES (?1, ?2)", (id, &row[..]));
+                let done =
+                    raw.execute("INSERT INTO raw (id, data) VALUES (?1, ?2)", (id, &row[..]));
                 if let Err(e) = done {
                     panic!("raw insert: {e}");
                 }

@@ -221,11 +221,11 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
             // What `DurableFlow::start_durable` runs: a new run, or the run of the last
             // checkpoint, with a saver of its steps into the store.
             #[doc(hidden)]
-            async fn __flow_durable<R: ::typedflow::run::PerRun, C: ::typedflow::checkpoint::Checkpointer>(
+            async fn __flow_durable<__FlowRun: ::typedflow::run::PerRun, __FlowStore: ::typedflow::checkpoint::Checkpointer>(
                 &self,
                 begin: ::typedflow::durable::Begin<#input>,
-                hooks: R,
-                store: &C,
+                hooks: __FlowRun,
+                store: &__FlowStore,
             ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
                 let __flow_graph = <Self as ::typedflow::Flow>::GRAPH;
                 let (__flow_cx, __flow_state) = ::typedflow::__private::durable_begin(
@@ -258,13 +258,13 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
             // saver before the next starts, and the run's end when it ends.
             #[doc(hidden)]
             #[allow(unreachable_code)]
-            async fn __flow_steps<K: ::typedflow::StepHook, S: ::typedflow::__private::Saver>(
+            async fn __flow_steps<K: ::typedflow::StepHook, __FlowSaver: ::typedflow::__private::Saver>(
                 __flow_deps: &#deps,
                 __flow_nodes: &#nodes_ty,
                 __flow_hook: K,
                 mut __flow_cx: ::typedflow::Context,
                 mut __flow_state: #state,
-                mut __flow_saver: S,
+                mut __flow_saver: __FlowSaver,
             ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
                 #nested
                 let __flow_result: ::core::result::Result<#output, ::typedflow::FlowError> = async {
@@ -291,15 +291,15 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
 
         /// A checkpointed run of the flow, ready to start with the hook its hooks choose.
         #[doc(hidden)]
-        struct #start_ty<'__flow, '__store, H, C> {
+        struct #start_ty<'__flow, '__store, H, __FlowStore> {
             flow: &'__flow #name<H>,
             cx: ::typedflow::Context,
             state: #state,
-            saver: ::typedflow::__private::StoreSaver<'__store, C>,
+            saver: ::typedflow::__private::StoreSaver<'__store, __FlowStore>,
         }
 
-        impl<H: ::typedflow::StepHook, C: ::typedflow::checkpoint::Checkpointer>
-            ::typedflow::RunStart<#output> for #start_ty<'_, '_, H, C>
+        impl<H: ::typedflow::StepHook, __FlowStore: ::typedflow::checkpoint::Checkpointer>
+            ::typedflow::RunStart<#output> for #start_ty<'_, '_, H, __FlowStore>
         {
             #[inline(always)]
             fn start<K: ::typedflow::StepHook>(
@@ -316,11 +316,11 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
             const FINGERPRINT: u64 = #fingerprint;
 
             #[inline(always)]
-            fn start_durable<R: ::typedflow::run::PerRun, C: ::typedflow::checkpoint::Checkpointer>(
+            fn start_durable<__FlowRun: ::typedflow::run::PerRun, __FlowStore: ::typedflow::checkpoint::Checkpointer>(
                 &self,
                 begin: ::typedflow::durable::Begin<#input>,
-                hooks: R,
-                store: &C,
+                hooks: __FlowRun,
+                store: &__FlowStore,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<#output, ::typedflow::FlowError>,
             > {

@@ -52,6 +52,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::{Checkpointer, StoreError};
+use crate::events::{EVENT_BUFFER, EventHook, EventStream};
 use crate::run::{AddHook, AddLimit, CancelOn, Deadline, PerRun, StepLimit};
 use crate::{Flow, FlowError, RunId, StepHook};
 
@@ -474,6 +475,43 @@ impl<'f, F: DurableFlow + 'f, C: Checkpointer + 'f, R, L, S> DurableRun<'f, F, C
         (R, L::Out): PerRun,
     {
         self.limit(StepLimit::new(max_steps))
+    }
+
+    /// Runs and streams the run's [`Event`](crate::events::Event)s as they happen, then
+    /// gives its output: as [`Run::stream`](crate::Run::stream). A resumed run's events
+    /// start at the step after its checkpoint.
+    #[inline(always)]
+    pub fn stream(
+        self,
+    ) -> EventStream<F::Output, impl Future<Output = Result<F::Output, FlowError>>>
+    where
+        R: AddHook<EventHook>,
+        (R::Out, L): PerRun,
+    {
+        self.stream_buffered(EVENT_BUFFER)
+    }
+
+    /// As [`stream`](DurableRun::stream), buffering at most `buffer` events (at least
+    /// one).
+    pub fn stream_buffered(
+        self,
+        buffer: usize,
+    ) -> EventStream<F::Output, impl Future<Output = Result<F::Output, FlowError>>>
+    where
+        R: AddHook<EventHook>,
+        (R::Out, L): PerRun,
+    {
+        let DurableRun {
+            flow,
+            store,
+            begin,
+            hooks,
+            limits,
+            ..
+        } = self;
+        EventStream::new(buffer, F::NAME, move |events| {
+            assemble(flow, store, begin, hooks.add(events), limits).into_future()
+        })
     }
 }
 

@@ -530,3 +530,24 @@ async fn a_fork_of_a_step_that_is_not_there_is_a_typed_error() {
     ));
     assert_eq!(store.runs().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_resumed_run_streams_the_events_of_its_own_steps() {
+    use futures_util::StreamExt;
+    use typedflow::events::Event;
+
+    let store = MemoryStore::new();
+    let flow = essay();
+    let run = RunId::from_u64(30);
+    stop_after_one_step(&flow, &store, run).await;
+    let mut stream = flow.resume(&store, run).stream();
+    let mut started = Vec::new();
+    while let Some(event) = stream.next().await {
+        if let Event::NodeStarted { node, step, .. } = event {
+            started.push((node, step));
+        }
+    }
+    assert_eq!(stream.output().await.unwrap(), 2);
+    // The run stopped before step 2 and recorded it as failed: it goes on at step 3.
+    assert_eq!(started, [("write", 3), ("count", 4)]);
+}

@@ -329,3 +329,74 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use crate::diag::Diagnostics;
+    use crate::parse::args::FlowArgs;
+
+    /// The expansion of a three-node flow, durable or not.
+    fn expansion(durable: bool) -> String {
+        let mut cx = Diagnostics::default();
+        let input = crate::parse::graph::parse_graph(
+            &mut cx,
+            quote!(Essay(String) -> usize { START -> outline -> write -> count -> END; }),
+        )
+        .expect("a valid graph");
+        let args = FlowArgs {
+            durable,
+            ..FlowArgs::default()
+        };
+        let graph = crate::model::resolve(&mut cx, input, args);
+        assert!(cx.messages().is_empty());
+        super::super::expand_flow(&graph).to_string()
+    }
+
+    #[test]
+    fn a_durable_flow_checks_each_saved_value_once_per_use_and_another_flow_not_at_all() {
+        let durable = expansion(true);
+        // Encoded and decoded: two uses of each check, on the same token.
+        assert_eq!(
+            durable.matches("DurableFlowInput < Essay").count(),
+            2,
+            "{durable}"
+        );
+        assert_eq!(
+            durable.matches("DurableInput < write").count(),
+            2,
+            "{durable}"
+        );
+        assert_eq!(
+            durable.matches("DurableInput < count").count(),
+            2,
+            "{durable}"
+        );
+        assert_eq!(
+            durable.matches("DurableInput < outline").count(),
+            0,
+            "{durable}"
+        );
+        assert_eq!(
+            durable.matches("DurableFlowOutput < Essay").count(),
+            1,
+            "{durable}"
+        );
+        assert!(durable.contains("__flow_durable_feature"));
+
+        let plain = expansion(false);
+        assert!(!plain.contains("Durable"), "{plain}");
+        assert!(!plain.contains("__flow_steps"), "{plain}");
+        // The loop of a run without a store is the same in both.
+        let loop_of = |text: &str| {
+            let start = text.find("async fn __flow_loop").expect("a loop");
+            let end = start
+                + text[start..]
+                    .find("# [doc (hidden)]")
+                    .unwrap_or(text.len() - start);
+            text[start..end].to_owned()
+        };
+        assert_eq!(loop_of(&durable), loop_of(&plain));
+    }
+}

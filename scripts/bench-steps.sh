@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install valgrind" >&2; exit 1; }
-cargo build --release -q -p typedflow --example count_steps
+# `durable`: the durable chain, run without a store, beside the plain one.
+cargo build --release -q -p typedflow --features durable --example count_steps
 bin=${CARGO_TARGET_DIR:-target}/release/examples/count_steps
 
 count() { # shape runs -> instructions
@@ -35,12 +36,14 @@ lf=$(per_transition loop-flow 20 2000)
 lh=$(per_transition loop-hand 20 2000)
 of=$(per_transition opaque-loop-flow 20 2000)
 oh=$(per_transition opaque-loop-hand 20 2000)
+df=$(per_transition chain-durable 2000 10)
 ff=$(per_transition fan-flow 2000 1)
 fh=$(per_transition fan-hand 2000 1)
 printf '  %-28s flow %6s   hand-written %6s   ratio %s\n' \
     "chain of 10 nodes" "$cf" "$ch" "$(awk -v f="$cf" -v h="$ch" 'BEGIN { printf "%.2f", f / h }')" \
     "2-node loop, 1000 laps" "$lf" "$lh" "$(awk -v f="$lf" -v h="$lh" 'BEGIN { printf "%.2f", f / h }')" \
-    "the same, opaque work" "$of" "$oh" "$(awk -v f="$of" -v h="$oh" 'BEGIN { printf "%.2f", f / h }')"
+    "the same, opaque work" "$of" "$oh" "$(awk -v f="$of" -v h="$oh" 'BEGIN { printf "%.2f", f / h }')" \
+    "chain of 10, durable, no store" "$df" "$ch" "$(awk -v f="$df" -v h="$ch" 'BEGIN { printf "%.2f", f / h }')"
 printf '  %-28s flow %6s   hand-written %6s   ratio %s   (per run)\n' \
     "fan-out to 8 and join" "$ff" "$fh" "$(awk -v f="$ff" -v h="$fh" 'BEGIN { printf "%.2f", f / h }')"
 

@@ -5,7 +5,9 @@
 //! count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand|chain-traced|chain-metered> <runs>
 //! ```
 //! `scripts/bench-steps.sh` drives it; `chain-traced` and `chain-metered` run the chain
-//! with the telemetry hooks and nobody listening.
+//! with the telemetry hooks and nobody listening. With the `durable` feature,
+//! `chain-durable` runs the chain declared `#[flow(durable)]` without a store, and
+//! `chain-durable-memory` with a checkpoint after each step into a `MemoryStore`.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -29,6 +31,8 @@ fn main() -> ExitCode {
     let lap = Loop2::new(());
     let opaque = OpaqueLoop2::new(());
     let fan = Fan8::new(());
+    #[cfg(feature = "durable")]
+    let durable = DurableChain10::new(());
     let mut sum = 0u64;
     for _ in 0..runs {
         sum = sum.wrapping_add(match shape.as_str() {
@@ -45,6 +49,13 @@ fn main() -> ExitCode {
             }
             "chain-metered" => {
                 block_on(chain.run(black_box(0)).hook(Metered).into_future()).unwrap_or(0)
+            }
+            #[cfg(feature = "durable")]
+            "chain-durable" => block_on(durable.run(black_box(0)).into_future()).unwrap_or(0),
+            #[cfg(feature = "durable")]
+            "chain-durable-memory" => {
+                let store = typedflow::checkpoint::MemoryStore::new();
+                block_on(durable.run(black_box(0)).checkpoint(&store).into_future()).unwrap_or(0)
             }
             other => {
                 eprintln!("unknown shape `{other}`");

@@ -139,7 +139,8 @@ pub struct Checkpoint {
     pub run_id: RunId,
     /// The step just completed, counting from 1.
     pub step: u32,
-    /// The node that ran at this step.
+    /// The step the state runs next: what a resumed run starts with (for a failed run,
+    /// the step that failed; `END` for a finished one).
     pub node: String,
     /// How many attempts the node took, counting from 1.
     pub attempt: u32,
@@ -196,6 +197,11 @@ impl Checkpoint {
     pub fn with_status(mut self, status: RunStatus) -> Self {
         self.status = status;
         self
+    }
+
+    /// Sets the time to now, cut to the microsecond.
+    pub(crate) fn touch(&mut self) {
+        self.time = truncate_to_micros(SystemTime::now());
     }
 
     /// Sets the time, cut to the microsecond.

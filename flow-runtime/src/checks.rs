@@ -363,3 +363,125 @@ impl<G, N: ?Sized, E: Retryable> RetriedError<N, E> for G {
         policies.call(input, f)
     }
 }
+
+/// Node `N` of a `#[flow(durable)]` flow takes `T`, which a checkpoint saves and a resumed
+/// run reads back.
+#[cfg(feature = "durable")]
+#[diagnostic::on_unimplemented(
+    message = "node `{N}` is in a durable flow, so its input `{T}` must be serializable",
+    label = "a checkpoint saves the input of `{N}`",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for `{T}`, or remove `durable` from `#[flow(..)]`"
+)]
+pub trait DurableInput<N: ?Sized, T> {
+    /// Appends the value's encoding to `out`.
+    ///
+    /// # Errors
+    ///
+    /// [`DurableError::Encode`](crate::durable::DurableError::Encode) when it does not
+    /// serialize.
+    fn encode(
+        value: &T,
+        step: &'static str,
+        out: &mut Vec<u8>,
+    ) -> Result<(), crate::durable::DurableError>;
+
+    /// The value read back.
+    ///
+    /// # Errors
+    ///
+    /// [`DurableError::Decode`](crate::durable::DurableError::Decode) when it does not
+    /// fit `T`.
+    fn decode(value: crate::__private::StepValue) -> Result<T, crate::durable::DurableError>;
+}
+
+#[cfg(feature = "durable")]
+#[diagnostic::do_not_recommend]
+impl<G, N: ?Sized, T: serde::Serialize + serde::de::DeserializeOwned> DurableInput<N, T> for G {
+    #[inline]
+    fn encode(
+        value: &T,
+        step: &'static str,
+        out: &mut Vec<u8>,
+    ) -> Result<(), crate::durable::DurableError> {
+        crate::__private::encode_value(value, step, out)
+    }
+
+    #[inline]
+    fn decode(value: crate::__private::StepValue) -> Result<T, crate::durable::DurableError> {
+        crate::__private::decode_value(value)
+    }
+}
+
+/// A `#[flow(durable)]` flow `Flow` takes `T` as input, which its first checkpoint saves.
+#[cfg(feature = "durable")]
+#[diagnostic::on_unimplemented(
+    message = "flow `{Flow}` is durable, so its input `{T}` must be serializable",
+    label = "a checkpoint saves the flow's input",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for `{T}`, or remove `durable` from `#[flow(..)]`"
+)]
+pub trait DurableFlowInput<Flow: ?Sized, T> {
+    /// As [`DurableInput::encode`].
+    ///
+    /// # Errors
+    ///
+    /// As [`DurableInput::encode`].
+    fn encode(
+        value: &T,
+        step: &'static str,
+        out: &mut Vec<u8>,
+    ) -> Result<(), crate::durable::DurableError>;
+
+    /// As [`DurableInput::decode`].
+    ///
+    /// # Errors
+    ///
+    /// As [`DurableInput::decode`].
+    fn decode(value: crate::__private::StepValue) -> Result<T, crate::durable::DurableError>;
+}
+
+#[cfg(feature = "durable")]
+#[diagnostic::do_not_recommend]
+impl<G, Flow: ?Sized, T: serde::Serialize + serde::de::DeserializeOwned> DurableFlowInput<Flow, T>
+    for G
+{
+    #[inline]
+    fn encode(
+        value: &T,
+        step: &'static str,
+        out: &mut Vec<u8>,
+    ) -> Result<(), crate::durable::DurableError> {
+        crate::__private::encode_value(value, step, out)
+    }
+
+    #[inline]
+    fn decode(value: crate::__private::StepValue) -> Result<T, crate::durable::DurableError> {
+        crate::__private::decode_value(value)
+    }
+}
+
+/// A `#[flow(durable)]` flow `Flow` returns `T`, which the checkpoint of its end saves.
+#[cfg(feature = "durable")]
+#[diagnostic::on_unimplemented(
+    message = "flow `{Flow}` is durable, so its output `{T}` must be serializable",
+    label = "the last checkpoint of a run saves the flow's output",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for `{T}`, or remove `durable` from `#[flow(..)]`"
+)]
+pub trait DurableFlowOutput<Flow: ?Sized, T> {
+    /// Appends the output's encoding to `out`.
+    ///
+    /// # Errors
+    ///
+    /// As [`DurableInput::encode`].
+    fn encode(value: &T, out: &mut Vec<u8>) -> Result<(), crate::durable::DurableError>;
+}
+
+#[cfg(feature = "durable")]
+#[diagnostic::do_not_recommend]
+impl<G, Flow: ?Sized, T: serde::Serialize + serde::de::DeserializeOwned> DurableFlowOutput<Flow, T>
+    for G
+{
+    #[inline]
+    fn encode(value: &T, out: &mut Vec<u8>) -> Result<(), crate::durable::DurableError> {
+        crate::__private::encode_value(value, "END", out)
+    }
+}

@@ -77,6 +77,21 @@ impl Context {
         self.step
     }
 
+    /// A key for the side effects of this step of this run: the run id and the step,
+    /// `"{run_id}-{step}"`. A durable run resumed after a crash runs the step that had not
+    /// been saved again, with the same key: give it to an API that deduplicates requests
+    /// (an idempotency key header, a unique column) so the effect happens once.
+    ///
+    /// ```
+    /// use typedflow::{Context, RunId};
+    ///
+    /// let cx = Context::new("Essay", RunId::from_u64(255));
+    /// assert_eq!(cx.idempotency_key(), "00000000000000ff-0");
+    /// ```
+    pub fn idempotency_key(&self) -> String {
+        format!("{}-{}", self.run_id, self.step)
+    }
+
     /// Hands a token to whoever streams this run ([`Run::stream`](crate::Run::stream)),
     /// as an [`Event::Token`](crate::events::Event::Token) of the node calling it: the way
     /// a node passes on an LLM's answer while it arrives.

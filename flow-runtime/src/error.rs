@@ -90,6 +90,20 @@ pub enum FlowError {
         /// The flow's name.
         flow: &'static str,
     },
+    /// A durable run could not save or load its checkpoint, or its checkpoint cannot be
+    /// resumed (the graph changed, the run finished, the state cannot be read): see
+    /// [`DurableError`](crate::durable::DurableError). Nothing saved before is lost.
+    #[error("flow `{flow}`: durable run {run_id} stopped")]
+    #[non_exhaustive]
+    Durable {
+        /// The flow's name.
+        flow: &'static str,
+        /// The run.
+        run_id: crate::RunId,
+        /// What went wrong.
+        #[source]
+        source: crate::durable::DurableError,
+    },
     /// The run did not finish within the flow's `timeout`.
     #[error("flow `{flow}` did not finish within its timeout of {timeout:?}")]
     #[non_exhaustive]
@@ -109,6 +123,7 @@ impl FlowError {
             | FlowError::StepLimit { flow, .. }
             | FlowError::Timeout { flow, .. }
             | FlowError::MergeConflict { flow, .. }
+            | FlowError::Durable { flow, .. }
             | FlowError::Cancelled { flow }
             | FlowError::ShuttingDown { flow } => flow,
         }
@@ -121,6 +136,7 @@ impl FlowError {
             FlowError::Timeout { .. }
             | FlowError::Cancelled { .. }
             | FlowError::MergeConflict { .. }
+            | FlowError::Durable { .. }
             | FlowError::ShuttingDown { .. } => None,
         }
     }
@@ -182,6 +198,15 @@ impl FlowError {
         matches!(self.innermost(), FlowError::ShuttingDown { .. })
     }
 
+    /// The durable run's own error, if its checkpoints failed it, in this flow or a
+    /// subgraph.
+    pub fn durable_error(&self) -> Option<&crate::durable::DurableError> {
+        match self.innermost() {
+            FlowError::Durable { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
     /// The kind of failure, as a node error of a flow used as a subgraph.
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -191,6 +216,7 @@ impl FlowError {
             FlowError::Cancelled { .. } => ErrorKind::Cancelled,
             FlowError::MergeConflict { .. } => ErrorKind::MergeConflict,
             FlowError::ShuttingDown { .. } => ErrorKind::Refused,
+            FlowError::Durable { .. } => ErrorKind::Durable,
         }
     }
 
@@ -228,11 +254,13 @@ pub enum ErrorKind {
     MergeConflict,
     /// A subgraph used as the node refused the run: it is shutting down.
     Refused,
+    /// A durable run's checkpoint could not be saved or resumed.
+    Durable,
 }
 
 impl ErrorKind {
     /// The label value: `node`, `timeout`, `circuit_open`, `cancelled`, `step_limit`,
-    /// `merge_conflict` or `refused`.
+    /// `merge_conflict`, `refused` or `durable`.
     pub const fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Node => "node",
@@ -242,6 +270,7 @@ impl ErrorKind {
             ErrorKind::StepLimit => "step_limit",
             ErrorKind::MergeConflict => "merge_conflict",
             ErrorKind::Refused => "refused",
+            ErrorKind::Durable => "durable",
         }
     }
 }

@@ -100,7 +100,7 @@ mod with_metrics {
     }
 
     /// The values of `outcome` on `flow_runs_total`, in the order of [`FlowKeys::runs`].
-    pub(crate) const OUTCOMES: [&str; 7] = [
+    pub(crate) const OUTCOMES: [&str; 8] = [
         "ok",
         "node_failed",
         "step_limit",
@@ -108,6 +108,7 @@ mod with_metrics {
         "cancelled",
         "merge_conflict",
         "refused",
+        "durable",
     ];
 
     impl FlowLabels {
@@ -123,6 +124,7 @@ mod with_metrics {
                     outcome_labels(flow, 4),
                     outcome_labels(flow, 5),
                     outcome_labels(flow, 6),
+                    outcome_labels(flow, 7),
                 ],
             }
         }
@@ -158,6 +160,7 @@ mod with_metrics {
                 Err(FlowError::Cancelled { .. }) => 4,
                 Err(FlowError::MergeConflict { .. }) => 5,
                 Err(FlowError::ShuttingDown { .. }) => 6,
+                Err(FlowError::Durable { .. }) => 7,
             };
             &self.runs[outcome]
         }
@@ -176,6 +179,7 @@ mod with_metrics {
                     Key::from_static_parts("flow_runs_total", &runs[4]),
                     Key::from_static_parts("flow_runs_total", &runs[5]),
                     Key::from_static_parts("flow_runs_total", &runs[6]),
+                    Key::from_static_parts("flow_runs_total", &runs[7]),
                 ],
             }
         }

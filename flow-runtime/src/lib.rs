@@ -37,6 +37,7 @@ pub mod checkpoint;
 pub mod checks;
 mod context;
 mod deps;
+pub mod durable;
 mod error;
 pub mod events;
 mod graph;

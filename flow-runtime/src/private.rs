@@ -706,6 +706,12 @@ impl<O> Unbuilt<O> {
     pub fn hook<H>(self, _: H) -> Self {
         self
     }
+    pub fn checkpoint<C>(self, _: &C) -> Self {
+        self
+    }
+    pub fn run_id(self, _: crate::RunId) -> Self {
+        self
+    }
     pub fn cancel_on(self, _: &tokio_util::sync::CancellationToken) -> Self {
         self
     }
@@ -839,6 +845,39 @@ pub fn step_limit<K: crate::StepHook>(hook: &K, flow: u32) -> u32 {
         Some(run) if run < flow => run,
         _ => flow,
     }
+}
+
+// -- durable flows -------------------------------------------------------------------
+
+pub use crate::durable::engine::{
+    DurableState, NoStore, Saver, StoreSaver, begin as durable_begin, decode_error, encode_step,
+    fingerprint,
+};
+#[cfg(feature = "durable")]
+pub use crate::durable::engine::{StepValue, decode_step, decode_value, encode_value};
+
+/// serde, for the code generated for durable flows.
+#[cfg(feature = "durable")]
+pub use serde;
+
+/// `#[flow(durable)]` needs the `durable` feature: without it, the generated code calls
+/// this and the build fails with this message.
+#[cfg(not(feature = "durable"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __flow_durable_feature {
+    () => {
+        ::core::compile_error!(
+            "`#[flow(durable)]` needs the `durable` feature of typedflow: `typedflow = { version = \"..\", features = [\"durable\"] }`"
+        );
+    };
+}
+/// Nothing: the `durable` feature is on.
+#[cfg(feature = "durable")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __flow_durable_feature {
+    () => {};
 }
 
 #[cfg(test)]

@@ -457,6 +457,64 @@ impl<'f, F: Flow + 'f, R, L, S> Run<'f, F, R, L, S> {
         self.limit(StepLimit(max_steps))
     }
 
+    /// Saves a checkpoint of the run to `store` after each step, before the next step
+    /// starts, so the run can be resumed ([`DurableFlow::resume`](crate::durable::DurableFlow::resume))
+    /// after a crash: for a `#[flow(durable)]` flow only. The run keeps its settings and
+    /// takes more: see [`DurableRun`](crate::durable::DurableRun).
+    ///
+    /// ```
+    /// # #[cfg(feature = "durable")] {
+    /// use typedflow::prelude::*;
+    /// use typedflow::checkpoint::{Checkpointer, MemoryStore};
+    ///
+    /// #[node]
+    /// async fn double(x: u32) -> u32 { x * 2 }
+    ///
+    /// #[node]
+    /// async fn inc(x: u32) -> u32 { x + 1 }
+    ///
+    /// graph! {
+    ///     #[flow(durable)]
+    ///     Calc(u32) -> u32 {
+    ///         START -> double -> inc -> END;
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// let run = RunId::from_u64(1);
+    /// let out = Calc::new(()).run(20).max_steps(5).checkpoint(&store).run_id(run).await;
+    /// assert_eq!(out.unwrap(), 41);
+    /// assert_eq!(store.history(run).await.unwrap().len(), 2);
+    /// # });
+    /// # }
+    /// ```
+    #[allow(clippy::type_complexity)] // reason: an opaque type cannot be named by an alias on stable Rust
+    #[inline(always)]
+    pub fn checkpoint<C: crate::checkpoint::Checkpointer + 'f>(
+        self,
+        store: &'f C,
+    ) -> crate::durable::DurableRun<
+        'f,
+        F,
+        C,
+        R,
+        L,
+        impl crate::durable::LaunchDurable<
+            'f,
+            F,
+            C,
+            (R, L),
+            Run = impl Future<Output = Result<F::Output, FlowError>>,
+        >,
+    >
+    where
+        F: crate::durable::DurableFlow,
+        (R, L): PerRun,
+    {
+        crate::durable::checkpointed(self.flow, store, self.input, self.hooks, self.limits)
+    }
+
     /// Runs and streams the run's [`Event`](crate::events::Event)s as they happen, then
     /// gives its output: see [`EventStream`]. Buffers at most
     /// [`EVENT_BUFFER`] events before the run waits for the consumer.
@@ -523,6 +581,13 @@ impl<F: Flow, R, L, S> core::fmt::Debug for Run<'_, F, R, L, S> {
 #[derive(Debug, Clone)]
 pub struct CancelOn(CancellationToken);
 
+impl CancelOn {
+    /// The limit of a run ended by `token`.
+    pub(crate) fn new(token: &CancellationToken) -> Self {
+        CancelOn(token.clone())
+    }
+}
+
 impl StepHook for CancelOn {
     async fn start<T, St: RunStart<T>>(
         &self,
@@ -550,6 +615,18 @@ enum Bound {
 #[derive(Debug, Clone, Copy)]
 pub struct Deadline(Bound);
 
+impl Deadline {
+    /// The limit of a run ended at `at`.
+    pub(crate) fn at(at: Instant) -> Self {
+        Deadline(Bound::At(at))
+    }
+
+    /// The limit of a run ended `timeout` after it starts.
+    pub(crate) fn after(timeout: Duration) -> Self {
+        Deadline(Bound::After(timeout))
+    }
+}
+
 impl StepHook for Deadline {
     async fn start<T, St: RunStart<T>>(
         &self,
@@ -569,6 +646,13 @@ impl StepHook for Deadline {
 /// through [`StepHook::step_limit`].
 #[derive(Debug, Clone, Copy)]
 pub struct StepLimit(u32);
+
+impl StepLimit {
+    /// The limit of a run of at most `max_steps` steps.
+    pub(crate) fn new(max_steps: u32) -> Self {
+        StepLimit(max_steps)
+    }
+}
 
 impl StepHook for StepLimit {
     #[inline(always)]

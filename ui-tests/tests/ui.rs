@@ -9,4 +9,6 @@ fn ui() {
     t.compile_fail("tests/fail/*.rs");
     // Mistakes of the catalogue's codes (one case each above) in newer graph shapes.
     t.compile_fail("tests/fail/shapes/*.rs");
+    // `#[flow(durable)]`: values that cannot be saved in a checkpoint.
+    t.compile_fail("tests/fail/durable/*.rs");
 }

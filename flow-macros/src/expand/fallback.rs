@@ -57,6 +57,21 @@ pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStr
             pub fn run(&self, input: #in_ty) -> ::typedflow::__private::Unbuilt<#output> {
                 ::core::unreachable!("the flow did not compile")
             }
+            pub fn resume<C>(
+                &self,
+                store: &C,
+                run_id: ::typedflow::RunId,
+            ) -> ::typedflow::__private::Unbuilt<#output> {
+                ::core::unreachable!("the flow did not compile")
+            }
+            pub fn fork<C>(
+                &self,
+                store: &C,
+                run_id: ::typedflow::RunId,
+                step: u32,
+            ) -> ::typedflow::__private::Unbuilt<#output> {
+                ::core::unreachable!("the flow did not compile")
+            }
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct Graph {
     /// `#[flow(local)]`: the flow runs on one thread, so its run future need not be
     /// `Send`; otherwise every node's future is checked to be.
     pub local: bool,
+    /// `#[flow(durable)]`: every step's input, the flow's input and its output are
+    /// checked serializable, and the flow can checkpoint and resume its runs.
+    pub durable: bool,
     pub nodes: Vec<Node>,
     pub entries: Vec<Entry>,
     pub edges: Vec<Edge>,

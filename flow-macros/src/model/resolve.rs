@@ -72,6 +72,7 @@ pub fn resolve(cx: &mut Diagnostics, mut input: GraphInput, args: FlowArgs) -> G
         max_steps_span: args.max_steps_span,
         timeout: args.timeout,
         local: args.local,
+        durable: args.durable,
         deps: args.deps,
         nodes,
         entries,

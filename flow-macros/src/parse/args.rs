@@ -24,9 +24,12 @@ pub struct FlowArgs {
     pub deps: Option<Type>,
     /// `#[flow(local)]`: the run future need not be `Send`.
     pub local: bool,
+    /// `#[flow(durable)]`: every value between steps is serializable, and runs can be
+    /// checkpointed and resumed.
+    pub durable: bool,
 }
 
-const FLOW_KEYS: &[&str] = &["name", "max_steps", "timeout", "deps", "local"];
+const FLOW_KEYS: &[&str] = &["name", "max_steps", "timeout", "deps", "local", "durable"];
 
 /// Reads `#[flow(..)]` arguments into `args`.
 pub fn parse_flow_args(cx: &mut Diagnostics, tokens: TokenStream, args: &mut FlowArgs) {
@@ -34,6 +37,7 @@ pub fn parse_flow_args(cx: &mut Diagnostics, tokens: TokenStream, args: &mut Flo
         match key {
             "deps" => args.deps = Some(meta.value()?.parse::<Type>()?),
             "local" => args.local = true,
+            "durable" => args.durable = true,
             _ => {
                 let expr: Expr = meta.value()?.parse()?;
                 match key {

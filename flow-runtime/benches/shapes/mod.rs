@@ -123,6 +123,15 @@ graph! {
     }
 }
 
+#[cfg(feature = "durable")]
+graph! {
+    /// `Chain10`, durable: run without a store, it must cost what `Chain10` costs.
+    #[flow(durable)]
+    pub DurableChain10(u64) -> u64 {
+        START -> n0 -> n1 -> n2 -> n3 -> n4 -> n5 -> n6 -> n7 -> n8 -> n9 -> END;
+    }
+}
+
 async fn inc(x: u64) -> u64 {
     x + 1
 }

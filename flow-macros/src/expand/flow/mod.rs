@@ -16,6 +16,7 @@
 
 mod api;
 mod describe;
+mod durable;
 mod hand;
 mod parallel;
 mod send;
@@ -98,11 +99,13 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
     let api = api::expand_api(&cx);
     let subgraph = subgraph::expand_subgraph(&cx);
     let flow_impl = describe::expand_flow_impl(&cx);
+    let durable = durable::expand_durable(&cx);
     quote! {
         #api
         #state
         #subgraph
         #flow_impl
+        #durable
     }
 }
 

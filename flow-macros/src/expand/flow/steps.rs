@@ -10,6 +10,18 @@ use crate::model::{Kind, Target};
 impl Cx<'_> {
     /// The body of `__flow_loop`: from the flow's input to its output, step by step.
     pub(super) fn run_loop(&self) -> TokenStream {
+        let entry = self.entry_state();
+        let steps = self.steps(None);
+        let nested = self.nested_table();
+        quote! {
+            #nested
+            let mut __flow_state = #entry;
+            #steps
+        }
+    }
+
+    /// The state of a run's first step, made of the flow's input `__flow_input`.
+    pub(super) fn entry_state(&self) -> TokenStream {
         let graph = self.graph;
         let state = &self.state;
         let entry = graph.entries.first().map(|e| e.to).unwrap_or(0);
@@ -31,18 +43,22 @@ impl Cx<'_> {
             }
             _ => self.pass_entry(entry, quote!(__flow_input)),
         };
-        let arms = graph.steps().map(|(i, _)| self.arm(i));
+        quote!(#state::#entry_variant(#entry_pass))
+    }
+
+    /// The loop over the steps from `__flow_state`; `save`, if given, runs after each
+    /// step, with the next state in `__flow_state`, before the next step starts.
+    pub(super) fn steps(&self, save: Option<TokenStream>) -> TokenStream {
+        let arms = self.graph.steps().map(|(i, _)| self.arm(i));
         let limit_check = self.limit_check();
-        let nested = self.nested_table();
         quote! {
-            #nested
-            let mut __flow_state = #state::#entry_variant(#entry_pass);
             loop {
                 #limit_check
                 ::typedflow::__private::advance(&mut __flow_cx);
                 __flow_state = match __flow_state {
                     #(#arms)*
                 };
+                #save
             }
         }
     }
@@ -51,7 +67,7 @@ impl Cx<'_> {
     /// subgraphs run, as `sub/node`), and where each user node's start: a subgraph's nodes
     /// go through this flow's hook under these names. Constants, built at compile time;
     /// their metric keys (`flow` = this flow, `node` = the path) on first use.
-    fn nested_table(&self) -> Option<TokenStream> {
+    pub(super) fn nested_table(&self) -> Option<TokenStream> {
         // Only calls that hand the hook on read it.
         let graph = self.graph;
         if !graph.user_nodes().any(|(k, _)| self.may_run_nodes(k)) {

@@ -236,7 +236,10 @@ fn traced_runs_arrive_as_otlp_spans_with_their_names_fields_and_parents() {
             .unwrap();
         rt.block_on(async {
             let request = tracing::info_span!("request", user = "ada");
-            assert_eq!(flow.run(1).instrument(request).await.unwrap(), 3);
+            assert_eq!(
+                flow.run(1).into_future().instrument(request).await.unwrap(),
+                3
+            );
             assert!(flow.run(49).await.is_err());
         });
     });

@@ -2,25 +2,15 @@
 //! file, and Postgres when `FLOW_TEST_DATABASE_URL` names a server (then a server that
 //! cannot be reached fails the test; it never skips).
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
+mod common;
+
 use std::time::{Duration, SystemTime};
 
 use typedflow::RunId;
 use typedflow::checkpoint::{Checkpoint, Checkpointer, MemoryStore, RunStatus, StoreError};
 use typedflow_store::SqliteStore;
 
-/// A run id no other test (or earlier run against a shared database) uses.
-fn fresh_run() -> RunId {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    RunId::from_u64(h.finish())
-}
+use common::fresh_run;
 
 fn step(run: RunId, n: u32) -> Checkpoint {
     Checkpoint::new(
@@ -227,28 +217,12 @@ async fn a_store_that_fails_writes_keeps_the_earlier_step() {
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;
+    use crate::common::{connect, database_url};
     use typedflow_store::PostgresStore;
-
-    /// The server the Postgres tests use, if the environment names one.
-    fn database_url() -> Option<String> {
-        std::env::var("FLOW_TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-    }
-
-    async fn connect(url: &str) -> PostgresStore {
-        match PostgresStore::connect(url).await {
-            Ok(store) => store,
-            Err(e) => panic!("FLOW_TEST_DATABASE_URL is set but the store cannot connect: {e:?}"),
-        }
-    }
 
     #[tokio::test]
     async fn postgres_store_conforms() {
         let Some(url) = database_url() else {
-            eprintln!(
-                "FLOW_TEST_DATABASE_URL is not set: the Postgres conformance suite did not run"
-            );
             return;
         };
         conformance(&connect(&url).await).await;

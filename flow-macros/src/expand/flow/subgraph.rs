@@ -10,7 +10,7 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
     let graph = cx.graph;
     let (name, nodes_ty, display_name) = (cx.name, &cx.nodes_ty, cx.display_name);
     let (input, output) = (&graph.input, &graph.output);
-    let node_states = node_states(cx);
+    let nodes_value = nodes_value(cx);
     let (bound, deps) = match &graph.deps {
         Some(ty) => (
             quote!(__FlowDeps: ::typedflow::Provides<#ty>,),
@@ -64,7 +64,7 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
             const NESTED: &'static [&'static str] = #nested;
 
             fn state() -> Self::State {
-                #nodes_ty((#(#node_states,)*))
+                #nodes_value
             }
 
             fn error_kind(error: &Self::Error) -> ::typedflow::ErrorKind {
@@ -78,23 +78,34 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
     }
 }
 
-/// The shared state of every user node, in `GRAPH.nodes` order: a node used under an
-/// alias (`node a = fetch;`) builds it named as the graph names it, so its policies'
-/// events and errors speak of `a`.
-fn node_states(cx: &Cx<'_>) -> Vec<TokenStream> {
+/// The shared state of every user node, in `GRAPH.nodes` order, as a value of
+/// `__Flow{Name}Nodes`: a node used under an alias (`node a = fetch;`) builds it named as
+/// the graph names it, so its policies' events and errors speak of `a`. Built field by
+/// field, so each field's type is checked on its own, on the node's name (the tuple
+/// struct's constructor would check them all at once, on `graph!`).
+pub(super) fn nodes_value(cx: &Cx<'_>) -> TokenStream {
+    let nodes_ty = &cx.nodes_ty;
     let state_fns = cx.each_node("state");
-    cx.graph
+    let fields: Vec<_> = cx
+        .graph
         .user_nodes()
         .zip(state_fns)
-        .map(|((_, n), state)| {
+        .enumerate()
+        .map(|(p, ((_, n), state))| {
             let aliased = n.ty.segments.last().is_some_and(|s| s.ident != n.name);
-            if !aliased {
-                return quote!(#state());
-            }
-            let (ty, name) = (&n.ty, n.name.to_string());
-            quote_spanned!(n.name.span()=> <#ty as ::typedflow::Node>::state_named(#name))
+            let state = if aliased {
+                let (ty, name) = (&n.ty, n.name.to_string());
+                quote_spanned!(n.name.span()=> <#ty as ::typedflow::Node>::state_named(#name))
+            } else {
+                quote_spanned!(n.name.span()=> #state())
+            };
+            let mut field = syn::Index::from(p);
+            field.span = n.name.span();
+            quote_spanned!(n.name.span()=> #field: #state)
         })
-        .collect()
+        .collect();
+    let end = syn::Index::from(fields.len());
+    quote!(#nodes_ty { #(#fields,)* #end: () })
 }
 
 /// `Node::NESTED` of the flow: its nodes' names, then the paths of what each runs inside

@@ -81,7 +81,7 @@ impl Cx<'_> {
         let own = graph.user_nodes().count();
         Some(quote! {
             const __FLOW_NESTED: &[::typedflow::NodeInfo] = {
-                const NAMES: &[&str] = <#name as ::typedflow::Node>::NESTED;
+                const NAMES: &[&str] = #name::<::typedflow::NoHook>::__FLOW_NESTED_NAMES;
                 const N: usize = NAMES.len();
                 const INFOS: [::typedflow::NodeInfo; N] =
                     ::typedflow::__private::nested_infos::<N>(NAMES, __flow_nested_keys);

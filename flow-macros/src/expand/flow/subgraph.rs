@@ -51,17 +51,29 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
             #hooked
         }
     };
+    // The flow is a node when its node states are `Send + Sync`, as `Node::State` must
+    // be. Said as a condition (higher-ranked, so rustc takes it as one and not as a
+    // fact to check here) so that a name in the graph that is not a node is reported
+    // on that name alone, and not again on the flow's name as a state not `Send`.
+    let sendable = quote!(for<'__flow> #nodes_ty: ::core::marker::Send + ::core::marker::Sync,);
+    let bound = quote!(#bound #sendable);
     let node_fn =
         crate::expand::node::node_fn_impl(&quote!(#name), &bound, &quote!(), &call, &call_hooked);
     let nested = nested_paths(cx);
     quote! {
-        impl ::typedflow::Node for #name {
+        impl<H> #name<H> {
+            // What the flow runs inside itself (`Node::NESTED`), for its own loop too.
+            #[doc(hidden)]
+            const __FLOW_NESTED_NAMES: &'static [&'static str] = #nested;
+        }
+
+        impl ::typedflow::Node for #name where #sendable {
             type Input = #input;
             type Output = #output;
             type Error = ::typedflow::FlowError;
             type State = #nodes_ty;
             const NAME: &'static str = #display_name;
-            const NESTED: &'static [&'static str] = #nested;
+            const NESTED: &'static [&'static str] = Self::__FLOW_NESTED_NAMES;
 
             fn state() -> Self::State {
                 #nodes_value

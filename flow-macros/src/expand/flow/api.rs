@@ -12,6 +12,7 @@ pub(super) fn expand_api(cx: &Cx<'_>) -> TokenStream {
     let (name, nodes_ty, deps, display_name) = (cx.name, &cx.nodes_ty, &cx.deps, cx.display_name);
     let (docs, vis) = (&graph.docs, &graph.vis);
     let node_states = cx.each_node("State");
+    let nodes_value = super::subgraph::nodes_value(cx);
     let new_doc = format!("Builds the flow `{name}` with its dependencies.");
     let run = expand_run(cx);
     quote! {
@@ -25,7 +26,11 @@ pub(super) fn expand_api(cx: &Cx<'_>) -> TokenStream {
 
         // The node states behind a private field: a public flow may have private nodes.
         #[doc(hidden)]
-        #vis struct #nodes_ty((#(#node_states,)*));
+        // One field per node, then a `()`: a struct's size depends on its last field
+        // alone, and a field's type is resolved only where that field is used, so a name
+        // in the graph that is not a node is reported once, on the name, and not again as
+        // an unsized flow or at the fields of the other nodes.
+        #vis struct #nodes_ty(#(#node_states,)* ());
 
         impl #name {
             /// The flow's name.
@@ -42,7 +47,7 @@ pub(super) fn expand_api(cx: &Cx<'_>) -> TokenStream {
                 #name {
                     __flow_deps: deps,
                     __flow_hook: ::typedflow::NoHook,
-                    __flow_nodes: <Self as ::typedflow::Node>::state(),
+                    __flow_nodes: #nodes_value,
                     __flow_runs: ::typedflow::__private::RunIds::new(),
                 }
             }
@@ -51,6 +56,10 @@ pub(super) fn expand_api(cx: &Cx<'_>) -> TokenStream {
         impl<H> #name<H> {
             /// Replaces the step hook, which wraps every node call of every run.
             pub fn with_hook<H2: ::typedflow::StepHook>(self, hook: H2) -> #name<H2> {
+                // Names each node's state, on the node's name: a name in the graph that
+                // is not a node is reported there, and not again here, where the node
+                // states are moved.
+                #(let _: ::core::marker::PhantomData<#node_states>;)*
                 #name {
                     __flow_deps: self.__flow_deps,
                     __flow_hook: hook,

@@ -66,12 +66,12 @@ fn state_impl(cx: &Cx<'_>) -> TokenStream {
         let (at, check) = check_at(cx, i);
         let (enc, dec) = (syn::Ident::new("encode", at), syn::Ident::new("decode", at));
         let graph_ty = quote_spanned!(at=> ::typedflow::checks::Graph);
-        encode.push(quote! {
+        encode.push(quote_spanned! {variant.span()=>
             Self::#variant(__flow_value) => ::typedflow::__private::encode_step(__flow_out, #name, |__flow_out| {
                 <#graph_ty as #check>::#enc(__flow_value, #name, __flow_out)
             }),
         });
-        decode.push(quote! {
+        decode.push(quote_spanned! {variant.span()=>
             #name => ::core::result::Result::Ok(Self::#variant(<#graph_ty as #check>::#dec(__flow_value)?)),
         });
     }

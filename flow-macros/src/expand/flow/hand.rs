@@ -55,7 +55,8 @@ impl Cx<'_> {
         let deps = &self.deps;
         let info = self.node_info(k);
         let p = self.graph.position(k).unwrap_or(0);
-        let field = Index::from(p);
+        let mut field = Index::from(p);
+        field.span = node.name.span();
         let future = if self.may_run_nodes(k) {
             // What the node runs inside itself (a subgraph's nodes) goes through the hook
             // too, under this flow's names for it. Not checked `Send` here: the call holds
@@ -65,7 +66,7 @@ impl Cx<'_> {
             quote_spanned! {node.name.span()=>
                 <#ty as ::typedflow::NodeFn<#deps>>::call_hooked(
                     __flow_deps,
-                    &__flow_nodes.0.#field,
+                    &__flow_nodes.#field,
                     #cx,
                     #hook,
                     #nested,
@@ -76,7 +77,7 @@ impl Cx<'_> {
             let call = quote_spanned! {node.name.span()=>
                 <#ty as ::typedflow::NodeFn<#deps>>::call(
                     __flow_deps,
-                    &__flow_nodes.0.#field,
+                    &__flow_nodes.#field,
                     #cx,
                     #input,
                 )
@@ -105,17 +106,19 @@ impl Cx<'_> {
 
     /// The run's error when user node `k` failed with `err`.
     pub(super) fn node_failed(&self, k: usize, err: TokenStream) -> TokenStream {
-        let ty = &self.graph.nodes[k].ty;
+        let node = &self.graph.nodes[k];
+        let ty = &node.ty;
         let info = self.node_info(k);
-        quote!(::typedflow::__private::node_failed::<#ty>(&__flow_cx, #info, #err))
+        quote_spanned!(node.name.span()=> ::typedflow::__private::node_failed::<#ty>(&__flow_cx, #info, #err))
     }
 
     /// The wrapper of a call of user node `k` inside a fan-out or a map, turning its
     /// error into the run's.
     pub(super) fn nested_call(&self, k: usize, call: TokenStream) -> TokenStream {
-        let ty = &self.graph.nodes[k].ty;
+        let node = &self.graph.nodes[k];
+        let ty = &node.ty;
         let info = self.node_info(k);
-        quote!(::typedflow::__private::nested::<#ty, _>(__flow_cx, #info, #call))
+        quote_spanned!(node.name.span()=> ::typedflow::__private::nested::<#ty, _>(__flow_cx, #info, #call))
     }
 
     /// The type of node `j` as written at an edge: its path, spanned on that edge's token,
@@ -276,8 +279,9 @@ impl Cx<'_> {
             }
             _ => self.pass_edge(&sender, j, value, at),
         };
-        let (state, variant) = (&self.state, &nodes[j].variant);
-        quote!(#state::#variant(#pass))
+        let variant = &nodes[j].variant;
+        let state = self.state_at(variant.span());
+        quote_spanned!(variant.span()=> #state::#variant(#pass))
     }
 
     /// The pattern of a route arm and the payload it hands on: the one field of a tuple

@@ -63,14 +63,22 @@ impl<'a> Cx<'a> {
     /// `<ty as Node>::what` for every user node, spanned on its name: the errors of a name
     /// that is not a node all fall on one token, where rustc merges the identical ones.
     fn each_node(&self, what: &str) -> Vec<TokenStream> {
-        let what = format_ident!("{}", what);
         self.graph
             .user_nodes()
             .map(|(_, n)| {
+                // Every token on the name, `what` too: a path of tokens spanned apart
+                // would be reported on the whole `graph!`.
+                let what = Ident::new(what, n.name.span());
                 let ty = &n.ty;
                 quote_spanned!(n.name.span()=> <#ty as ::typedflow::Node>::#what)
             })
             .collect()
+    }
+
+    /// The state enum's name spanned on `at`, a node's name: a path to one of its
+    /// variants then lies on that name alone, where an error about the node goes.
+    fn state_at(&self, at: proc_macro2::Span) -> Ident {
+        Ident::new(&self.state.to_string(), at)
     }
 
     /// The flow's step limit, as an expression.

@@ -13,7 +13,8 @@ impl Cx<'_> {
     pub(super) fn fan_arm(&self, i: usize, branches: &[Branch], merge: bool) -> TokenStream {
         let nodes = &self.graph.nodes;
         let node = &nodes[i];
-        let (state, variant) = (&self.state, &node.variant);
+        let variant = &node.variant;
+        let state = self.state_at(variant.span());
         // n - 1 clones and one move: each branch owns its input.
         let inputs: Vec<_> = (0..branches.len())
             .map(|b| format_ident!("__flow_v{}", b))
@@ -162,7 +163,8 @@ impl Cx<'_> {
     /// The arm of map step `i`: `worker` on every item, at most `limit` at once.
     pub(super) fn map_arm(&self, i: usize, worker: usize, limit: Option<u32>) -> TokenStream {
         let node = &self.graph.nodes[i];
-        let (state, variant) = (&self.state, &node.variant);
+        let variant = &node.variant;
+        let state = self.state_at(variant.span());
         let mapped = self.mapped(worker, limit, quote!(__flow_value));
         let on_ok = self.on_ok(i);
         quote_spanned! {node.name.span()=>

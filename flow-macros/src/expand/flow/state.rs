@@ -30,6 +30,11 @@ pub(super) fn expand_state(cx: &Cx<'_>) -> TokenStream {
         _ => input_of(i),
     });
     let step_names: Vec<String> = graph.steps().map(|(i, _)| graph.step_name(i)).collect();
+    // Each arm on its node's name, where the node's input type is checked.
+    let name_arms = variants
+        .iter()
+        .zip(&step_names)
+        .map(|(v, n)| quote_spanned!(v.span()=> Self::#v(_) => #n,));
     let variant_docs = step_names
         .iter()
         .map(|n| format!("`{n}` runs next, with this input."));
@@ -50,7 +55,7 @@ pub(super) fn expand_state(cx: &Cx<'_>) -> TokenStream {
             /// The name of the step this state runs next.
             pub fn node(&self) -> &'static str {
                 match self {
-                    #(Self::#variants(_) => #step_names,)*
+                    #(#name_arms)*
                 }
             }
         }

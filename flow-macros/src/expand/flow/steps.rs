@@ -23,7 +23,6 @@ impl Cx<'_> {
     /// The state of a run's first step, made of the flow's input `__flow_input`.
     pub(super) fn entry_state(&self) -> TokenStream {
         let graph = self.graph;
-        let state = &self.state;
         let entry = graph.entries.first().map(|e| e.to).unwrap_or(0);
         let entry_variant = &graph.nodes[entry].variant;
         let entry_pass = match &graph.nodes[entry].kind {
@@ -43,7 +42,8 @@ impl Cx<'_> {
             }
             _ => self.pass_entry(entry, quote!(__flow_input)),
         };
-        quote!(#state::#entry_variant(#entry_pass))
+        let state = self.state_at(entry_variant.span());
+        quote_spanned!(entry_variant.span()=> #state::#entry_variant(#entry_pass))
     }
 
     /// The loop over the steps from `__flow_state`; `save`, if given, runs after each
@@ -81,7 +81,7 @@ impl Cx<'_> {
         let own = graph.user_nodes().count();
         Some(quote! {
             const __FLOW_NESTED: &[::typedflow::NodeInfo] = {
-                const NAMES: &[&str] = <#name as ::typedflow::Node>::NESTED;
+                const NAMES: &[&str] = #name::<::typedflow::NoHook>::__FLOW_NESTED_NAMES;
                 const N: usize = NAMES.len();
                 const INFOS: [::typedflow::NodeInfo; N] =
                     ::typedflow::__private::nested_infos::<N>(NAMES, __flow_nested_keys);
@@ -149,7 +149,8 @@ impl Cx<'_> {
     /// edge or out of the run.
     fn node_arm(&self, i: usize) -> TokenStream {
         let node = &self.graph.nodes[i];
-        let (state, variant, ty) = (&self.state, &node.variant, &node.ty);
+        let (variant, ty) = (&node.variant, &node.ty);
+        let state = self.state_at(variant.span());
         let call = self.call(i, quote!(__flow_value), false);
         let on_ok = self.on_ok(i);
         let (keep, on_err) = match &node.error_edge {

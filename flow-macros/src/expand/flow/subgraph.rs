@@ -10,7 +10,7 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
     let graph = cx.graph;
     let (name, nodes_ty, display_name) = (cx.name, &cx.nodes_ty, cx.display_name);
     let (input, output) = (&graph.input, &graph.output);
-    let node_states = node_states(cx);
+    let nodes_value = nodes_value(cx);
     let (bound, deps) = match &graph.deps {
         Some(ty) => (
             quote!(__FlowDeps: ::typedflow::Provides<#ty>,),
@@ -51,20 +51,32 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
             #hooked
         }
     };
+    // The flow is a node when its node states are `Send + Sync`, as `Node::State` must
+    // be. Said as a condition (higher-ranked, so rustc takes it as one and not as a
+    // fact to check here) so that a name in the graph that is not a node is reported
+    // on that name alone, and not again on the flow's name as a state not `Send`.
+    let sendable = quote!(for<'__flow> #nodes_ty: ::core::marker::Send + ::core::marker::Sync,);
+    let bound = quote!(#bound #sendable);
     let node_fn =
         crate::expand::node::node_fn_impl(&quote!(#name), &bound, &quote!(), &call, &call_hooked);
     let nested = nested_paths(cx);
     quote! {
-        impl ::typedflow::Node for #name {
+        impl<H> #name<H> {
+            // What the flow runs inside itself (`Node::NESTED`), for its own loop too.
+            #[doc(hidden)]
+            const __FLOW_NESTED_NAMES: &'static [&'static str] = #nested;
+        }
+
+        impl ::typedflow::Node for #name where #sendable {
             type Input = #input;
             type Output = #output;
             type Error = ::typedflow::FlowError;
             type State = #nodes_ty;
             const NAME: &'static str = #display_name;
-            const NESTED: &'static [&'static str] = #nested;
+            const NESTED: &'static [&'static str] = Self::__FLOW_NESTED_NAMES;
 
             fn state() -> Self::State {
-                #nodes_ty((#(#node_states,)*))
+                #nodes_value
             }
 
             fn error_kind(error: &Self::Error) -> ::typedflow::ErrorKind {
@@ -78,23 +90,34 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
     }
 }
 
-/// The shared state of every user node, in `GRAPH.nodes` order: a node used under an
-/// alias (`node a = fetch;`) builds it named as the graph names it, so its policies'
-/// events and errors speak of `a`.
-fn node_states(cx: &Cx<'_>) -> Vec<TokenStream> {
+/// The shared state of every user node, in `GRAPH.nodes` order, as a value of
+/// `__Flow{Name}Nodes`: a node used under an alias (`node a = fetch;`) builds it named as
+/// the graph names it, so its policies' events and errors speak of `a`. Built field by
+/// field, so each field's type is checked on its own, on the node's name (the tuple
+/// struct's constructor would check them all at once, on `graph!`).
+pub(super) fn nodes_value(cx: &Cx<'_>) -> TokenStream {
+    let nodes_ty = &cx.nodes_ty;
     let state_fns = cx.each_node("state");
-    cx.graph
+    let fields: Vec<_> = cx
+        .graph
         .user_nodes()
         .zip(state_fns)
-        .map(|((_, n), state)| {
+        .enumerate()
+        .map(|(p, ((_, n), state))| {
             let aliased = n.ty.segments.last().is_some_and(|s| s.ident != n.name);
-            if !aliased {
-                return quote!(#state());
-            }
-            let (ty, name) = (&n.ty, n.name.to_string());
-            quote_spanned!(n.name.span()=> <#ty as ::typedflow::Node>::state_named(#name))
+            let state = if aliased {
+                let (ty, name) = (&n.ty, n.name.to_string());
+                quote_spanned!(n.name.span()=> <#ty as ::typedflow::Node>::state_named(#name))
+            } else {
+                quote_spanned!(n.name.span()=> #state())
+            };
+            let mut field = syn::Index::from(p);
+            field.span = n.name.span();
+            quote_spanned!(n.name.span()=> #field: #state)
         })
-        .collect()
+        .collect();
+    let end = syn::Index::from(fields.len());
+    quote!(#nodes_ty { #(#fields,)* #end: () })
 }
 
 /// `Node::NESTED` of the flow: its nodes' names, then the paths of what each runs inside

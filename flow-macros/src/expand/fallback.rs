@@ -117,7 +117,7 @@ mod tests {
             quote!(retry(attempts = "3")),
             quote!(
                 async fn fetch(url: String, http: &Http) -> Result<String, E> {
-                    todo!()
+                    Ok(url)
                 }
             ),
         );

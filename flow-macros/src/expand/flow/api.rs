@@ -109,16 +109,7 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
         &hooks,
         &self.__flow_hook
     )));
-    let launch = quote! {
-        impl ::typedflow::run::Launch<
-            '_,
-            Self,
-            (::typedflow::NoHook, ::typedflow::NoHook),
-            Run = impl ::core::future::Future<
-                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
-            >,
-        >
-    };
+    let launch = launch_type(output);
     quote! {
         impl<H: ::typedflow::StepHook> #name<H> {
             /// A run of the flow with `input`: await it to run the flow from its entry
@@ -200,5 +191,19 @@ fn expand_run_start(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
                 #bounded_loop
             }
         }
+    }
+}
+
+/// The launcher in the type of the `Run` that `run` returns.
+fn launch_type(output: &syn::Type) -> TokenStream {
+    quote! {
+        impl ::typedflow::run::Launch<
+            '_,
+            Self,
+            (::typedflow::NoHook, ::typedflow::NoHook),
+            Run = impl ::core::future::Future<
+                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
+            >,
+        >
     }
 }

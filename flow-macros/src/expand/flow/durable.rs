@@ -124,34 +124,34 @@ fn fingerprint(cx: &Cx<'_>) -> TokenStream {
 
 /// The start and resume of a checkpointed run, its loop, and `DurableFlow`.
 fn durable_run(cx: &Cx<'_>) -> TokenStream {
-    let graph = cx.graph;
-    let (name, nodes_ty, deps, state) = (cx.name, &cx.nodes_ty, &cx.deps, &cx.state);
-    let (input, output) = (&graph.input, &graph.output);
-    let entry = cx.entry_state();
-    let nested = cx.nested_table();
-    let steps = cx.steps(Some(quote! {
-        ::typedflow::__private::Saver::step(&mut __flow_saver, &__flow_cx, &__flow_state).await?;
-    }));
-    let out_at = output.span();
-    let finish = {
-        let check = syn::Ident::new("DurableFlowOutput", out_at);
-        let enc = syn::Ident::new("encode", out_at);
-        quote_spanned!(out_at=>
-            <::typedflow::checks::Graph as ::typedflow::checks::#check<#name, _>>::#enc(__flow_value, __flow_buf)
-        )
-    };
+    let name = cx.name;
     let start_ty = format_ident!("__Flow{}Durable", name);
-    let bounded = cx.with_deadline(quote! {
-        #name::<H>::__flow_steps(
-            &self.flow.__flow_deps,
-            &self.flow.__flow_nodes,
-            hook,
-            self.cx,
-            self.state,
-            self.saver,
-        )
-    });
-    let fingerprint = fingerprint(cx);
+    let resume_fork = resume_and_fork(cx);
+    let start = durable_start(cx, &start_ty);
+    let steps = durable_steps(cx);
+    let start_type = durable_start_type(cx, &start_ty);
+    let flow_impl = durable_flow_impl(cx);
+    quote! {
+        impl #name {
+            /// The fingerprint of the graph (nodes, edges, the types at each step): a
+            /// checkpoint with another one is not resumed.
+            pub const FINGERPRINT: u64 = <Self as ::typedflow::durable::DurableFlow>::FINGERPRINT;
+        }
+
+        impl<H: ::typedflow::StepHook> #name<H> {
+            #resume_fork
+            #start
+            #steps
+        }
+
+        #start_type
+        #flow_impl
+    }
+}
+
+/// The inherent `resume` and `fork`, as `DurableFlow` has them.
+fn resume_and_fork(cx: &Cx<'_>) -> TokenStream {
+    let output = &cx.graph.output;
     let launch = quote! {
         impl ::typedflow::durable::LaunchDurable<
             '__flow,
@@ -164,13 +164,6 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
         >
     };
     quote! {
-        impl #name {
-            /// The fingerprint of the graph (nodes, edges, the types at each step): a
-            /// checkpoint with another one is not resumed.
-            pub const FINGERPRINT: u64 = <Self as ::typedflow::durable::DurableFlow>::FINGERPRINT;
-        }
-
-        impl<H: ::typedflow::StepHook> #name<H> {
             /// Resumes the run `run_id` from its last checkpoint in `store`: see
             /// [`DurableFlow::resume`](::typedflow::durable::DurableFlow::resume).
             ///
@@ -217,7 +210,15 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
             > {
                 <Self as ::typedflow::durable::DurableFlow>::fork(self, store, run_id, step)
             }
+    }
+}
 
+/// `__flow_durable`: a new run, or the run of the last checkpoint, started through the
+/// hooks with a saver of its steps.
+fn durable_start(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
+    let (input, output) = (&cx.graph.input, &cx.graph.output);
+    let entry = cx.entry_state();
+    quote! {
             // What `DurableFlow::start_durable` runs: a new run, or the run of the last
             // checkpoint, with a saver of its steps into the store.
             #[doc(hidden)]
@@ -253,7 +254,26 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
                 )
                 .await
             }
+    }
+}
 
+/// `__flow_steps`: the run loop from a state, saving each step and the run's end.
+fn durable_steps(cx: &Cx<'_>) -> TokenStream {
+    let (name, nodes_ty, deps, state) = (cx.name, &cx.nodes_ty, &cx.deps, &cx.state);
+    let output = &cx.graph.output;
+    let nested = cx.nested_table();
+    let steps = cx.steps(Some(quote! {
+        ::typedflow::__private::Saver::step(&mut __flow_saver, &__flow_cx, &__flow_state).await?;
+    }));
+    let out_at = output.span();
+    let finish = {
+        let check = syn::Ident::new("DurableFlowOutput", out_at);
+        let enc = syn::Ident::new("encode", out_at);
+        quote_spanned!(out_at=>
+            <::typedflow::checks::Graph as ::typedflow::checks::#check<#name, _>>::#enc(__flow_value, __flow_buf)
+        )
+    };
+    quote! {
             // The run loop of `__flow_loop`, from a state, saving each step through the
             // saver before the next starts, and the run's end when it ends.
             #[doc(hidden)]
@@ -287,8 +307,23 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
                     ),
                 }
             }
-        }
+    }
+}
 
+/// The checkpointed run handed to the hooks to start (`RunStart`).
+fn durable_start_type(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
+    let (name, state, output) = (cx.name, &cx.state, &cx.graph.output);
+    let bounded = cx.with_deadline(quote! {
+        #name::<H>::__flow_steps(
+            &self.flow.__flow_deps,
+            &self.flow.__flow_nodes,
+            hook,
+            self.cx,
+            self.state,
+            self.saver,
+        )
+    });
+    quote! {
         /// A checkpointed run of the flow, ready to start with the hook its hooks choose.
         #[doc(hidden)]
         struct #start_ty<'__flow, '__store, H, __FlowStore> {
@@ -311,7 +346,14 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
                 #bounded
             }
         }
+    }
+}
 
+/// `impl DurableFlow`: the fingerprint and the start of a checkpointed run.
+fn durable_flow_impl(cx: &Cx<'_>) -> TokenStream {
+    let (name, input, output) = (cx.name, &cx.graph.input, &cx.graph.output);
+    let fingerprint = fingerprint(cx);
+    quote! {
         impl<H: ::typedflow::StepHook> ::typedflow::durable::DurableFlow for #name<H> {
             const FINGERPRINT: u64 = #fingerprint;
 

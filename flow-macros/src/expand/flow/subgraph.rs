@@ -36,21 +36,7 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
         __flow_hook,
         __flow_nested
     )));
-    let call_hooked = quote! {
-        #[inline]
-        fn call_hooked<'__flow, __FlowHook: ::typedflow::StepHook + ?::core::marker::Sized>(
-            __flow_deps: &'__flow __FlowDeps,
-            __flow_state: &'__flow Self::State,
-            __flow_cx: &'__flow ::typedflow::Context,
-            __flow_hook: &'__flow __FlowHook,
-            __flow_nested: &'static [::typedflow::NodeInfo],
-            __flow_input: Self::Input,
-        ) -> impl ::core::future::Future<
-            Output = ::core::result::Result<Self::Output, Self::Error>,
-        > + '__flow {
-            #hooked
-        }
-    };
+    let call_hooked = call_hooked(&hooked);
     // The flow is a node when its node states are `Send + Sync`, as `Node::State` must
     // be. Said as a condition (higher-ranked, so rustc takes it as one and not as a
     // fact to check here) so that a name in the graph that is not a node is reported
@@ -138,4 +124,23 @@ fn nested_paths(cx: &Cx<'_>) -> TokenStream {
         const NAMES: [&str; N] = ::typedflow::__private::nested_names::<N>(&[#(#names),*], &BYTES, PARTS);
         &NAMES
     }}
+}
+
+/// `NodeFn::call_hooked` of the flow as a node: its run with the calling flow's hook.
+fn call_hooked(hooked: &TokenStream) -> TokenStream {
+    quote! {
+        #[inline]
+        fn call_hooked<'__flow, __FlowHook: ::typedflow::StepHook + ?::core::marker::Sized>(
+            __flow_deps: &'__flow __FlowDeps,
+            __flow_state: &'__flow Self::State,
+            __flow_cx: &'__flow ::typedflow::Context,
+            __flow_hook: &'__flow __FlowHook,
+            __flow_nested: &'static [::typedflow::NodeInfo],
+            __flow_input: Self::Input,
+        ) -> impl ::core::future::Future<
+            Output = ::core::result::Result<Self::Output, Self::Error>,
+        > + '__flow {
+            #hooked
+        }
+    }
 }

@@ -15,12 +15,17 @@
 # - A new cluster in a temporary directory (outside the work tree, so the `postgres`
 #   user can reach it), run as that unprivileged user when we are root, listening on
 #   127.0.0.1:$POSTGRES_PORT only, trust authentication for the `flow` superuser.
+# - The port is below Linux's ephemeral range (32768-60999 by default): a port in that
+#   range can be held by any outgoing connection of the run, which no check for a
+#   listener sees, and the server then cannot bind. When the port is taken anyway, the
+#   next ones are tried, unless POSTGRES_PORT was set.
 #
 # Exports FLOW_TEST_DATABASE_URL. The log is target/postgres.log. The server runs in a
 # session of its own (setsid); postgres_stop ends it by that pid's process group and
 # removes the cluster.
 
-POSTGRES_PORT="${POSTGRES_PORT:-55432}"
+POSTGRES_PORT_FIXED="${POSTGRES_PORT:+1}"
+POSTGRES_PORT="${POSTGRES_PORT:-15432}"
 
 # shellcheck source=.ci/services.sh
 source "$(dirname "${BASH_SOURCE[0]}")/services.sh"
@@ -60,9 +65,9 @@ _postgres_as() {
 postgres_start() {
     mkdir -p target
     _postgres_install || return 1
-    service_port_free "$POSTGRES_PORT" POSTGRES_PORT || return 1
-    local bin
+    local bin tries=10 rc
     bin=$(_postgres_bin)
+    [ -z "$POSTGRES_PORT_FIXED" ] || tries=1
 
     POSTGRES_DIR=$(mktemp -d /tmp/typedflow-pg.XXXXXX) || return 1
     [ "$(id -u)" -ne 0 ] || chown postgres: "$POSTGRES_DIR" || return 1
@@ -70,30 +75,50 @@ postgres_start() {
         --no-sync >target/postgres-initdb.log 2>&1 ||
         { tail -n 30 target/postgres-initdb.log >&2; postgres_stop; return 1; }
 
-    local as=()
-    [ "$(id -u)" -ne 0 ] || as=(runuser -u postgres --)
-    service_spawn target/postgres.pid target/postgres.log \
-        "${as[@]}" "$bin/postgres" -D "$POSTGRES_DIR/data" -p "$POSTGRES_PORT" \
-        -c listen_addresses=127.0.0.1 -c unix_socket_directories="$POSTGRES_DIR" ||
-        { postgres_stop; return 1; }
-
-    local pid _
-    pid=$(cat target/postgres.pid)
-    for _ in $(seq 1 120); do
-        "$bin/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" && break
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "postgres exited; last lines of target/postgres.log:" >&2
+    while :; do
+        _postgres_serve "$bin" && break
+        rc=$?
+        tries=$((tries - 1))
+        # 2: the port was taken; anything else is a failure of its own.
+        if [ "$rc" -ne 2 ] || [ "$tries" -le 0 ]; then
+            echo "postgres did not start; last lines of target/postgres.log:" >&2
             tail -n 30 target/postgres.log >&2
             postgres_stop
             return 1
         fi
-        sleep 0.25
+        echo "postgres: 127.0.0.1:$POSTGRES_PORT is taken, trying the next port" >&2
+        POSTGRES_PORT=$((POSTGRES_PORT + 1))
     done
     "$bin/createdb" -h 127.0.0.1 -p "$POSTGRES_PORT" -U flow flow ||
         { tail -n 30 target/postgres.log >&2; postgres_stop; return 1; }
 
     export FLOW_TEST_DATABASE_URL="postgres://flow@127.0.0.1:$POSTGRES_PORT/flow"
     echo "postgres: a throwaway cluster on 127.0.0.1:$POSTGRES_PORT" >&2
+}
+
+# _postgres_serve BIN: starts the server on $POSTGRES_PORT and waits until it accepts
+# connections. Fails with 2 when the port is taken (a listener there, or a bind that
+# failed), with 1 otherwise; the server is stopped on failure.
+_postgres_serve() {
+    local bin="$1" as=() pid _
+    service_port_in_use "$POSTGRES_PORT" && return 2
+    [ "$(id -u)" -ne 0 ] || as=(runuser -u postgres --)
+    service_spawn target/postgres.pid target/postgres.log \
+        "${as[@]}" "$bin/postgres" -D "$POSTGRES_DIR/data" -p "$POSTGRES_PORT" \
+        -c listen_addresses=127.0.0.1 -c unix_socket_directories="$POSTGRES_DIR" ||
+        return 1
+    pid=$(cat target/postgres.pid)
+    for _ in $(seq 1 120); do
+        "$bin/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" && return 0
+        if ! kill -0 "$pid" 2>/dev/null; then
+            service_stop target/postgres.pid
+            grep -q "Address already in use" target/postgres.log && return 2
+            return 1
+        fi
+        sleep 0.25
+    done
+    service_stop target/postgres.pid
+    return 1
 }
 
 postgres_stop() {

@@ -53,6 +53,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::checkpoint::{Checkpointer, StoreError};
 use crate::events::{EVENT_BUFFER, EventHook, EventStream};
+#[cfg(feature = "durable")]
+pub use crate::interrupt::{Answered, Asks, Interrupt};
+pub use crate::interrupt::{Outcome, Waiting};
 use crate::run::{AddHook, AddLimit, CancelOn, Deadline, PerRun, StepLimit};
 use crate::{Flow, FlowError, RunId, StepHook};
 
@@ -119,6 +122,49 @@ pub enum DurableError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The run reached an interrupt, which waits for a person's answer, but it runs
+    /// without a checkpoint store to wait in.
+    #[error(
+        "the run reached interrupt `{interrupt}`, which waits for an answer to `{question}`, but it runs without a checkpoint store: run it with `.checkpoint(&store)`"
+    )]
+    #[non_exhaustive]
+    NoStore {
+        /// The interrupt's name in the graph.
+        interrupt: &'static str,
+        /// The question's type.
+        question: &'static str,
+    },
+    /// The run waits for an answer: it goes on with
+    /// [`resume_with`](DurableFlow::resume_with), not [`resume`](DurableFlow::resume).
+    #[error("run {run_id} waits for an answer to `{question}`: resume it with `resume_with`")]
+    #[non_exhaustive]
+    Waiting {
+        /// The run.
+        run_id: RunId,
+        /// The question's type.
+        question: String,
+    },
+    /// An answer was given to a run that does not wait for one: it was answered before,
+    /// or never asked.
+    #[error("run {run_id} is not waiting for an answer (it is {status}); was it answered already?")]
+    #[non_exhaustive]
+    NotWaiting {
+        /// The run.
+        run_id: RunId,
+        /// Where the run stands: `running`, `finished` or `failed`.
+        status: &'static str,
+    },
+    /// An answer to one question was given to a run that waits for another.
+    #[error("run {run_id} waits at `{waiting_for}`, not for an answer of type `{answered}`")]
+    #[non_exhaustive]
+    WrongQuestion {
+        /// The run.
+        run_id: RunId,
+        /// The question (or interrupt) the run waits for.
+        waiting_for: String,
+        /// The type of the answer given.
+        answered: &'static str,
+    },
     /// A value of the run could not be encoded (a serializer error, such as a map whose
     /// keys are not strings).
     #[error("the state of node `{node}` cannot be saved: {reason}")]
@@ -155,6 +201,15 @@ pub enum Begin<I> {
     },
     /// The run `run_id`, from its last checkpoint.
     Resume(RunId),
+    /// The run `run_id`, waiting at an interrupt, with the answer to its question.
+    Answer {
+        /// The run.
+        run_id: RunId,
+        /// The question's type as the graph writes it.
+        question: &'static str,
+        /// The answer, of the question's answer type.
+        answer: Box<dyn core::any::Any + Send>,
+    },
     /// A new run, from the checkpoint of step `step` of the run `from`.
     Fork {
         /// The run forked.
@@ -174,6 +229,10 @@ pub trait DurableFlow: Flow {
     /// computed at compile time. A checkpoint with another fingerprint is refused.
     const FINGERPRINT: u64;
 
+    /// What a checkpointed run of the flow gives: the flow's output, or for a flow with
+    /// interrupts an [`Outcome`] (its output, or the question it waits on).
+    type RunOutput;
+
     /// Starts or resumes a run that saves a checkpoint to `store` after each step: what a
     /// [`DurableRun`] calls when it is awaited. Use [`Run::checkpoint`](crate::Run::checkpoint)
     /// or [`resume`](Self::resume).
@@ -187,7 +246,7 @@ pub trait DurableFlow: Flow {
         begin: Begin<Self::Input>,
         hooks: R,
         store: &C,
-    ) -> impl Future<Output = Result<Self::Output, FlowError>>;
+    ) -> impl Future<Output = Result<Self::RunOutput, FlowError>>;
 
     /// Resumes the run `run_id` from its last checkpoint in `store`: awaited, it runs the
     /// step after that checkpoint and the rest of the run, saving each step as a
@@ -222,7 +281,7 @@ pub trait DurableFlow: Flow {
             Self,
             C,
             (crate::NoHook, crate::NoHook),
-            Run = impl Future<Output = Result<Self::Output, FlowError>>,
+            Run = impl Future<Output = Result<Self::RunOutput, FlowError>>,
         >,
     >
     where
@@ -266,7 +325,7 @@ pub trait DurableFlow: Flow {
             Self,
             C,
             (crate::NoHook, crate::NoHook),
-            Run = impl Future<Output = Result<Self::Output, FlowError>>,
+            Run = impl Future<Output = Result<Self::RunOutput, FlowError>>,
         >,
     >
     where
@@ -279,6 +338,69 @@ pub trait DurableFlow: Flow {
         };
         assemble(self, store, begin, crate::NoHook, crate::NoHook)
     }
+
+    /// Resumes the run `run_id`, which waits at an interrupt asking `Q`, with `answer`:
+    /// the step after the interrupt takes the question and the answer
+    /// ([`Answered`]), and the run goes on as [`resume`](Self::resume) would. The
+    /// answer's type is the one the graph declares for `Q` ([`Asks::Answer`]); `Q` is
+    /// inferred when the flow asks one question type, and named
+    /// (`resume_with::<Approval>`) otherwise.
+    ///
+    /// The answer is saved as the run's next checkpoint before anything runs: of two
+    /// calls answering one run at once, the store lets one save it, and the other ends
+    /// with its conflict ([`StoreError::Conflict`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`resume`](Self::resume), and [`DurableError::NotWaiting`] when the run does
+    /// not wait (it was answered before), [`DurableError::WrongQuestion`] when it waits
+    /// for the answer to another question.
+    #[cfg(feature = "durable")]
+    #[allow(clippy::type_complexity)] // reason: an opaque type cannot be named by an alias on stable Rust
+    #[inline(always)]
+    fn resume_with<'f, Q, C: Checkpointer>(
+        &'f self,
+        store: &'f C,
+        run_id: RunId,
+        answer: <Self as Asks<Q>>::Answer,
+    ) -> DurableRun<
+        'f,
+        Self,
+        C,
+        crate::NoHook,
+        crate::NoHook,
+        impl LaunchDurable<
+            'f,
+            Self,
+            C,
+            (crate::NoHook, crate::NoHook),
+            Run = impl Future<Output = Result<Self::RunOutput, FlowError>>,
+        >,
+    >
+    where
+        Self: Sized + Asks<Q>,
+    {
+        let begin = Begin::Answer {
+            run_id,
+            question: <Self as Asks<Q>>::QUESTION,
+            answer: Box::new(answer),
+        };
+        assemble(self, store, begin, crate::NoHook, crate::NoHook)
+    }
+
+    /// The question the run `run_id` waits on, read from its last checkpoint in
+    /// `store`: for a program that did not start the run, to show the question before
+    /// answering it.
+    ///
+    /// # Errors
+    ///
+    /// [`FlowError::Durable`]: [`DurableError::NotWaiting`] when the run does not wait,
+    /// and as [`resume`](Self::resume) when its checkpoint cannot be read.
+    fn waiting<C: Checkpointer>(
+        &self,
+        store: &C,
+        run_id: RunId,
+    ) -> impl Future<Output = Result<Waiting, FlowError>>;
 }
 
 /// Starts a durable run: implemented for every function with the signature of
@@ -286,7 +408,7 @@ pub trait DurableFlow: Flow {
 /// to implement or call.
 pub trait LaunchDurable<'f, F: DurableFlow + 'f, C: 'f, R> {
     /// The run's future.
-    type Run: Future<Output = Result<F::Output, FlowError>>;
+    type Run: Future<Output = Result<F::RunOutput, FlowError>>;
 
     /// Starts the run.
     fn launch(self, flow: &'f F, begin: Begin<F::Input>, hooks: R, store: &'f C) -> Self::Run;
@@ -297,7 +419,7 @@ where
     F: DurableFlow + 'f,
     C: 'f,
     S: FnOnce(&'f F, Begin<F::Input>, R, &'f C) -> Fut,
-    Fut: Future<Output = Result<F::Output, FlowError>>,
+    Fut: Future<Output = Result<F::RunOutput, FlowError>>,
 {
     type Run = Fut;
 
@@ -342,7 +464,7 @@ fn assemble<'f, F: DurableFlow + 'f, C: Checkpointer + 'f, R, L>(
     C,
     R,
     L,
-    impl LaunchDurable<'f, F, C, (R, L), Run = impl Future<Output = Result<F::Output, FlowError>>>,
+    impl LaunchDurable<'f, F, C, (R, L), Run = impl Future<Output = Result<F::RunOutput, FlowError>>>,
 >
 where
     (R, L): PerRun,
@@ -373,7 +495,7 @@ pub(crate) fn checkpointed<'f, F: DurableFlow + 'f, C: Checkpointer + 'f, R, L>(
     C,
     R,
     L,
-    impl LaunchDurable<'f, F, C, (R, L), Run = impl Future<Output = Result<F::Output, FlowError>>>,
+    impl LaunchDurable<'f, F, C, (R, L), Run = impl Future<Output = Result<F::RunOutput, FlowError>>>,
 >
 where
     (R, L): PerRun,
@@ -388,7 +510,7 @@ where
 /// The type of a [`DurableRun`] with hooks `R` and limits `L`.
 macro_rules! durable_run_type {
     ($R:ty, $L:ty) => {
-        DurableRun<'f, F, C, $R, $L, impl LaunchDurable<'f, F, C, ($R, $L), Run = impl Future<Output = Result<F::Output, FlowError>>>>
+        DurableRun<'f, F, C, $R, $L, impl LaunchDurable<'f, F, C, ($R, $L), Run = impl Future<Output = Result<F::RunOutput, FlowError>>>>
     };
 }
 
@@ -483,7 +605,7 @@ impl<'f, F: DurableFlow + 'f, C: Checkpointer + 'f, R, L, S> DurableRun<'f, F, C
     #[inline(always)]
     pub fn stream(
         self,
-    ) -> EventStream<F::Output, impl Future<Output = Result<F::Output, FlowError>>>
+    ) -> EventStream<F::RunOutput, impl Future<Output = Result<F::RunOutput, FlowError>>>
     where
         R: AddHook<EventHook>,
         (R::Out, L): PerRun,
@@ -496,7 +618,7 @@ impl<'f, F: DurableFlow + 'f, C: Checkpointer + 'f, R, L, S> DurableRun<'f, F, C
     pub fn stream_buffered(
         self,
         buffer: usize,
-    ) -> EventStream<F::Output, impl Future<Output = Result<F::Output, FlowError>>>
+    ) -> EventStream<F::RunOutput, impl Future<Output = Result<F::RunOutput, FlowError>>>
     where
         R: AddHook<EventHook>,
         (R::Out, L): PerRun,
@@ -521,7 +643,7 @@ where
     C: 'f,
     S: LaunchDurable<'f, F, C, (R, L)>,
 {
-    type Output = Result<F::Output, FlowError>;
+    type Output = Result<F::RunOutput, FlowError>;
     type IntoFuture = S::Run;
 
     #[inline(always)]
@@ -543,7 +665,7 @@ impl<F: Flow, C, R, L, S> core::fmt::Debug for DurableRun<'_, F, C, R, L, S> {
 pub(crate) mod engine {
     use core::future::Future;
 
-    use super::{Begin, DurableError};
+    use super::{Begin, DurableError, Waiting};
     use crate::checkpoint::{Checkpoint, Checkpointer, RunStatus, StoreError};
     use crate::{Context, FlowError, GraphInfo, RunId};
 
@@ -563,22 +685,60 @@ pub(crate) mod engine {
         ///
         /// [`DurableError::Decode`] (with run id 0 and step 0, which the caller fills in).
         fn decode(bytes: &[u8]) -> Result<Self, DurableError>;
+        /// The question's type, when the state is an interrupt's: a run saved in it waits.
+        ///
+        /// # Default
+        ///
+        /// `None`: a flow without interrupts never waits.
+        #[inline(always)]
+        fn waits(&self) -> Option<&'static str> {
+            None
+        }
+        /// The waiting run of an interrupt's state, saved at `step` of the run `run_id`;
+        /// `None` for another state.
+        ///
+        /// # Default
+        ///
+        /// `None`: a flow without interrupts never waits.
+        #[inline(always)]
+        fn into_waiting(self, run_id: RunId, step: u32) -> Option<Waiting> {
+            let _ = (run_id, step);
+            None
+        }
     }
 
-    /// Where a durable run's loop hands its states: nowhere ([`NoStore`]), or a store.
+    /// Where a durable run's loop hands its states: a store ([`StoreSaver`]).
     pub trait Saver {
-        /// The run's first state, before its first step (or the state it resumes from).
+        /// The run's first state, before its first step (or the state it resumes from),
+        /// and whether the store holds it already (it does for a resumed run).
         ///
         /// # Errors
         ///
         /// The run's error when the state does not encode.
-        fn begin<S: DurableState>(&mut self, cx: &Context, state: &S) -> Result<(), FlowError>;
-        /// Saves the state after the step `cx.step()`.
+        fn begin<S: DurableState>(
+            &mut self,
+            cx: &Context,
+            state: &S,
+            stored: bool,
+        ) -> Result<(), FlowError>;
+        /// Saves the state after the step `cx.step()`: as waiting, if it is an
+        /// interrupt's.
         fn step<S: DurableState>(
             &mut self,
             cx: &Context,
             state: &S,
         ) -> impl Future<Output = Result<(), FlowError>>;
+        /// The run stops at an interrupt asking `question`, whose state `encode` writes:
+        /// saves it as waiting unless the last checkpoint already is, and returns the
+        /// step of the waiting checkpoint.
+        fn waiting<E>(
+            &mut self,
+            cx: &Context,
+            question: &'static str,
+            encode: E,
+        ) -> impl Future<Output = Result<u32, FlowError>>
+        where
+            E: FnOnce(&mut Vec<u8>) -> Result<(), DurableError>;
         /// Records the run's output, encoded by `encode`, as its end.
         fn finished<O, E>(
             &mut self,
@@ -592,41 +752,6 @@ pub(crate) mod engine {
         fn failed(&mut self, cx: &Context, error: FlowError) -> impl Future<Output = FlowError>;
     }
 
-    /// A durable flow's run without a store: saves nothing, costs nothing.
-    #[derive(Debug, Clone, Copy)]
-    pub struct NoStore;
-
-    impl Saver for NoStore {
-        #[inline(always)]
-        fn begin<S: DurableState>(&mut self, _: &Context, _: &S) -> Result<(), FlowError> {
-            Ok(())
-        }
-        #[inline(always)]
-        fn step<S: DurableState>(
-            &mut self,
-            _: &Context,
-            _: &S,
-        ) -> impl Future<Output = Result<(), FlowError>> {
-            core::future::ready(Ok(()))
-        }
-        #[inline(always)]
-        fn finished<O, E>(
-            &mut self,
-            _: &Context,
-            _: &O,
-            _: E,
-        ) -> impl Future<Output = Result<(), FlowError>>
-        where
-            E: FnOnce(&O, &mut Vec<u8>) -> Result<(), DurableError>,
-        {
-            core::future::ready(Ok(()))
-        }
-        #[inline(always)]
-        fn failed(&mut self, _: &Context, error: FlowError) -> impl Future<Output = FlowError> {
-            core::future::ready(error)
-        }
-    }
-
     /// A durable flow's run with a store: one checkpoint per step.
     pub struct StoreSaver<'s, C> {
         store: &'s C,
@@ -635,6 +760,8 @@ pub(crate) mod engine {
         last: Checkpoint,
         /// Whether the store failed: a failure is then not recorded in it.
         broken: bool,
+        /// Whether `last` is in the store, as it was made.
+        stored: bool,
     }
 
     impl<'s, C: Checkpointer> StoreSaver<'s, C> {
@@ -650,6 +777,7 @@ pub(crate) mod engine {
                 graph,
                 last: Checkpoint::new(graph.name, fingerprint, run_id, 0, graph.entry, Vec::new()),
                 broken: false,
+                stored: false,
             }
         }
 
@@ -675,8 +803,12 @@ pub(crate) mod engine {
             cp.status = status;
             cp.touch();
             match self.store.save(&self.last).await {
-                Ok(()) => Ok(()),
+                Ok(()) => {
+                    self.stored = true;
+                    Ok(())
+                }
                 Err(e) => {
+                    self.stored = false;
                     self.broken = true;
                     Err(self.error(DurableError::Store(e)))
                 }
@@ -684,8 +816,16 @@ pub(crate) mod engine {
         }
 
         fn encode<S: DurableState>(&mut self, state: &S) -> Result<(), FlowError> {
+            self.encode_with(|out| state.encode(out))
+        }
+
+        fn encode_with(
+            &mut self,
+            encode: impl FnOnce(&mut Vec<u8>) -> Result<(), DurableError>,
+        ) -> Result<(), FlowError> {
+            self.stored = false;
             self.last.state.clear();
-            match state.encode(&mut self.last.state) {
+            match encode(&mut self.last.state) {
                 Ok(()) => Ok(()),
                 Err(e) => {
                     self.broken = true;
@@ -696,11 +836,23 @@ pub(crate) mod engine {
     }
 
     impl<C: Checkpointer> Saver for StoreSaver<'_, C> {
-        fn begin<S: DurableState>(&mut self, cx: &Context, state: &S) -> Result<(), FlowError> {
+        fn begin<S: DurableState>(
+            &mut self,
+            cx: &Context,
+            state: &S,
+            stored: bool,
+        ) -> Result<(), FlowError> {
             self.last.step = cx.step();
             self.last.node.clear();
             self.last.node.push_str(state.step_name());
-            self.encode(state)
+            self.encode(state)?;
+            if let Some(question) = state.waits() {
+                self.last.status = RunStatus::Waiting {
+                    question: question.to_owned(),
+                };
+            }
+            self.stored = stored;
+            Ok(())
         }
 
         async fn step<S: DurableState>(
@@ -709,8 +861,42 @@ pub(crate) mod engine {
             state: &S,
         ) -> Result<(), FlowError> {
             self.encode(state)?;
-            self.save(cx.step(), state.step_name(), RunStatus::Running)
-                .await
+            let status = match state.waits() {
+                Some(question) => RunStatus::Waiting {
+                    question: question.to_owned(),
+                },
+                None => RunStatus::Running,
+            };
+            self.save(cx.step(), state.step_name(), status).await
+        }
+
+        async fn waiting<E>(
+            &mut self,
+            cx: &Context,
+            question: &'static str,
+            encode: E,
+        ) -> Result<u32, FlowError>
+        where
+            E: FnOnce(&mut Vec<u8>) -> Result<(), DurableError>,
+        {
+            if self.stored && self.last.status.question() == Some(question) {
+                return Ok(self.last.step);
+            }
+            // Not saved yet (a new run whose first step is the interrupt), or saved as
+            // running (a fork of a waiting step): saved now, before the interrupt's step.
+            let step = if self.stored {
+                cx.step()
+            } else {
+                cx.step().saturating_sub(1)
+            };
+            let node = core::mem::take(&mut self.last.node);
+            self.encode_with(encode)?;
+            let status = RunStatus::Waiting {
+                question: question.to_owned(),
+            };
+            self.save(step, &node, status).await?;
+            self.last.node = node;
+            Ok(step)
         }
 
         async fn finished<O, E>(
@@ -749,9 +935,23 @@ pub(crate) mod engine {
         }
     }
 
+    /// Where a durable run begins: its context, its state, whether the store holds that
+    /// state already, and the answer it was resumed with, if any.
+    pub struct Begun<S> {
+        /// The run's context, at the step of its state.
+        pub cx: Context,
+        /// The state the run begins with.
+        pub state: S,
+        /// Whether the store holds the state (a resumed or forked run).
+        pub stored: bool,
+        /// The answer to the question the run waits on (`resume_with`).
+        pub answer: Option<Box<dyn core::any::Any + Send>>,
+    }
+
     /// The context and the state of a durable run beginning at `begin`: a new run at its
     /// first step, or the run of the last checkpoint, checked to be of this flow's graph,
-    /// not finished, and decodable.
+    /// not finished, and decodable; a run that waits is resumed only with an answer to
+    /// its question.
     ///
     /// # Errors
     ///
@@ -763,30 +963,121 @@ pub(crate) mod engine {
         fresh: impl FnOnce() -> RunId,
         entry: impl FnOnce(I) -> S,
         store: &C,
-    ) -> Result<(Context, S), FlowError> {
-        let run_id = match begin {
+    ) -> Result<Begun<S>, FlowError> {
+        let begun = |cx, state, answer| Begun {
+            cx,
+            state,
+            stored: true,
+            answer,
+        };
+        let error = |run_id, source| FlowError::Durable {
+            flow: graph.name,
+            run_id,
+            source,
+        };
+        match begin {
             Begin::Input { input, run_id } => {
                 let run_id = run_id.unwrap_or_else(fresh);
-                return Ok((Context::new(graph.name, run_id), entry(input)));
+                Ok(Begun {
+                    cx: Context::new(graph.name, run_id),
+                    state: entry(input),
+                    stored: false,
+                    answer: None,
+                })
             }
-            Begin::Resume(run_id) => run_id,
+            Begin::Resume(run_id) => {
+                let (cx, state, cp) = load(graph, fingerprint, run_id, store, None).await?;
+                if let Some(question) = cp.status.question() {
+                    let question = question.to_owned();
+                    return Err(error(run_id, DurableError::Waiting { run_id, question }));
+                }
+                Ok(begun(cx, state, None))
+            }
+            Begin::Answer {
+                run_id,
+                question,
+                answer,
+            } => {
+                let (cx, state, cp) = load(graph, fingerprint, run_id, store, None)
+                    .await
+                    .map_err(|e| match e.durable_error() {
+                        Some(DurableError::Finished { .. }) => error(
+                            run_id,
+                            DurableError::NotWaiting {
+                                run_id,
+                                status: RunStatus::Finished.name(),
+                            },
+                        ),
+                        _ => e,
+                    })?;
+                match cp.status.question() {
+                    Some(waits) if waits == question => Ok(begun(cx, state, Some(answer))),
+                    Some(waits) => Err(error(
+                        run_id,
+                        DurableError::WrongQuestion {
+                            run_id,
+                            waiting_for: waits.to_owned(),
+                            answered: question,
+                        },
+                    )),
+                    None => Err(error(
+                        run_id,
+                        DurableError::NotWaiting {
+                            run_id,
+                            status: cp.status.name(),
+                        },
+                    )),
+                }
+            }
             Begin::Fork { from, step, run_id } => {
                 let (old, state, cp) = load(graph, fingerprint, from, store, Some(step)).await?;
                 let run_id = run_id.unwrap_or_else(fresh);
                 let mut cx = Context::new(graph.name, run_id);
                 cx.step = old.step;
-                let copy =
+                let mut copy =
                     Checkpoint::new(graph.name, fingerprint, run_id, cp.step, cp.node, cp.state);
-                store.save(&copy).await.map_err(|e| FlowError::Durable {
-                    flow: graph.name,
-                    run_id,
-                    source: DurableError::Store(e),
-                })?;
-                return Ok((cx, state));
+                if matches!(cp.status, RunStatus::Waiting { .. }) {
+                    // A fork of a waiting step waits for its own answer.
+                    copy = copy.with_status(cp.status);
+                }
+                store
+                    .save(&copy)
+                    .await
+                    .map_err(|e| error(run_id, DurableError::Store(e)))?;
+                Ok(begun(cx, state, None))
             }
+        }
+    }
+
+    /// The waiting run `run_id`, as its last checkpoint in `store` describes it.
+    ///
+    /// # Errors
+    ///
+    /// [`FlowError::Durable`]: [`DurableError::NotWaiting`] when the run does not wait,
+    /// or why its checkpoint cannot be read.
+    pub async fn waiting<S: DurableState, C: Checkpointer>(
+        graph: &'static GraphInfo,
+        fingerprint: u64,
+        store: &C,
+        run_id: RunId,
+    ) -> Result<Waiting, FlowError> {
+        let not_waiting = |status| FlowError::Durable {
+            flow: graph.name,
+            run_id,
+            source: DurableError::NotWaiting { run_id, status },
         };
-        let (cx, state, _) = load(graph, fingerprint, run_id, store, None).await?;
-        Ok((cx, state))
+        let (_, state, cp): (_, S, _) = load(graph, fingerprint, run_id, store, None)
+            .await
+            .map_err(|e| match e.durable_error() {
+                Some(DurableError::Finished { .. }) => not_waiting("finished"),
+                _ => e,
+            })?;
+        match cp.status {
+            RunStatus::Waiting { .. } => state
+                .into_waiting(run_id, cp.step)
+                .ok_or_else(|| not_waiting(cp.status.name())),
+            status => Err(not_waiting(status.name())),
+        }
     }
 
     /// The checkpoint of the run `run_id` at `step` (its last if `None`), checked to be of

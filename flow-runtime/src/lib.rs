@@ -42,6 +42,7 @@ mod error;
 pub mod events;
 mod graph;
 mod hook;
+mod interrupt;
 mod keys;
 mod merge;
 mod node;

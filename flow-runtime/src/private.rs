@@ -850,11 +850,13 @@ pub fn step_limit<K: crate::StepHook>(hook: &K, flow: u32) -> u32 {
 // -- durable flows -------------------------------------------------------------------
 
 pub use crate::durable::engine::{
-    DurableState, NoStore, Saver, StoreSaver, begin as durable_begin, decode_error, encode_step,
-    fingerprint,
+    Begun, DurableState, Saver, StoreSaver, begin as durable_begin, decode_error, encode_step,
+    fingerprint, waiting as durable_waiting,
 };
 #[cfg(feature = "durable")]
 pub use crate::durable::engine::{StepValue, decode_step, decode_value, encode_value};
+#[cfg(feature = "durable")]
+pub use crate::interrupt::engine::{answered, interrupted, waiting, waiting_at};
 
 /// serde, for the code generated for durable flows.
 #[cfg(feature = "durable")]

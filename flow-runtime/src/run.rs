@@ -460,7 +460,9 @@ impl<'f, F: Flow + 'f, R, L, S> Run<'f, F, R, L, S> {
     /// Saves a checkpoint of the run to `store` after each step, before the next step
     /// starts, so the run can be resumed ([`DurableFlow::resume`](crate::durable::DurableFlow::resume))
     /// after a crash: for a `#[flow(durable)]` flow only. The run keeps its settings and
-    /// takes more: see [`DurableRun`](crate::durable::DurableRun).
+    /// takes more: see [`DurableRun`](crate::durable::DurableRun). It gives the flow's
+    /// output, or for a flow with interrupts an [`Outcome`](crate::durable::Outcome):
+    /// the output, or the question the run waits on.
     ///
     /// ```
     /// # #[cfg(feature = "durable")] {
@@ -505,7 +507,7 @@ impl<'f, F: Flow + 'f, R, L, S> Run<'f, F, R, L, S> {
             F,
             C,
             (R, L),
-            Run = impl Future<Output = Result<F::Output, FlowError>>,
+            Run = impl Future<Output = Result<F::RunOutput, FlowError>>,
         >,
     >
     where

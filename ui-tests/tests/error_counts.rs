@@ -8,6 +8,7 @@ use std::path::Path;
 const EXPECTED: &[(&str, usize)] = &[
     ("ambiguous_edge", 1),
     ("bad_alias", 1),
+    ("misplaced_interrupt", 1),
     ("bad_argument_type", 4), // four bad values, each its own mistake
     ("bad_error_edge", 1),
     ("dead_end", 1),
@@ -73,6 +74,11 @@ const EXPECTED: &[(&str, usize)] = &[
     ("durable/flow_output_not_serializable", 1),
     ("durable/graph_error", 1),
     ("durable/node_input_not_serializable", 1),
+    // Interrupts: a hand-over of another type than the question, an answer that cannot
+    // be saved, and `resume_with` given an answer of another type.
+    ("durable/interrupt_not_serializable", 1),
+    ("durable/interrupt_wrong_answer", 1),
+    ("durable/interrupt_wrong_question", 1),
 ];
 
 #[test]

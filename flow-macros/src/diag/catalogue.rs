@@ -88,6 +88,7 @@ codes! {
     BadErrorEdge = "bad_error_edge",
     DuplicateNode = "duplicate_node",
     BadAlias = "bad_alias",
+    MisplacedInterrupt = "misplaced_interrupt",
     GraphSyntax = "graph_syntax",
     MisplacedAttribute = "misplaced_attribute",
     NodeNotAsync = "node_not_async",
@@ -379,6 +380,40 @@ pub fn unused_alias(name: &str) -> Message {
     msg(
         Code::BadAlias,
         format!("node `{name}` is declared but no edge uses it; connect it or remove it"),
+    )
+}
+
+// -- interrupts ----------------------------------------------------------------------
+
+pub fn interrupt_needs_durable(name: &str) -> Message {
+    msg(
+        Code::MisplacedInterrupt,
+        format!(
+            "interrupt `{name}` needs a durable flow, whose store keeps a waiting run: add `#[flow(durable)]` to the flow"
+        ),
+    )
+}
+
+pub fn interrupt_inside(name: &str) -> Message {
+    msg(
+        Code::MisplacedInterrupt,
+        format!(
+            "interrupt `{name}` cannot be inside a fan-out or a map: a run waits only between steps; put it before the fan-out or after its join"
+        ),
+    )
+}
+
+pub fn interrupt_answer() -> Message {
+    msg(
+        Code::GraphSyntax,
+        "expected `=>` and the answer's type: `interrupt name: Question => Answer;`",
+    )
+}
+
+pub fn interrupt_error_edge(name: &str) -> Message {
+    msg(
+        Code::MisplacedInterrupt,
+        format!("interrupt `{name}` cannot fail, so it has no error edge: remove `{name} !-> ..`"),
     )
 }
 
@@ -890,6 +925,10 @@ mod tests {
             reserved_name("a"),
             alias_of_itself("a"),
             unused_alias("a"),
+            interrupt_needs_durable("review"),
+            interrupt_inside("review"),
+            interrupt_error_edge("review"),
+            interrupt_answer(),
             expected_flow(),
             expected_flow_name(),
             expected_flow_types(),

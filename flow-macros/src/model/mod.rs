@@ -13,6 +13,7 @@
 //! node's place.
 
 mod index;
+mod interrupts;
 mod resolve;
 mod typos;
 mod variants;
@@ -65,6 +66,10 @@ pub struct Node {
     pub kind: Kind,
     /// `name !-> handler;`
     pub error_edge: Option<ErrorEdge>,
+    /// `interrupt name: Question => Answer;`: the question's and the answer's types. The
+    /// node's type is then the runtime's `Interrupt<Question, Answer>`, and its step
+    /// stops the run rather than call it.
+    pub interrupt: Option<(Type, Type)>,
 }
 
 /// What a node table entry is.

@@ -16,6 +16,7 @@ use crate::parse::graph::{self as syntax, Endpoint, GraphInput, Stmt};
 /// Builds the graph from its syntax, reporting what cannot be resolved.
 pub fn resolve(cx: &mut Diagnostics, mut input: GraphInput, args: FlowArgs) -> Graph {
     let implied = implied_aliases(cx, &mut input.stmts);
+    let interrupts = super::interrupts::declared(&input.stmts);
     let mut r = Resolver {
         cx,
         nodes: Vec::new(),
@@ -28,6 +29,7 @@ pub fn resolve(cx: &mut Diagnostics, mut input: GraphInput, args: FlowArgs) -> G
     for stmt in &input.stmts {
         match stmt {
             Stmt::Alias(alias) => r.alias(alias),
+            Stmt::Interrupt(i) => r.alias(&super::interrupts::as_alias(i)),
             Stmt::Chain(chain) => r.chain(chain),
             Stmt::Route(route) => r.route(route),
             // Read after every chain, so a handler used elsewhere too is found as a step.
@@ -80,6 +82,7 @@ pub fn resolve(cx: &mut Diagnostics, mut input: GraphInput, args: FlowArgs) -> G
         routes,
         index: Default::default(),
     };
+    super::interrupts::mark(cx, &mut graph, interrupts);
     graph.index = super::index::Index::build(&graph);
     graph
 }
@@ -106,7 +109,7 @@ fn implied_aliases(cx: &mut Diagnostics, stmts: &mut [Stmt]) -> Vec<(Ident, Path
                 .chain(r.arms.iter_mut().map(|a| &mut a.to))
                 .collect(),
             Stmt::ErrorEdge(e) => vec![&mut e.to],
-            Stmt::Alias(_) => Vec::new(),
+            Stmt::Alias(_) | Stmt::Interrupt(_) => Vec::new(),
         };
         for end in ends {
             let Endpoint::Path(name, path) = end else {
@@ -372,6 +375,7 @@ impl Resolver<'_> {
             merged_into: None,
             kind,
             error_edge: None,
+            interrupt: None,
         });
         self.nodes.len() - 1
     }

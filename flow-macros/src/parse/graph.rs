@@ -6,6 +6,7 @@
 //!     #[flow(max_steps = 50)]              // or on the invocation: #[flow(..)] graph! { .. }
 //!     pub Essay(Topic) -> Draft {
 //!         node write_again = write;         // a second use of the node `write`
+//!         interrupt approve: Approval => bool; // a durable run stops here to ask
 //!         START -> outline -> write -> review;
 //!         review => {
 //!             Verdict::Revise -> write_again,
@@ -40,6 +41,7 @@ pub struct GraphInput {
 /// One statement of the body.
 pub enum Stmt {
     Alias(Alias),
+    Interrupt(Box<Interrupt>),
     Chain(Chain),
     Route(Route),
     ErrorEdge(ErrorEdge),
@@ -49,6 +51,16 @@ pub enum Stmt {
 pub struct Alias {
     pub name: Ident,
     pub path: Path,
+}
+
+/// `interrupt review: Approval => bool;`: a step where a durable run stops to ask an
+/// `Approval` and waits for a `bool`.
+pub struct Interrupt {
+    /// The `interrupt` keyword.
+    pub keyword: Ident,
+    pub name: Ident,
+    pub question: Type,
+    pub answer: Type,
 }
 
 /// `a -> b -> c;`
@@ -297,6 +309,13 @@ impl Stmt {
             input.parse::<Token![;]>()?;
             return Ok(Stmt::Alias(Alias { name, path }));
         }
+        if input.peek(Ident)
+            && input.peek2(Ident)
+            && input.peek3(Token![:])
+            && !input.peek3(Token![::])
+        {
+            return Self::parse_interrupt(input);
+        }
         let first: Endpoint = input.parse()?;
         if input.peek(Token![!]) && input.peek2(Token![->]) {
             let (Endpoint::Node(from) | Endpoint::Path(from, _)) = first else {
@@ -335,6 +354,31 @@ impl Stmt {
             .parse::<Token![;]>()
             .map_err(|e| syn::Error::new(e.span(), msg::expected_semicolon()))?;
         Ok(Stmt::Chain(Chain { first, links }))
+    }
+}
+
+impl Stmt {
+    /// `interrupt name: Question => Answer;`
+    fn parse_interrupt(input: ParseStream<'_>) -> syn::Result<Self> {
+        let keyword: Ident = input.parse()?;
+        if keyword != "interrupt" {
+            return Err(syn::Error::new(keyword.span(), msg::expected_statement()));
+        }
+        let name = input.parse()?;
+        input.parse::<Token![:]>()?;
+        let question = input.parse()?;
+        if !input.peek(Token![=>]) {
+            return Err(input.error(msg::interrupt_answer()));
+        }
+        input.parse::<Token![=>]>()?;
+        let answer = input.parse()?;
+        input.parse::<Token![;]>()?;
+        Ok(Stmt::Interrupt(Box::new(Interrupt {
+            keyword,
+            name,
+            question,
+            answer,
+        })))
     }
 }
 

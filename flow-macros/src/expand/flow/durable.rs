@@ -33,7 +33,7 @@ pub(super) fn expand_durable(cx: &Cx<'_>) -> TokenStream {
 
 /// The check of a value at step `i`, spanned where the user names its type: the flow's
 /// input for the entry step of a plain node, the node's name otherwise.
-fn check_at(cx: &Cx<'_>, i: usize) -> (Span, TokenStream) {
+pub(super) fn check_at(cx: &Cx<'_>, i: usize) -> (Span, TokenStream) {
     let graph = cx.graph;
     let entry = graph.entries.first().map(|e| e.to).unwrap_or(0);
     let node = &graph.nodes[i];
@@ -58,6 +58,7 @@ fn check_at(cx: &Cx<'_>, i: usize) -> (Span, TokenStream) {
 fn state_impl(cx: &Cx<'_>) -> TokenStream {
     let graph = cx.graph;
     let state = &cx.state;
+    let waiting = cx.waiting_states();
     let mut encode = Vec::new();
     let mut decode = Vec::new();
     for (i, node) in graph.steps() {
@@ -102,6 +103,8 @@ fn state_impl(cx: &Cx<'_>) -> TokenStream {
                     )),
                 }
             }
+
+            #waiting
         }
     }
 }
@@ -131,6 +134,7 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
     let steps = durable_steps(cx);
     let start_type = durable_start_type(cx, &start_ty);
     let flow_impl = durable_flow_impl(cx);
+    let asks = cx.asks();
     quote! {
         impl #name {
             /// The fingerprint of the graph (nodes, edges, the types at each step): a
@@ -146,12 +150,15 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
 
         #start_type
         #flow_impl
+        #asks
     }
 }
 
 /// The inherent `resume` and `fork`, as `DurableFlow` has them.
 fn resume_and_fork(cx: &Cx<'_>) -> TokenStream {
-    let output = &cx.graph.output;
+    // Named through the trait: the inherent impl cannot see the trait impl's choice.
+    let output = quote!(<Self as ::typedflow::durable::DurableFlow>::RunOutput);
+    let answer = resume_with(cx, &output);
     let launch = quote! {
         impl ::typedflow::durable::LaunchDurable<
             '__flow,
@@ -210,13 +217,77 @@ fn resume_and_fork(cx: &Cx<'_>) -> TokenStream {
             > {
                 <Self as ::typedflow::durable::DurableFlow>::fork(self, store, run_id, step)
             }
+
+            #answer
+    }
+}
+
+/// The inherent `resume_with` and `waiting` of a flow with interrupts, as `DurableFlow`
+/// has them.
+fn resume_with(cx: &Cx<'_>, output: &TokenStream) -> TokenStream {
+    if !cx.has_interrupts() {
+        return TokenStream::new();
+    }
+    quote! {
+            /// Resumes the run `run_id`, waiting at an interrupt asking `Q`, with `answer`:
+            /// see [`DurableFlow::resume_with`](::typedflow::durable::DurableFlow::resume_with).
+            ///
+            /// # Errors
+            ///
+            /// The run's error, or [`FlowError::Durable`](::typedflow::FlowError::Durable)
+            /// when the run does not wait for that answer.
+            #[inline(always)]
+            pub fn resume_with<'__flow, Q, __FlowStore: ::typedflow::checkpoint::Checkpointer>(
+                &'__flow self,
+                store: &'__flow __FlowStore,
+                run_id: ::typedflow::RunId,
+                answer: <Self as ::typedflow::durable::Asks<Q>>::Answer,
+            ) -> ::typedflow::durable::DurableRun<
+                '__flow,
+                Self,
+                __FlowStore,
+                ::typedflow::NoHook,
+                ::typedflow::NoHook,
+                impl ::typedflow::durable::LaunchDurable<
+                    '__flow,
+                    Self,
+                    __FlowStore,
+                    (::typedflow::NoHook, ::typedflow::NoHook),
+                    Run = impl ::core::future::Future<
+                        Output = ::core::result::Result<#output, ::typedflow::FlowError>,
+                    >,
+                >,
+            >
+            where
+                Self: ::typedflow::durable::Asks<Q>,
+            {
+                <Self as ::typedflow::durable::DurableFlow>::resume_with::<Q, __FlowStore>(self, store, run_id, answer)
+            }
+
+            /// The question the run `run_id` waits on: see
+            /// [`DurableFlow::waiting`](::typedflow::durable::DurableFlow::waiting).
+            ///
+            /// # Errors
+            ///
+            /// [`FlowError::Durable`](::typedflow::FlowError::Durable) when the run does
+            /// not wait, or its checkpoint cannot be read.
+            #[inline(always)]
+            pub fn waiting<__FlowStore: ::typedflow::checkpoint::Checkpointer>(
+                &self,
+                store: &__FlowStore,
+                run_id: ::typedflow::RunId,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<::typedflow::durable::Waiting, ::typedflow::FlowError>,
+            > {
+                <Self as ::typedflow::durable::DurableFlow>::waiting(self, store, run_id)
+            }
     }
 }
 
 /// `__flow_durable`: a new run, or the run of the last checkpoint, started through the
 /// hooks with a saver of its steps.
 fn durable_start(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
-    let (input, output) = (&cx.graph.input, &cx.graph.output);
+    let (input, output) = (&cx.graph.input, cx.run_output());
     let entry = cx.entry_state();
     quote! {
             // What `DurableFlow::start_durable` runs: a new run, or the run of the last
@@ -229,7 +300,12 @@ fn durable_start(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
                 store: &__FlowStore,
             ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
                 let __flow_graph = <Self as ::typedflow::Flow>::GRAPH;
-                let (__flow_cx, __flow_state) = ::typedflow::__private::durable_begin(
+                let ::typedflow::__private::Begun {
+                    cx: __flow_cx,
+                    state: __flow_state,
+                    stored: __flow_stored,
+                    answer: __flow_answer,
+                } = ::typedflow::__private::durable_begin(
                     begin,
                     __flow_graph,
                     <Self as ::typedflow::durable::DurableFlow>::FINGERPRINT,
@@ -245,12 +321,18 @@ fn durable_start(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
                     <Self as ::typedflow::durable::DurableFlow>::FINGERPRINT,
                     __flow_run_id,
                 );
-                ::typedflow::__private::Saver::begin(&mut __flow_saver, &__flow_cx, &__flow_state)?;
+                ::typedflow::__private::Saver::begin(&mut __flow_saver, &__flow_cx, &__flow_state, __flow_stored)?;
                 ::typedflow::StepHook::start(
                     &::typedflow::run::PerRun::within(&hooks, &self.__flow_hook),
                     __flow_graph,
                     __flow_run_id,
-                    #start_ty { flow: self, cx: __flow_cx, state: __flow_state, saver: __flow_saver },
+                    #start_ty {
+                        flow: self,
+                        cx: __flow_cx,
+                        state: __flow_state,
+                        saver: __flow_saver,
+                        answer: __flow_answer,
+                    },
                 )
                 .await
             }
@@ -261,6 +343,7 @@ fn durable_start(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
 fn durable_steps(cx: &Cx<'_>) -> TokenStream {
     let (name, nodes_ty, deps, state) = (cx.name, &cx.nodes_ty, &cx.deps, &cx.state);
     let output = &cx.graph.output;
+    let run_output = cx.run_output();
     let nested = cx.nested_table();
     let steps = cx.steps(Some(quote! {
         ::typedflow::__private::Saver::step(&mut __flow_saver, &__flow_cx, &__flow_state).await?;
@@ -272,6 +355,33 @@ fn durable_steps(cx: &Cx<'_>) -> TokenStream {
         quote_spanned!(out_at=>
             <::typedflow::checks::Graph as ::typedflow::checks::#check<#name, _>>::#enc(__flow_value, __flow_buf)
         )
+    };
+    // With interrupts, the answer a resumed run was given, taken by the interrupt's arm,
+    // and the waiting run an interrupt leaves the loop with.
+    let (answer, waiting, finished) = if cx.has_interrupts() {
+        (
+            quote!(mut __flow_answer),
+            quote! {
+                let mut __flow_waiting: ::core::option::Option<::typedflow::durable::Waiting> =
+                    ::core::option::Option::None;
+            },
+            quote!(::typedflow::durable::Outcome::Finished(__flow_out)),
+        )
+    } else {
+        (
+            quote!(__flow_answer),
+            TokenStream::new(),
+            quote!(__flow_out),
+        )
+    };
+    let stopped = if cx.has_interrupts() {
+        quote! {
+            if let ::core::option::Option::Some(__flow_w) = __flow_waiting {
+                return ::core::result::Result::Ok(::typedflow::durable::Outcome::Waiting(__flow_w));
+            }
+        }
+    } else {
+        TokenStream::new()
     };
     quote! {
             // The run loop of `__flow_loop`, from a state, saving each step through the
@@ -285,12 +395,15 @@ fn durable_steps(cx: &Cx<'_>) -> TokenStream {
                 mut __flow_cx: ::typedflow::Context,
                 mut __flow_state: #state,
                 mut __flow_saver: __FlowSaver,
-            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
+                #answer: ::core::option::Option<::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>>,
+            ) -> ::core::result::Result<#run_output, ::typedflow::FlowError> {
                 #nested
+                #waiting
                 let __flow_result: ::core::result::Result<#output, ::typedflow::FlowError> = async {
                     #steps
                 }
                 .await;
+                #stopped
                 match __flow_result {
                     ::core::result::Result::Ok(__flow_out) => {
                         ::typedflow::__private::Saver::finished(
@@ -300,7 +413,7 @@ fn durable_steps(cx: &Cx<'_>) -> TokenStream {
                             |__flow_value, __flow_buf| #finish,
                         )
                         .await?;
-                        ::core::result::Result::Ok(__flow_out)
+                        ::core::result::Result::Ok(#finished)
                     }
                     ::core::result::Result::Err(__flow_err) => ::core::result::Result::Err(
                         ::typedflow::__private::Saver::failed(&mut __flow_saver, &__flow_cx, __flow_err).await,
@@ -312,7 +425,7 @@ fn durable_steps(cx: &Cx<'_>) -> TokenStream {
 
 /// The checkpointed run handed to the hooks to start (`RunStart`).
 fn durable_start_type(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
-    let (name, state, output) = (cx.name, &cx.state, &cx.graph.output);
+    let (name, state, output) = (cx.name, &cx.state, cx.run_output());
     let bounded = cx.with_deadline(quote! {
         #name::<H>::__flow_steps(
             &self.flow.__flow_deps,
@@ -321,6 +434,7 @@ fn durable_start_type(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
             self.cx,
             self.state,
             self.saver,
+            self.answer,
         )
     });
     quote! {
@@ -331,6 +445,7 @@ fn durable_start_type(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
             cx: ::typedflow::Context,
             state: #state,
             saver: ::typedflow::__private::StoreSaver<'__store, __FlowStore>,
+            answer: ::core::option::Option<::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>>,
         }
 
         impl<H: ::typedflow::StepHook, __FlowStore: ::typedflow::checkpoint::Checkpointer>
@@ -351,11 +466,28 @@ fn durable_start_type(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
 
 /// `impl DurableFlow`: the fingerprint and the start of a checkpointed run.
 fn durable_flow_impl(cx: &Cx<'_>) -> TokenStream {
-    let (name, input, output) = (cx.name, &cx.graph.input, &cx.graph.output);
+    let (name, input, output, state) = (cx.name, &cx.graph.input, cx.run_output(), &cx.state);
     let fingerprint = fingerprint(cx);
     quote! {
         impl<H: ::typedflow::StepHook> ::typedflow::durable::DurableFlow for #name<H> {
             const FINGERPRINT: u64 = #fingerprint;
+            type RunOutput = #output;
+
+            #[inline(always)]
+            fn waiting<__FlowStore: ::typedflow::checkpoint::Checkpointer>(
+                &self,
+                store: &__FlowStore,
+                run_id: ::typedflow::RunId,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<::typedflow::durable::Waiting, ::typedflow::FlowError>,
+            > {
+                ::typedflow::__private::durable_waiting::<#state, __FlowStore>(
+                    <Self as ::typedflow::Flow>::GRAPH,
+                    <Self as ::typedflow::durable::DurableFlow>::FINGERPRINT,
+                    store,
+                    run_id,
+                )
+            }
 
             #[inline(always)]
             fn start_durable<__FlowRun: ::typedflow::run::PerRun, __FlowStore: ::typedflow::checkpoint::Checkpointer>(

@@ -18,6 +18,7 @@ mod api;
 mod describe;
 mod durable;
 mod hand;
+mod interrupt;
 mod parallel;
 mod send;
 mod state;

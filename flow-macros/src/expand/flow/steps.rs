@@ -49,7 +49,8 @@ impl Cx<'_> {
     /// The loop over the steps from `__flow_state`; `save`, if given, runs after each
     /// step, with the next state in `__flow_state`, before the next step starts.
     pub(super) fn steps(&self, save: Option<TokenStream>) -> TokenStream {
-        let arms = self.graph.steps().map(|(i, _)| self.arm(i));
+        let durable = save.is_some();
+        let arms = self.graph.steps().map(|(i, _)| self.arm(i, durable));
         let limit_check = self.limit_check();
         quote! {
             loop {
@@ -136,11 +137,13 @@ impl Cx<'_> {
         }
     }
 
-    /// The match arm of step `i`.
-    fn arm(&self, i: usize) -> TokenStream {
-        match &self.graph.nodes[i].kind {
+    /// The match arm of step `i`, in the loop of a checkpointed run if `durable`.
+    fn arm(&self, i: usize, durable: bool) -> TokenStream {
+        let node = &self.graph.nodes[i];
+        match &node.kind {
             Kind::Fan { branches, merge } => self.fan_arm(i, branches, *merge),
             Kind::Map { worker, limit } => self.map_arm(i, *worker, *limit),
+            _ if node.interrupt.is_some() => self.interrupt_arm(i, durable),
             _ => self.node_arm(i),
         }
     }

@@ -1,0 +1,155 @@
+//! Interrupts (`interrupt review: Approval;`): the arm of an interrupt's step, which
+//! stops the run, or in a resumed run takes the answer it was given; what the state enum
+//! of a flow with interrupts says about its waiting states; and `Asks` for each question.
+//! A flow without interrupts gets none of it.
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+use super::{Cx, type_string};
+
+impl Cx<'_> {
+    /// Whether the graph has an interrupt.
+    pub(super) fn has_interrupts(&self) -> bool {
+        self.graph.steps().any(|(_, n)| n.interrupt.is_some())
+    }
+
+    /// The interrupts: each step, its name, its question's and answer's types, and the
+    /// question's type as written.
+    #[allow(clippy::type_complexity)] // reason: a private iterator of plain parts
+    fn interrupts(&self) -> impl Iterator<Item = (usize, String, &(syn::Type, syn::Type), String)> {
+        self.graph.steps().filter_map(|(i, n)| {
+            let types = n.interrupt.as_ref()?;
+            Some((i, n.name.to_string(), types, type_string(&types.0)))
+        })
+    }
+
+    /// The arm of the interrupt at step `i`. A run without a store cannot wait: it ends
+    /// with an error saying so. A checkpointed run given an answer goes on with the
+    /// question and the answer; without one it saves its state as waiting, keeps the
+    /// waiting run for `__flow_steps` to return, and leaves the loop.
+    pub(super) fn interrupt_arm(&self, i: usize, durable: bool) -> TokenStream {
+        let node = &self.graph.nodes[i];
+        let (variant, span) = (&node.variant, node.name.span());
+        let state = self.state_at(span);
+        let name = node.name.to_string();
+        let Some((question, answer)) = &node.interrupt else {
+            return TokenStream::new();
+        };
+        let question_name = type_string(question);
+        let stop = quote! {
+            return ::core::result::Result::Err(
+                ::typedflow::__private::interrupted(&__flow_cx, #name, #question_name),
+            )
+        };
+        if !durable {
+            return quote_spanned!(span=> #state::#variant(_) => #stop,);
+        }
+        let on_ok = self.on_ok(i);
+        let (at, check) = super::durable::check_at(self, i);
+        let enc = syn::Ident::new("encode", at);
+        let graph_ty = quote_spanned!(at=> ::typedflow::checks::Graph);
+        quote_spanned! {span=>
+            #state::#variant(__flow_value) => match ::core::option::Option::take(&mut __flow_answer) {
+                ::core::option::Option::Some(__flow_given) => {
+                    let __flow_out = ::typedflow::__private::answered::<#question, #answer>(
+                        &__flow_cx,
+                        #name,
+                        __flow_value,
+                        __flow_given,
+                    )?;
+                    #on_ok
+                }
+                ::core::option::Option::None => {
+                    let __flow_at = ::typedflow::__private::Saver::waiting(
+                        &mut __flow_saver,
+                        &__flow_cx,
+                        #question_name,
+                        |__flow_buf| ::typedflow::__private::encode_step(__flow_buf, #name, |__flow_buf| {
+                            <#graph_ty as #check>::#enc(&__flow_value, #name, __flow_buf)
+                        }),
+                    )
+                    .await?;
+                    __flow_waiting = ::core::option::Option::Some(::typedflow::__private::waiting(
+                        &__flow_cx,
+                        __flow_at,
+                        #name,
+                        #question_name,
+                        __flow_value,
+                    ));
+                    #stop
+                }
+            },
+        }
+    }
+
+    /// `DurableState::waits` and `into_waiting`, for a flow with interrupts.
+    pub(super) fn waiting_states(&self) -> TokenStream {
+        if !self.has_interrupts() {
+            return TokenStream::new();
+        }
+        let state = &self.state;
+        let (mut waits, mut into) = (Vec::new(), Vec::new());
+        for (i, name, _, question_name) in self.interrupts() {
+            let variant = &self.graph.nodes[i].variant;
+            waits
+                .push(quote!(#state::#variant(_) => ::core::option::Option::Some(#question_name),));
+            into.push(quote! {
+                #state::#variant(__flow_q) => ::core::option::Option::Some(
+                    ::typedflow::__private::waiting_at(__flow_run_id, __flow_step, #name, #question_name, __flow_q),
+                ),
+            });
+        }
+        quote! {
+            #[inline]
+            fn waits(&self) -> ::core::option::Option<&'static str> {
+                match self {
+                    #(#waits)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            fn into_waiting(
+                self,
+                __flow_run_id: ::typedflow::RunId,
+                __flow_step: u32,
+            ) -> ::core::option::Option<::typedflow::durable::Waiting> {
+                match self {
+                    #(#into)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+    }
+
+    /// `impl Asks<Question>` for each question type the interrupts ask (once per type as
+    /// written), and the inherent `resume_with`.
+    pub(super) fn asks(&self) -> TokenStream {
+        let name = self.name;
+        let mut seen = BTreeSet::new();
+        let mut impls = Vec::new();
+        for (_, _, (question, answer), question_name) in self.interrupts() {
+            if seen.insert(question_name.clone()) {
+                impls.push(quote! {
+                    impl<H: ::typedflow::StepHook> ::typedflow::durable::Asks<#question> for #name<H> {
+                        type Answer = #answer;
+                        const QUESTION: &'static str = #question_name;
+                    }
+                });
+            }
+        }
+        quote!(#(#impls)*)
+    }
+
+    /// What a checkpointed run gives: the output, or with interrupts an `Outcome`.
+    pub(super) fn run_output(&self) -> TokenStream {
+        let output = &self.graph.output;
+        if self.has_interrupts() {
+            quote!(::typedflow::durable::Outcome<#output>)
+        } else {
+            quote!(#output)
+        }
+    }
+}

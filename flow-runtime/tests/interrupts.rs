@@ -438,3 +438,19 @@ async fn a_fork_of_a_waiting_step_waits_for_its_own_answer() {
     assert_eq!(latest.status.name(), "waiting");
     assert_eq!(store.history(run_id).await.unwrap().len(), 1);
 }
+
+#[test]
+fn the_diagrams_show_where_a_run_can_wait() {
+    assert!(
+        Post::<typedflow::NoHook>::MERMAID.contains(r#"n1{{"review: waits for Approval"}}"#),
+        "{}",
+        Post::<typedflow::NoHook>::MERMAID
+    );
+    assert!(
+        Post::<typedflow::NoHook>::DOT
+            .contains(r#"n1 [shape=hexagon, label="review: waits for Approval"];"#),
+        "{}",
+        Post::<typedflow::NoHook>::DOT
+    );
+    assert!(Post::<typedflow::NoHook>::MERMAID.contains(r#"n0["write"]"#));
+}

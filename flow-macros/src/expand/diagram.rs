@@ -24,10 +24,17 @@ fn label(graph: &Graph, kind: UserEdgeKind) -> Option<String> {
     }
 }
 
-fn user_names(graph: &Graph) -> Vec<String> {
+/// Each node of the user's: its name, and for an interrupt the question it waits on.
+fn user_names(graph: &Graph) -> Vec<(String, Option<String>)> {
     graph
         .user_nodes()
-        .map(|(_, n)| n.name.to_string())
+        .map(|(_, n)| {
+            let question = n
+                .interrupt
+                .as_ref()
+                .map(|(q, _)| crate::expand::flow::type_string(q));
+            (n.name.to_string(), question)
+        })
         .collect()
 }
 
@@ -41,8 +48,12 @@ fn id(x: Option<usize>, start: bool) -> String {
 
 pub fn mermaid(graph: &Graph) -> String {
     let mut s = String::from("flowchart TD\n    START([START])\n");
-    for (k, name) in user_names(graph).iter().enumerate() {
-        let _ = writeln!(s, "    n{k}[\"{name}\"]");
+    // An interrupt, where a run can wait, is a hexagon.
+    for (k, (name, question)) in user_names(graph).iter().enumerate() {
+        let _ = match question {
+            Some(q) => writeln!(s, "    n{k}{{{{\"{name}: waits for {q}\"}}}}"),
+            None => writeln!(s, "    n{k}[\"{name}\"]"),
+        };
     }
     s.push_str("    END([END])\n");
     for e in graph.user_edges() {
@@ -67,8 +78,14 @@ pub fn mermaid(graph: &Graph) -> String {
 pub fn dot(graph: &Graph) -> String {
     let mut s = format!("digraph {} {{\n    rankdir=TB;\n", graph.name);
     s.push_str("    START [shape=circle, label=\"START\"];\n    END [shape=doublecircle, label=\"END\"];\n");
-    for (k, name) in user_names(graph).iter().enumerate() {
-        let _ = writeln!(s, "    n{k} [shape=box, label=\"{name}\"];");
+    for (k, (name, question)) in user_names(graph).iter().enumerate() {
+        let _ = match question {
+            Some(q) => writeln!(
+                s,
+                "    n{k} [shape=hexagon, label=\"{name}: waits for {q}\"];"
+            ),
+            None => writeln!(s, "    n{k} [shape=box, label=\"{name}\"];"),
+        };
     }
     for e in graph.user_edges() {
         let (from, to) = (id(e.from, true), id(e.to, false));

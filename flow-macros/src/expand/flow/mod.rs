@@ -120,7 +120,7 @@ pub fn expand_flow(graph: &Graph) -> TokenStream {
 
 /// A type as the user wrote it, for messages and the description: `Vec<String>`,
 /// `a::b`, keeping spaces after commas.
-fn type_string(tokens: &impl quote::ToTokens) -> String {
+pub(crate) fn type_string(tokens: &impl quote::ToTokens) -> String {
     let s = tokens.to_token_stream().to_string();
     s.replace(" :: ", "::")
         .replace(":: ", "::")

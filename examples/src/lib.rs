@@ -3,6 +3,7 @@
 //! examples share: the model they call and the progress line they print.
 
 pub mod agent;
+pub mod approval;
 pub mod essay;
 pub mod llm;
 pub mod observe;

@@ -33,6 +33,42 @@ impl fmt::Display for RunId {
     }
 }
 
+/// A run id read back from its [`Display`](fmt::Display) form: up to 16 hexadecimal
+/// digits, as stores, logs and command lines show it.
+///
+/// ```
+/// use typedflow::RunId;
+///
+/// let id = RunId::from_u64(0x2a);
+/// assert_eq!(id.to_string().parse::<RunId>(), Ok(id));
+/// assert_eq!("2a".parse::<RunId>(), Ok(id));
+/// assert!("run-7".parse::<RunId>().is_err());
+/// ```
+impl core::str::FromStr for RunId {
+    type Err = ParseRunIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() || s.len() > 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ParseRunIdError(()));
+        }
+        u64::from_str_radix(s, 16)
+            .map(RunId)
+            .map_err(|_| ParseRunIdError(()))
+    }
+}
+
+/// The error of a string that is not a run id: see [`RunId`]'s `FromStr`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseRunIdError(());
+
+impl fmt::Display for ParseRunIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a run id is 1 to 16 hexadecimal digits")
+    }
+}
+
+impl std::error::Error for ParseRunIdError {}
+
 /// What a node knows about the run it is part of.
 ///
 /// A node receives it by declaring a parameter of type `&Context`:

@@ -56,7 +56,7 @@ mod scope;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use context::{Context, RunId};
+pub use context::{Context, ParseRunIdError, RunId};
 pub use deps::Provides;
 pub use error::{BoxError, ErrorKind, Failed, FlowError};
 pub use graph::{EdgeInfo, EdgeKind, Endpoint, Flow, GraphInfo, NodeInfo};

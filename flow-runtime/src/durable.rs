@@ -165,6 +165,21 @@ pub enum DurableError {
         /// The type of the answer given.
         answered: &'static str,
     },
+    /// A fork's edit takes another type than the input of the step it starts at.
+    #[error(
+        "step {step} of run {run_id} runs `{node}`, whose input is not a `{edit}`: the edit does not apply"
+    )]
+    #[non_exhaustive]
+    EditType {
+        /// The run forked.
+        run_id: RunId,
+        /// The step forked from.
+        step: u32,
+        /// The node that runs next from that step.
+        node: String,
+        /// The type the edit takes.
+        edit: &'static str,
+    },
     /// A value of the run could not be encoded (a serializer error, such as a map whose
     /// keys are not strings).
     #[error("the state of node `{node}` cannot be saved: {reason}")]
@@ -218,7 +233,42 @@ pub enum Begin<I> {
         step: u32,
         /// The new run's id; a fresh one if `None`.
         run_id: Option<RunId>,
+        /// A change to the input of the step the new run starts at.
+        edit: Option<Edit>,
     },
+}
+
+/// A change to the input of the step a fork starts at: see
+/// [`DurableFlow::fork_edited`].
+pub struct Edit(Box<EditFn>);
+
+/// An edit, type-erased: `Err` with the type it takes when the input is another.
+type EditFn = dyn FnOnce(&mut dyn core::any::Any) -> Result<(), &'static str> + Send;
+
+impl Edit {
+    /// An edit of an input of type `T`, by `edit`.
+    pub fn new<T: 'static>(edit: impl FnOnce(&mut T) + Send + 'static) -> Self {
+        Edit(Box::new(
+            move |input: &mut dyn core::any::Any| match input.downcast_mut::<T>() {
+                Some(input) => {
+                    edit(input);
+                    Ok(())
+                }
+                None => Err(core::any::type_name::<T>()),
+            },
+        ))
+    }
+
+    /// Applies the edit to `input`; the type the edit takes if `input` is not one.
+    fn apply(self, input: &mut dyn core::any::Any) -> Result<(), &'static str> {
+        (self.0)(input)
+    }
+}
+
+impl core::fmt::Debug for Edit {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Edit(..)")
+    }
 }
 
 /// A flow declared `#[flow(durable)]`: its runs can be checkpointed to a store
@@ -335,6 +385,80 @@ pub trait DurableFlow: Flow {
             from: run_id,
             step,
             run_id: None,
+            edit: None,
+        };
+        assemble(self, store, begin, crate::NoHook, crate::NoHook)
+    }
+
+    /// Time travel with a change: as [`fork`](Self::fork), with the input of the step
+    /// the new run starts at changed by `edit` first (a draft corrected, a wrong answer
+    /// replaced). The new run's first checkpoint holds the edited input; the run forked
+    /// is left as it is.
+    ///
+    /// ```
+    /// # #[cfg(feature = "durable")] {
+    /// use typedflow::checkpoint::MemoryStore;
+    /// use typedflow::durable::DurableFlow;
+    /// use typedflow::prelude::*;
+    ///
+    /// #[node]
+    /// async fn double(x: u32) -> u32 { x * 2 }
+    ///
+    /// #[node]
+    /// async fn inc(x: u32) -> u32 { x + 1 }
+    ///
+    /// graph! {
+    ///     #[flow(durable)]
+    ///     Calc(u32) -> u32 {
+    ///         START -> double -> inc -> END;
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let (store, flow, run) = (MemoryStore::new(), Calc::new(()), RunId::from_u64(1));
+    /// assert_eq!(flow.run(20).checkpoint(&store).run_id(run).await?, 41);
+    /// // After step 1, `inc` was given 40: give it 100 instead.
+    /// let edited = flow.fork_edited(&store, run, 1, |x: &mut u32| *x = 100).await?;
+    /// assert_eq!(edited, 101);
+    /// # Ok::<(), FlowError>(())
+    /// # }).unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`fork`](Self::fork), and [`DurableError::EditType`] when the step does not
+    /// take a `T`.
+    #[allow(clippy::type_complexity)] // reason: an opaque type cannot be named by an alias on stable Rust
+    #[inline(always)]
+    fn fork_edited<'f, C: Checkpointer, T: 'static>(
+        &'f self,
+        store: &'f C,
+        run_id: RunId,
+        step: u32,
+        edit: impl FnOnce(&mut T) + Send + 'static,
+    ) -> DurableRun<
+        'f,
+        Self,
+        C,
+        crate::NoHook,
+        crate::NoHook,
+        impl LaunchDurable<
+            'f,
+            Self,
+            C,
+            (crate::NoHook, crate::NoHook),
+            Run = impl Future<Output = Result<Self::RunOutput, FlowError>>,
+        >,
+    >
+    where
+        Self: Sized,
+    {
+        let begin = Begin::Fork {
+            from: run_id,
+            step,
+            run_id: None,
+            edit: Some(Edit::new(edit)),
         };
         assemble(self, store, begin, crate::NoHook, crate::NoHook)
     }
@@ -685,6 +809,8 @@ pub(crate) mod engine {
         ///
         /// [`DurableError::Decode`] (with run id 0 and step 0, which the caller fills in).
         fn decode(bytes: &[u8]) -> Result<Self, DurableError>;
+        /// The input the state holds, for a fork's edit.
+        fn input_mut(&mut self) -> &mut dyn core::any::Any;
         /// The question's type, when the state is an interrupt's: a run saved in it waits.
         ///
         /// # Default
@@ -1029,13 +1155,34 @@ pub(crate) mod engine {
                     )),
                 }
             }
-            Begin::Fork { from, step, run_id } => {
-                let (old, state, cp) = load(graph, fingerprint, from, store, Some(step)).await?;
+            Begin::Fork {
+                from,
+                step,
+                run_id,
+                edit,
+            } => {
+                let (old, mut state, cp) =
+                    load::<S, C>(graph, fingerprint, from, store, Some(step)).await?;
+                let mut bytes = cp.state;
+                if let Some(edit) = edit {
+                    if let Err(edit) = edit.apply(state.input_mut()) {
+                        let node = cp.node;
+                        let source = DurableError::EditType {
+                            run_id: from,
+                            step,
+                            node,
+                            edit,
+                        };
+                        return Err(error(from, source));
+                    }
+                    bytes.clear();
+                    state.encode(&mut bytes).map_err(|e| error(from, e))?;
+                }
                 let run_id = run_id.unwrap_or_else(fresh);
                 let mut cx = Context::new(graph.name, run_id);
                 cx.step = old.step;
                 let mut copy =
-                    Checkpoint::new(graph.name, fingerprint, run_id, cp.step, cp.node, cp.state);
+                    Checkpoint::new(graph.name, fingerprint, run_id, cp.step, cp.node, bytes);
                 if matches!(cp.status, RunStatus::Waiting { .. }) {
                     // A fork of a waiting step waits for its own answer.
                     copy = copy.with_status(cp.status);

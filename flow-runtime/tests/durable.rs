@@ -551,3 +551,77 @@ async fn a_resumed_run_streams_the_events_of_its_own_steps() {
     // The run stopped before step 2 and recorded it as failed: it goes on at step 3.
     assert_eq!(started, [("write", 3), ("count", 4)]);
 }
+
+#[tokio::test]
+async fn a_fork_with_an_edited_input_runs_on_from_it_and_leaves_the_run_forked_as_it_was() {
+    let (store, flow) = (MemoryStore::new(), essay());
+    let (run, fork) = (RunId::from_u64(0xed17), RunId::from_u64(0xed18));
+    assert_eq!(
+        flow.run("rust".into())
+            .checkpoint(&store)
+            .run_id(run)
+            .await
+            .unwrap(),
+        2
+    );
+    let before = store.history(run).await.unwrap();
+
+    // After step 1 `write` was given the outline's two points: give it three.
+    let out = flow
+        .fork_edited(&store, run, 1, |points: &mut Vec<String>| {
+            points.push("rust: when".into())
+        })
+        .run_id(fork)
+        .await
+        .unwrap();
+    assert_eq!(out, 3);
+    let first = &store.history(fork).await.unwrap()[0];
+    assert_eq!(first.step, 1);
+    assert!(
+        std::str::from_utf8(&first.state)
+            .unwrap()
+            .contains("rust: when"),
+        "the fork's first checkpoint holds the edited input"
+    );
+    assert_eq!(
+        store.history(run).await.unwrap(),
+        before,
+        "the run forked is untouched"
+    );
+    assert_eq!(
+        flow.deps().calls.outline.load(Ordering::SeqCst),
+        1,
+        "only the steps after ran"
+    );
+}
+
+#[tokio::test]
+async fn an_edit_of_another_type_than_the_step_takes_is_a_typed_error_and_saves_nothing() {
+    let (store, flow) = (MemoryStore::new(), essay());
+    let (run, fork) = (RunId::from_u64(0xed19), RunId::from_u64(0xed1a));
+    flow.run("rust".into())
+        .checkpoint(&store)
+        .run_id(run)
+        .await
+        .unwrap();
+    let error = flow
+        .fork_edited(&store, run, 1, |n: &mut u64| *n += 1)
+        .run_id(fork)
+        .await
+        .unwrap_err();
+    match error.durable_error() {
+        Some(DurableError::EditType {
+            step: 1,
+            node,
+            edit,
+            ..
+        }) => {
+            assert_eq!((node.as_str(), *edit), ("write", "u64"));
+        }
+        other => panic!("expected an edit of the wrong type, got {other:?}"),
+    }
+    assert!(matches!(
+        store.history(fork).await,
+        Err(StoreError::UnknownRun { .. })
+    ));
+}

@@ -59,6 +59,7 @@ fn state_impl(cx: &Cx<'_>) -> TokenStream {
     let graph = cx.graph;
     let state = &cx.state;
     let waiting = cx.waiting_states();
+    let variants: Vec<_> = graph.steps().map(|(_, n)| &n.variant).collect();
     let mut encode = Vec::new();
     let mut decode = Vec::new();
     for (i, node) in graph.steps() {
@@ -101,6 +102,12 @@ fn state_impl(cx: &Cx<'_>) -> TokenStream {
                     __flow_other => ::core::result::Result::Err(::typedflow::__private::decode_error(
                         ::std::format!("this graph has no step `{}`", __flow_other),
                     )),
+                }
+            }
+
+            fn input_mut(&mut self) -> &mut dyn ::core::any::Any {
+                match self {
+                    #(Self::#variants(__flow_input) => __flow_input,)*
                 }
             }
 
@@ -216,6 +223,32 @@ fn resume_and_fork(cx: &Cx<'_>) -> TokenStream {
                 #launch,
             > {
                 <Self as ::typedflow::durable::DurableFlow>::fork(self, store, run_id, step)
+            }
+
+            /// A new run from the checkpoint of step `step` of the run `run_id`, with the
+            /// input of that step changed by `edit`: see
+            /// [`DurableFlow::fork_edited`](::typedflow::durable::DurableFlow::fork_edited).
+            ///
+            /// # Errors
+            ///
+            /// The run's error, or [`FlowError::Durable`](::typedflow::FlowError::Durable)
+            /// when the step cannot be forked or does not take a `T`.
+            #[inline(always)]
+            pub fn fork_edited<'__flow, __FlowStore: ::typedflow::checkpoint::Checkpointer, T: 'static>(
+                &'__flow self,
+                store: &'__flow __FlowStore,
+                run_id: ::typedflow::RunId,
+                step: u32,
+                edit: impl ::core::ops::FnOnce(&mut T) + ::core::marker::Send + 'static,
+            ) -> ::typedflow::durable::DurableRun<
+                '__flow,
+                Self,
+                __FlowStore,
+                ::typedflow::NoHook,
+                ::typedflow::NoHook,
+                #launch,
+            > {
+                <Self as ::typedflow::durable::DurableFlow>::fork_edited(self, store, run_id, step, edit)
             }
 
             #answer

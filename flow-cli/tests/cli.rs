@@ -200,6 +200,7 @@ fn postgres_every_command() {
     let url = std::env::var("FLOW_TEST_DATABASE_URL")
         .expect("FLOW_TEST_DATABASE_URL names the Postgres server to test against");
     let fresh = || {
+        Store::Postgres(url.clone()).clear();
         let runs = block_on(async {
             let store = typedflow_store::PostgresStore::connect(&url)
                 .await
@@ -211,12 +212,12 @@ fn postgres_every_command() {
     let (store, runs) = fresh();
     scenarios::runs_table(&store, &runs);
     scenarios::runs_json(&store, &runs);
+    // The same store named by DATABASE_URL alone.
+    let by_env = common::typedflow_env(&["history", &runs.finished.to_string()], Some(&url));
+    assert!(by_env.ok().contains("): finished, 4 checkpoints"));
     scenarios::history(&store, &runs);
     scenarios::delete(&store, &runs);
     let (store, runs) = fresh();
     scenarios::prune(&store, &runs);
-    // What the scenarios left.
-    for id in store.remaining(&runs.newest_first()) {
-        store.run(&["delete", &id.to_string()]).ok();
-    }
+    store.clear();
 }

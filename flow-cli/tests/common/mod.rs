@@ -336,10 +336,13 @@ fn path_str(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 temporary path")
 }
 
+/// The flows of the fixture.
+pub const FLOWS: [&str; 3] = ["CliEssay", "CliApproval", "CliLegacy"];
+
 impl Store {
-    /// The runs of `ids` still in the store, in the order of `ids`.
-    pub fn remaining(&self, ids: &[RunId]) -> Vec<RunId> {
-        let listed = block_on(async {
+    /// Every run in the store, read by the store itself.
+    fn listed(&self) -> Vec<Checkpoint> {
+        block_on(async {
             match self {
                 Store::Sqlite(path) => typedflow_store::SqliteStore::open(path)?.runs().await,
                 #[cfg(feature = "postgres")]
@@ -353,7 +356,27 @@ impl Store {
                 Store::Postgres(_) => unreachable!("a Postgres store needs the feature"),
             }
         })
-        .expect("the store's runs");
+        .expect("the store's runs")
+    }
+
+    /// Deletes every run of the fixture's flows (a shared database keeps what an earlier
+    /// test left), with `typedflow delete`.
+    pub fn clear(&self) {
+        let ids: Vec<String> = self
+            .listed()
+            .iter()
+            .filter(|cp| FLOWS.contains(&cp.flow.as_str()))
+            .map(|cp| cp.run_id.to_string())
+            .collect();
+        if !ids.is_empty() {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            self.run(&[&["delete"], &ids[..]].concat()).ok();
+        }
+    }
+
+    /// The runs of `ids` still in the store, in the order of `ids`.
+    pub fn remaining(&self, ids: &[RunId]) -> Vec<RunId> {
+        let listed = self.listed();
         ids.iter()
             .copied()
             .filter(|id| listed.iter().any(|cp| cp.run_id == *id))

@@ -139,7 +139,7 @@ async fn history(
             ]
         })
         .collect();
-    let header = ["STEP", "NEXT", "STATUS", "ATTEMPT", "TIME (UTC)", "STATE"];
+    let header = ["STEP", "NODE", "STATUS", "ATTEMPT", "TIME (UTC)", "STATE"];
     write!(out, "{}", show::table(&header, &rows))?;
     Ok(ExitCode::SUCCESS)
 }

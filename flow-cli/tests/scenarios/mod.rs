@@ -157,7 +157,7 @@ pub fn history(store: &Store, runs: &Runs) {
     assert_eq!(
         header,
         [
-            "STEP", "NEXT", "STATUS", "ATTEMPT", "TIME", "(UTC)", "STATE"
+            "STEP", "NODE", "STATUS", "ATTEMPT", "TIME", "(UTC)", "STATE"
         ]
     );
     let steps = [

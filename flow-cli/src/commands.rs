@@ -3,6 +3,7 @@
 //!
 //! Output goes to stdout (tables, JSON, summaries); errors and progress to stderr.
 
+use std::future::Future;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -157,30 +158,20 @@ async fn delete(
             ids.push(*id);
         }
     }
-    let mut tally = Tally::default();
-    let mut unknown = Vec::new();
-    let mode = Mode::for_stderr(args.progress);
-    let mut progress = Progress::new(io::stderr(), mode, "deleting runs", ids.len());
-    for &id in &ids {
+    let each = |id| async move {
         match store.delete(id).await {
-            Ok(n) => tally.deleted(n),
-            Err(StoreError::UnknownRun { .. }) => unknown.push(id),
-            Err(e) => {
-                progress.finish();
-                writeln!(out, "{}", tally.summary())?;
-                return Err(e.into());
-            }
+            Ok(n) => Ok(Outcome::Deleted(n)),
+            Err(StoreError::UnknownRun { .. }) => Ok(Outcome::Unknown(id)),
+            Err(e) => Err(e),
         }
-        progress.tick();
-    }
-    progress.finish();
-    writeln!(out, "{}", tally.summary())?;
-    if unknown.is_empty() {
+    };
+    let tally = work_through(ids.into_iter(), "deleting runs", args.progress, out, each).await?;
+    if tally.unknown.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
     out.flush()?;
     let mut err = io::stderr().lock();
-    for id in unknown {
+    for id in tally.unknown {
         writeln!(err, "typedflow: error: no run {id} in the store")?;
     }
     Ok(ExitCode::FAILURE)
@@ -212,48 +203,70 @@ async fn prune(
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mode = Mode::for_stderr(args.progress);
-    let mut progress = Progress::new(io::stderr(), mode, "pruning runs", runs.len());
+    let each = |listed| prune_one(store, listed);
+    work_through(runs.iter(), "pruning runs", args.progress, out, each).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Does `each` to every item, with progress on stderr, and prints the summary of what
+/// was done, also when a store error stops it half way.
+async fn work_through<T, F>(
+    items: impl ExactSizeIterator<Item = T>,
+    what: &'static str,
+    forced_progress: bool,
+    out: &mut impl Write,
+    each: impl Fn(T) -> F,
+) -> Result<Tally, Failure>
+where
+    F: Future<Output = Result<Outcome, StoreError>>,
+{
+    let mode = Mode::for_stderr(forced_progress);
+    let mut progress = Progress::new(io::stderr(), mode, what, items.len());
     let mut tally = Tally::default();
-    for listed in &runs {
-        if let Err(e) = prune_one(store, listed, &mut tally).await {
-            progress.finish();
-            writeln!(out, "{}", tally.summary())?;
-            return Err(e.into());
+    for item in items {
+        match each(item).await {
+            Ok(outcome) => tally.record(outcome),
+            Err(e) => {
+                progress.finish();
+                writeln!(out, "{}", tally.summary())?;
+                return Err(e.into());
+            }
         }
         progress.tick();
     }
     progress.finish();
     writeln!(out, "{}", tally.summary())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(tally)
 }
 
 /// Deletes a listed run unless it moved on (a newer step, another status) or is gone.
-async fn prune_one(
-    store: &impl Checkpointer,
-    listed: &Checkpoint,
-    tally: &mut Tally,
-) -> Result<(), StoreError> {
+async fn prune_one(store: &impl Checkpointer, listed: &Checkpoint) -> Result<Outcome, StoreError> {
     // The trait has no conditional delete: a run resumed between this read and the
     // delete below is still deleted. The window is one round trip, not the whole listing.
     match store.latest(listed.run_id).await {
         Ok(now) if now.step == listed.step && now.status == listed.status => {}
-        Ok(_) => {
-            tally.moved += 1;
-            return Ok(());
-        }
-        Err(StoreError::UnknownRun { .. }) => {
-            tally.gone += 1;
-            return Ok(());
-        }
+        Ok(_) => return Ok(Outcome::Moved),
+        Err(StoreError::UnknownRun { .. }) => return Ok(Outcome::Gone),
         Err(e) => return Err(e),
     }
     match store.delete(listed.run_id).await {
-        Ok(n) => tally.deleted(n),
-        Err(StoreError::UnknownRun { .. }) => tally.gone += 1,
-        Err(e) => return Err(e),
+        Ok(n) => Ok(Outcome::Deleted(n)),
+        Err(StoreError::UnknownRun { .. }) => Ok(Outcome::Gone),
+        Err(e) => Err(e),
     }
-    Ok(())
+}
+
+/// What became of one run of a delete or prune.
+#[derive(Debug)]
+enum Outcome {
+    /// Deleted, with this many checkpoints.
+    Deleted(u64),
+    /// Named, but not in the store.
+    Unknown(RunId),
+    /// Left alone: it moved on since it was listed.
+    Moved,
+    /// Deleted by someone else since it was listed.
+    Gone,
 }
 
 /// What a delete or prune did.
@@ -261,6 +274,8 @@ async fn prune_one(
 struct Tally {
     runs: usize,
     checkpoints: u64,
+    /// Runs named that the store does not have.
+    unknown: Vec<RunId>,
     /// Runs left alone: they moved on since they were listed.
     moved: usize,
     /// Runs already deleted by someone else.
@@ -268,9 +283,16 @@ struct Tally {
 }
 
 impl Tally {
-    fn deleted(&mut self, checkpoints: u64) {
-        self.runs += 1;
-        self.checkpoints += checkpoints;
+    fn record(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Deleted(checkpoints) => {
+                self.runs += 1;
+                self.checkpoints += checkpoints;
+            }
+            Outcome::Unknown(id) => self.unknown.push(id),
+            Outcome::Moved => self.moved += 1,
+            Outcome::Gone => self.gone += 1,
+        }
     }
 
     fn summary(&self) -> String {
@@ -328,22 +350,85 @@ mod tests {
         store.delete(goes).await.unwrap();
         let mut tally = Tally::default();
         for cp in &listed {
-            prune_one(&store, cp, &mut tally).await.unwrap();
+            tally.record(prune_one(&store, cp).await.unwrap());
         }
         assert_eq!((tally.runs, tally.moved, tally.gone), (1, 1, 1));
         assert_eq!(store.history(moves).await.unwrap().len(), 2);
         assert!(store.history(stays).await.is_err());
     }
 
+    /// A store that cannot delete one run (its disk went away half way).
+    struct Failing {
+        inner: MemoryStore,
+        broken: RunId,
+    }
+
+    impl Checkpointer for Failing {
+        async fn save(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+            self.inner.save(checkpoint).await
+        }
+        async fn latest(&self, run_id: RunId) -> Result<Checkpoint, StoreError> {
+            self.inner.latest(run_id).await
+        }
+        async fn history(&self, run_id: RunId) -> Result<Vec<Checkpoint>, StoreError> {
+            self.inner.history(run_id).await
+        }
+        async fn runs(&self) -> Result<Vec<Checkpoint>, StoreError> {
+            self.inner.runs().await
+        }
+        async fn delete(&self, run_id: RunId) -> Result<u64, StoreError> {
+            if run_id == self.broken {
+                return Err(StoreError::unavailable(
+                    "deleting a run",
+                    io::Error::other("I/O error"),
+                ));
+            }
+            self.inner.delete(run_id).await
+        }
+    }
+
+    /// A store error half way stops the work: what was deleted before is said, then the
+    /// error, and the runs after it are left.
+    #[tokio::test]
+    async fn a_store_error_half_way_stops_and_says_what_was_done() {
+        let store = Failing {
+            inner: MemoryStore::new(),
+            broken: RunId::from_u64(2),
+        };
+        for run in 1..=3 {
+            let cp = Checkpoint::new("F", 0, RunId::from_u64(run), 1, "a", vec![]);
+            store
+                .save(&cp.with_status(RunStatus::Finished))
+                .await
+                .unwrap();
+        }
+        let mut out = Vec::new();
+        let args = DeleteArgs {
+            runs: (1..=3).map(RunId::from_u64).collect(),
+            progress: false,
+        };
+        let err = delete(&store, &args, &mut out).await.unwrap_err();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "deleted 1 run (1 checkpoint)\n"
+        );
+        assert_eq!(
+            err.to_string(),
+            "error: the checkpoint store is unavailable: deleting a run: I/O error"
+        );
+        assert_eq!(store.runs().await.unwrap().len(), 2);
+    }
+
     #[test]
     fn summaries_count_what_was_done() {
         let mut tally = Tally::default();
         assert_eq!(tally.summary(), "deleted 0 runs (0 checkpoints)");
-        tally.deleted(1);
+        tally.record(Outcome::Deleted(1));
         assert_eq!(tally.summary(), "deleted 1 run (1 checkpoint)");
-        tally.deleted(4);
-        tally.moved = 1;
-        tally.gone = 2;
+        tally.record(Outcome::Deleted(4));
+        tally.record(Outcome::Moved);
+        tally.record(Outcome::Gone);
+        tally.record(Outcome::Gone);
         assert_eq!(
             tally.summary(),
             "deleted 2 runs (5 checkpoints); left 1 run that moved on since listed; 2 runs already gone"

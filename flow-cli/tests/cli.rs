@@ -170,6 +170,17 @@ fn a_database_url_password_is_never_printed() {
             assert!(err.contains("built without Postgres support"), "{err}");
         }
     }
+    // Nor in clap's usage errors.
+    let store = ["--store", "runs.db", "--database-url", url, "runs"];
+    for args in [
+        &store[..],
+        &["--database-url", url, "bogus"],
+        &["--database-url", url, "--database-url", url],
+    ] {
+        let ran = typedflow(args);
+        assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+        assert!(!ran.stderr.contains("hunter2"), "{}", ran.stderr);
+    }
 }
 
 #[test]

@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use typedflow::RunId;
 use typedflow::checkpoint::RunStatus;
 
-const ABOUT: &str = "List, inspect, delete and prune the runs in a typedflow checkpoint store";
+const ABOUT: &str = "List, inspect, delete and prune the runs in a typedflow checkpoint store \
+                     (resuming a run stays with the program that owns the flow)";
 
 const LONG_ABOUT: &str = "\
 List, inspect, delete and prune the runs in a typedflow checkpoint store.
@@ -48,12 +49,13 @@ pub struct StoreArgs {
         long,
         global = true,
         value_name = "FILE",
-        conflicts_with = "database_url"
+        conflicts_with = "database_url",
+        help_heading = "Store"
     )]
     pub store: Option<PathBuf>,
     /// A Postgres store, as `postgres://user:password@host:port/database`
     /// [default: $DATABASE_URL]; never printed with its password
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = "Store")]
     pub database_url: Option<String>,
 }
 

@@ -195,10 +195,16 @@ fn usage_errors_exit_with_2_and_help_says_who_resumes() {
     let ran = typedflow(&["prune", "--older-than", "7 days"]);
     assert_eq!(ran.code, Some(2));
     assert!(ran.stderr.contains("is not an age"), "{}", ran.stderr);
-    let help = typedflow(&["--help"]).ok();
+    let long = typedflow(&["--help"]).ok();
     assert!(
-        help.contains("Resuming a run stays with the program that owns the flow"),
-        "{help}"
+        long.contains("Resuming a run stays with the program that owns the flow"),
+        "{long}"
+    );
+    assert!(long.contains("flow.resume(&store, run_id)"), "{long}");
+    let short = typedflow(&["-h"]).ok();
+    assert!(
+        short.contains("resuming a run stays with the program that owns the flow"),
+        "{short}"
     );
 }
 

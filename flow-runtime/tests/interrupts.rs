@@ -454,3 +454,64 @@ fn the_diagrams_show_where_a_run_can_wait() {
     );
     assert!(Post::<typedflow::NoHook>::MERMAID.contains(r#"n0["write"]"#));
 }
+
+/// An interrupt after a fan-out's join, and one straight before `END`: the flow's output
+/// is then the question and its answer.
+mod shapes {
+    use super::*;
+
+    #[node]
+    async fn split(topic: String) -> String {
+        topic
+    }
+
+    #[node]
+    async fn pros(topic: String) -> String {
+        format!("{topic} is fast")
+    }
+
+    #[node]
+    async fn cons(topic: String) -> String {
+        format!("{topic} is strict")
+    }
+
+    #[node]
+    async fn weigh((pros, cons): (String, String)) -> Approval {
+        Approval {
+            draft: format!("{pros}; {cons}"),
+        }
+    }
+
+    graph! {
+        #[flow(durable)]
+        Weigh(String) -> Answered<Approval, bool> {
+            interrupt sign_off: Approval => bool;
+            START -> split -> (pros, cons) -> weigh -> sign_off -> END;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_interrupt_after_a_join_and_before_the_end() {
+        let (store, run_id) = (MemoryStore::new(), RunId::from_u64(10));
+        let flow = Weigh::new(());
+        let first = flow
+            .run("rust".into())
+            .checkpoint(&store)
+            .run_id(run_id)
+            .await
+            .unwrap();
+        let waiting = first.waiting().expect("waits after the join");
+        assert_eq!(
+            waiting.question::<Approval>().map(|q| q.draft.as_str()),
+            Some("rust is fast; rust is strict")
+        );
+        let done = flow.resume_with(&store, run_id, true).await.unwrap();
+        let answered = done.finished().expect("ends after the answer");
+        assert!(answered.answer);
+        assert_eq!(answered.question.draft, "rust is fast; rust is strict");
+        assert_eq!(
+            store.latest(run_id).await.unwrap().status,
+            RunStatus::Finished
+        );
+    }
+}

@@ -74,8 +74,11 @@ const EXPECTED: &[(&str, usize)] = &[
     ("durable/flow_output_not_serializable", 1),
     ("durable/graph_error", 1),
     ("durable/node_input_not_serializable", 1),
-    // Interrupts: a hand-over of another type than the question, an answer that cannot
-    // be saved, and `resume_with` given an answer of another type.
+    // Interrupts: an error edge out of one, one inside a fan-out, an answer that cannot
+    // be saved, `resume_with` given an answer of another type, and a hand-over of
+    // another type than the question.
+    ("durable/interrupt_error_edge", 1),
+    ("durable/interrupt_in_fan_out", 1),
     ("durable/interrupt_not_serializable", 1),
     ("durable/interrupt_wrong_answer", 1),
     ("durable/interrupt_wrong_question", 1),

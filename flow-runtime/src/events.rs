@@ -137,6 +137,16 @@ pub enum Event {
         /// How long the call took.
         duration: Duration,
     },
+    /// A checkpointed run stopped at an interrupt and is saved, waiting for an answer to
+    /// its question; [`Event::RunFinished`] follows, without an error.
+    Waiting {
+        /// The interrupt's name in the graph.
+        node: &'static str,
+        /// The step.
+        step: u32,
+        /// The question's type, as the graph writes it.
+        question: &'static str,
+    },
     /// The run ended; the stream ends after this event, and
     /// [`EventStream::output`] gives the run's output or error.
     RunFinished {
@@ -222,6 +232,15 @@ impl StepHook for EventHook {
             sink.send(finished).await;
             out
         }
+    }
+
+    async fn waiting(&self, cx: &Context, interrupt: &'static NodeInfo, question: &'static str) {
+        let waiting = Event::Waiting {
+            node: interrupt.name,
+            step: cx.step(),
+            question,
+        };
+        self.sink.send(waiting).await;
     }
 
     async fn run<T, F: Future<Output = Result<T, FlowError>>>(

@@ -73,6 +73,25 @@ pub trait StepHook {
         run
     }
 
+    /// The run stopped at the interrupt `interrupt`, asking a `question` (its type as the
+    /// graph writes it), and is saved waiting for the answer: called by a checkpointed run
+    /// of a durable flow, after the save. The run then ends (its `run` gives the waiting
+    /// outcome, not an error).
+    ///
+    /// # Default
+    ///
+    /// Nothing.
+    #[inline(always)]
+    fn waiting(
+        &self,
+        cx: &Context,
+        interrupt: &'static NodeInfo,
+        question: &'static str,
+    ) -> impl Future<Output = ()> {
+        let _ = (cx, interrupt, question);
+        core::future::ready(())
+    }
+
     /// A step limit this hook sets for the run, tighter than the flow's own (the lower of
     /// the two applies): how [`Run::max_steps`](crate::Run::max_steps) reaches the run
     /// loop. The loop asks once per run, after the hooks have started it.
@@ -185,6 +204,16 @@ impl<H: StepHook + ?Sized> StepHook for &H {
     }
 
     #[inline(always)]
+    fn waiting(
+        &self,
+        cx: &Context,
+        interrupt: &'static NodeInfo,
+        question: &'static str,
+    ) -> impl Future<Output = ()> {
+        (**self).waiting(cx, interrupt, question)
+    }
+
+    #[inline(always)]
     fn step_limit(&self) -> Option<u32> {
         (**self).step_limit()
     }
@@ -221,6 +250,13 @@ impl<A: StepHook, B: StepHook> StepHook for (A, B) {
         run: F,
     ) -> impl Future<Output = F::Output> {
         self.0.run(graph, run_id, self.1.run(graph, run_id, run))
+    }
+
+    /// `.0` hears of it, then `.1`.
+    #[inline(always)]
+    async fn waiting(&self, cx: &Context, interrupt: &'static NodeInfo, question: &'static str) {
+        self.0.waiting(cx, interrupt, question).await;
+        self.1.waiting(cx, interrupt, question).await;
     }
 
     /// The lower of the two hooks' limits.

@@ -97,6 +97,24 @@ impl StepHook for Traced {
         MaybeInSpan::InSpan { call, span }
     }
 
+    /// An `info` event in the run's span: the run waits at the interrupt.
+    #[inline(always)]
+    fn waiting(
+        &self,
+        cx: &Context,
+        interrupt: &'static NodeInfo,
+        question: &'static str,
+    ) -> impl Future<Output = ()> {
+        tracing::info!(
+            flow = cx.flow(),
+            node = interrupt.name,
+            step = cx.step(),
+            question,
+            "the run waits for an answer"
+        );
+        core::future::ready(())
+    }
+
     #[inline(always)]
     fn run<T, F: Future<Output = Result<T, FlowError>>>(
         &self,

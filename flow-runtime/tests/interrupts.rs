@@ -515,3 +515,43 @@ mod shapes {
         );
     }
 }
+
+#[tokio::test]
+async fn the_event_stream_shows_the_wait_then_a_run_that_ended_without_an_error() {
+    use futures_util::StreamExt;
+    use typedflow::events::Event;
+
+    let (store, flow, run_id) = (
+        MemoryStore::new(),
+        Post::new(Log::default()),
+        RunId::from_u64(11),
+    );
+    let mut stream = flow
+        .run("rust".into())
+        .checkpoint(&store)
+        .run_id(run_id)
+        .stream();
+    let mut events = Vec::new();
+    while let Some(event) = stream.next().await {
+        events.push(event);
+    }
+    let outcome = stream.output().await.unwrap();
+    assert!(outcome.waiting().is_some());
+    let waited = events.iter().position(|e| {
+        matches!(
+            e,
+            Event::Waiting {
+                node: "review",
+                step: 2,
+                question: "Approval"
+            }
+        )
+    });
+    let finished = events
+        .iter()
+        .position(|e| matches!(e, Event::RunFinished { error: None, .. }));
+    assert!(
+        matches!((waited, finished), (Some(w), Some(f)) if w + 1 == f),
+        "{events:?}"
+    );
+}

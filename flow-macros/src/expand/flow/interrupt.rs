@@ -48,6 +48,8 @@ impl Cx<'_> {
             return quote_spanned!(span=> #state::#variant(_) => #stop,);
         }
         let on_ok = self.on_ok(i);
+        let p = self.graph.position(i).unwrap_or(0);
+        let info = quote!(&<Self as ::typedflow::Flow>::GRAPH.nodes[#p]);
         let (at, check) = super::durable::check_at(self, i);
         let enc = syn::Ident::new("encode", at);
         let graph_ty = quote_spanned!(at=> ::typedflow::checks::Graph);
@@ -72,6 +74,7 @@ impl Cx<'_> {
                         }),
                     )
                     .await?;
+                    ::typedflow::StepHook::waiting(&__flow_hook, &__flow_cx, #info, #question_name).await;
                     __flow_waiting = ::core::option::Option::Some(::typedflow::__private::waiting(
                         &__flow_cx,
                         __flow_at,

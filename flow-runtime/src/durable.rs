@@ -225,6 +225,14 @@ pub enum Begin<I> {
         /// The answer, of the question's answer type.
         answer: Box<dyn core::any::Any + Send>,
     },
+    /// The run `run_id`, waiting at an interrupt, with the answer as JSON text, decoded
+    /// into the answer type of the interrupt the run waits at.
+    AnswerJson {
+        /// The run.
+        run_id: RunId,
+        /// The answer's JSON text.
+        answer: Vec<u8>,
+    },
     /// A new run, from the checkpoint of step `step` of the run `from`.
     Fork {
         /// The run forked.
@@ -508,6 +516,45 @@ pub trait DurableFlow: Flow {
             run_id,
             question: <Self as Asks<Q>>::QUESTION,
             answer: Box::new(answer),
+        };
+        assemble(self, store, begin, crate::NoHook, crate::NoHook)
+    }
+
+    /// As [`resume_with`](Self::resume_with), with the answer as JSON text, decoded into
+    /// the answer type of the interrupt the run waits at: for an answer that arrives
+    /// over the wire (a web form, a chat message, a Restate promise).
+    ///
+    /// # Errors
+    ///
+    /// As [`resume_with`](Self::resume_with), and [`DurableError::Decode`] when the
+    /// answer is not JSON of the type the interrupt takes.
+    #[allow(clippy::type_complexity)] // reason: an opaque type cannot be named by an alias on stable Rust
+    #[inline(always)]
+    fn resume_with_json<'f, C: Checkpointer>(
+        &'f self,
+        store: &'f C,
+        run_id: RunId,
+        answer: impl Into<Vec<u8>>,
+    ) -> DurableRun<
+        'f,
+        Self,
+        C,
+        crate::NoHook,
+        crate::NoHook,
+        impl LaunchDurable<
+            'f,
+            Self,
+            C,
+            (crate::NoHook, crate::NoHook),
+            Run = impl Future<Output = Result<Self::RunOutput, FlowError>>,
+        >,
+    >
+    where
+        Self: Sized,
+    {
+        let begin = Begin::AnswerJson {
+            run_id,
+            answer: answer.into(),
         };
         assemble(self, store, begin, crate::NoHook, crate::NoHook)
     }
@@ -820,6 +867,20 @@ pub(crate) mod engine {
         fn waits(&self) -> Option<&'static str> {
             None
         }
+        /// An answer, from its JSON text, of the type the interrupt of this state takes;
+        /// `None` for a state that is not an interrupt's.
+        ///
+        /// # Default
+        ///
+        /// `None`: a flow without interrupts never waits.
+        #[inline(always)]
+        fn decode_answer(
+            &self,
+            answer: &[u8],
+        ) -> Option<Result<Box<dyn core::any::Any + Send>, DurableError>> {
+            let _ = answer;
+            None
+        }
         /// The waiting run of an interrupt's state, saved at `step` of the run `run_id`;
         /// `None` for another state.
         ///
@@ -1124,26 +1185,34 @@ pub(crate) mod engine {
                 question,
                 answer,
             } => {
-                let (cx, state, cp) = load(graph, fingerprint, run_id, store, None)
-                    .await
-                    .map_err(|e| match e.durable_error() {
-                        Some(DurableError::Finished { .. }) => error(
-                            run_id,
-                            DurableError::NotWaiting {
-                                run_id,
-                                status: RunStatus::Finished.name(),
-                            },
-                        ),
-                        _ => e,
-                    })?;
+                let (cx, state, cp) =
+                    load_waiting::<S, C>(graph, fingerprint, run_id, store).await?;
                 match cp.status.question() {
                     Some(waits) if waits == question => Ok(begun(cx, state, Some(answer))),
-                    Some(waits) => Err(error(
+                    waits => Err(error(
                         run_id,
                         DurableError::WrongQuestion {
                             run_id,
-                            waiting_for: waits.to_owned(),
+                            waiting_for: waits.unwrap_or_default().to_owned(),
                             answered: question,
+                        },
+                    )),
+                }
+            }
+            Begin::AnswerJson { run_id, answer } => {
+                let (cx, state, cp) =
+                    load_waiting::<S, C>(graph, fingerprint, run_id, store).await?;
+                match state.decode_answer(&answer) {
+                    Some(Ok(answer)) => Ok(begun(cx, state, Some(answer))),
+                    Some(Err(e)) => Err(error(
+                        run_id,
+                        match e {
+                            DurableError::Decode { reason, .. } => DurableError::Decode {
+                                run_id,
+                                step: cp.step,
+                                reason: format!("the answer does not fit: {reason}"),
+                            },
+                            other => other,
                         },
                     )),
                     None => Err(error(
@@ -1208,23 +1277,44 @@ pub(crate) mod engine {
         store: &C,
         run_id: RunId,
     ) -> Result<Waiting, FlowError> {
+        let (_, state, cp) = load_waiting::<S, C>(graph, fingerprint, run_id, store).await?;
+        let status = cp.status.name();
+        state
+            .into_waiting(run_id, cp.step)
+            .ok_or(FlowError::Durable {
+                flow: graph.name,
+                run_id,
+                source: DurableError::NotWaiting { run_id, status },
+            })
+    }
+
+    /// The last checkpoint of the run `run_id`, which must wait for an answer.
+    ///
+    /// # Errors
+    ///
+    /// [`DurableError::NotWaiting`] when it does not (a finished run included), and as
+    /// [`load`].
+    async fn load_waiting<S: DurableState, C: Checkpointer>(
+        graph: &'static GraphInfo,
+        fingerprint: u64,
+        run_id: RunId,
+        store: &C,
+    ) -> Result<(Context, S, Checkpoint), FlowError> {
         let not_waiting = |status| FlowError::Durable {
             flow: graph.name,
             run_id,
             source: DurableError::NotWaiting { run_id, status },
         };
-        let (_, state, cp): (_, S, _) = load(graph, fingerprint, run_id, store, None)
+        let (cx, state, cp) = load(graph, fingerprint, run_id, store, None)
             .await
             .map_err(|e| match e.durable_error() {
-                Some(DurableError::Finished { .. }) => not_waiting("finished"),
+                Some(DurableError::Finished { .. }) => not_waiting(RunStatus::Finished.name()),
                 _ => e,
             })?;
-        match cp.status {
-            RunStatus::Waiting { .. } => state
-                .into_waiting(run_id, cp.step)
-                .ok_or_else(|| not_waiting(cp.status.name())),
-            status => Err(not_waiting(status.name())),
+        if cp.status.question().is_none() {
+            return Err(not_waiting(cp.status.name()));
         }
+        Ok((cx, state, cp))
     }
 
     /// The checkpoint of the run `run_id` at `step` (its last if `None`), checked to be of

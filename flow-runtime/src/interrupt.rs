@@ -283,6 +283,20 @@ pub(crate) mod engine {
         Waiting::new(run_id, step, interrupt, question_type, question)
     }
 
+    /// An answer of type `A` from its JSON text, boxed for a resumed run.
+    ///
+    /// # Errors
+    ///
+    /// [`DurableError::Decode`] when the text is not JSON of an `A`.
+    pub fn decode_answer<A: serde::de::DeserializeOwned + Send + 'static>(
+        answer: &[u8],
+    ) -> Result<Box<dyn Any + Send>, DurableError> {
+        match serde_json::from_slice::<A>(answer) {
+            Ok(answer) => Ok(Box::new(answer)),
+            Err(e) => Err(crate::durable::engine::decode_error(e)),
+        }
+    }
+
     /// The question with the answer `resume_with` was given.
     ///
     /// # Errors

@@ -555,3 +555,52 @@ async fn the_event_stream_shows_the_wait_then_a_run_that_ended_without_an_error(
         "{events:?}"
     );
 }
+
+#[tokio::test]
+async fn an_answer_as_json_resumes_the_run_and_one_that_does_not_fit_saves_nothing() {
+    let (store, flow, run_id) = (MemoryStore::new(), Review::new(()), RunId::from_u64(12));
+    let first = flow
+        .run(Approval {
+            draft: "draft".into(),
+        })
+        .checkpoint(&store)
+        .run_id(run_id)
+        .await
+        .unwrap();
+    assert!(first.waiting().is_some());
+
+    // `approve` takes a bool: a string does not fit, and nothing is saved.
+    let wrong = flow.resume_with_json(&store, run_id, r#""yes""#).await;
+    match wrong {
+        Err(FlowError::Durable {
+            source: DurableError::Decode {
+                step: 0, reason, ..
+            },
+            ..
+        }) => {
+            assert!(reason.starts_with("the answer does not fit"), "{reason}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+    assert_eq!(store.history(run_id).await.unwrap().len(), 1);
+
+    let second = flow.resume_with_json(&store, run_id, "true").await.unwrap();
+    assert_eq!(second.waiting().map(Waiting::interrupt), Some("edit"));
+    let done = flow
+        .resume_with_json(&store, run_id, r#""final""#)
+        .await
+        .unwrap();
+    assert_eq!(done.finished().as_deref(), Some("final"));
+
+    let again = flow.resume_with_json(&store, run_id, "true").await;
+    assert!(
+        matches!(
+            &again,
+            Err(FlowError::Durable {
+                source: DurableError::NotWaiting { .. },
+                ..
+            })
+        ),
+        "{again:?}"
+    );
+}

@@ -297,6 +297,38 @@ fn resume_with(cx: &Cx<'_>, output: &TokenStream) -> TokenStream {
                 <Self as ::typedflow::durable::DurableFlow>::resume_with::<Q, __FlowStore>(self, store, run_id, answer)
             }
 
+            /// As `resume_with`, with the answer as JSON text: see
+            /// [`DurableFlow::resume_with_json`](::typedflow::durable::DurableFlow::resume_with_json).
+            ///
+            /// # Errors
+            ///
+            /// The run's error, or [`FlowError::Durable`](::typedflow::FlowError::Durable)
+            /// when the run does not wait or the answer does not decode.
+            #[inline(always)]
+            pub fn resume_with_json<'__flow, __FlowStore: ::typedflow::checkpoint::Checkpointer>(
+                &'__flow self,
+                store: &'__flow __FlowStore,
+                run_id: ::typedflow::RunId,
+                answer: impl ::core::convert::Into<::std::vec::Vec<u8>>,
+            ) -> ::typedflow::durable::DurableRun<
+                '__flow,
+                Self,
+                __FlowStore,
+                ::typedflow::NoHook,
+                ::typedflow::NoHook,
+                impl ::typedflow::durable::LaunchDurable<
+                    '__flow,
+                    Self,
+                    __FlowStore,
+                    (::typedflow::NoHook, ::typedflow::NoHook),
+                    Run = impl ::core::future::Future<
+                        Output = ::core::result::Result<#output, ::typedflow::FlowError>,
+                    >,
+                >,
+            > {
+                <Self as ::typedflow::durable::DurableFlow>::resume_with_json(self, store, run_id, answer)
+            }
+
             /// The question the run `run_id` waits on: see
             /// [`DurableFlow::waiting`](::typedflow::durable::DurableFlow::waiting).
             ///

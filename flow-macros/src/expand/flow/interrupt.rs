@@ -94,9 +94,14 @@ impl Cx<'_> {
             return TokenStream::new();
         }
         let state = &self.state;
-        let (mut waits, mut into) = (Vec::new(), Vec::new());
-        for (i, name, _, question_name) in self.interrupts() {
+        let (mut waits, mut into, mut decode) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, name, (_, answer), question_name) in self.interrupts() {
             let variant = &self.graph.nodes[i].variant;
+            decode.push(quote! {
+                #state::#variant(_) => ::core::option::Option::Some(
+                    ::typedflow::__private::decode_answer::<#answer>(__flow_answer),
+                ),
+            });
             waits
                 .push(quote!(#state::#variant(_) => ::core::option::Option::Some(#question_name),));
             into.push(quote! {
@@ -110,6 +115,21 @@ impl Cx<'_> {
             fn waits(&self) -> ::core::option::Option<&'static str> {
                 match self {
                     #(#waits)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            fn decode_answer(
+                &self,
+                __flow_answer: &[u8],
+            ) -> ::core::option::Option<
+                ::core::result::Result<
+                    ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>,
+                    ::typedflow::durable::DurableError,
+                >,
+            > {
+                match self {
+                    #(#decode)*
                     _ => ::core::option::Option::None,
                 }
             }

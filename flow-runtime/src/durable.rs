@@ -1445,6 +1445,13 @@ mod json {
     #[derive(Debug)]
     pub struct StepValue(serde_json::Value);
 
+    impl StepValue {
+        /// A step value of `value`.
+        pub(crate) fn new(value: serde_json::Value) -> Self {
+            StepValue(value)
+        }
+    }
+
     /// Appends `value` as JSON.
     ///
     /// # Errors

@@ -297,6 +297,27 @@ pub(crate) mod engine {
         }
     }
 
+    /// The value of an `Answered` from the encoded question and the answer's JSON text,
+    /// to decode as the input of the step after an interrupt.
+    ///
+    /// # Errors
+    ///
+    /// [`DurableError::Decode`] when either is not JSON.
+    pub fn answered_value(
+        question: &[u8],
+        answer: &[u8],
+    ) -> Result<crate::durable::engine::StepValue, DurableError> {
+        use crate::durable::engine::decode_error;
+        let question: serde_json::Value = serde_json::from_slice(question).map_err(decode_error)?;
+        let answer: serde_json::Value = serde_json::from_slice(answer).map_err(decode_error)?;
+        let mut value = serde_json::Map::new();
+        value.insert("question".to_owned(), question);
+        value.insert("answer".to_owned(), answer);
+        Ok(crate::durable::engine::StepValue::new(
+            serde_json::Value::Object(value),
+        ))
+    }
+
     /// The question with the answer `resume_with` was given.
     ///
     /// # Errors

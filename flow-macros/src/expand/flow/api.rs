@@ -132,10 +132,10 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
             // What `Flow::start` runs: the run with its own hooks and limits inside the
             // flow's hook (or the flow's hook alone, when the run sets nothing).
             #[doc(hidden)]
-            async fn __flow_start<R: ::typedflow::run::PerRun>(
+            async fn __flow_start<__FlowRun: ::typedflow::run::PerRun>(
                 &self,
                 input: #input,
-                hooks: R,
+                hooks: __FlowRun,
             ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
                 #run_hooked
             }
@@ -146,10 +146,10 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
             // A flow whose every node leads to END has no state to assign after the match.
             #[doc(hidden)]
             #[allow(unreachable_code)]
-            async fn __flow_loop<K: ::typedflow::StepHook>(
+            async fn __flow_loop<__FlowHook: ::typedflow::StepHook>(
                 __flow_deps: &#deps,
                 __flow_nodes: &#nodes_ty,
-                __flow_hook: K,
+                __flow_hook: __FlowHook,
                 mut __flow_cx: ::typedflow::Context,
                 __flow_input: #input,
             ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
@@ -169,22 +169,22 @@ fn expand_run_start(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
     // A timeout bounds the run's steps, inside its hooks: they see the `Timeout` error as
     // they see any other (its outcome in spans and metrics).
     let bounded_loop = cx.with_deadline(quote! {
-        #name::<H>::__flow_loop(&self.flow.__flow_deps, &self.flow.__flow_nodes, hook, self.cx, self.input)
+        #name::<__FlowH>::__flow_loop(&self.flow.__flow_deps, &self.flow.__flow_nodes, hook, self.cx, self.input)
     });
     quote! {
         /// A run of the flow, ready to start with the hook its hooks choose.
         #[doc(hidden)]
-        struct #start_ty<'__flow, H> {
-            flow: &'__flow #name<H>,
+        struct #start_ty<'__flow, __FlowH> {
+            flow: &'__flow #name<__FlowH>,
             cx: ::typedflow::Context,
             input: #input,
         }
 
-        impl<H: ::typedflow::StepHook> ::typedflow::RunStart<#output> for #start_ty<'_, H> {
+        impl<__FlowH: ::typedflow::StepHook> ::typedflow::RunStart<#output> for #start_ty<'_, __FlowH> {
             #[inline(always)]
-            fn start<K: ::typedflow::StepHook>(
+            fn start<__FlowHook: ::typedflow::StepHook>(
                 self,
-                hook: K,
+                hook: __FlowHook,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<#output, ::typedflow::FlowError>,
             > {

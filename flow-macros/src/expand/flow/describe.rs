@@ -29,10 +29,10 @@ pub(super) fn expand_flow_impl(cx: &Cx<'_>) -> TokenStream {
             const DOT: &'static str = #dot;
 
             #[inline(always)]
-            fn start<R: ::typedflow::run::PerRun>(
+            fn start<__FlowRun: ::typedflow::run::PerRun>(
                 &self,
                 input: #input,
-                hooks: R,
+                hooks: __FlowRun,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<#output, ::typedflow::FlowError>,
             > {

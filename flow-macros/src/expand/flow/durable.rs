@@ -453,10 +453,10 @@ fn durable_steps(cx: &Cx<'_>) -> TokenStream {
             // saver before the next starts, and the run's end when it ends.
             #[doc(hidden)]
             #[allow(unreachable_code)]
-            async fn __flow_steps<K: ::typedflow::StepHook, __FlowSaver: ::typedflow::__private::Saver>(
+            async fn __flow_steps<__FlowHook: ::typedflow::StepHook, __FlowSaver: ::typedflow::__private::Saver>(
                 __flow_deps: &#deps,
                 __flow_nodes: &#nodes_ty,
-                __flow_hook: K,
+                __flow_hook: __FlowHook,
                 mut __flow_cx: ::typedflow::Context,
                 mut __flow_state: #state,
                 mut __flow_saver: __FlowSaver,
@@ -492,7 +492,7 @@ fn durable_steps(cx: &Cx<'_>) -> TokenStream {
 fn durable_start_type(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
     let (name, state, output) = (cx.name, &cx.state, cx.run_output());
     let bounded = cx.with_deadline(quote! {
-        #name::<H>::__flow_steps(
+        #name::<__FlowH>::__flow_steps(
             &self.flow.__flow_deps,
             &self.flow.__flow_nodes,
             hook,
@@ -505,21 +505,21 @@ fn durable_start_type(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
     quote! {
         /// A checkpointed run of the flow, ready to start with the hook its hooks choose.
         #[doc(hidden)]
-        struct #start_ty<'__flow, '__store, H, __FlowStore> {
-            flow: &'__flow #name<H>,
+        struct #start_ty<'__flow, '__store, __FlowH, __FlowStore> {
+            flow: &'__flow #name<__FlowH>,
             cx: ::typedflow::Context,
             state: #state,
             saver: ::typedflow::__private::StoreSaver<'__store, __FlowStore>,
             answer: ::core::option::Option<::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>>,
         }
 
-        impl<H: ::typedflow::StepHook, __FlowStore: ::typedflow::checkpoint::Checkpointer>
-            ::typedflow::RunStart<#output> for #start_ty<'_, '_, H, __FlowStore>
+        impl<__FlowH: ::typedflow::StepHook, __FlowStore: ::typedflow::checkpoint::Checkpointer>
+            ::typedflow::RunStart<#output> for #start_ty<'_, '_, __FlowH, __FlowStore>
         {
             #[inline(always)]
-            fn start<K: ::typedflow::StepHook>(
+            fn start<__FlowHook: ::typedflow::StepHook>(
                 self,
-                hook: K,
+                hook: __FlowHook,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<#output, ::typedflow::FlowError>,
             > {

@@ -9,6 +9,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
 use super::{Cx, type_string};
+use crate::model::{Target, WayOn};
 
 impl Cx<'_> {
     /// Whether the graph has an interrupt.
@@ -95,12 +96,11 @@ impl Cx<'_> {
         }
         let state = &self.state;
         let (mut waits, mut into, mut decode) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, name, (_, answer), question_name) in self.interrupts() {
+        for (i, name, (question, answer), question_name) in self.interrupts() {
             let variant = &self.graph.nodes[i].variant;
+            let decoded = self.decode_answer(i, question, answer);
             decode.push(quote! {
-                #state::#variant(_) => ::core::option::Option::Some(
-                    ::typedflow::__private::decode_answer::<#answer>(__flow_answer),
-                ),
+                #state::#variant(__flow_q) => ::core::option::Option::Some(#decoded),
             });
             waits
                 .push(quote!(#state::#variant(_) => ::core::option::Option::Some(#question_name),));
@@ -144,6 +144,43 @@ impl Cx<'_> {
                     _ => ::core::option::Option::None,
                 }
             }
+        }
+    }
+
+    /// The answer to the interrupt at step `i`, `__flow_q` its question, decoded from the
+    /// JSON text `__flow_answer` and boxed. When a node follows, through the check that
+    /// node's input (`Answered<Q, A>`) is saved with, on the same token: an answer type
+    /// that cannot be saved is then one error, the one on that node, not a second here.
+    fn decode_answer(&self, i: usize, question: &syn::Type, answer: &syn::Type) -> TokenStream {
+        let next = match self.graph.way_on(i) {
+            Some(WayOn::Edge(edge)) => match edge.to {
+                Target::Node(j) => Some(j),
+                Target::End => None,
+            },
+            _ => None,
+        };
+        let Some(j) = next else {
+            return quote!(::typedflow::__private::decode_answer::<#answer>(__flow_answer));
+        };
+        let name = self.graph.step_name(i);
+        let (at, own) = super::durable::check_at(self, i);
+        let (next_at, check) = super::durable::check_at(self, j);
+        let graph_ty = quote_spanned!(next_at=> ::typedflow::checks::Graph);
+        let own_graph = quote_spanned!(at=> ::typedflow::checks::Graph);
+        let (enc, dec) = (
+            syn::Ident::new("encode", at),
+            syn::Ident::new("decode", next_at),
+        );
+        quote! {
+            (|| {
+                let mut __flow_buf = ::std::vec::Vec::new();
+                <#own_graph as #own>::#enc(__flow_q, #name, &mut __flow_buf)?;
+                let __flow_value = ::typedflow::__private::answered_value(&__flow_buf, __flow_answer)?;
+                let __flow_answered: ::typedflow::durable::Answered<#question, #answer> =
+                    <#graph_ty as #check>::#dec(__flow_value)?;
+                ::core::result::Result::Ok(::std::boxed::Box::new(__flow_answered.answer)
+                    as ::std::boxed::Box<dyn ::core::any::Any + ::core::marker::Send>)
+            })()
         }
     }
 

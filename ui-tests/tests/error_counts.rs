@@ -8,6 +8,7 @@ use std::path::Path;
 const EXPECTED: &[(&str, usize)] = &[
     ("ambiguous_edge", 1),
     ("bad_alias", 1),
+    ("type_named_like_hook", 1),
     ("misplaced_interrupt", 1),
     ("bad_argument_type", 4), // four bad values, each its own mistake
     ("bad_error_edge", 1),

@@ -80,6 +80,7 @@ codes! {
     MissingEntry = "missing_entry",
     StepLimitTooLow = "step_limit_too_low",
     FlowNamedLikeNode = "flow_named_like_node",
+    TypeNamedLikeHook = "type_named_like_hook",
     EdgeOutOfEnd = "edge_out_of_end",
     MisplacedStart = "misplaced_start",
     EmptyRoute = "empty_route",
@@ -380,6 +381,13 @@ pub fn unused_alias(name: &str) -> Message {
     msg(
         Code::BadAlias,
         format!("node `{name}` is declared but no edge uses it; connect it or remove it"),
+    )
+}
+
+pub fn type_named_like_hook() -> Message {
+    msg(
+        Code::TypeNamedLikeHook,
+        "`H` names the flow's hook parameter in the code `graph!` generates: write the type as a path (`self::H`), or rename it",
     )
 }
 
@@ -925,6 +933,7 @@ mod tests {
             reserved_name("a"),
             alias_of_itself("a"),
             unused_alias("a"),
+            type_named_like_hook(),
             interrupt_needs_durable("review"),
             interrupt_inside("review"),
             interrupt_error_edge("review"),

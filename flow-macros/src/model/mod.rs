@@ -12,6 +12,7 @@
 //! from a node to its *handler*; a handler inside a fan-out or a map runs in the failed
 //! node's place.
 
+mod header;
 mod index;
 mod interrupts;
 mod resolve;

@@ -83,6 +83,7 @@ pub fn resolve(cx: &mut Diagnostics, mut input: GraphInput, args: FlowArgs) -> G
         index: Default::default(),
     };
     super::interrupts::mark(cx, &mut graph, interrupts);
+    super::header::check(cx, &graph);
     graph.index = super::index::Index::build(&graph);
     graph
 }

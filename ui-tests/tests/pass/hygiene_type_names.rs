@@ -1,5 +1,5 @@
 // Types named like the generic parameters of the generated code: the flow's input `R`,
-// its output `K`, a node's `H` is not among them (the flow's hook parameter is `H`).
+// its output `K`, and `H` (the flow's hook parameter) written as a path.
 use typedflow::prelude::*;
 
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
@@ -7,6 +7,20 @@ pub struct R(u32);
 
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct K(u32);
+
+#[derive(Debug, PartialEq)]
+pub struct H(u32);
+
+#[node]
+async fn hold(k: K) -> H {
+    H(k.0)
+}
+
+graph! {
+    Hold(R) -> self::H {
+        START -> double -> wrap -> hold -> END;
+    }
+}
 
 #[node]
 async fn double(r: R) -> R {
@@ -37,6 +51,11 @@ fn main() {
         .unwrap()
         .block_on(Wrap::new(()).run(R(21)).into_future());
     assert_eq!(out.unwrap(), K(42));
+    let out = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(Hold::new(()).run(R(1)).into_future());
+    assert_eq!(out.unwrap(), H(2));
     let store = typedflow::checkpoint::MemoryStore::new();
     let out = tokio::runtime::Builder::new_current_thread()
         .build()

@@ -291,6 +291,10 @@ pub trait DurableFlow: Flow {
     /// interrupts an [`Outcome`] (its output, or the question it waits on).
     type RunOutput;
 
+    /// What a checkpointed run gave, as an [`Outcome`] whether or not the flow has
+    /// interrupts: for code generic over durable flows (an engine that runs them, say).
+    fn outcome(output: Self::RunOutput) -> Outcome<Self::Output>;
+
     /// Starts or resumes a run that saves a checkpoint to `store` after each step: what a
     /// [`DurableRun`] calls when it is awaited. Use [`Run::checkpoint`](crate::Run::checkpoint)
     /// or [`resume`](Self::resume).

@@ -604,3 +604,44 @@ async fn an_answer_as_json_resumes_the_run_and_one_that_does_not_fit_saves_nothi
         "{again:?}"
     );
 }
+
+#[tokio::test]
+async fn generic_code_sees_every_durable_run_as_an_outcome() {
+    use typedflow::durable::DurableFlow;
+
+    async fn finish<F: DurableFlow>(
+        flow: &F,
+        store: &MemoryStore,
+        input: F::Input,
+    ) -> Option<F::Output> {
+        let output = flow.run(input).checkpoint(store).await.ok()?;
+        F::outcome(output).finished()
+    }
+    let store = MemoryStore::new();
+    // A flow with an interrupt waits; one without finishes.
+    assert!(
+        finish(&Post::new(Log::default()), &store, "rust".into())
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        finish(&shapes_free::Plain::new(()), &store, 2).await,
+        Some(3)
+    );
+}
+
+mod shapes_free {
+    use super::*;
+
+    #[node]
+    async fn inc(x: u32) -> u32 {
+        x + 1
+    }
+
+    graph! {
+        #[flow(durable)]
+        pub Plain(u32) -> u32 {
+            START -> inc -> END;
+        }
+    }
+}

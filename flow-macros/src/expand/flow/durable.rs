@@ -532,11 +532,22 @@ fn durable_start_type(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
 /// `impl DurableFlow`: the fingerprint and the start of a checkpointed run.
 fn durable_flow_impl(cx: &Cx<'_>) -> TokenStream {
     let (name, input, output, state) = (cx.name, &cx.graph.input, cx.run_output(), &cx.state);
+    let flow_output = &cx.graph.output;
+    let outcome = if cx.has_interrupts() {
+        quote!(output)
+    } else {
+        quote!(::typedflow::durable::Outcome::Finished(output))
+    };
     let fingerprint = fingerprint(cx);
     quote! {
         impl<H: ::typedflow::StepHook> ::typedflow::durable::DurableFlow for #name<H> {
             const FINGERPRINT: u64 = #fingerprint;
             type RunOutput = #output;
+
+            #[inline(always)]
+            fn outcome(output: #output) -> ::typedflow::durable::Outcome<#flow_output> {
+                #outcome
+            }
 
             #[inline(always)]
             fn waiting<__FlowStore: ::typedflow::checkpoint::Checkpointer>(

@@ -33,6 +33,7 @@
 mod commit;
 mod row;
 mod sqlite;
+mod wal;
 
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -33,7 +33,6 @@
 mod commit;
 mod row;
 mod sqlite;
-mod wal;
 
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -12,7 +12,6 @@ use typedflow::checkpoint::{Checkpoint, Checkpointer, StoreError, sort_runs};
 use crate::Migration;
 use crate::commit::Shared;
 use crate::row::{Columns, Row, columns, to_sql};
-use crate::wal::Checkpoints;
 
 /// The SQLite schema's migrations, oldest first; the file's `user_version` is the last
 /// one applied.
@@ -151,16 +150,13 @@ impl SqliteOptions {
 #[derive(Debug)]
 pub struct SqliteStore {
     shared: Arc<Shared>,
-    checkpoints: Arc<Checkpoints>,
     path: PathBuf,
 }
 
 impl Drop for SqliteStore {
-    /// Stops the writer thread, if one was started, once it has written what is queued,
-    /// then the checkpoint thread.
+    /// Stops the writer thread, if one was started, once it has written what is queued.
     fn drop(&mut self) {
         self.shared.close();
-        self.checkpoints.close();
     }
 }
 
@@ -211,13 +207,9 @@ impl SqliteStore {
             MigrateError::TooNew(found) => StoreError::schema_too_new(found, latest_version()),
             MigrateError::Sql(e) => StoreError::unavailable(doing("migrating the schema of"), e),
         })?;
-        let checkpoints = Checkpoints::install(&mut conn, path.clone(), options.busy_timeout)
-            .map_err(|e| StoreError::unavailable(doing("setting up the checkpoints of"), e))?;
-        Ok(SqliteStore {
-            shared: Shared::new(conn),
-            checkpoints,
-            path,
-        })
+        let shared = Shared::new(conn)
+            .map_err(|e| StoreError::unavailable(doing("setting the WAL hook of"), e))?;
+        Ok(SqliteStore { shared, path })
     }
 
     /// The file the store is in.
@@ -233,12 +225,6 @@ impl SqliteStore {
     #[cfg(test)]
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
-    }
-
-    /// The checkpoint thread, for its tests.
-    #[cfg(test)]
-    pub(crate) fn checkpoints(&self) -> &Checkpoints {
-        &self.checkpoints
     }
 
     fn query(&self, sql: &str, run_id: Option<RunId>) -> Result<Vec<Row>, StoreError> {

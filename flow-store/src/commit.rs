@@ -116,7 +116,7 @@ struct Waiting {
 
 /// What a waiting save is told: whether its row was saved, and the row back, so that its
 /// memory is freed by the thread that allocated it (freeing thousands of rows on the
-/// writer thread cost it about a tenth of its time).
+/// writer thread cost it about a sixth of its time).
 #[derive(Debug)]
 struct Answer {
     saved: Result<(), StoreError>,

@@ -274,7 +274,8 @@ impl Shared {
             if queue.writer == Writer::Thread {
                 if self.checkpoint_due() {
                     drop(queue);
-                    self.checkpoint();
+                    // As for a batch: a panic (a bug) must not end the thread.
+                    let _ = std::panic::catch_unwind(|| self.checkpoint());
                     queue = self.queue();
                     queue.checkpoints += 1;
                     self.wake.notify_all();

@@ -30,6 +30,7 @@
 //!
 //! What each durability setting survives, and what a save costs, is in the guide below.
 
+mod commit;
 mod row;
 mod sqlite;
 

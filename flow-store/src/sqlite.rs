@@ -1,15 +1,17 @@
-//! The SQLite store: one file in WAL mode, through rusqlite, on the calling task.
+//! The SQLite store: one file in WAL mode, through rusqlite; a lone save on the calling
+//! task, concurrent saves committed together (`crate::commit`).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 use typedflow::RunId;
 use typedflow::checkpoint::{Checkpoint, Checkpointer, StoreError, sort_runs};
 
 use crate::Migration;
-use crate::row::{Columns, Row, Values, columns, to_sql};
+use crate::commit::Shared;
+use crate::row::{Columns, Row, columns, to_sql};
 
 /// The SQLite schema's migrations, oldest first; the file's `user_version` is the last
 /// one applied.
@@ -111,14 +113,17 @@ impl SqliteOptions {
 /// A checkpoint store in one SQLite file: the embedded default.
 ///
 /// Opening creates the file and its schema if they do not exist and applies any newer
-/// migration of this crate; the file is put in WAL mode. Each save is one `INSERT` of
-/// one row, atomic by itself.
+/// migration of this crate; the file is put in WAL mode. Each save is one row, atomic
+/// by itself.
 ///
-/// The store holds one connection behind a mutex and runs each statement on the task
-/// that awaits it, without a hop to another thread: a save with
-/// [`Synchronous::Normal`] takes microseconds, less than a hop would. With
-/// [`Synchronous::Full`] a save waits for the disk on that task. Several stores (or
-/// processes) may open one file; SQLite's locks order their writes.
+/// The store holds one connection. A save that nothing else is writing beside runs on
+/// the task that awaits it, without a hop to another thread: with
+/// [`Synchronous::Normal`] it takes microseconds, less than a hop would; with
+/// [`Synchronous::Full`] it waits for the disk on that task. Saves that arrive while
+/// another is being written (many runs at once) are committed together by the store's
+/// writer thread: one transaction, and one sync under `Full`, per batch, each save
+/// returning once its batch committed (group commit; see the durability guide). Several
+/// stores (or processes) may open one file; SQLite's locks order their writes.
 ///
 /// ```
 /// use typedflow::RunId;
@@ -144,8 +149,15 @@ impl SqliteOptions {
 /// ```
 #[derive(Debug)]
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    shared: Arc<Shared>,
     path: PathBuf,
+}
+
+impl Drop for SqliteStore {
+    /// Stops the writer thread, if one was started, once it has written what is queued.
+    fn drop(&mut self) {
+        self.shared.close();
+    }
 }
 
 impl SqliteStore {
@@ -195,10 +207,9 @@ impl SqliteStore {
             MigrateError::TooNew(found) => StoreError::schema_too_new(found, latest_version()),
             MigrateError::Sql(e) => StoreError::unavailable(doing("migrating the schema of"), e),
         })?;
-        Ok(SqliteStore {
-            conn: Mutex::new(conn),
-            path,
-        })
+        let shared = Shared::new(conn)
+            .map_err(|e| StoreError::unavailable(doing("setting the WAL hook of"), e))?;
+        Ok(SqliteStore { shared, path })
     }
 
     /// The file the store is in.
@@ -207,11 +218,13 @@ impl SqliteStore {
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A statement that panicked cannot leave a transaction open: every write below is
-        // one autocommit statement, so a poisoned connection is still consistent.
-        self.conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.shared.conn()
+    }
+
+    /// The connection and queue, for the tests of group commit.
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     fn query(&self, sql: &str, run_id: Option<RunId>) -> Result<Vec<Row>, StoreError> {
@@ -250,39 +263,9 @@ impl Columns for rusqlite::Row<'_> {
     }
 }
 
-fn save_error(cp: &Checkpoint, e: rusqlite::Error) -> StoreError {
-    match e.sqlite_error() {
-        Some(f) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-            StoreError::conflict(cp.run_id, cp.step)
-        }
-        Some(f) if f.code == ErrorCode::DiskFull => StoreError::full(e),
-        _ => StoreError::unavailable("saving a checkpoint", e),
-    }
-}
-
 impl Checkpointer for SqliteStore {
     async fn save(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
-        let row = Values::of(checkpoint);
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare_cached(INSERT)
-            .map_err(|e| StoreError::unavailable("preparing the insert", e))?;
-        stmt.execute(params![
-            row.run_id,
-            row.step,
-            row.format,
-            row.flow,
-            row.fingerprint,
-            row.node,
-            row.attempt,
-            row.time_us,
-            row.status,
-            row.question,
-            row.state,
-            row.state_sum,
-        ])
-        .map_err(|e| save_error(checkpoint, e))?;
-        Ok(())
+        self.shared.save(checkpoint).await
     }
 
     async fn latest(&self, run_id: RunId) -> Result<Checkpoint, StoreError> {
@@ -323,11 +306,6 @@ impl Checkpointer for SqliteStore {
     }
 }
 
-const INSERT: &str = concat!(
-    "INSERT INTO checkpoints (",
-    columns!(),
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-);
 const LATEST: &str = concat!(
     "SELECT ",
     columns!(),

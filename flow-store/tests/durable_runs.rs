@@ -260,6 +260,39 @@ async fn two_stores_on_one_file_resuming_one_run_one_wins() {
     two_resumes_one_wins(&a, &b, fresh_run()).await;
 }
 
+/// Many runs at once on the multi-thread runtime, their saves committed together in
+/// batches: every run ends with its output and has each of its steps in the file, in
+/// order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_runs_at_once_each_have_every_step_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runs.db");
+    let store = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    let flow = std::sync::Arc::new(Essay::new(World::default()));
+    let runs: Vec<RunId> = (0..300).map(|_| fresh_run()).collect();
+    let tasks: Vec<_> = runs
+        .iter()
+        .map(|&run| {
+            let (store, flow) = (store.clone(), flow.clone());
+            tokio::spawn(async move {
+                flow.run("rust".into())
+                    .checkpoint(&*store)
+                    .run_id(run)
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), "on rust!!! (3 rounds)");
+    }
+    let again = SqliteStore::open(&path).unwrap();
+    for run in runs {
+        let history = again.history(run).await.unwrap();
+        let nodes: Vec<_> = history.iter().map(|c| c.node.as_str()).collect();
+        assert_eq!(nodes, ["review", "review", "review", "publish", "END"]);
+    }
+}
+
 #[cfg(feature = "postgres")]
 mod postgres {
     use super::*;

@@ -203,3 +203,48 @@ async fn a_full_store_is_full_and_keeps_the_saved_steps() {
     assert!(!saved.is_empty());
     assert_eq!(store.history(run).await.expect("history"), saved);
 }
+
+/// Many saves at once from many tasks on the multi-thread runtime (committed together,
+/// in batches, by the store's writer thread): every one returns `Ok` and every row is in
+/// the file, once, as saved; a second save of each step still conflicts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_saves_all_land() {
+    const RUNS: u64 = 500;
+    const STEPS: u32 = 4;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("runs.db");
+    let store = std::sync::Arc::new(SqliteStore::open(&path).expect("open"));
+    let tasks: Vec<_> = (1..=RUNS)
+        .map(|run| {
+            let store = std::sync::Arc::clone(&store);
+            tokio::spawn(async move {
+                for n in 1..=STEPS {
+                    store.save(&step(RunId::from_u64(run), n)).await?;
+                    tokio::task::yield_now().await;
+                }
+                Ok::<(), StoreError>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await
+            .expect("the task ends")
+            .expect("every save succeeds");
+    }
+    let count: i64 = Connection::open(&path)
+        .expect("open raw")
+        .query_row("SELECT count(*) FROM checkpoints", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(count, (RUNS * u64::from(STEPS)) as i64);
+    for run in [1, RUNS / 2, RUNS] {
+        let run = RunId::from_u64(run);
+        let history = store.history(run).await.expect("history");
+        let expected: Vec<Checkpoint> = (1..=STEPS).map(|n| step(run, n)).collect();
+        let strip = |h: &[Checkpoint]| -> Vec<(u32, Vec<u8>)> {
+            h.iter().map(|c| (c.step, c.state.clone())).collect()
+        };
+        assert_eq!(strip(&history), strip(&expected));
+    }
+    let again = store.save(&step(RunId::from_u64(7), 2)).await;
+    assert!(again.is_err_and(|e| e.is_conflict()));
+}

@@ -14,7 +14,7 @@ import re
 FIXES = {
 "unknown_node": ("An edge names a node that is not in the graph, and a node with a similar name is.", "Correct the name: `START -> outline -> review;`."),
 "node_not_in_scope": ("An edge names something that is not defined or imported at all; rustc reports it, with similar names in scope.", "Write the node (`#[node] async fn summarize(..)`), import it with `use`, or fix the name."),
-"not_a_node": ("A name in the graph is a type, but not a node. rustc reports each place the generated code uses it as a node, all with this message.", "Put `#[node]` on an `async fn` of that name, or use the node you meant."),
+"not_a_node": ("A name in the graph is a type, but not a node. rustc reports it once, on the name, and lists the nodes in scope.", "Put `#[node]` on an `async fn` of that name, or use the node you meant."),
 "edge_type_mismatch": ("`a -> b`, but `b`'s input type is not what `a` returns.", "Make the types agree: change `count` to take `String`, or put a node between them that converts."),
 "route_missing_variant": ("A route block does not handle every variant of the enum its node returns; rustc names the missing ones.", "Add an arm per missing variant: `Verdict::Reject -> log,`."),
 "route_arm_type_mismatch": ("A route arm sends a variant's payload to a node that takes another type.", "Make the target take the payload type, or route the variant elsewhere."),

@@ -485,3 +485,28 @@ impl<G, Flow: ?Sized, T: serde::Serialize + serde::de::DeserializeOwned> Durable
         crate::__private::encode_value(value, "END", out)
     }
 }
+
+/// The node type `N` itself, reached through its [`Node::State`]: the generated run loop
+/// calls a node as `<<N as NodeOf>::Node as NodeFn<D>>`, so that for a name that is not a
+/// node the call's type stays unknown instead of asking `N: NodeFn<D>`, and the one error
+/// is "`N` is not a node".
+#[doc(hidden)]
+pub trait NodeOf {
+    /// `Self`.
+    type Node: ?Sized;
+}
+
+impl<N: Node + ?Sized> NodeOf for N {
+    type Node = <N::State as Carry<N>>::Out;
+}
+
+/// Carries `N` through a type that only a node has.
+#[doc(hidden)]
+pub trait Carry<N: ?Sized> {
+    /// `N`.
+    type Out: ?Sized;
+}
+
+impl<S: ?Sized, N: ?Sized> Carry<N> for S {
+    type Out = N;
+}

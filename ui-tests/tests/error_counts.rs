@@ -48,7 +48,7 @@ const EXPECTED: &[(&str, usize)] = &[
     ("node_signature", 1),
     ("node_two_inputs", 1),
     ("node_unsupported_param", 2), // `&mut` and `impl Trait`, two parameters
-    ("not_a_node", 2), // still also `NodeFn`'s "cannot run in a flow whose dependencies are" (issue 21)
+    ("not_a_node", 1),
     ("policy_contradiction", 5), // five contradictory settings
     ("retry_error_not_retryable", 1),
     ("route_arm_type_mismatch", 1),

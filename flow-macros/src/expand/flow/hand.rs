@@ -57,6 +57,7 @@ impl Cx<'_> {
         let p = self.graph.position(k).unwrap_or(0);
         let mut field = Index::from(p);
         field.span = node.name.span();
+        let node_of = Self::node_of(ty, node.name.span());
         let future = if self.may_run_nodes(k) {
             // What the node runs inside itself (a subgraph's nodes) goes through the hook
             // too, under this flow's names for it. Not checked `Send` here: the call holds
@@ -64,7 +65,7 @@ impl Cx<'_> {
             // stable Rust; a subgraph's own nodes are checked in its own `graph!`.
             let nested = quote!(__FLOW_NESTED_OF[#p]);
             quote_spanned! {node.name.span()=>
-                <#ty as ::typedflow::NodeFn<#deps>>::call_hooked(
+                <#node_of as ::typedflow::NodeFn<#deps>>::call_hooked(
                     __flow_deps,
                     &__flow_nodes.#field,
                     #cx,
@@ -75,7 +76,7 @@ impl Cx<'_> {
             }
         } else {
             let call = quote_spanned! {node.name.span()=>
-                <#ty as ::typedflow::NodeFn<#deps>>::call(
+                <#node_of as ::typedflow::NodeFn<#deps>>::call(
                     __flow_deps,
                     &__flow_nodes.#field,
                     #cx,
@@ -85,8 +86,15 @@ impl Cx<'_> {
             self.send_checked(k, call)
         };
         quote_spanned! {node.name.span()=>
-            ::typedflow::StepHook::step::<#ty, _>(#hook, #cx, #info, #future)
+            ::typedflow::StepHook::step::<#node_of, _>(#hook, #cx, #info, #future)
         }
+    }
+
+    /// `<ty as NodeOf>::Node`, spanned on `at`: node `ty` itself, as a type that a name
+    /// which is not a node leaves unknown (see `typedflow::checks::NodeOf`), so that the
+    /// calls of such a name add nothing to the one error that it is not a node.
+    fn node_of(ty: &syn::Path, at: Span) -> TokenStream {
+        quote_spanned!(at=> <#ty as ::typedflow::checks::NodeOf>::Node)
     }
 
     /// Whether user node `k` may run nodes inside itself (a flow used as a node), so that
@@ -109,6 +117,7 @@ impl Cx<'_> {
         let node = &self.graph.nodes[k];
         let ty = &node.ty;
         let info = self.node_info(k);
+        let ty = Self::node_of(ty, node.name.span());
         quote_spanned!(node.name.span()=> ::typedflow::__private::node_failed::<#ty>(&__flow_cx, #info, #err))
     }
 
@@ -118,6 +127,7 @@ impl Cx<'_> {
         let node = &self.graph.nodes[k];
         let ty = &node.ty;
         let info = self.node_info(k);
+        let ty = Self::node_of(ty, node.name.span());
         quote_spanned!(node.name.span()=> ::typedflow::__private::nested::<#ty, _>(__flow_cx, #info, #call))
     }
 

@@ -77,6 +77,35 @@ impl<G, From: ?Sized, Output, Enum: Same<Output>> RoutedEnum<From, Output, Enum>
     }
 }
 
+/// `From => { true -> .., false -> .. }`: a route whose arms are values, after node
+/// `From`, which returns `T`. Never holds: a route matches the variants of an enum; the
+/// error names the type the node returns.
+#[diagnostic::on_unimplemented(
+    message = "node `{From}` returns `{T}`, but a route matches the variants of an enum, not values",
+    label = "a route needs a node returning an enum; `{From}` returns `{T}`",
+    note = "return an enum from `{From}` (`enum Check {{ Pass(T), Fail(T) }}`) and name its variants in the arms: `Check::Pass -> node,`"
+)]
+pub trait RoutedValue<From: ?Sized, T> {
+    /// Never returns: no impl of this check holds.
+    fn pass(value: T) -> core::convert::Infallible;
+}
+
+/// What no type implements: the condition of [`RoutedValue`]'s impl, on the value's
+/// type, so that the error is reported once that type is known.
+#[doc(hidden)]
+pub trait Unrouted {
+    /// Never called.
+    fn never(self) -> core::convert::Infallible;
+}
+
+#[diagnostic::do_not_recommend]
+impl<G, From: ?Sized, T: Unrouted> RoutedValue<From, T> for G {
+    #[inline(always)]
+    fn pass(value: T) -> core::convert::Infallible {
+        value.never()
+    }
+}
+
 /// `START -> To` in flow `Flow`, which takes `T`; `To` takes `Input`.
 #[diagnostic::on_unimplemented(
     message = "flow `{Flow}` takes `{T}`, but its entry node `{To}` does not take `{T}` as input",

@@ -105,7 +105,6 @@ codes! {
     DeriveNotStruct = "derive_not_struct",
     MergeUnknownStrategy = "merge_unknown_strategy",
     RouteArmFields = "route_arm_fields",
-    RouteOnValue = "route_on_value",
     }
     reported by rustc {
     NodeNotInScope = "node_not_in_scope",
@@ -114,6 +113,7 @@ codes! {
     RouteMissingVariant = "route_missing_variant",
     RouteArmTypeMismatch = "route_arm_type_mismatch",
     RouteNotEnum = "route_not_enum",
+    RouteOnValue = "route_on_value",
     RouteUnknownVariant = "route_unknown_variant",
     FlowInputMismatch = "flow_input_mismatch",
     FlowOutputMismatch = "flow_output_mismatch",
@@ -445,13 +445,6 @@ pub fn expected_arm() -> Message {
     msg(
         Code::GraphSyntax,
         "expected a route arm: `Enum::Variant -> node`",
-    )
-}
-
-pub fn route_on_value() -> Message {
-    msg(
-        Code::RouteOnValue,
-        "a route matches the variants of the enum its node returns, not values; return an enum (`enum Check { Pass(T), Fail(T) }`) and write `Check::Pass -> node,`",
     )
 }
 
@@ -906,7 +899,6 @@ mod tests {
             expected_endpoint(),
             expected_arm(),
             group_of_one(),
-            route_on_value(),
             arm_with_fields("Verdict::Revise"),
             expected_map(),
             expected_map_limit(),

@@ -71,6 +71,9 @@ pub struct Route {
 pub struct Arm {
     pub variant: Path,
     pub fields: Option<Vec<Ident>>,
+    /// `true -> b`: a value where a variant goes, which the expansion reports with the
+    /// type the routed node returns (`variant` is then the value's text, for messages).
+    pub value: Option<syn::Lit>,
     pub arrow: Token![->],
     pub to: Endpoint,
 }
@@ -236,12 +239,23 @@ impl Parse for Endpoint {
 
 impl Parse for Arm {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        // `true -> a`: a route matches an enum's variants, not values.
+        // `true -> a`: a route matches an enum's variants, not values. Read as an arm, so
+        // that the expansion can name the type the node returns in the error.
         if input.peek(syn::Lit) {
-            let error = syn::Error::new(input.span(), msg::route_on_value());
-            // The rest of the block is skipped, so the error stands alone.
-            input.parse::<proc_macro2::TokenStream>()?;
-            return Err(error);
+            let value: syn::Lit = input.parse()?;
+            let text: String = quote::ToTokens::to_token_stream(&value)
+                .to_string()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect();
+            let variant = Path::from(quote::format_ident!("value_{}", text, span = value.span()));
+            return Ok(Arm {
+                variant,
+                fields: None,
+                value: Some(value),
+                arrow: input.parse()?,
+                to: input.parse()?,
+            });
         }
         let variant = Path::parse_mod_style(input)
             .map_err(|e| syn::Error::new(e.span(), msg::expected_arm()))?;
@@ -271,6 +285,7 @@ impl Parse for Arm {
         Ok(Arm {
             variant,
             fields,
+            value: None,
             arrow: input.parse()?,
             to: input.parse()?,
         })
@@ -422,14 +437,28 @@ mod tests {
     }
 
     #[test]
-    fn value_arms_and_parenthesized_arms_get_the_dsl_fix() {
-        let (msgs, _) = parse(quote! {
+    fn value_arms_are_kept_and_parenthesized_arms_get_the_dsl_fix() {
+        // Values are read as arms: the expansion reports them with the node's type.
+        let (msgs, input) = parse(quote! {
             Review(String) -> String {
                 START -> check;
                 check => { true -> publish, false -> END }
             }
         });
-        assert_eq!(msgs, [msg::route_on_value().to_string()]);
+        assert!(msgs.is_empty(), "{msgs:?}");
+        let Some(Stmt::Route(route)) = input.as_ref().and_then(|g| g.stmts.get(1)) else {
+            panic!("a route");
+        };
+        let values: Vec<_> = route
+            .arms
+            .iter()
+            .map(|a| {
+                a.value
+                    .as_ref()
+                    .map(|v| quote::ToTokens::to_token_stream(v).to_string())
+            })
+            .collect();
+        assert_eq!(values, [Some("true".to_owned()), Some("false".to_owned())]);
         let (msgs, _) = parse(quote! {
             Essay(String) -> String {
                 START -> review;

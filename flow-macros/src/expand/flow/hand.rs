@@ -325,6 +325,14 @@ impl Cx<'_> {
                 edge.to_ident.span(),
             ),
             Some(WayOn::Route(route)) => {
+                let sender = self.sender(i);
+                // `true -> a`: one error, on the first value, naming what the node returns.
+                if let Some(value) = route.arms.iter().find_map(|a| a.value.as_ref()) {
+                    let at = value.span();
+                    let out = quote_spanned!(at=> __flow_out);
+                    let never = Self::check(at, "RoutedValue", quote!(#sender, _), "pass", out);
+                    return quote!(match #never {});
+                }
                 let arms = route.arms.iter().map(|arm| {
                     let (pattern, payload) = Self::arm_pattern(arm);
                     let next =
@@ -335,7 +343,6 @@ impl Cx<'_> {
                 // node that does not return that enum is one error, on its name. The
                 // block around it carries the route block's span: rustc's "non-exhaustive
                 // patterns" error, which names the missing variants, lands on the block.
-                let sender = self.sender(i);
                 let check = Self::check(
                     route.from_ident.span(),
                     "RoutedEnum",

@@ -56,6 +56,8 @@ const EXPECTED: &[(&str, usize)] = &[
     ("route_missing_variant", 1),
     ("route_not_enum", 1),
     ("route_on_value", 1),
+    ("route_struct_variant", 1),
+    ("route_unit_variant", 1),
     ("route_unknown_variant", 1),
     ("step_limit_too_low", 1),
     ("subgraph_type_mismatch", 1),

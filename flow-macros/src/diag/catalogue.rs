@@ -114,6 +114,8 @@ codes! {
     RouteArmTypeMismatch = "route_arm_type_mismatch",
     RouteNotEnum = "route_not_enum",
     RouteOnValue = "route_on_value",
+    RouteUnitVariant = "route_unit_variant",
+    RouteStructVariant = "route_struct_variant",
     RouteUnknownVariant = "route_unknown_variant",
     FlowInputMismatch = "flow_input_mismatch",
     FlowOutputMismatch = "flow_output_mismatch",
@@ -453,6 +455,15 @@ pub fn arm_with_fields(variant: &str) -> Message {
         Code::RouteArmFields,
         format!(
             "a route arm names the variant, and hands its one field to the node: write `{variant} -> node,`; for a variant with named fields write them in braces, `{variant} {{ field }} -> node,`"
+        ),
+    )
+}
+
+pub fn arm_field(field: &str) -> Message {
+    msg(
+        Code::RouteArmFields,
+        format!(
+            "a field in a route arm is handed on by its name (`{field}`) or left out (`{field}: _`, or `..` for all others); its value goes to the node, so it is not bound to another name"
         ),
     )
 }
@@ -900,6 +911,7 @@ mod tests {
             expected_arm(),
             group_of_one(),
             arm_with_fields("Verdict::Revise"),
+            arm_field("draft"),
             expected_map(),
             expected_map_limit(),
             bad_map_limit(),

@@ -300,6 +300,7 @@ impl Resolver<'_> {
                 Some(Arm {
                     variant: arm.variant.clone(),
                     fields: arm.fields.clone(),
+                    rest: arm.rest,
                     value: arm.value.clone(),
                     arrow: arm.arrow,
                     to,

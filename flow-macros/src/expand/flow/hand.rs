@@ -299,14 +299,21 @@ impl Cx<'_> {
     /// several (`()` for `Variant {}`, a unit variant).
     fn arm_pattern(arm: &crate::model::Arm) -> (TokenStream, TokenStream) {
         let path = &arm.variant;
+        // The pattern's own tokens on the variant's name, so that rustc's errors about
+        // the pattern underline the whole path, `Verdict::Done`.
+        let at = path
+            .segments
+            .last()
+            .map_or_else(|| path.span(), |s| s.ident.span());
         let Some(fields) = &arm.fields else {
-            let pattern = quote_spanned!(path.span()=> #path(__flow_payload));
+            let pattern = quote_spanned!(at=> #path(__flow_payload));
             return (pattern, quote!(__flow_payload));
         };
         let binds: Vec<_> = (0..fields.len())
             .map(|k| quote::format_ident!("__flow_p{}", k))
             .collect();
-        let pattern = quote_spanned!(path.span()=> #path { #(#fields: #binds),* });
+        let rest = arm.rest.then(|| quote!(..));
+        let pattern = quote_spanned!(at=> #path { #(#fields: #binds,)* #rest });
         let payload = match binds.as_slice() {
             [one] => quote!(#one),
             _ => quote!((#(#binds),*)),

@@ -486,7 +486,7 @@ fn only_nodes_named_like_types_are_handed_the_hook() {
     );
     assert!(sub.contains("__FLOW_NESTED_OF[1usize]"), "{sub}");
     assert!(
-        sub.contains("<<loadas::typedflow::checks::NodeOf>::Nodeas::typedflow::NodeFn<()>>::call("),
+        sub.contains("<loadas::typedflow::NodeFn<()>>::call("),
         "{sub}"
     );
     // A flow of `#[node]`s (functions) makes no call generic over the hook.

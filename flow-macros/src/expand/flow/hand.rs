@@ -51,13 +51,12 @@ impl Cx<'_> {
             (quote!(&__flow_hook), quote!(&__flow_cx))
         };
         let node = &self.graph.nodes[k];
-        let ty = &node.ty;
         let deps = &self.deps;
         let info = self.node_info(k);
         let p = self.graph.position(k).unwrap_or(0);
         let mut field = Index::from(p);
         field.span = node.name.span();
-        let node_of = Self::node_of(ty, node.name.span());
+        let node_of = self.node_of(k);
         let future = if self.may_run_nodes(k) {
             // What the node runs inside itself (a subgraph's nodes) goes through the hook
             // too, under this flow's names for it. Not checked `Send` here: the call holds
@@ -90,11 +89,21 @@ impl Cx<'_> {
         }
     }
 
-    /// `<ty as NodeOf>::Node`, spanned on `at`: node `ty` itself, as a type that a name
-    /// which is not a node leaves unknown (see `typedflow::checks::NodeOf`), so that the
-    /// calls of such a name add nothing to the one error that it is not a node.
-    fn node_of(ty: &syn::Path, at: Span) -> TokenStream {
-        quote_spanned!(at=> <#ty as ::typedflow::checks::NodeOf>::Node)
+    /// The type of user node `k` where the run loop calls it. For a name written like a
+    /// type (see [`Self::may_run_nodes`]), `<ty as NodeOf>::Node`: a name that is not a
+    /// node (a struct, say) leaves it unknown (see `typedflow::checks::NodeOf`), so its
+    /// calls add nothing to the one error that it is not a node. A name written like a
+    /// function, a `#[node]`, is named as it is: the projection costs a few percent of
+    /// a chain's compile time (`scripts/compile-time.sh`), and the types a user names
+    /// like functions are nodes.
+    fn node_of(&self, k: usize) -> TokenStream {
+        let node = &self.graph.nodes[k];
+        let ty = &node.ty;
+        if self.may_run_nodes(k) {
+            quote_spanned!(node.name.span()=> <#ty as ::typedflow::checks::NodeOf>::Node)
+        } else {
+            quote!(#ty)
+        }
     }
 
     /// Whether user node `k` may run nodes inside itself (a flow used as a node), so that
@@ -115,9 +124,8 @@ impl Cx<'_> {
     /// The run's error when user node `k` failed with `err`.
     pub(super) fn node_failed(&self, k: usize, err: TokenStream) -> TokenStream {
         let node = &self.graph.nodes[k];
-        let ty = &node.ty;
         let info = self.node_info(k);
-        let ty = Self::node_of(ty, node.name.span());
+        let ty = self.node_of(k);
         quote_spanned!(node.name.span()=> ::typedflow::__private::node_failed::<#ty>(&__flow_cx, #info, #err))
     }
 
@@ -125,9 +133,8 @@ impl Cx<'_> {
     /// error into the run's.
     pub(super) fn nested_call(&self, k: usize, call: TokenStream) -> TokenStream {
         let node = &self.graph.nodes[k];
-        let ty = &node.ty;
         let info = self.node_info(k);
-        let ty = Self::node_of(ty, node.name.span());
+        let ty = self.node_of(k);
         quote_spanned!(node.name.span()=> ::typedflow::__private::nested::<#ty, _>(__flow_cx, #info, #call))
     }
 

@@ -481,7 +481,7 @@ fn only_nodes_named_like_types_are_handed_the_hook() {
         }
     });
     assert!(
-        sub.contains("<Summarizeas::typedflow::NodeFn<()>>::call_hooked("),
+        sub.contains("<<Summarizeas::typedflow::checks::NodeOf>::Nodeas::typedflow::NodeFn<()>>::call_hooked("),
         "{sub}"
     );
     assert!(sub.contains("__FLOW_NESTED_OF[1usize]"), "{sub}");

@@ -77,6 +77,35 @@ impl<G, From: ?Sized, Output, Enum: Same<Output>> RoutedEnum<From, Output, Enum>
     }
 }
 
+/// `From => { true -> .., false -> .. }`: a route whose arms are values, after node
+/// `From`, which returns `T`. Never holds: a route matches the variants of an enum; the
+/// error names the type the node returns.
+#[diagnostic::on_unimplemented(
+    message = "node `{From}` returns `{T}`, but a route matches the variants of an enum, not values",
+    label = "a route needs a node returning an enum; `{From}` returns `{T}`",
+    note = "return an enum from `{From}` (`enum Check {{ Pass(T), Fail(T) }}`) and name its variants in the arms: `Check::Pass -> node,`"
+)]
+pub trait RoutedValue<From: ?Sized, T> {
+    /// Never returns: no impl of this check holds.
+    fn pass(value: T) -> core::convert::Infallible;
+}
+
+/// What no type implements: the condition of [`RoutedValue`]'s impl, on the value's
+/// type, so that the error is reported once that type is known.
+#[doc(hidden)]
+pub trait Unrouted {
+    /// Never called.
+    fn never(self) -> core::convert::Infallible;
+}
+
+#[diagnostic::do_not_recommend]
+impl<G, From: ?Sized, T: Unrouted> RoutedValue<From, T> for G {
+    #[inline(always)]
+    fn pass(value: T) -> core::convert::Infallible {
+        value.never()
+    }
+}
+
 /// `START -> To` in flow `Flow`, which takes `T`; `To` takes `Input`.
 #[diagnostic::on_unimplemented(
     message = "flow `{Flow}` takes `{T}`, but its entry node `{To}` does not take `{T}` as input",
@@ -484,4 +513,29 @@ impl<G, Flow: ?Sized, T: serde::Serialize + serde::de::DeserializeOwned> Durable
     fn encode(value: &T, out: &mut Vec<u8>) -> Result<(), crate::durable::DurableError> {
         crate::__private::encode_value(value, "END", out)
     }
+}
+
+/// The node type `N` itself, reached through its [`Node::State`]: the generated run loop
+/// calls a node as `<<N as NodeOf>::Node as NodeFn<D>>`, so that for a name that is not a
+/// node the call's type stays unknown instead of asking `N: NodeFn<D>`, and the one error
+/// is "`N` is not a node".
+#[doc(hidden)]
+pub trait NodeOf {
+    /// `Self`.
+    type Node: ?Sized;
+}
+
+impl<N: Node + ?Sized> NodeOf for N {
+    type Node = <N::State as Carry<N>>::Out;
+}
+
+/// Carries `N` through a type that only a node has.
+#[doc(hidden)]
+pub trait Carry<N: ?Sized> {
+    /// `N`.
+    type Out: ?Sized;
+}
+
+impl<S: ?Sized, N: ?Sized> Carry<N> for S {
+    type Out = N;
 }

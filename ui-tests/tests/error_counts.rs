@@ -50,7 +50,7 @@ const EXPECTED: &[(&str, usize)] = &[
     ("node_signature", 1),
     ("node_two_inputs", 1),
     ("node_unsupported_param", 2), // `&mut` and `impl Trait`, two parameters
-    ("not_a_node", 2), // still also `NodeFn`'s "cannot run in a flow whose dependencies are" (issue 21)
+    ("not_a_node", 1),
     ("policy_contradiction", 5), // five contradictory settings
     ("retry_error_not_retryable", 1),
     ("route_arm_type_mismatch", 1),
@@ -58,6 +58,8 @@ const EXPECTED: &[(&str, usize)] = &[
     ("route_missing_variant", 1),
     ("route_not_enum", 1),
     ("route_on_value", 1),
+    ("route_struct_variant", 1),
+    ("route_unit_variant", 1),
     ("route_unknown_variant", 1),
     ("step_limit_too_low", 1),
     ("subgraph_type_mismatch", 1),
@@ -65,10 +67,13 @@ const EXPECTED: &[(&str, usize)] = &[
     ("unknown_node", 1),
     ("unreachable_node", 1),
     // Existing codes in newer shapes (`tests/fail/shapes/`): a map as a branch, a map
-    // inside a branch path.
+    // inside a branch path, two nodes named by paths with the same last segment, a route
+    // arm's field bound to another name.
     ("shapes/map_branch_join_mismatch", 1),
     ("shapes/map_branch_not_collection", 1),
     ("shapes/map_in_path_type_mismatch", 1),
+    ("shapes/node_paths_same_name", 1),
+    ("shapes/route_arm_field_renamed", 1),
     // `#[flow(durable)]` (`tests/fail/durable/`): a value that cannot be saved, and a
     // durable graph with an error whose runs, set up elsewhere, add none.
     ("durable/flow_input_not_serializable", 1),

@@ -30,7 +30,7 @@ const KNOWN: &[(&str, &str)] = &[
     ),
     (
         "not_a_node",
-        "every use of a non-node in the generated flow is its own error (issue 21)",
+        "one error, on the name, but rustc's help names `typedflow::Node` and lists the nodes in scope (\"the following other types implement\")",
     ),
 ];
 

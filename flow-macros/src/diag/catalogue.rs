@@ -107,7 +107,6 @@ codes! {
     DeriveNotStruct = "derive_not_struct",
     MergeUnknownStrategy = "merge_unknown_strategy",
     RouteArmFields = "route_arm_fields",
-    RouteOnValue = "route_on_value",
     }
     reported by rustc {
     NodeNotInScope = "node_not_in_scope",
@@ -116,6 +115,9 @@ codes! {
     RouteMissingVariant = "route_missing_variant",
     RouteArmTypeMismatch = "route_arm_type_mismatch",
     RouteNotEnum = "route_not_enum",
+    RouteOnValue = "route_on_value",
+    RouteUnitVariant = "route_unit_variant",
+    RouteStructVariant = "route_struct_variant",
     RouteUnknownVariant = "route_unknown_variant",
     FlowInputMismatch = "flow_input_mismatch",
     FlowOutputMismatch = "flow_output_mismatch",
@@ -491,18 +493,20 @@ pub fn expected_arm() -> Message {
     )
 }
 
-pub fn route_on_value() -> Message {
-    msg(
-        Code::RouteOnValue,
-        "a route matches the variants of the enum its node returns, not values; return an enum (`enum Check { Pass(T), Fail(T) }`) and write `Check::Pass -> node,`",
-    )
-}
-
 pub fn arm_with_fields(variant: &str) -> Message {
     msg(
         Code::RouteArmFields,
         format!(
             "a route arm names the variant, and hands its one field to the node: write `{variant} -> node,`; for a variant with named fields write them in braces, `{variant} {{ field }} -> node,`"
+        ),
+    )
+}
+
+pub fn arm_field(field: &str) -> Message {
+    msg(
+        Code::RouteArmFields,
+        format!(
+            "a field in a route arm is handed on by its name (`{field}`) or left out (`{field}: _`, or `..` for all others); its value goes to the node, so it is not bound to another name"
         ),
     )
 }
@@ -954,8 +958,8 @@ mod tests {
             expected_endpoint(),
             expected_arm(),
             group_of_one(),
-            route_on_value(),
             arm_with_fields("Verdict::Revise"),
+            arm_field("draft"),
             expected_map(),
             expected_map_limit(),
             bad_map_limit(),

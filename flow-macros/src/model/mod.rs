@@ -196,6 +196,11 @@ pub struct Arm {
     pub variant: Path,
     /// The named fields written after the variant, if any (`{}` for a unit variant).
     pub fields: Option<Vec<Ident>>,
+    /// Whether fields are left out (`{ draft, .. }`, `{ draft: _ }`).
+    pub rest: bool,
+    /// `true -> to`: a value written where a variant goes (a mistake the expansion
+    /// reports with the type the routed node returns).
+    pub value: Option<syn::Lit>,
     pub arrow: Token![->],
     pub to: Target,
     pub to_ident: Ident,

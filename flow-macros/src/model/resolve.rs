@@ -304,6 +304,8 @@ impl Resolver<'_> {
                 Some(Arm {
                     variant: arm.variant.clone(),
                     fields: arm.fields.clone(),
+                    rest: arm.rest,
+                    value: arm.value.clone(),
                     arrow: arm.arrow,
                     to,
                     to_ident: arm.to.ident().clone(),

@@ -83,6 +83,12 @@ pub struct Route {
 pub struct Arm {
     pub variant: Path,
     pub fields: Option<Vec<Ident>>,
+    /// Whether fields are left out, `{ draft, .. }` or `{ draft: _ }` (rustc's suggestion
+    /// for a variant with named fields written without them).
+    pub rest: bool,
+    /// `true -> b`: a value where a variant goes, which the expansion reports with the
+    /// type the routed node returns (`variant` is then the value's text, for messages).
+    pub value: Option<syn::Lit>,
     pub arrow: Token![->],
     pub to: Endpoint,
 }
@@ -248,25 +254,40 @@ impl Parse for Endpoint {
 
 impl Parse for Arm {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        // `true -> a`: a route matches an enum's variants, not values.
+        // `true -> a`: a route matches an enum's variants, not values. Read as an arm, so
+        // that the expansion can name the type the node returns in the error.
         if input.peek(syn::Lit) {
-            let error = syn::Error::new(input.span(), msg::route_on_value());
-            // The rest of the block is skipped, so the error stands alone.
-            input.parse::<proc_macro2::TokenStream>()?;
-            return Err(error);
+            let value: syn::Lit = input.parse()?;
+            let text: String = quote::ToTokens::to_token_stream(&value)
+                .to_string()
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect();
+            let variant = Path::from(quote::format_ident!("value_{}", text, span = value.span()));
+            return Ok(Arm {
+                variant,
+                fields: None,
+                rest: false,
+                value: Some(value),
+                arrow: input.parse()?,
+                to: input.parse()?,
+            });
         }
         let variant = Path::parse_mod_style(input)
             .map_err(|e| syn::Error::new(e.span(), msg::expected_arm()))?;
         // `Verdict::Revise { draft } -> a`: the variant's named fields (as rustc suggests
         // writing them), or `{}` for a unit variant.
-        let fields = if input.peek(syn::token::Brace) {
+        let (mut fields, mut rest) = (None, false);
+        if input.peek(syn::token::Brace) {
             let content;
             braced!(content in input);
-            let names = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
-            Some(names.into_iter().collect())
-        } else {
-            None
-        };
+            let (names, ignored) = parse_arm_fields(&content).or_else(|error| {
+                // The rest of the block is skipped, so the error stands alone.
+                input.parse::<TokenStream>()?;
+                Err(error)
+            })?;
+            (fields, rest) = (Some(names), ignored);
+        }
         // `Verdict::Revise(draft) -> a`: the arm names the variant only.
         if input.peek(syn::token::Paren) {
             let fields = input.cursor().token_tree().map(|(tt, _)| tt.span());
@@ -283,10 +304,44 @@ impl Parse for Arm {
         Ok(Arm {
             variant,
             fields,
+            rest,
+            value: None,
             arrow: input.parse()?,
             to: input.parse()?,
         })
     }
+}
+
+/// The fields in the braces of a route arm: the names of those handed on, and whether
+/// others are left out (`note: _`, `..`).
+fn parse_arm_fields(content: ParseStream<'_>) -> syn::Result<(Vec<Ident>, bool)> {
+    let (mut names, mut rest) = (Vec::new(), false);
+    while !content.is_empty() {
+        if content.peek(Token![..]) {
+            content.parse::<Token![..]>()?;
+            rest = true;
+        } else {
+            let name: Ident = content.parse()?;
+            if content.peek(Token![:]) {
+                content.parse::<Token![:]>()?;
+                if !content.peek(Token![_]) {
+                    let error = content.error(msg::arm_field(&name.to_string()));
+                    // The rest of the braces is skipped, so the error stands alone.
+                    content.parse::<TokenStream>()?;
+                    return Err(error);
+                }
+                content.parse::<Token![_]>()?;
+                rest = true;
+            } else {
+                names.push(name);
+            }
+        }
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
+    Ok((names, rest))
 }
 
 impl Stmt {
@@ -466,14 +521,28 @@ mod tests {
     }
 
     #[test]
-    fn value_arms_and_parenthesized_arms_get_the_dsl_fix() {
-        let (msgs, _) = parse(quote! {
+    fn value_arms_are_kept_and_parenthesized_arms_get_the_dsl_fix() {
+        // Values are read as arms: the expansion reports them with the node's type.
+        let (msgs, input) = parse(quote! {
             Review(String) -> String {
                 START -> check;
                 check => { true -> publish, false -> END }
             }
         });
-        assert_eq!(msgs, [msg::route_on_value().to_string()]);
+        assert!(msgs.is_empty(), "{msgs:?}");
+        let Some(Stmt::Route(route)) = input.as_ref().and_then(|g| g.stmts.get(1)) else {
+            panic!("a route");
+        };
+        let values: Vec<_> = route
+            .arms
+            .iter()
+            .map(|a| {
+                a.value
+                    .as_ref()
+                    .map(|v| quote::ToTokens::to_token_stream(v).to_string())
+            })
+            .collect();
+        assert_eq!(values, [Some("true".to_owned()), Some("false".to_owned())]);
         let (msgs, _) = parse(quote! {
             Essay(String) -> String {
                 START -> review;
@@ -481,6 +550,14 @@ mod tests {
             }
         });
         assert_eq!(msgs, [msg::arm_with_fields("Verdict::Revise").to_string()]);
+        // A field bound to another name: the DSL's two forms.
+        let (msgs, _) = parse(quote! {
+            Essay(String) -> String {
+                START -> review;
+                review => { Verdict::Revise { draft: d } -> revise, Verdict::Accept -> END }
+            }
+        });
+        assert_eq!(msgs, [msg::arm_field("draft").to_string()]);
     }
 
     #[test]
@@ -492,6 +569,8 @@ mod tests {
                     Verdict::Split { head, tail } -> join,
                     Verdict::Done {} -> END,
                     Verdict::Accept -> END,
+                    Verdict::Trim { text, .. } -> END,
+                    Verdict::Flag { reason: _, level } -> END,
                 }
             }
         });
@@ -513,8 +592,12 @@ mod tests {
             [
                 Some(vec!["head".to_owned(), "tail".to_owned()]),
                 Some(vec![]),
-                None
+                None,
+                Some(vec!["text".to_owned()]),
+                Some(vec!["level".to_owned()]),
             ]
         );
+        let rest: Vec<bool> = route.arms.iter().map(|a| a.rest).collect();
+        assert_eq!(rest, [false, false, false, true, true]);
     }
 }

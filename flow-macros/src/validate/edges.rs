@@ -103,9 +103,11 @@ pub fn check_route_arms(cx: &mut Diagnostics, graph: &Graph) {
                     Target::End => "END".to_owned(),
                     Target::Node(_) => arm.to_ident.to_string(),
                 };
-                let path = quote::ToTokens::to_token_stream(&arm.variant)
-                    .to_string()
-                    .replace(' ', "");
+                let path = match &arm.value {
+                    Some(value) => quote::ToTokens::to_token_stream(value).to_string(),
+                    None => quote::ToTokens::to_token_stream(&arm.variant).to_string(),
+                }
+                .replace(' ', "");
                 cx.error(Graph::arm_span(arm), msg::duplicate_arm(&path, &to));
             }
         }

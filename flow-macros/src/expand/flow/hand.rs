@@ -51,12 +51,12 @@ impl Cx<'_> {
             (quote!(&__flow_hook), quote!(&__flow_cx))
         };
         let node = &self.graph.nodes[k];
-        let ty = &node.ty;
         let deps = &self.deps;
         let info = self.node_info(k);
         let p = self.graph.position(k).unwrap_or(0);
         let mut field = Index::from(p);
         field.span = node.name.span();
+        let node_of = self.node_of(k);
         let future = if self.may_run_nodes(k) {
             // What the node runs inside itself (a subgraph's nodes) goes through the hook
             // too, under this flow's names for it. Not checked `Send` here: the call holds
@@ -64,7 +64,7 @@ impl Cx<'_> {
             // stable Rust; a subgraph's own nodes are checked in its own `graph!`.
             let nested = quote!(__FLOW_NESTED_OF[#p]);
             quote_spanned! {node.name.span()=>
-                <#ty as ::typedflow::NodeFn<#deps>>::call_hooked(
+                <#node_of as ::typedflow::NodeFn<#deps>>::call_hooked(
                     __flow_deps,
                     &__flow_nodes.#field,
                     #cx,
@@ -75,7 +75,7 @@ impl Cx<'_> {
             }
         } else {
             let call = quote_spanned! {node.name.span()=>
-                <#ty as ::typedflow::NodeFn<#deps>>::call(
+                <#node_of as ::typedflow::NodeFn<#deps>>::call(
                     __flow_deps,
                     &__flow_nodes.#field,
                     #cx,
@@ -85,7 +85,24 @@ impl Cx<'_> {
             self.send_checked(k, call)
         };
         quote_spanned! {node.name.span()=>
-            ::typedflow::StepHook::step::<#ty, _>(#hook, #cx, #info, #future)
+            ::typedflow::StepHook::step::<#node_of, _>(#hook, #cx, #info, #future)
+        }
+    }
+
+    /// The type of user node `k` where the run loop calls it. For a name written like a
+    /// type (see [`Self::may_run_nodes`]), `<ty as NodeOf>::Node`: a name that is not a
+    /// node (a struct, say) leaves it unknown (see `typedflow::checks::NodeOf`), so its
+    /// calls add nothing to the one error that it is not a node. A name written like a
+    /// function, a `#[node]`, is named as it is: the projection costs a few percent of
+    /// a chain's compile time (`scripts/compile-time.sh`), and the types a user names
+    /// like functions are nodes.
+    fn node_of(&self, k: usize) -> TokenStream {
+        let node = &self.graph.nodes[k];
+        let ty = &node.ty;
+        if self.may_run_nodes(k) {
+            quote_spanned!(node.name.span()=> <#ty as ::typedflow::checks::NodeOf>::Node)
+        } else {
+            quote!(#ty)
         }
     }
 
@@ -107,8 +124,8 @@ impl Cx<'_> {
     /// The run's error when user node `k` failed with `err`.
     pub(super) fn node_failed(&self, k: usize, err: TokenStream) -> TokenStream {
         let node = &self.graph.nodes[k];
-        let ty = &node.ty;
         let info = self.node_info(k);
+        let ty = self.node_of(k);
         quote_spanned!(node.name.span()=> ::typedflow::__private::node_failed::<#ty>(&__flow_cx, #info, #err))
     }
 
@@ -116,8 +133,8 @@ impl Cx<'_> {
     /// error into the run's.
     pub(super) fn nested_call(&self, k: usize, call: TokenStream) -> TokenStream {
         let node = &self.graph.nodes[k];
-        let ty = &node.ty;
         let info = self.node_info(k);
+        let ty = self.node_of(k);
         quote_spanned!(node.name.span()=> ::typedflow::__private::nested::<#ty, _>(__flow_cx, #info, #call))
     }
 
@@ -289,14 +306,21 @@ impl Cx<'_> {
     /// several (`()` for `Variant {}`, a unit variant).
     fn arm_pattern(arm: &crate::model::Arm) -> (TokenStream, TokenStream) {
         let path = &arm.variant;
+        // The pattern's own tokens on the variant's name, so that rustc's errors about
+        // the pattern underline the whole path, `Verdict::Done`.
+        let at = path
+            .segments
+            .last()
+            .map_or_else(|| path.span(), |s| s.ident.span());
         let Some(fields) = &arm.fields else {
-            let pattern = quote_spanned!(path.span()=> #path(__flow_payload));
+            let pattern = quote_spanned!(at=> #path(__flow_payload));
             return (pattern, quote!(__flow_payload));
         };
         let binds: Vec<_> = (0..fields.len())
             .map(|k| quote::format_ident!("__flow_p{}", k))
             .collect();
-        let pattern = quote_spanned!(path.span()=> #path { #(#fields: #binds),* });
+        let rest = arm.rest.then(|| quote!(..));
+        let pattern = quote_spanned!(at=> #path { #(#fields: #binds,)* #rest });
         let payload = match binds.as_slice() {
             [one] => quote!(#one),
             _ => quote!((#(#binds),*)),
@@ -315,6 +339,14 @@ impl Cx<'_> {
                 edge.to_ident.span(),
             ),
             Some(WayOn::Route(route)) => {
+                let sender = self.sender(i);
+                // `true -> a`: one error, on the first value, naming what the node returns.
+                if let Some(value) = route.arms.iter().find_map(|a| a.value.as_ref()) {
+                    let at = value.span();
+                    let out = quote_spanned!(at=> __flow_out);
+                    let never = Self::check(at, "RoutedValue", quote!(#sender, _), "pass", out);
+                    return quote!(match #never {});
+                }
                 let arms = route.arms.iter().map(|arm| {
                     let (pattern, payload) = Self::arm_pattern(arm);
                     let next =
@@ -325,7 +357,6 @@ impl Cx<'_> {
                 // node that does not return that enum is one error, on its name. The
                 // block around it carries the route block's span: rustc's "non-exhaustive
                 // patterns" error, which names the missing variants, lands on the block.
-                let sender = self.sender(i);
                 let check = Self::check(
                     route.from_ident.span(),
                     "RoutedEnum",

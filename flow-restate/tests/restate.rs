@@ -1,0 +1,424 @@
+//! Durable flows on a real Restate server (`.ci/restate.sh` starts one on 127.0.0.1 and
+//! sets `RESTATE_ADMIN_ADDR` and `RESTATE_INGRESS_ADDR`): a run's result read from the
+//! ingress, a worker killed with SIGKILL in the middle of a node and restarted, the same
+//! run id submitted twice, and 200 runs over two workers.
+//!
+//! The workers are this test binary, started again with `worker` as its test filter and
+//! their orders in environment variables (as `flow-store/tests/crash.rs` does): each
+//! serves the flow below on a port the test gives. Two workers on one port
+//! (`SO_REUSEPORT`) are one deployment to Restate, the kernel shares the connections
+//! between them.
+//!
+//! Nothing here waits for a time to pass: the tests wait for marker files the nodes
+//! write and for the ingress to answer, each bounded.
+
+#![cfg(unix)]
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use restate_sdk::endpoint::Endpoint;
+use restate_sdk::http_server::HttpServer;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use typedflow::prelude::*;
+
+/// What the nodes of a worker write to, and where one of them holds.
+#[derive(Deps)]
+pub struct World {
+    /// The log the nodes append to.
+    pub log: Log,
+}
+
+/// The shared files of a test: the nodes' log, and the markers a held node writes.
+pub struct Log {
+    dir: PathBuf,
+    /// This worker's name in the markers.
+    name: String,
+    /// The node that holds (writes `<name>.in-<node>`, then waits for `go`), if any.
+    hold: Option<String>,
+}
+
+impl Log {
+    /// Appends `node key` to the log: one `write` of one line on a file opened to append,
+    /// so the lines of several processes do not interleave, and a line written is in
+    /// the file even if the process is killed the next instant.
+    fn log(&self, node: &str, cx: &Context) {
+        let line = format!("{node} {}\n", cx.idempotency_key());
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("log"))
+            .expect("the log opens");
+        file.write_all(line.as_bytes()).expect("the log is written");
+    }
+
+    /// Where `node` holds in this worker: says so with a marker file, then waits for the
+    /// test's `go` file (which the crash test never writes: it kills the process).
+    async fn hold(&self, node: &str) {
+        if self.hold.as_deref() != Some(node) {
+            return;
+        }
+        fs::write(self.dir.join(format!("{}.in-{node}", self.name)), b"")
+            .expect("the marker is written");
+        wait_for(&self.dir.join("go"), "the test's go").await;
+    }
+}
+
+async fn step(name: &str, mut trail: Vec<String>, log: &Log, cx: &Context) -> Vec<String> {
+    log.log(name, cx);
+    log.hold(name).await;
+    trail.push(name.to_owned());
+    trail
+}
+
+#[node]
+async fn a(trail: Vec<String>, log: &Log, cx: &Context) -> Vec<String> {
+    step("a", trail, log, cx).await
+}
+
+#[node]
+async fn b(trail: Vec<String>, log: &Log, cx: &Context) -> Vec<String> {
+    step("b", trail, log, cx).await
+}
+
+#[node]
+async fn c(trail: Vec<String>, log: &Log, cx: &Context) -> Vec<String> {
+    step("c", trail, log, cx).await
+}
+
+#[node]
+async fn d(trail: Vec<String>, log: &Log, cx: &Context) -> Vec<String> {
+    step("d", trail, log, cx).await
+}
+
+graph! {
+    #[flow(durable, deps = World)]
+    Trail(Vec<String>) -> Vec<String> {
+        START -> a -> b -> c -> d -> END;
+    }
+}
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+async fn wait_for(path: &Path, what: &str) {
+    let until = Instant::now() + PATIENCE;
+    while !path.exists() {
+        assert!(
+            Instant::now() < until,
+            "waited {PATIENCE:?} for {what}: {path:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The worker process: serves `Trail` on `FLOW_RESTATE_PORT` until it is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the worker process of the Restate tests, which start it themselves"]
+async fn worker() {
+    let Some(dir) = std::env::var_os("FLOW_RESTATE_DIR").map(PathBuf::from) else {
+        return;
+    };
+    let var = |name: &str| std::env::var(name).ok();
+    let port: u16 = var("FLOW_RESTATE_PORT")
+        .and_then(|p| p.parse().ok())
+        .expect("FLOW_RESTATE_PORT is a port");
+    let flow = Trail::new(World {
+        log: Log {
+            dir,
+            name: var("FLOW_RESTATE_NAME").expect("FLOW_RESTATE_NAME is set"),
+            hold: var("FLOW_RESTATE_HOLD"),
+        },
+    });
+    let socket = TcpSocket::new_v4().expect("a socket");
+    socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+    socket.set_reuseport(true).expect("SO_REUSEPORT");
+    socket
+        .bind(SocketAddr::from(([127, 0, 0, 1], port)))
+        .expect("the worker's port is free");
+    let listener = socket.listen(1024).expect("the worker listens");
+    let endpoint = Endpoint::builder()
+        .bind(typedflow_restate::workflow!(flow))
+        .build();
+    HttpServer::new(endpoint).serve(listener).await;
+}
+
+/// A worker process, killed (SIGKILL) when dropped.
+struct Worker {
+    child: Child,
+}
+
+impl Worker {
+    async fn start(dir: &Path, name: &str, port: u16, hold: Option<&str>) -> Worker {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let mut cmd = Command::new(exe);
+        cmd.args([
+            "worker",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FLOW_RESTATE_DIR", dir)
+        .env("FLOW_RESTATE_NAME", name)
+        .env("FLOW_RESTATE_PORT", port.to_string())
+        .env_remove("FLOW_RESTATE_HOLD")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+        if let Some(node) = hold {
+            cmd.env("FLOW_RESTATE_HOLD", node);
+        }
+        let worker = Worker {
+            child: cmd.spawn().expect("the worker starts"),
+        };
+        let until = Instant::now() + PATIENCE;
+        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(
+                Instant::now() < until,
+                "worker {name} did not listen on {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        worker
+    }
+
+    /// Kills the worker with SIGKILL and reaps it.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// An address on 127.0.0.1 from the environment, or the default of `.ci/restate.sh`.
+fn addr(var: &str, default: u16) -> SocketAddr {
+    let addr: SocketAddr = std::env::var(var)
+        .ok()
+        .map(|a| a.parse().expect("an address such as 127.0.0.1:19070"))
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default)));
+    assert!(addr.ip().is_loopback(), "the tests reach only 127.0.0.1");
+    addr
+}
+
+fn admin() -> SocketAddr {
+    addr("RESTATE_ADMIN_ADDR", 19070)
+}
+
+fn ingress() -> SocketAddr {
+    addr("RESTATE_INGRESS_ADDR", 18080)
+}
+
+/// One HTTP/1.0 request (so that the answer is delimited by the connection's end) and
+/// its status and body.
+async fn http(to: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(to).await.expect("the server answers");
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {to}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("the request is sent");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("the response is read");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    (status, body.to_owned())
+}
+
+/// Registers the worker on `port` with Restate.
+async fn register(port: u16) {
+    let body = format!(r#"{{"uri":"http://127.0.0.1:{port}","force":true}}"#);
+    let (status, text) = http(admin(), "POST", "/deployments", Some(&body)).await;
+    assert!(
+        (200..300).contains(&status),
+        "registering the worker: {status} {text}"
+    );
+}
+
+fn service() -> String {
+    typedflow_restate::service_name::<Trail>()
+}
+
+fn key(run: RunId) -> String {
+    typedflow_restate::run_key(run)
+}
+
+/// Submits the run `run` without waiting for it; Restate's answer.
+async fn submit(run: RunId) -> serde_json::Value {
+    let path = format!("/{}/{}/run/send", service(), key(run));
+    let (status, text) = http(ingress(), "POST", &path, Some(r#"["start"]"#)).await;
+    assert!(
+        (200..300).contains(&status),
+        "submitting {run}: {status} {text}"
+    );
+    serde_json::from_str(&text).expect("Restate answers JSON")
+}
+
+/// The output of the run `run`, once it has finished.
+async fn output(run: RunId) -> Vec<String> {
+    let path = format!("/restate/workflow/{}/{}/attach", service(), key(run));
+    let (status, text) = http(ingress(), "GET", &path, None).await;
+    assert_eq!(status, 200, "the output of {run}: {text}");
+    serde_json::from_str(&text).expect("the output is the flow's")
+}
+
+/// How many times each node ran with each idempotency key.
+fn counts(dir: &Path) -> BTreeMap<(String, String), u32> {
+    let log = fs::read_to_string(dir.join("log")).unwrap_or_default();
+    let mut counts = BTreeMap::new();
+    for line in log.lines() {
+        let (node, key) = line.split_once(' ').expect("`node key`");
+        *counts.entry((node.to_owned(), key.to_owned())).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The workers' port for a test: below the ephemeral range, one per test, so that a
+/// restarted worker finds its port free and Restate finds the deployment it pinned its
+/// runs to.
+fn port(offset: u16) -> u16 {
+    let base: u16 = std::env::var("FLOW_RESTATE_WORKER_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(19180);
+    base + offset
+}
+
+/// The tests register deployments of one service: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A run id no earlier run of the server used (the server may outlive a test run).
+fn fresh(n: u64) -> RunId {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_micros() as u64;
+    RunId::from_u64((now << 16) ^ n)
+}
+
+const FULL: [&str; 5] = ["start", "a", "b", "c", "d"];
+
+#[tokio::test]
+#[ignore = "needs a Restate server on 127.0.0.1: .ci/restate.sh starts one"]
+async fn a_durable_flow_runs_on_restate_and_its_result_is_read_back() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let port = port(0);
+    let _worker = Worker::start(dir.path(), "w1", port, None).await;
+    register(port).await;
+
+    let run = fresh(1);
+    let path = format!("/{}/{}/run", service(), key(run));
+    let (status, text) = http(ingress(), "POST", &path, Some(r#"["start"]"#)).await;
+    assert_eq!(status, 200, "{text}");
+    let out: Vec<String> = serde_json::from_str(&text).expect("the flow's output");
+    assert_eq!(out, FULL);
+
+    // Each node ran once, at its step, with the run's id in its key.
+    let counts = counts(dir.path());
+    let want: BTreeMap<_, _> = ["a", "b", "c", "d"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ((n.to_string(), format!("{run}-{}", i + 1)), 1))
+        .collect();
+    assert_eq!(counts, want);
+
+    // A key that is not a run id is refused, with a terminal error that says why.
+    let path = format!("/{}/order-7/run", service());
+    let (status, text) = http(ingress(), "POST", &path, Some(r#"["start"]"#)).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("not a run id"), "{text}");
+}
+
+#[tokio::test]
+#[ignore = "needs a Restate server on 127.0.0.1: .ci/restate.sh starts one"]
+async fn a_worker_killed_in_a_node_is_replaced_and_the_run_finishes_with_earlier_nodes_run_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let port = port(1);
+    let mut first = Worker::start(dir.path(), "w1", port, Some("c")).await;
+    register(port).await;
+
+    let run = fresh(2);
+    submit(run).await;
+    wait_for(&dir.path().join("w1.in-c"), "the first worker inside `c`").await;
+    first.kill();
+
+    let _second = Worker::start(dir.path(), "w2", port, None).await;
+    assert_eq!(output(run).await, FULL);
+
+    // `a` and `b` were journaled: once each. `c` was running when the worker died: it
+    // ran again, with the same idempotency key. `d` once.
+    let key = |step: u32| format!("{run}-{step}");
+    let counts = counts(dir.path());
+    let want: BTreeMap<_, _> = [("a", 1, 1), ("b", 2, 1), ("c", 3, 2), ("d", 4, 1)]
+        .into_iter()
+        .map(|(n, step, times)| ((n.to_owned(), key(step)), times))
+        .collect();
+    assert_eq!(counts, want);
+}
+
+#[tokio::test]
+#[ignore = "needs a Restate server on 127.0.0.1: .ci/restate.sh starts one"]
+async fn one_run_id_submitted_twice_runs_once_and_200_runs_over_two_workers_each_run_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let port = port(2);
+    let _w1 = Worker::start(dir.path(), "w1", port, None).await;
+    let _w2 = Worker::start(dir.path(), "w2", port, None).await;
+    register(port).await;
+
+    // The same run id twice: Restate says the second was accepted before.
+    let twice = fresh(3);
+    let first = submit(twice).await;
+    let again = submit(twice).await;
+    assert_eq!(
+        first["invocationId"], again["invocationId"],
+        "{first} {again}"
+    );
+    assert_eq!(again["status"], "PreviouslyAccepted", "{again}");
+    assert_eq!(output(twice).await, FULL);
+
+    // 200 runs at once.
+    let runs: Vec<RunId> = (0..200).map(|i| fresh(1000 + i)).collect();
+    let mut submits = tokio::task::JoinSet::new();
+    for &run in &runs {
+        submits.spawn(submit(run));
+    }
+    while let Some(done) = submits.join_next().await {
+        done.expect("a submission");
+    }
+    let mut outputs = tokio::task::JoinSet::new();
+    for &run in &runs {
+        outputs.spawn(output(run));
+    }
+    while let Some(out) = outputs.join_next().await {
+        assert_eq!(out.expect("an output"), FULL);
+    }
+
+    // Every node of every run ran exactly once.
+    let counts = counts(dir.path());
+    assert_eq!(counts.len(), 4 * 201, "{counts:?}");
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+}

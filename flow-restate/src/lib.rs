@@ -89,13 +89,13 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use typedflow::checkpoint::{Checkpoint, Checkpointer, RunStatus, StoreError};
 use typedflow::durable::{Begin, DurableFlow};
-use typedflow::{Flow, FlowError, NoHook, RunId};
+use typedflow::{Flow, FlowError, GraphInfo, NoHook, RunId};
 
 #[doc(hidden)]
 pub use restate_sdk as __restate;
 
-/// The run of a durable flow that a [`Workflow`] drives: what [`workflow!`] makes, and
-/// what [`Workflow::with_start`] takes.
+/// The run of a durable flow that a [`Workflow`] drives: what the start function of
+/// [`workflow!`] returns.
 pub type RunFuture<O> = Pin<Box<dyn Future<Output = Result<O, FlowError>> + Send>>;
 
 /// Starts a run of `F` from `begin`, saving its steps to the [`Journal`]: a function the
@@ -103,13 +103,13 @@ pub type RunFuture<O> = Pin<Box<dyn Future<Output = Result<O, FlowError>> + Send
 /// `Send` (code generic over a flow cannot prove it on stable Rust). [`workflow!`] writes
 /// it.
 pub type StartFn<F> =
-    fn(Arc<F>, Begin<<F as Flow>::Input>, Journal) -> RunFuture<<F as Flow>::Output>;
+    fn(Arc<F>, Begin<<F as Restate>::Input>, Journal) -> RunFuture<<F as Restate>::Output>;
 
 /// Serves the durable flow `F` as a Restate workflow keyed by run id.
 ///
 /// Make it with [`workflow!`], set its options, and bind it to an
 /// [`Endpoint`](restate_sdk::endpoint::Endpoint) (it is an [`IntoServiceDefinition`]).
-pub struct Workflow<F: DurableFlow> {
+pub struct Workflow<F: Restate> {
     flow: Arc<F>,
     start: StartFn<F>,
     name: String,
@@ -117,7 +117,7 @@ pub struct Workflow<F: DurableFlow> {
     abort: Duration,
 }
 
-impl<F: DurableFlow> core::fmt::Debug for Workflow<F> {
+impl<F: Restate> core::fmt::Debug for Workflow<F> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Workflow")
             .field("name", &self.name)
@@ -147,25 +147,77 @@ impl<F: DurableFlow> core::fmt::Debug for Workflow<F> {
 /// ```
 #[macro_export]
 macro_rules! workflow {
-    ($flow:expr $(,)?) => {
-        $crate::Workflow::with_start($flow, |flow, begin, journal| {
-            ::std::boxed::Box::pin($crate::run_durable(flow, begin, journal))
+    ($flow:expr $(,)?) => {{
+        let flow = $flow;
+        $crate::Restate::workflow(flow, |flow, begin, journal| {
+            ::std::boxed::Box::pin($crate::Restate::run(flow, begin, journal))
         })
-    };
+    }};
 }
 
-/// The run of `flow` from `begin`, saving its steps to `journal`, through the flow's own
-/// hooks: what the start function of [`workflow!`] returns, boxed.
-///
-/// # Errors
-///
-/// The run's error.
-pub async fn run_durable<F: DurableFlow>(
-    flow: Arc<F>,
-    begin: Begin<F::Input>,
-    journal: Journal,
-) -> Result<F::Output, FlowError> {
-    flow.start_durable(begin, (NoHook, NoHook), &journal).await
+/// A flow that can run on Restate: every `#[flow(durable)]` flow. [`workflow!`] takes
+/// its flow through it; there is nothing to implement.
+#[diagnostic::on_unimplemented(
+    message = "flow `{Self}` is not durable, so it cannot run on Restate",
+    label = "a flow that is not `#[flow(durable)]`",
+    note = "declare the flow `#[flow(durable)]` in its `graph!`: Restate journals the state a durable run saves after each step"
+)]
+pub trait Restate: Sized + 'static {
+    /// The flow, as a durable flow: itself.
+    type Durable: DurableFlow<Input = Self::Input, Output = Self::Output> + 'static;
+    /// The flow's input ([`Flow::Input`]).
+    type Input: serde::de::DeserializeOwned + Send + 'static;
+    /// The flow's output ([`Flow::Output`]).
+    type Output;
+    /// The flow's name ([`Flow::NAME`]).
+    const NAME: &'static str;
+    /// The flow's graph ([`Flow::GRAPH`]).
+    const GRAPH: &'static GraphInfo;
+    /// The graph's fingerprint ([`DurableFlow::FINGERPRINT`]).
+    const FINGERPRINT: u64;
+
+    /// The [`Workflow`] of this flow, whose runs `start` starts: what [`workflow!`]
+    /// calls, with a start function that calls [`run`](Restate::run).
+    fn workflow(self, start: StartFn<Self>) -> Workflow<Self>
+    where
+        Self: Send + Sync,
+    {
+        Workflow::with_start(self, start)
+    }
+
+    /// The run of `flow` from `begin`, saving its steps to `journal`, through the flow's
+    /// own hooks: what the start function of [`workflow!`] returns, boxed.
+    fn run(
+        flow: Arc<Self>,
+        begin: Begin<Self::Input>,
+        journal: Journal,
+    ) -> impl Future<Output = Result<Self::Output, FlowError>> + 'static {
+        async move {
+            let flow: &Self::Durable = Self::durable(&flow);
+            flow.start_durable(begin, (NoHook, NoHook), &journal).await
+        }
+    }
+
+    /// The flow, as a durable flow.
+    fn durable(&self) -> &Self::Durable;
+}
+
+impl<F> Restate for F
+where
+    F: DurableFlow + 'static,
+    <F as Flow>::Input: serde::de::DeserializeOwned + Send + 'static,
+{
+    type Input = <F as Flow>::Input;
+    type Output = <F as Flow>::Output;
+    const NAME: &'static str = <F as Flow>::NAME;
+    const GRAPH: &'static GraphInfo = <F as Flow>::GRAPH;
+    const FINGERPRINT: u64 = <F as DurableFlow>::FINGERPRINT;
+
+    type Durable = F;
+
+    fn durable(&self) -> &F {
+        self
+    }
 }
 
 /// The key of the run `run_id` in a workflow: its 16 hex digits.
@@ -196,7 +248,7 @@ pub fn parse_key(key: &str) -> Option<RunId> {
 
 /// The service name of flow `F`: its name, `-`, and its graph's fingerprint in 16 hex
 /// digits. Characters Restate does not allow in a name become `_`.
-pub fn service_name<F: DurableFlow>() -> String {
+pub fn service_name<F: Restate>() -> String {
     let mut name: String = F::NAME
         .chars()
         .map(|c| {
@@ -216,13 +268,9 @@ pub fn service_name<F: DurableFlow>() -> String {
 /// The inactivity timeout of a flow without a timeout of its own.
 const DEFAULT_INACTIVITY: Duration = Duration::from_secs(15 * 60);
 
-impl<F: DurableFlow> Workflow<F>
-where
-    F: Send + Sync + 'static,
-    F::Input: serde::de::DeserializeOwned + Send + 'static,
-{
-    /// The workflow of `flow`, whose runs `start` starts: what [`workflow!`] calls, with
-    /// the start function it writes.
+impl<F: Restate + Send + Sync> Workflow<F> {
+    /// The workflow of `flow`, whose runs `start` starts: what [`Restate::workflow`]
+    /// calls, with the start function [`workflow!`] writes.
     pub fn with_start(flow: F, start: StartFn<F>) -> Self {
         // A step must not trip Restate's inactivity timeout while its node works: a
         // flow's own timeout bounds its steps, and a flow without one gets a generous
@@ -317,11 +365,7 @@ where
     }
 }
 
-impl<F: DurableFlow> IntoServiceDefinition for Workflow<F>
-where
-    F: Send + Sync + 'static,
-    F::Input: serde::de::DeserializeOwned + Send + 'static,
-{
+impl<F: Restate + Send + Sync> IntoServiceDefinition for Workflow<F> {
     fn into_service_definition(self) -> ServiceDefinition {
         let discovery = self.discovery();
         let dispatcher = Dispatcher {
@@ -333,16 +377,12 @@ where
 }
 
 /// What the endpoint calls for each invocation of the workflow.
-struct Dispatcher<F: DurableFlow> {
+struct Dispatcher<F: Restate> {
     flow: Arc<F>,
     start: StartFn<F>,
 }
 
-impl<F: DurableFlow> Service for Dispatcher<F>
-where
-    F: Send + Sync + 'static,
-    F::Input: serde::de::DeserializeOwned + Send + 'static,
-{
+impl<F: Restate + Send + Sync> Service for Dispatcher<F> {
     type Future = restate_sdk::service::macro_support::ServiceBoxFuture;
 
     fn handle(&self, ctx: ContextInternal) -> Self::Future {
@@ -398,8 +438,7 @@ async fn drive<F>(
     input: F::Input,
 ) -> HandlerResult<serde_json::Value>
 where
-    F: DurableFlow + Send + Sync + 'static,
-    F::Input: Send + 'static,
+    F: Restate + Send + Sync,
 {
     let runner = Arc::new(Mutex::new(Runner::<F> {
         flow,
@@ -454,7 +493,7 @@ enum Saved {
 
 /// The run a worker is driving for one invocation, started at the first step not yet
 /// journaled.
-struct Runner<F: DurableFlow> {
+struct Runner<F: Restate> {
     flow: Arc<F>,
     start: StartFn<F>,
     run_id: RunId,
@@ -474,7 +513,7 @@ struct Live<O> {
     output: Option<Vec<u8>>,
 }
 
-impl<F: DurableFlow> Runner<F> {
+impl<F: Restate> Runner<F> {
     /// Runs one step: starts the run (from the input or the last journaled step) or lets
     /// it go on, and returns what it saves next.
     async fn next(&mut self) -> HandlerResult<Outcome> {

@@ -19,7 +19,9 @@
 #   $RESTATE_NODE_PORT (5122). The ports are below Linux's ephemeral range (32768-60999
 #   by default), where any outgoing connection of the run could hold them.
 #
-# Exports RESTATE_ADMIN_ADDR and RESTATE_INGRESS_ADDR (host:port), which the tests read.
+# Exports RESTATE_ADMIN_ADDR and RESTATE_INGRESS_ADDR (host:port), which the tests read,
+# and RESTATE_SERVER_BIN, the server the test that kills a server starts on spare ports
+# (18081, 19071, 15123).
 # The log is target/restate.log. The server runs in a session of its own (setsid);
 # restate_stop ends it by that pid's process group and removes the base directory.
 
@@ -82,6 +84,8 @@ EOF
     service_wait "http://127.0.0.1:$RESTATE_INGRESS_PORT/restate/health" target/restate.pid \
         target/restate.log || { restate_stop; return 1; }
     export RESTATE_ADMIN_ADDR="127.0.0.1:$RESTATE_ADMIN_PORT"
+    RESTATE_SERVER_BIN="$(pwd)/$RESTATE_BIN"
+    export RESTATE_SERVER_BIN
     export RESTATE_INGRESS_ADDR="127.0.0.1:$RESTATE_INGRESS_PORT"
     echo "restate: $RESTATE_VERSION on 127.0.0.1 (ingress $RESTATE_INGRESS_PORT, admin $RESTATE_ADMIN_PORT)" >&2
 }
@@ -100,5 +104,5 @@ restate_stop() {
         rm -rf "$RESTATE_DIR"
         unset RESTATE_DIR
     fi
-    unset RESTATE_ADMIN_ADDR RESTATE_INGRESS_ADDR
+    unset RESTATE_ADMIN_ADDR RESTATE_INGRESS_ADDR RESTATE_SERVER_BIN
 }

@@ -14,6 +14,7 @@
 
 #![cfg(unix)]
 
+use core::future::Future;
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -27,6 +28,7 @@ use restate_sdk::http_server::HttpServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use typedflow::prelude::*;
+use typedflow::{GraphInfo, NodeInfo, StepHook};
 
 /// What the nodes of a worker write to, and where one of them holds.
 #[derive(Deps)]
@@ -61,11 +63,12 @@ impl Log {
     /// Where `node` holds in this worker: says so with a marker file, then waits for the
     /// test's `go` file (which the crash test never writes: it kills the process).
     async fn hold(&self, node: &str) {
-        if self.hold.as_deref() != Some(node) {
+        let marker = self.dir.join(format!("{}.in-{node}", self.name));
+        // Once: the same worker runs the node again when the server replays the run.
+        if self.hold.as_deref() != Some(node) || marker.exists() {
             return;
         }
-        fs::write(self.dir.join(format!("{}.in-{node}", self.name)), b"")
-            .expect("the marker is written");
+        fs::write(&marker, b"").expect("the marker is written");
         wait_for(&self.dir.join("go"), "the test's go").await;
     }
 }
@@ -95,6 +98,49 @@ async fn c(trail: Vec<String>, log: &Log, cx: &Context) -> Vec<String> {
 #[node]
 async fn d(trail: Vec<String>, log: &Log, cx: &Context) -> Vec<String> {
     step("d", trail, log, cx).await
+}
+
+/// The flow's own hook: appends each run's start and end and each node call to the
+/// `hooks` file, as a hook of an in-process run sees them.
+pub struct Seen {
+    dir: PathBuf,
+}
+
+impl Seen {
+    fn note(&self, line: String) {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("hooks"))
+            .expect("the hooks file opens");
+        file.write_all(format!("{line}\n").as_bytes())
+            .expect("the hooks file is written");
+    }
+}
+
+impl StepHook for Seen {
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
+        &self,
+        cx: &Context,
+        node: &'static NodeInfo,
+        call: F,
+    ) -> impl Future<Output = F::Output> {
+        self.note(format!("{} step {} {}", cx.run_id(), node.name, cx.step()));
+        call
+    }
+
+    async fn run<T, F: Future<Output = Result<T, FlowError>>>(
+        &self,
+        _graph: &'static GraphInfo,
+        run_id: RunId,
+        run: F,
+    ) -> F::Output {
+        self.note(format!("{run_id} run"));
+        let out = run.await;
+        let outcome = if out.is_ok() { "ok" } else { "error" };
+        self.note(format!("{run_id} end {outcome}"));
+        out
+    }
 }
 
 graph! {
@@ -130,11 +176,12 @@ async fn worker() {
         .expect("FLOW_RESTATE_PORT is a port");
     let flow = Trail::new(World {
         log: Log {
-            dir,
+            dir: dir.clone(),
             name: var("FLOW_RESTATE_NAME").expect("FLOW_RESTATE_NAME is set"),
             hold: var("FLOW_RESTATE_HOLD"),
         },
-    });
+    })
+    .with_hook(Seen { dir });
     let socket = TcpSocket::new_v4().expect("a socket");
     socket.set_reuseaddr(true).expect("SO_REUSEADDR");
     socket.set_reuseport(true).expect("SO_REUSEPORT");
@@ -248,8 +295,13 @@ async fn http(to: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (
 
 /// Registers the worker on `port` with Restate.
 async fn register(port: u16) {
+    register_at(admin(), port).await;
+}
+
+/// Registers the worker on `port` with the Restate server whose admin API is `admin`.
+async fn register_at(admin: SocketAddr, port: u16) {
     let body = format!(r#"{{"uri":"http://127.0.0.1:{port}","force":true}}"#);
-    let (status, text) = http(admin(), "POST", "/deployments", Some(&body)).await;
+    let (status, text) = http(admin, "POST", "/deployments", Some(&body)).await;
     assert!(
         (200..300).contains(&status),
         "registering the worker: {status} {text}"
@@ -266,8 +318,13 @@ fn key(run: RunId) -> String {
 
 /// Submits the run `run` without waiting for it; Restate's answer.
 async fn submit(run: RunId) -> serde_json::Value {
+    submit_to(ingress(), run).await
+}
+
+/// Submits the run `run` to the server whose ingress is `ingress`.
+async fn submit_to(ingress: SocketAddr, run: RunId) -> serde_json::Value {
     let path = format!("/{}/{}/run/send", service(), key(run));
-    let (status, text) = http(ingress(), "POST", &path, Some(r#"["start"]"#)).await;
+    let (status, text) = http(ingress, "POST", &path, Some(r#"["start"]"#)).await;
     assert!(
         (200..300).contains(&status),
         "submitting {run}: {status} {text}"
@@ -277,8 +334,14 @@ async fn submit(run: RunId) -> serde_json::Value {
 
 /// The output of the run `run`, once it has finished.
 async fn output(run: RunId) -> Vec<String> {
+    output_from(ingress(), run).await
+}
+
+/// The output of the run `run` from the server whose ingress is `ingress`.
+async fn output_from(ingress: SocketAddr, run: RunId) -> Vec<String> {
     let path = format!("/restate/workflow/{}/{}/attach", service(), key(run));
-    let (status, text) = http(ingress(), "GET", &path, None).await;
+    let answer = tokio::time::timeout(PATIENCE, http(ingress, "GET", &path, None));
+    let (status, text) = answer.await.expect("the run finishes in time");
     assert_eq!(status, 200, "the output of {run}: {text}");
     serde_json::from_str(&text).expect("the output is the flow's")
 }
@@ -292,6 +355,16 @@ fn counts(dir: &Path) -> BTreeMap<(String, String), u32> {
         *counts.entry((node.to_owned(), key.to_owned())).or_insert(0) += 1;
     }
     counts
+}
+
+/// What the flow's hook saw of the run `run`, in order.
+fn hooks(dir: &Path, run: RunId) -> Vec<String> {
+    let text = fs::read_to_string(dir.join("hooks")).unwrap_or_default();
+    let prefix = format!("{run} ");
+    text.lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The workers' port for a test: below the ephemeral range, one per test, so that a
@@ -344,6 +417,13 @@ async fn a_durable_flow_runs_on_restate_and_its_result_is_read_back() {
         .collect();
     assert_eq!(counts, want);
 
+    // The flow's hook saw one run, as in-process: its start, each node at its step, its
+    // end.
+    let seen = [
+        "run", "step a 1", "step b 2", "step c 3", "step d 4", "end ok",
+    ];
+    assert_eq!(hooks(dir.path(), run), seen);
+
     // A key that is not a run id is refused, with a terminal error that says why.
     let path = format!("/{}/order-7/run", service());
     let (status, text) = http(ingress(), "POST", &path, Some(r#"["start"]"#)).await;
@@ -377,6 +457,14 @@ async fn a_worker_killed_in_a_node_is_replaced_and_the_run_finishes_with_earlier
         .map(|(n, step, times)| ((n.to_owned(), key(step)), times))
         .collect();
     assert_eq!(counts, want);
+
+    // The hook saw the first attempt stop inside `c`, then a run resumed at `c`, as a
+    // resumed durable run is seen in-process.
+    let seen = [
+        "run", "step a 1", "step b 2", "step c 3", // the killed worker
+        "run", "step c 3", "step d 4", "end ok", // its replacement
+    ];
+    assert_eq!(hooks(dir.path(), run), seen);
 }
 
 #[tokio::test]
@@ -421,4 +509,125 @@ async fn one_run_id_submitted_twice_runs_once_and_200_runs_over_two_workers_each
     let counts = counts(dir.path());
     assert_eq!(counts.len(), 4 * 201, "{counts:?}");
     assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+}
+
+/// A Restate server of a test's own, on the spare ports, so that the test can kill it.
+struct Server {
+    child: Child,
+    base: PathBuf,
+}
+
+/// The spare server's ports: ingress, admin, node-to-node. Below the ephemeral range,
+/// beside those of `.ci/restate.sh`.
+const SPARE: (u16, u16, u16) = (18081, 19071, 15123);
+
+impl Server {
+    /// Starts the pinned server (`RESTATE_SERVER_BIN`, which `.ci/restate.sh` exports)
+    /// on the spare ports with its data in `base`, and waits until its admin API is up.
+    async fn start(base: &Path) -> Server {
+        let bin = std::env::var_os("RESTATE_SERVER_BIN")
+            .expect("RESTATE_SERVER_BIN names the server: .ci/restate.sh exports it");
+        let (ingress, admin, node) = SPARE;
+        let config = format!(
+            "cluster-name = \"typedflow-spare\"\n\
+             node-name = \"spare\"\n\
+             default-num-partitions = 1\n\
+             disable-telemetry = true\n\
+             rocksdb-total-memory-size = \"128 MiB\"\n\
+             bind-address = \"127.0.0.1:{node}\"\n\
+             advertised-address = \"http://127.0.0.1:{node}/\"\n\
+             [admin]\nbind-address = \"127.0.0.1:{admin}\"\ndisable-web-ui = true\n\
+             [admin.query-engine]\nmemory-size = \"64 MiB\"\n\
+             [ingress]\nbind-address = \"127.0.0.1:{ingress}\"\n"
+        );
+        fs::write(base.join("restate.toml"), config).expect("the config is written");
+        let log = fs::File::create(base.join("restate.log")).expect("the log opens");
+        let child = Command::new(bin)
+            .arg("--config-file")
+            .arg(base.join("restate.toml"))
+            .arg("--base-dir")
+            .arg(base.join("data"))
+            .args(["--listen-mode", "tcp", "--no-logo"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("the log"))
+            .stderr(log)
+            .spawn()
+            .expect("the server starts");
+        let server = Server {
+            child,
+            base: base.to_owned(),
+        };
+        let until = Instant::now() + PATIENCE;
+        loop {
+            let up = match TcpStream::connect(Server::admin()).await {
+                Ok(_) => http(Server::admin(), "GET", "/health", None).await.0 == 200,
+                Err(_) => false,
+            };
+            if up {
+                return server;
+            }
+            let log = fs::read_to_string(base.join("restate.log")).unwrap_or_default();
+            assert!(
+                Instant::now() < until,
+                "the spare server did not start:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn admin() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], SPARE.1))
+    }
+
+    fn ingress() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], SPARE.0))
+    }
+
+    /// Kills the server with SIGKILL, and starts it again on the same data.
+    async fn restart(&mut self) {
+        self.kill();
+        let base = self.base.clone();
+        *self = Server::start(&base).await;
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the Restate server's binary: .ci/restate.sh installs it and sets RESTATE_SERVER_BIN"]
+async fn the_server_killed_while_a_node_runs_and_restarted_finishes_the_run_with_earlier_nodes_run_once()
+ {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let base = tempfile::tempdir().expect("a directory for the server's data");
+    let mut server = Server::start(base.path()).await;
+    let port = port(3);
+    let _worker = Worker::start(dir.path(), "w1", port, Some("c")).await;
+    register_at(Server::admin(), port).await;
+
+    let run = fresh(4);
+    submit_to(Server::ingress(), run).await;
+    wait_for(&dir.path().join("w1.in-c"), "the worker inside `c`").await;
+    server.restart().await;
+
+    assert_eq!(output_from(Server::ingress(), run).await, FULL);
+    // The first call of `c` may still wait in the worker: let it end.
+    fs::write(dir.path().join("go"), b"").expect("go");
+
+    let key = |step: u32| format!("{run}-{step}");
+    let counts = counts(dir.path());
+    let want: BTreeMap<_, _> = [("a", 1, 1), ("b", 2, 1), ("c", 3, 2), ("d", 4, 1)]
+        .into_iter()
+        .map(|(n, step, times)| ((n.to_owned(), key(step)), times))
+        .collect();
+    assert_eq!(counts, want);
 }

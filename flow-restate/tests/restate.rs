@@ -425,7 +425,8 @@ async fn a_durable_flow_runs_on_restate_and_its_result_is_read_back() {
     assert_eq!(hooks(dir.path(), run), seen);
 
     // A key that is not a run id is refused, with a terminal error that says why.
-    let path = format!("/{}/order-7/run", service());
+    // (Not hex, and new for each test run: a workflow's key runs once per server.)
+    let path = format!("/{}/order-{}/run", service(), fresh(5).as_u64());
     let (status, text) = http(ingress(), "POST", &path, Some(r#"["start"]"#)).await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("not a run id"), "{text}");

@@ -580,10 +580,18 @@ impl<F: Restate> Runner<F> {
 /// A run's error as a step's: a cancellation or a shutdown is retried by Restate from
 /// the last journaled step; any other error ends the run.
 fn run_error(err: FlowError) -> HandlerError {
+    // The message Restate keeps: the error and each of its causes.
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
     if err.is_cancelled() || err.is_shutting_down() {
-        HandlerError::from(err.to_string())
+        HandlerError::from(message)
     } else {
-        TerminalError::new(err.to_string()).into()
+        TerminalError::new(message).into()
     }
 }
 
@@ -650,5 +658,149 @@ impl Checkpointer for Journal {
 
     async fn delete(&self, _run_id: RunId) -> Result<u64, StoreError> {
         Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use typedflow::prelude::*;
+
+    use super::*;
+
+    /// How many times each node ran.
+    #[derive(Deps, Default)]
+    pub struct Calls {
+        pub calls: Counts,
+    }
+
+    #[derive(Default)]
+    pub struct Counts([AtomicU32; 3]);
+
+    #[node]
+    async fn one(x: u32, calls: &Counts) -> u32 {
+        calls.0[0].fetch_add(1, Ordering::SeqCst);
+        x + 1
+    }
+
+    #[node]
+    async fn two(x: u32, calls: &Counts) -> u32 {
+        calls.0[1].fetch_add(1, Ordering::SeqCst);
+        x * 10
+    }
+
+    #[node]
+    async fn three(x: u32, calls: &Counts) -> Result<String, std::io::Error> {
+        calls.0[2].fetch_add(1, Ordering::SeqCst);
+        if x == 0 {
+            return Err(std::io::Error::other("zero"));
+        }
+        Ok(format!("={x}"))
+    }
+
+    graph! {
+        #[flow(durable, deps = Calls)]
+        Three(u32) -> String {
+            START -> one -> two -> three -> END;
+        }
+    }
+
+    fn runner(flow: &Arc<Three>, input: u32, last: Option<Checkpoint>) -> Runner<Three> {
+        Runner {
+            flow: Arc::clone(flow),
+            start: |flow, begin, journal| Box::pin(<Three as Restate>::run(flow, begin, journal)),
+            run_id: RunId::from_u64(7),
+            input: Some(input),
+            last,
+            live: None,
+        }
+    }
+
+    fn calls(flow: &Three) -> [u32; 3] {
+        let c = &flow.deps().calls.0;
+        [0, 1, 2].map(|i| c[i].load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn each_next_runs_one_step_and_returns_its_checkpoint_then_the_output() {
+        let flow = Arc::new(Three::new(Calls::default()));
+        let mut runner = runner(&flow, 4, None);
+        let Outcome::Step { step, node, state } = runner.next().await.unwrap() else {
+            panic!("a step")
+        };
+        assert_eq!((step, node.as_str()), (1, "two"));
+        assert_eq!(state, serde_json::json!({"step": "two", "input": 5}));
+        // The run waits: the next node has not run.
+        assert_eq!(calls(&flow), [1, 0, 0]);
+        let Outcome::Step { step, node, .. } = runner.next().await.unwrap() else {
+            panic!("a step")
+        };
+        assert_eq!((step, node.as_str()), (2, "three"));
+        assert_eq!(calls(&flow), [1, 1, 0]);
+        let Outcome::Finished { output } = runner.next().await.unwrap() else {
+            panic!("the end")
+        };
+        assert_eq!(output, serde_json::json!("=50"));
+        assert_eq!(calls(&flow), [1, 1, 1]);
+    }
+
+    #[tokio::test]
+    async fn a_run_replayed_to_a_journaled_step_goes_on_from_it_without_running_earlier_nodes() {
+        let flow = Arc::new(Three::new(Calls::default()));
+        let state = br#"{"step":"three","input":70}"#.to_vec();
+        let last = Checkpoint::new(
+            "Three",
+            Three::FINGERPRINT,
+            RunId::from_u64(7),
+            2,
+            "three",
+            state,
+        );
+        let mut runner = runner(&flow, 0, Some(last));
+        let Outcome::Finished { output } = runner.next().await.unwrap() else {
+            panic!("the end")
+        };
+        assert_eq!(output, serde_json::json!("=70"));
+        assert_eq!(calls(&flow), [0, 0, 1]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_node_is_a_terminal_error_and_a_changed_graph_is_refused() {
+        let flow = Arc::new(Three::new(Calls::default()));
+        let state = br#"{"step":"three","input":0}"#.to_vec();
+        let last = Checkpoint::new(
+            "Three",
+            Three::FINGERPRINT,
+            RunId::from_u64(7),
+            2,
+            "three",
+            state,
+        );
+        let err = runner(&flow, 0, Some(last)).next().await.unwrap_err();
+        let text = format!("{err:?}");
+        assert!(
+            text.contains("Terminal") && text.contains("`three` failed"),
+            "{text}"
+        );
+
+        // A checkpoint of another graph: refused, never run into this one.
+        let state = br#"{"step":"three","input":1}"#.to_vec();
+        let old = Checkpoint::new("Three", 1, RunId::from_u64(7), 2, "three", state);
+        let err = runner(&flow, 0, Some(old)).next().await.unwrap_err();
+        assert!(
+            format!("{err:?}").contains("another version of the graph"),
+            "{err:?}"
+        );
+        assert_eq!(calls(&flow), [0, 0, 1]);
+    }
+
+    #[test]
+    fn the_service_name_is_the_flow_and_its_fingerprint() {
+        assert_eq!(
+            service_name::<Three>(),
+            format!("Three-{:016x}", Three::FINGERPRINT)
+        );
+        assert_ne!(Three::FINGERPRINT, 0);
     }
 }

@@ -14,6 +14,8 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use core::future::Future;
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
@@ -25,10 +27,11 @@ use std::time::{Duration, Instant};
 
 use restate_sdk::endpoint::Endpoint;
 use restate_sdk::http_server::HttpServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use typedflow::prelude::*;
 use typedflow::{GraphInfo, NodeInfo, StepHook};
+
+use common::{addr, http, register_at};
 
 /// What the nodes of a worker write to, and where one of them holds.
 #[derive(Deps)]
@@ -252,16 +255,6 @@ impl Drop for Worker {
     }
 }
 
-/// An address on 127.0.0.1 from the environment, or the default of `.ci/restate.sh`.
-fn addr(var: &str, default: u16) -> SocketAddr {
-    let addr: SocketAddr = std::env::var(var)
-        .ok()
-        .map(|a| a.parse().expect("an address such as 127.0.0.1:19070"))
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default)));
-    assert!(addr.ip().is_loopback(), "the tests reach only 127.0.0.1");
-    addr
-}
-
 fn admin() -> SocketAddr {
     addr("RESTATE_ADMIN_ADDR", 19070)
 }
@@ -270,46 +263,9 @@ fn ingress() -> SocketAddr {
     addr("RESTATE_INGRESS_ADDR", 18080)
 }
 
-/// One HTTP/1.0 request (so that the answer is delimited by the connection's end) and
-/// its status and body.
-async fn http(to: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut stream = TcpStream::connect(to).await.expect("the server answers");
-    let body = body.unwrap_or("");
-    let request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {to}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("the request is sent");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .await
-        .expect("the response is read");
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    (status, body.to_owned())
-}
-
 /// Registers the worker on `port` with Restate.
 async fn register(port: u16) {
     register_at(admin(), port).await;
-}
-
-/// Registers the worker on `port` with the Restate server whose admin API is `admin`.
-async fn register_at(admin: SocketAddr, port: u16) {
-    let body = format!(r#"{{"uri":"http://127.0.0.1:{port}","force":true}}"#);
-    let (status, text) = http(admin, "POST", "/deployments", Some(&body)).await;
-    assert!(
-        (200..300).contains(&status),
-        "registering the worker: {status} {text}"
-    );
 }
 
 fn service() -> String {

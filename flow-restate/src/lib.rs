@@ -55,7 +55,7 @@
 //!   (16 hex digits): a changed graph is another service, so Restate never replays the
 //!   journal of a run of the old graph into the new one. Keep the old worker serving
 //!   until its runs are drained.
-//! - **The key is the run id**, 16 hex digits as [`RunId`](typedflow::RunId) prints it
+//! - **The key is the run id**, 16 hex digits as [`RunId`] prints it
 //!   ([`run_key`]); a node reads it as `cx.run_id()`. Restate runs a workflow's `run`
 //!   handler once per key: the same run id submitted twice is one run.
 //! - **Each step is one journaled action**, named `<step>:<node>`, whose result is the

@@ -89,7 +89,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use typedflow::checkpoint::{Checkpoint, Checkpointer, RunStatus, StoreError};
 use typedflow::durable::{Begin, DurableFlow};
-use typedflow::{Flow, FlowError, GraphInfo, NoHook, RunId};
+use typedflow::{Flow, FlowError, NoHook, RunId};
 
 #[doc(hidden)]
 pub use restate_sdk as __restate;
@@ -103,13 +103,13 @@ pub type RunFuture<O> = Pin<Box<dyn Future<Output = Result<O, FlowError>> + Send
 /// `Send` (code generic over a flow cannot prove it on stable Rust). [`workflow!`] writes
 /// it.
 pub type StartFn<F> =
-    fn(Arc<F>, Begin<<F as Restate>::Input>, Journal) -> RunFuture<<F as Restate>::Output>;
+    fn(Arc<F>, Begin<<F as Flow>::Input>, Journal) -> RunFuture<<F as Flow>::Output>;
 
 /// Serves the durable flow `F` as a Restate workflow keyed by run id.
 ///
 /// Make it with [`workflow!`], set its options, and bind it to an
 /// [`Endpoint`](restate_sdk::endpoint::Endpoint) (it is an [`IntoServiceDefinition`]).
-pub struct Workflow<F: Restate> {
+pub struct Workflow<F: RestateFlow> {
     flow: Arc<F>,
     start: StartFn<F>,
     name: String,
@@ -117,7 +117,7 @@ pub struct Workflow<F: Restate> {
     abort: Duration,
 }
 
-impl<F: Restate> core::fmt::Debug for Workflow<F> {
+impl<F: RestateFlow> core::fmt::Debug for Workflow<F> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Workflow")
             .field("name", &self.name)
@@ -145,45 +145,48 @@ impl<F: Restate> core::fmt::Debug for Workflow<F> {
 /// let served = typedflow_restate::workflow!(Double::new(()));
 /// assert_eq!(served.name(), format!("Double-{:016x}", Double::FINGERPRINT));
 /// ```
+///
+/// A flow that is not durable is one error, on the macro:
+///
+/// ```text
+/// error[E0277]: flow `Double` is not durable, so it cannot run on Restate
+///    = help: the trait `DurableOnly<Double, Restate>` is not implemented for `Graph`
+///    = note: declare the flow `#[flow(durable)]` in its `graph!`: a durable run saves its
+///            state after each step, which Restate journals
+/// ```
 #[macro_export]
 macro_rules! workflow {
     ($flow:expr $(,)?) => {{
+        #[allow(unused_imports)]
+        use $crate::dispatch::{Fallback as _, Served as _};
         let flow = $flow;
-        $crate::Restate::workflow(flow, |flow, begin, journal| {
-            ::std::boxed::Box::pin($crate::Restate::run(flow, begin, journal))
+        // The checks: a flow that is not durable, or not `Send + Sync`, is one error
+        // here, and the rest goes through `dispatch::Fallback`, which adds none.
+        <::typedflow::checks::Graph as ::typedflow::checks::DurableOnly<_, $crate::Restate>>::check(
+            &flow,
+        );
+        $crate::dispatch::shared(&flow);
+        let check = $crate::dispatch::Check::of(&flow);
+        (&check).workflow()(flow, |flow, begin, journal| {
+            let check = $crate::dispatch::Check::of_arc(&flow);
+            ::std::boxed::Box::pin((&check).start(flow, begin, journal))
         })
     }};
 }
 
+/// Restate, as the checks name it: [`workflow!`] checks its flow with
+/// [`DurableOnly<F, Restate>`](typedflow::checks::DurableOnly), so that a flow that is
+/// not durable is one error: "flow `Double` is not durable, so it cannot run on Restate".
+#[derive(Debug, Clone, Copy)]
+pub struct Restate;
+
 /// A flow that can run on Restate: every `#[flow(durable)]` flow. [`workflow!`] takes
 /// its flow through it; there is nothing to implement.
-#[diagnostic::on_unimplemented(
-    message = "flow `{Self}` is not durable, so it cannot run on Restate",
-    label = "a flow that is not `#[flow(durable)]`",
-    note = "declare the flow `#[flow(durable)]` in its `graph!`: Restate journals the state a durable run saves after each step"
-)]
-pub trait Restate: Sized + 'static {
-    /// The flow, as a durable flow: itself.
-    type Durable: DurableFlow<Input = Self::Input, Output = Self::Output> + 'static;
-    /// The flow's input ([`Flow::Input`]).
-    type Input: serde::de::DeserializeOwned + Send + 'static;
-    /// The flow's output ([`Flow::Output`]).
-    type Output;
-    /// The flow's name ([`Flow::NAME`]).
-    const NAME: &'static str;
-    /// The flow's graph ([`Flow::GRAPH`]).
-    const GRAPH: &'static GraphInfo;
+pub trait RestateFlow:
+    Flow<Input: serde::de::DeserializeOwned + Send + 'static> + Sized + 'static
+{
     /// The graph's fingerprint ([`DurableFlow::FINGERPRINT`]).
     const FINGERPRINT: u64;
-
-    /// The [`Workflow`] of this flow, whose runs `start` starts: what [`workflow!`]
-    /// calls, with a start function that calls [`run`](Restate::run).
-    fn workflow(self, start: StartFn<Self>) -> Workflow<Self>
-    where
-        Self: Send + Sync,
-    {
-        Workflow::with_start(self, start)
-    }
 
     /// The run of `flow` from `begin`, saving its steps to `journal`, through the flow's
     /// own hooks: what the start function of [`workflow!`] returns, boxed.
@@ -191,32 +194,125 @@ pub trait Restate: Sized + 'static {
         flow: Arc<Self>,
         begin: Begin<Self::Input>,
         journal: Journal,
-    ) -> impl Future<Output = Result<Self::Output, FlowError>> + 'static {
-        async move {
-            let flow: &Self::Durable = Self::durable(&flow);
-            flow.start_durable(begin, (NoHook, NoHook), &journal).await
-        }
-    }
-
-    /// The flow, as a durable flow.
-    fn durable(&self) -> &Self::Durable;
+    ) -> impl Future<Output = Result<Self::Output, FlowError>> + 'static;
 }
 
-impl<F> Restate for F
+impl<F> RestateFlow for F
 where
     F: DurableFlow + 'static,
     <F as Flow>::Input: serde::de::DeserializeOwned + Send + 'static,
 {
-    type Input = <F as Flow>::Input;
-    type Output = <F as Flow>::Output;
-    const NAME: &'static str = <F as Flow>::NAME;
-    const GRAPH: &'static GraphInfo = <F as Flow>::GRAPH;
     const FINGERPRINT: u64 = <F as DurableFlow>::FINGERPRINT;
 
-    type Durable = F;
+    async fn run(
+        flow: Arc<Self>,
+        begin: Begin<<F as Flow>::Input>,
+        journal: Journal,
+    ) -> Result<<F as Flow>::Output, FlowError> {
+        flow.start_durable(begin, (NoHook, NoHook), &journal).await
+    }
+}
 
-    fn durable(&self) -> &F {
-        self
+/// How [`workflow!`] reaches the adapter with one error at most: the flow is checked
+/// (durable, by [`DurableOnly`](typedflow::checks::DurableOnly), and
+/// [`shared`](dispatch::shared)), and the rest dispatches on whether those hold (a method
+/// of [`Served`](dispatch::Served) when they do, of [`Fallback`](dispatch::Fallback) when
+/// they do not), so that a flow that fails a check is not reported again. Nothing here
+/// is called by hand.
+pub mod dispatch {
+    use core::marker::PhantomData;
+
+    use super::*;
+
+    /// Checks that `flow` can be shared by the runs of a worker's threads.
+    pub fn shared<F: Send + Sync>(flow: &F) {
+        let _ = flow;
+    }
+
+    /// The type of a flow, to dispatch on.
+    #[derive(Debug)]
+    pub struct Check<F>(PhantomData<fn() -> F>);
+
+    impl<F> Check<F> {
+        /// The type of `flow`.
+        pub fn of(flow: &F) -> Self {
+            let _ = flow;
+            Check(PhantomData)
+        }
+
+        /// The type of the flow in `flow`.
+        pub fn of_arc(flow: &Arc<F>) -> Self {
+            let _ = flow;
+            Check(PhantomData)
+        }
+    }
+
+    /// The adapter, for a flow that passes the checks.
+    pub trait Served<F: Flow> {
+        /// Makes the [`Workflow`] of a flow and its start function.
+        fn workflow(&self) -> fn(F, StartFn<F>) -> Workflow<F>
+        where
+            F: RestateFlow;
+
+        /// A run of the flow: [`RestateFlow::run`].
+        fn start(
+            &self,
+            flow: Arc<F>,
+            begin: Begin<F::Input>,
+            journal: Journal,
+        ) -> impl Future<Output = Result<F::Output, FlowError>> + 'static;
+    }
+
+    impl<F: RestateFlow + Send + Sync> Served<F> for Check<F> {
+        fn workflow(&self) -> fn(F, StartFn<F>) -> Workflow<F> {
+            Workflow::with_start
+        }
+
+        fn start(
+            &self,
+            flow: Arc<F>,
+            begin: Begin<F::Input>,
+            journal: Journal,
+        ) -> impl Future<Output = Result<F::Output, FlowError>> + 'static {
+            <F as RestateFlow>::run(flow, begin, journal)
+        }
+    }
+
+    /// What [`workflow!`] reaches for a flow that fails a check, which is then already
+    /// a compile error: it type-checks, so that no second error follows the first, and
+    /// is never run.
+    pub trait Fallback<F: Flow> {
+        /// Never returns (the program that would call it does not compile).
+        fn workflow(&self) -> fn(F, StartFn<F>) -> !;
+
+        /// A run that never ends (never started: the program does not compile).
+        fn start(
+            &self,
+            flow: Arc<F>,
+            begin: Begin<F::Input>,
+            journal: Journal,
+        ) -> core::future::Pending<Result<F::Output, FlowError>>;
+    }
+
+    impl<F: Flow> Fallback<F> for &Check<F> {
+        fn workflow(&self) -> fn(F, StartFn<F>) -> ! {
+            never
+        }
+
+        fn start(
+            &self,
+            _: Arc<F>,
+            _: Begin<F::Input>,
+            _: Journal,
+        ) -> core::future::Pending<Result<F::Output, FlowError>> {
+            core::future::pending()
+        }
+    }
+
+    fn never<F: Flow>(_: F, _: StartFn<F>) -> ! {
+        loop {
+            std::thread::park();
+        }
     }
 }
 
@@ -248,7 +344,7 @@ pub fn parse_key(key: &str) -> Option<RunId> {
 
 /// The service name of flow `F`: its name, `-`, and its graph's fingerprint in 16 hex
 /// digits. Characters Restate does not allow in a name become `_`.
-pub fn service_name<F: Restate>() -> String {
+pub fn service_name<F: RestateFlow>() -> String {
     let mut name: String = F::NAME
         .chars()
         .map(|c| {
@@ -268,9 +364,9 @@ pub fn service_name<F: Restate>() -> String {
 /// The inactivity timeout of a flow without a timeout of its own.
 const DEFAULT_INACTIVITY: Duration = Duration::from_secs(15 * 60);
 
-impl<F: Restate + Send + Sync> Workflow<F> {
-    /// The workflow of `flow`, whose runs `start` starts: what [`Restate::workflow`]
-    /// calls, with the start function [`workflow!`] writes.
+impl<F: RestateFlow + Send + Sync> Workflow<F> {
+    /// The workflow of `flow`, whose runs `start` starts: what [`workflow!`] calls, with
+    /// the start function it writes.
     pub fn with_start(flow: F, start: StartFn<F>) -> Self {
         // A step must not trip Restate's inactivity timeout while its node works: a
         // flow's own timeout bounds its steps, and a flow without one gets a generous
@@ -365,7 +461,7 @@ impl<F: Restate + Send + Sync> Workflow<F> {
     }
 }
 
-impl<F: Restate + Send + Sync> IntoServiceDefinition for Workflow<F> {
+impl<F: RestateFlow + Send + Sync> IntoServiceDefinition for Workflow<F> {
     fn into_service_definition(self) -> ServiceDefinition {
         let discovery = self.discovery();
         let dispatcher = Dispatcher {
@@ -377,12 +473,12 @@ impl<F: Restate + Send + Sync> IntoServiceDefinition for Workflow<F> {
 }
 
 /// What the endpoint calls for each invocation of the workflow.
-struct Dispatcher<F: Restate> {
+struct Dispatcher<F: RestateFlow> {
     flow: Arc<F>,
     start: StartFn<F>,
 }
 
-impl<F: Restate + Send + Sync> Service for Dispatcher<F> {
+impl<F: RestateFlow + Send + Sync> Service for Dispatcher<F> {
     type Future = restate_sdk::service::macro_support::ServiceBoxFuture;
 
     fn handle(&self, ctx: ContextInternal) -> Self::Future {
@@ -438,7 +534,7 @@ async fn drive<F>(
     input: F::Input,
 ) -> HandlerResult<serde_json::Value>
 where
-    F: Restate + Send + Sync,
+    F: RestateFlow + Send + Sync,
 {
     let runner = Arc::new(Mutex::new(Runner::<F> {
         flow,
@@ -493,7 +589,7 @@ enum Saved {
 
 /// The run a worker is driving for one invocation, started at the first step not yet
 /// journaled.
-struct Runner<F: Restate> {
+struct Runner<F: RestateFlow> {
     flow: Arc<F>,
     start: StartFn<F>,
     run_id: RunId,
@@ -513,7 +609,7 @@ struct Live<O> {
     output: Option<Vec<u8>>,
 }
 
-impl<F: Restate> Runner<F> {
+impl<F: RestateFlow> Runner<F> {
     /// Runs one step: starts the run (from the input or the last journaled step) or lets
     /// it go on, and returns what it saves next.
     async fn next(&mut self) -> HandlerResult<Outcome> {
@@ -709,7 +805,9 @@ mod tests {
     fn runner(flow: &Arc<Three>, input: u32, last: Option<Checkpoint>) -> Runner<Three> {
         Runner {
             flow: Arc::clone(flow),
-            start: |flow, begin, journal| Box::pin(<Three as Restate>::run(flow, begin, journal)),
+            start: |flow, begin, journal| {
+                Box::pin(<Three as RestateFlow>::run(flow, begin, journal))
+            },
             run_id: RunId::from_u64(7),
             input: Some(input),
             last,

@@ -92,9 +92,14 @@ async fn a(trail: Vec<String>, log: &Log, cx: &Context) -> Vec<String> {
     step("a", trail, log, cx).await
 }
 
+/// Fails the runs whose input is `fail`.
 #[node]
-async fn b(trail: Vec<String>, log: &Log, cx: &Context) -> Vec<String> {
-    step("b", trail, log, cx).await
+async fn b(trail: Vec<String>, log: &Log, cx: &Context) -> Result<Vec<String>, std::io::Error> {
+    let trail = step("b", trail, log, cx).await;
+    if trail[0] == "fail" {
+        return Err(std::io::Error::other("asked to fail"));
+    }
+    Ok(trail)
 }
 
 #[node]
@@ -393,6 +398,21 @@ async fn a_durable_flow_runs_on_restate_and_its_result_is_read_back() {
         "run", "step a 1", "step b 2", "step c 3", "step d 4", "end ok",
     ];
     assert_eq!(hooks(dir.path(), run), seen);
+
+    // A node that fails fails the run for good: a terminal error that says which node
+    // and why, the hook saw the run end in error, and the run id cannot run again.
+    let failing = fresh(6);
+    let path = format!("/{}/{}/run", service(), key(failing));
+    let (status, text) = http(ingress(), "POST", &path, Some(r#"["fail"]"#)).await;
+    assert_eq!(status, 500, "{text}");
+    assert!(
+        text.contains("node `b` failed") && text.contains("asked to fail"),
+        "{text}"
+    );
+    let seen = ["run", "step a 1", "step b 2", "end error"];
+    assert_eq!(hooks(dir.path(), failing), seen);
+    let (status, text) = http(ingress(), "POST", &path, Some(r#"["start"]"#)).await;
+    assert_eq!(status, 409, "{text}");
 
     // A key that is not a run id is refused, with a terminal error that says why.
     // (Not hex, and new for each test run: a workflow's key runs once per server.)

@@ -539,3 +539,23 @@ pub trait Carry<N: ?Sized> {
 impl<S: ?Sized, N: ?Sized> Carry<N> for S {
     type Out = N;
 }
+
+/// A flow run by `On`, an adapter that needs a durable flow (one declared
+/// `#[flow(durable)]`), such as `typedflow-restate`'s Restate workflows: holds when
+/// `Flow` is durable. The adapter's macro checks its flow with it, so that a flow that is
+/// not durable is one error, in the DSL's words.
+#[diagnostic::on_unimplemented(
+    message = "flow `{Flow}` is not durable, so it cannot run on {On}",
+    label = "`{Flow}` is not `#[flow(durable)]`",
+    note = "declare the flow `#[flow(durable)]` in its `graph!`: a durable run saves its state after each step, which {On} journals"
+)]
+pub trait DurableOnly<Flow, On> {
+    /// Checks `flow`; does nothing else.
+    fn check(flow: &Flow);
+}
+
+#[diagnostic::do_not_recommend]
+impl<G, Flow: crate::durable::DurableFlow, On> DurableOnly<Flow, On> for G {
+    #[inline(always)]
+    fn check(_: &Flow) {}
+}

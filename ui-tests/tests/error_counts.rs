@@ -88,18 +88,25 @@ const EXPECTED: &[(&str, usize)] = &[
     ("durable/interrupt_not_serializable", 1),
     ("durable/interrupt_wrong_answer", 1),
     ("durable/interrupt_wrong_question", 1),
+    // `typedflow_restate::workflow!` (`tests/fail/restate/`).
+    ("restate/not_durable", 1),
 ];
 
 #[test]
 fn every_case_reports_one_error_per_mistake() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut seen = Vec::new();
-    let cases = ["tests/fail", "tests/fail/shapes", "tests/fail/durable"]
-        .into_iter()
-        .flat_map(|dir| {
-            let entries = std::fs::read_dir(root.join(dir)).expect("a directory of cases");
-            entries.map(move |e| (dir, e.expect("an entry").path()))
-        });
+    let cases = [
+        "tests/fail",
+        "tests/fail/shapes",
+        "tests/fail/durable",
+        "tests/fail/restate",
+    ]
+    .into_iter()
+    .flat_map(|dir| {
+        let entries = std::fs::read_dir(root.join(dir)).expect("a directory of cases");
+        entries.map(move |e| (dir, e.expect("an entry").path()))
+    });
     for (dir, path) in cases {
         if path.extension().is_none_or(|e| e != "stderr") {
             continue;

@@ -36,12 +36,17 @@ const KNOWN: &[(&str, &str)] = &[
 
 fn stderr_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<PathBuf> = ["tests/fail", "tests/fail/shapes", "tests/fail/durable"]
-        .into_iter()
-        .flat_map(|dir| std::fs::read_dir(root.join(dir)).expect("a directory of cases"))
-        .map(|e| e.expect("an entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "stderr"))
-        .collect();
+    let mut files: Vec<PathBuf> = [
+        "tests/fail",
+        "tests/fail/shapes",
+        "tests/fail/durable",
+        "tests/fail/restate",
+    ]
+    .into_iter()
+    .flat_map(|dir| std::fs::read_dir(root.join(dir)).expect("a directory of cases"))
+    .map(|e| e.expect("an entry").path())
+    .filter(|p| p.extension().is_some_and(|e| e == "stderr"))
+    .collect();
     files.sort();
     files
 }

@@ -11,4 +11,6 @@ fn ui() {
     t.compile_fail("tests/fail/shapes/*.rs");
     // `#[flow(durable)]`: values that cannot be saved in a checkpoint.
     t.compile_fail("tests/fail/durable/*.rs");
+    // `typedflow_restate::workflow!`: a flow it cannot serve.
+    t.compile_fail("tests/fail/restate/*.rs");
 }

@@ -67,6 +67,11 @@
 //! - **One in-process run per attempt.** Inside the handler the flow runs through its
 //!   hooks as it does in-process, from the last journaled step: events, spans and
 //!   metrics are those of a resumed durable run.
+//! - **An interrupt waits on a durable promise.** A run that stops at an interrupt
+//!   journals its waiting step, puts its question in the workflow's state and awaits the
+//!   promise `answer-<step>`, holding no worker. The workflow's shared `question` handler
+//!   reads the question ([`question_path`]), its `answer` handler resolves the promise
+//!   ([`answer_request`] makes the request, the answer's type checked at compile time).
 //! - **Retries stay ours.** A node's policies (retries, timeouts, circuit breaker) run
 //!   inside its step; a node that fails after them fails the run with a terminal error.
 //!   A run cut short by a cancellation or a shutdown is retried by Restate from its last
@@ -440,6 +445,29 @@ impl<F: RestateFlow + Send + Sync> Workflow<F> {
             retry_policy_exponentiation_factor: None,
             retry_policy_on_max_attempts: None,
         };
+        let shared = |name: &str, input: bool, documentation: String| discovery::Handler {
+            // Both names match Restate's handler name pattern: it cannot fail.
+            #[allow(clippy::expect_used)]
+            name: discovery::HandlerName::try_from(name.to_owned()).expect("a valid handler name"),
+            input: input.then(discovery::InputPayload::from_metadata::<Json<serde_json::Value>>),
+            output: Some(discovery::OutputPayload::from_metadata::<
+                Json<serde_json::Value>,
+            >()),
+            ty: Some(discovery::HandlerType::Shared),
+            documentation: Some(documentation),
+            ..handler.clone()
+        };
+        let answer = shared(
+            "answer",
+            true,
+            "Answers the question the run waits on (JSON of the interrupt's answer type)."
+                .to_owned(),
+        );
+        let question = shared(
+            "question",
+            false,
+            "The question the run waits on: its interrupt, type, step and value; null if it does not wait.".to_owned(),
+        );
         discovery::Service {
             ty: discovery::ServiceType::Workflow,
             // `service_name` keeps only the characters Restate allows, and begins with a
@@ -447,7 +475,7 @@ impl<F: RestateFlow + Send + Sync> Workflow<F> {
             #[allow(clippy::expect_used)]
             name: discovery::ServiceName::try_from(self.name.clone())
                 .expect("a valid service name"),
-            handlers: vec![handler],
+            handlers: vec![handler, answer, question],
             documentation: Some(format!(
                 "The durable flow `{}`, graph fingerprint {:016x}.",
                 F::NAME,
@@ -493,11 +521,27 @@ impl<F: RestateFlow + Send + Sync> Service for Dispatcher<F> {
         let flow = Arc::clone(&self.flow);
         let start = self.start;
         Box::pin(async move {
-            if ctx.handler_name() != "run" {
-                return Err(EndpointError::unknown_handler(
-                    ctx.service_name(),
-                    ctx.handler_name(),
-                ));
+            match ctx.handler_name() {
+                "run" => {}
+                "answer" => {
+                    let result = answer(&ctx).await;
+                    ctx.handle_handler_result(result.map(Json));
+                    ctx.end();
+                    return Ok(());
+                }
+                "question" => {
+                    let _ = ctx.input::<()>().await;
+                    let result = ctx.get::<Json<serde_json::Value>>(WAITING).await;
+                    let question = result
+                        .map(|w| w.map_or(serde_json::Value::Null, |Json(w)| w))
+                        .map_err(HandlerError::from);
+                    ctx.handle_handler_result(question.map(Json));
+                    ctx.end();
+                    return Ok(());
+                }
+                other => {
+                    return Err(EndpointError::unknown_handler(ctx.service_name(), other));
+                }
             }
             let (Json(input), meta) = ctx.input::<Json<F::Input>>().await;
             let result = match parse_key(&meta.key) {
@@ -528,6 +572,9 @@ enum Outcome {
         step: u32,
         node: String,
         state: serde_json::Value,
+        /// The question's type when the run waits at the interrupt `node`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        waiting: Option<String>,
     },
     /// The run finished with this output.
     Finished { output: serde_json::Value },
@@ -550,6 +597,7 @@ where
         run_id,
         input: Some(input),
         last: None,
+        answer: None,
         live: None,
     }));
     let mut step = 0u32;
@@ -565,26 +613,160 @@ where
                 step: done,
                 node: next,
                 state,
+                waiting,
             } => {
                 step = done;
                 node.clone_from(&next);
-                // The run's checkpoint, for the run this attempt starts if the next
-                // step is not journaled yet.
+                let checkpoint = Checkpoint::new(
+                    F::NAME,
+                    F::FINGERPRINT,
+                    run_id,
+                    done,
+                    next,
+                    serde_json::to_vec(&state).map_err(HandlerError::from)?,
+                );
+                let Some(question) = waiting else {
+                    // The run's checkpoint, for the run this attempt starts if the next
+                    // step is not journaled yet; an answer given is in it now.
+                    let mut runner = runner.lock().await;
+                    runner.answer = None;
+                    if runner.live.is_none() {
+                        runner.last = Some(checkpoint);
+                    }
+                    continue;
+                };
+                let answer = wait_for_answer(ctx, done, &node, &question, &state).await?;
+                // The run in progress is held in its save of the waiting step: it ends
+                // here, and the step after the interrupt starts a run with the answer.
                 let mut runner = runner.lock().await;
-                if runner.live.is_none() {
-                    runner.last = Some(Checkpoint::new(
-                        F::NAME,
-                        F::FINGERPRINT,
-                        run_id,
-                        done,
-                        next,
-                        serde_json::to_vec(&state).map_err(HandlerError::from)?,
-                    ));
-                }
+                runner.live = None;
+                runner.last = Some(checkpoint.with_status(RunStatus::Waiting { question }));
+                runner.answer = Some(answer);
             }
             Outcome::Finished { output } => return Ok(output),
         }
     }
+}
+
+/// The workflow's state key that holds the question a run waits on.
+const WAITING: &str = "waiting";
+
+/// The name of the durable promise the answer to the question of step `step` resolves.
+fn promise_name(step: u32) -> String {
+    format!("answer-{step}")
+}
+
+/// Waits for the answer to the question the run's step `step` asks at `interrupt`: the
+/// question goes in the workflow's state, where the `question` handler reads it, and the
+/// `answer` handler resolves the durable promise this awaits. A run that waits holds no
+/// worker: Restate suspends the invocation until the promise is resolved.
+async fn wait_for_answer(
+    ctx: &ContextInternal,
+    step: u32,
+    interrupt: &str,
+    question_type: &str,
+    state: &serde_json::Value,
+) -> HandlerResult<Vec<u8>> {
+    let promise = promise_name(step);
+    let question = serde_json::json!({
+        "promise": promise,
+        "step": step,
+        "interrupt": interrupt,
+        "question_type": question_type,
+        "question": state.get("input").cloned().unwrap_or(serde_json::Value::Null),
+    });
+    ctx.set(WAITING, Json(question));
+    let Json(answer) = ctx.promise::<Json<serde_json::Value>>(&promise).await?;
+    ctx.clear(WAITING);
+    serde_json::to_vec(&answer).map_err(HandlerError::from)
+}
+
+/// The `answer` handler: resolves the promise of the question the run waits on with the
+/// answer given. A run that does not wait is a 409.
+async fn answer(ctx: &ContextInternal) -> HandlerResult<serde_json::Value> {
+    let (Json(answer), meta) = ctx.input::<Json<serde_json::Value>>().await;
+    let waiting = ctx.get::<Json<serde_json::Value>>(WAITING).await?;
+    let promise = waiting
+        .as_ref()
+        .and_then(|Json(w)| w.get("promise"))
+        .and_then(serde_json::Value::as_str);
+    match promise {
+        Some(promise) => {
+            ctx.resolve_promise(promise, Json(answer));
+            Ok(serde_json::Value::Null)
+        }
+        None => Err(TerminalError::new_with_code(
+            409,
+            format!("run {} is not waiting for an answer", meta.key),
+        )
+        .into()),
+    }
+}
+
+/// The request that answers the run `run_id` of flow `F`, waiting at an interrupt asking
+/// `Q`, with `answer`: the path on Restate's ingress (`/<service>/<run id>/answer`, a
+/// `POST`) and its JSON body. The answer's type is the one the graph declares for `Q`,
+/// checked at compile time as [`resume_with`](typedflow::durable::DurableFlow::resume_with)
+/// checks it.
+///
+/// ```
+/// use serde::{Deserialize, Serialize};
+/// use typedflow::durable::Answered;
+/// use typedflow::prelude::*;
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Approval {
+///     draft: String,
+/// }
+///
+/// #[node]
+/// async fn write(topic: String) -> Approval {
+///     Approval { draft: topic }
+/// }
+///
+/// #[node]
+/// async fn publish(approved: Answered<Approval, bool>) -> String {
+///     approved.question.draft
+/// }
+///
+/// graph! {
+///     #[flow(durable)]
+///     Post(String) -> String {
+///         interrupt review: Approval => bool;
+///         START -> write -> review -> publish -> END;
+///     }
+/// }
+///
+/// let (path, body) = typedflow_restate::answer_request::<Post, Approval>(RunId::from_u64(7), &true)?;
+/// assert_eq!(path, format!("/Post-{:016x}/0000000000000007/answer", Post::FINGERPRINT));
+/// assert_eq!(body, b"true");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// The serializer's, for an answer that does not serialize (a map whose keys are not
+/// strings, say).
+pub fn answer_request<F, Q>(
+    run_id: RunId,
+    answer: &<F as typedflow::durable::Asks<Q>>::Answer,
+) -> Result<(String, Vec<u8>), serde_json::Error>
+where
+    F: RestateFlow + typedflow::durable::Asks<Q>,
+    <F as typedflow::durable::Asks<Q>>::Answer: Serialize,
+{
+    let body = serde_json::to_vec(answer)?;
+    Ok((
+        format!("/{}/{}/answer", service_name::<F>(), run_key(run_id)),
+        body,
+    ))
+}
+
+/// The path on Restate's ingress of the question the run `run_id` of flow `F` waits on
+/// (a `POST` with no body): JSON with the interrupt, the question's type, the step and
+/// the question, or `null` when the run does not wait.
+pub fn question_path<F: RestateFlow>(run_id: RunId) -> String {
+    format!("/{}/{}/question", service_name::<F>(), run_key(run_id))
 }
 
 /// What a saved step sends to the handler.
@@ -605,6 +787,8 @@ struct Runner<F: RestateFlow> {
     input: Option<F::Input>,
     /// The last journaled checkpoint, until the run starts.
     last: Option<Checkpoint>,
+    /// The answer to the question the last journaled checkpoint waits on, as JSON.
+    answer: Option<Vec<u8>>,
     live: Option<Live<typedflow::durable::Outcome<F::Output>>>,
 }
 
@@ -629,8 +813,16 @@ impl<F: RestateFlow> Runner<F> {
                     last: self.last.take(),
                     saved: tx,
                 };
-                let begin = match (journal.last.is_some(), self.input.take()) {
-                    (false, Some(input)) => Begin::Input {
+                let begin = match (
+                    journal.last.is_some(),
+                    self.input.take(),
+                    self.answer.take(),
+                ) {
+                    (true, _, Some(answer)) => Begin::AnswerJson {
+                        run_id: self.run_id,
+                        answer,
+                    },
+                    (false, Some(input), _) => Begin::Input {
                         input,
                         run_id: Some(self.run_id),
                     },
@@ -655,7 +847,8 @@ impl<F: RestateFlow> Runner<F> {
                     Saved::Step(cp, go_on) => {
                         live.go_on = Some(go_on);
                         let state = serde_json::from_slice(&cp.state).map_err(HandlerError::from)?;
-                        return Ok(Outcome::Step { step: cp.step, node: cp.node, state });
+                        let waiting = cp.status.question().map(str::to_owned);
+                        return Ok(Outcome::Step { step: cp.step, node: cp.node, state, waiting });
                     }
                     Saved::Finished(output) => live.output = Some(output),
                 },
@@ -724,7 +917,9 @@ impl Journal {
 impl Checkpointer for Journal {
     async fn save(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
         match checkpoint.status {
-            RunStatus::Running => {
+            // A waiting step is journaled as any other; the handler then waits for the
+            // answer.
+            RunStatus::Running | RunStatus::Waiting { .. } => {
                 let (tx, rx) = oneshot::channel();
                 self.saved
                     .send(Saved::Step(checkpoint.clone(), tx))
@@ -741,7 +936,7 @@ impl Checkpointer for Journal {
             RunStatus::Errored => Ok(()),
             _ => Err(StoreError::unavailable(
                 "the Restate journal",
-                "a run that waits for an answer is not supported on Restate yet",
+                "a checkpoint of a status this adapter does not know",
             )),
         }
     }
@@ -819,6 +1014,7 @@ mod tests {
             run_id: RunId::from_u64(7),
             input: Some(input),
             last,
+            answer: None,
             live: None,
         }
     }
@@ -832,7 +1028,10 @@ mod tests {
     async fn each_next_runs_one_step_and_returns_its_checkpoint_then_the_output() {
         let flow = Arc::new(Three::new(Calls::default()));
         let mut runner = runner(&flow, 4, None);
-        let Outcome::Step { step, node, state } = runner.next().await.unwrap() else {
+        let Outcome::Step {
+            step, node, state, ..
+        } = runner.next().await.unwrap()
+        else {
             panic!("a step")
         };
         assert_eq!((step, node.as_str()), (1, "two"));
@@ -849,6 +1048,89 @@ mod tests {
         };
         assert_eq!(output, serde_json::json!("=50"));
         assert_eq!(calls(&flow), [1, 1, 1]);
+    }
+
+    #[derive(Debug, Serialize, Deserialize)]
+    struct Approval {
+        draft: String,
+    }
+
+    #[node]
+    async fn draft(x: u32) -> Approval {
+        Approval {
+            draft: format!("draft {x}"),
+        }
+    }
+
+    #[node]
+    async fn publish(approved: typedflow::durable::Answered<Approval, bool>) -> String {
+        format!("{} ({})", approved.question.draft, approved.answer)
+    }
+
+    graph! {
+        #[flow(durable)]
+        Post(u32) -> String {
+            interrupt review: Approval => bool;
+            START -> draft -> review -> publish -> END;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_waiting_step_is_journaled_and_the_answer_starts_the_step_after_it() {
+        let flow = Arc::new(Post::new(()));
+        let mut runner = Runner::<Post> {
+            flow: Arc::clone(&flow),
+            start: |flow, begin, journal| {
+                Box::pin(<Post as RestateFlow>::run(flow, begin, journal))
+            },
+            run_id: RunId::from_u64(9),
+            input: Some(3),
+            last: None,
+            answer: None,
+            live: None,
+        };
+        let Outcome::Step {
+            step,
+            node,
+            state,
+            waiting,
+        } = runner.next().await.unwrap()
+        else {
+            panic!("a step")
+        };
+        assert_eq!(
+            (step, node.as_str(), waiting.as_deref()),
+            (1, "review", Some("Approval"))
+        );
+        assert_eq!(
+            state,
+            serde_json::json!({"step": "review", "input": {"draft": "draft 3"}})
+        );
+
+        // What the handler does with the promise's answer.
+        runner.live = None;
+        let waiting = RunStatus::Waiting {
+            question: "Approval".into(),
+        };
+        let state = serde_json::to_vec(&state).unwrap();
+        let last = Checkpoint::new(
+            "Post",
+            Post::FINGERPRINT,
+            RunId::from_u64(9),
+            1,
+            "review",
+            state,
+        );
+        runner.last = Some(last.with_status(waiting));
+        runner.answer = Some(b"true".to_vec());
+        let Outcome::Step { step, node, .. } = runner.next().await.unwrap() else {
+            panic!("the answered step")
+        };
+        assert_eq!((step, node.as_str()), (2, "publish"));
+        let Outcome::Finished { output } = runner.next().await.unwrap() else {
+            panic!("the end")
+        };
+        assert_eq!(output, serde_json::json!("draft 3 (true)"));
     }
 
     #[tokio::test]

@@ -162,6 +162,41 @@ graph! {
     }
 }
 
+/// What the run with an interrupt asks: approve the trail so far?
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Approval {
+    trail: Vec<String>,
+}
+
+#[node]
+async fn ask(trail: Vec<String>, log: &Log, cx: &Context) -> Approval {
+    Approval {
+        trail: step("ask", trail, log, cx).await,
+    }
+}
+
+#[node]
+async fn decide(
+    approved: typedflow::durable::Answered<Approval, bool>,
+    log: &Log,
+    cx: &Context,
+) -> Vec<String> {
+    let verdict = if approved.answer {
+        "approved"
+    } else {
+        "rejected"
+    };
+    step(verdict, approved.question.trail, log, cx).await
+}
+
+graph! {
+    #[flow(durable, deps = World)]
+    Gate(Vec<String>) -> Vec<String> {
+        interrupt review: Approval => bool;
+        START -> a -> ask -> review -> decide -> END;
+    }
+}
+
 const PATIENCE: Duration = Duration::from_secs(60);
 
 async fn wait_for(path: &Path, what: &str) {
@@ -186,14 +221,13 @@ async fn worker() {
     let port: u16 = var("FLOW_RESTATE_PORT")
         .and_then(|p| p.parse().ok())
         .expect("FLOW_RESTATE_PORT is a port");
-    let flow = Trail::new(World {
-        log: Log {
-            dir: dir.clone(),
-            name: var("FLOW_RESTATE_NAME").expect("FLOW_RESTATE_NAME is set"),
-            hold: var("FLOW_RESTATE_HOLD"),
-        },
-    })
-    .with_hook(Seen { dir });
+    let log = || Log {
+        dir: dir.clone(),
+        name: var("FLOW_RESTATE_NAME").expect("FLOW_RESTATE_NAME is set"),
+        hold: var("FLOW_RESTATE_HOLD"),
+    };
+    let flow = Trail::new(World { log: log() }).with_hook(Seen { dir: dir.clone() });
+    let gate = Gate::new(World { log: log() }).with_hook(Seen { dir: dir.clone() });
     let socket = TcpSocket::new_v4().expect("a socket");
     socket.set_reuseaddr(true).expect("SO_REUSEADDR");
     socket.set_reuseport(true).expect("SO_REUSEPORT");
@@ -203,6 +237,7 @@ async fn worker() {
     let listener = socket.listen(1024).expect("the worker listens");
     let endpoint = Endpoint::builder()
         .bind(typedflow_restate::workflow!(flow))
+        .bind(typedflow_restate::workflow!(gate))
         .build();
     HttpServer::new(endpoint).serve(listener).await;
 }
@@ -673,4 +708,65 @@ async fn of_two_workers_one_killed_inside_its_runs_the_other_finishes_them_all()
     }
     want.sort();
     assert_eq!(calls, want);
+}
+
+#[tokio::test]
+#[ignore = "needs a Restate server on 127.0.0.1: .ci/restate.sh starts one"]
+async fn a_run_waits_for_its_answer_without_a_worker_and_the_answer_resumes_it_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let port = port(5);
+    let mut first = Worker::start(dir.path(), "w1", port, None).await;
+    register(port).await;
+
+    let run = fresh(7);
+    let gate = typedflow_restate::service_name::<Gate>();
+    let path = format!("/{gate}/{}/run/send", key(run));
+    let (status, text) = http(ingress(), "POST", &path, Some(r#"["start"]"#)).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+
+    // The question, once the run waits: a bounded poll of the `question` handler.
+    let question = typedflow_restate::question_path::<Gate>(run);
+    let until = Instant::now() + PATIENCE;
+    let asked = loop {
+        let (status, text) = http(ingress(), "POST", &question, None).await;
+        assert_eq!(status, 200, "{text}");
+        let asked: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        if !asked.is_null() {
+            break asked;
+        }
+        assert!(Instant::now() < until, "the run never asked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(asked["interrupt"], "review");
+    assert_eq!(asked["question_type"], "Approval");
+    assert_eq!(
+        asked["question"],
+        serde_json::json!({"trail": ["start", "a", "ask"]})
+    );
+
+    // A waiting run holds no worker: the only one goes, and another answers for it.
+    first.kill();
+    let _second = Worker::start(dir.path(), "w2", port, None).await;
+    let (path, body) =
+        typedflow_restate::answer_request::<Gate, Approval>(run, &true).expect("a bool serializes");
+    let body = String::from_utf8(body).expect("JSON is UTF-8");
+    let (status, text) = http(ingress(), "POST", &path, Some(&body)).await;
+    assert_eq!(status, 200, "{text}");
+
+    let attach = format!("/restate/workflow/{gate}/{}/attach", key(run));
+    let answer = tokio::time::timeout(PATIENCE, http(ingress(), "GET", &attach, None));
+    let (status, text) = answer.await.expect("the run finishes in time");
+    assert_eq!(status, 200, "{text}");
+    let out: Vec<String> = serde_json::from_str(&text).expect("the flow's output");
+    assert_eq!(out, ["start", "a", "ask", "approved"]);
+
+    // Every node ran once: the wait and the worker's death ran nothing again.
+    let counts = counts(dir.path());
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    assert_eq!(counts.len(), 3, "{counts:?}");
+
+    // The run no longer waits: a second answer is refused.
+    let (status, text) = http(ingress(), "POST", &path, Some("false")).await;
+    assert_eq!(status, 409, "{text}");
 }

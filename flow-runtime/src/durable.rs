@@ -1321,6 +1321,43 @@ pub(crate) mod engine {
         Ok((cx, state, cp))
     }
 
+    /// The state a checkpoint holds, checked to be of this flow and graph and not its end.
+    ///
+    /// # Errors
+    ///
+    /// [`DurableError::OtherFlow`], [`DurableError::GraphChanged`],
+    /// [`DurableError::Finished`] or [`DurableError::Decode`].
+    pub fn state_of<S: DurableState>(
+        graph: &'static GraphInfo,
+        fingerprint: u64,
+        cp: &Checkpoint,
+    ) -> Result<S, DurableError> {
+        let run_id = cp.run_id;
+        if cp.flow != graph.name {
+            let found = cp.flow.clone();
+            return Err(DurableError::OtherFlow { run_id, found });
+        }
+        if cp.fingerprint != fingerprint {
+            let (saved, current) = (cp.fingerprint, fingerprint);
+            return Err(DurableError::GraphChanged {
+                run_id,
+                saved,
+                current,
+            });
+        }
+        if cp.status == RunStatus::Finished {
+            return Err(DurableError::Finished { run_id });
+        }
+        S::decode(&cp.state).map_err(|e| match e {
+            DurableError::Decode { reason, .. } => DurableError::Decode {
+                run_id,
+                step: cp.step,
+                reason,
+            },
+            other => other,
+        })
+    }
+
     /// The checkpoint of the run `run_id` at `step` (its last if `None`), checked to be of
     /// this graph and not its end, and the context and state it resumes with.
     async fn load<S: DurableState, C: Checkpointer>(

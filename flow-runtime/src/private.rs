@@ -851,7 +851,7 @@ pub fn step_limit<K: crate::StepHook>(hook: &K, flow: u32) -> u32 {
 
 pub use crate::durable::engine::{
     Begun, DurableState, Saver, StoreSaver, begin as durable_begin, decode_error, encode_step,
-    fingerprint, waiting as durable_waiting,
+    fingerprint, state_of, waiting as durable_waiting,
 };
 #[cfg(feature = "durable")]
 pub use crate::durable::engine::{StepValue, decode_step, decode_value, encode_value};

@@ -645,3 +645,34 @@ mod shapes_free {
         }
     }
 }
+
+#[tokio::test]
+async fn the_program_that_owns_the_flow_reads_each_checkpoint_as_its_typed_state() {
+    let (store, flow, run_id) = (
+        MemoryStore::new(),
+        Post::new(Log::default()),
+        RunId::from_u64(13),
+    );
+    wait(&flow, &store, run_id).await;
+    let done = flow.resume_with(&store, run_id, true).await.unwrap();
+    assert!(done.finished().is_some());
+
+    let history = store.history(run_id).await.unwrap();
+    match PostState::from_checkpoint(&history[0]).unwrap() {
+        PostState::Review(question) => assert_eq!(question.draft, "all about rust"),
+        other => panic!("expected the interrupt's state, got `{}`", other.node()),
+    }
+    match PostState::from_checkpoint(&history[1]).unwrap() {
+        PostState::Publish(answered) => assert!(answered.answer),
+        other => panic!("expected `publish`'s state, got `{}`", other.node()),
+    }
+    // The end holds the output, not a state; another flow's checkpoint is refused.
+    assert!(matches!(
+        PostState::from_checkpoint(&history[2]),
+        Err(DurableError::Finished { .. })
+    ));
+    assert!(matches!(
+        GateState::from_checkpoint(&history[0]),
+        Err(DurableError::OtherFlow { .. })
+    ));
+}

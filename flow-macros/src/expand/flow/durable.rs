@@ -134,7 +134,7 @@ fn fingerprint(cx: &Cx<'_>) -> TokenStream {
 
 /// The start and resume of a checkpointed run, its loop, and `DurableFlow`.
 fn durable_run(cx: &Cx<'_>) -> TokenStream {
-    let name = cx.name;
+    let (name, state) = (cx.name, &cx.state);
     let start_ty = format_ident!("__Flow{}Durable", name);
     let resume_fork = resume_and_fork(cx);
     let start = durable_start(cx, &start_ty);
@@ -147,6 +147,27 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
             /// The fingerprint of the graph (nodes, edges, the types at each step): a
             /// checkpoint with another one is not resumed.
             pub const FINGERPRINT: u64 = <Self as ::typedflow::durable::DurableFlow>::FINGERPRINT;
+        }
+
+        impl #state {
+            /// The state saved in `checkpoint`: the step its run goes on with, holding
+            /// that step's input, typed.
+            ///
+            /// # Errors
+            ///
+            /// [`DurableError`](::typedflow::durable::DurableError): `OtherFlow` or
+            /// `GraphChanged` for a checkpoint of another flow or graph, `Finished` for
+            /// the checkpoint of a run's end (it holds the output), `Decode` for a state
+            /// that does not read.
+            pub fn from_checkpoint(
+                checkpoint: &::typedflow::checkpoint::Checkpoint,
+            ) -> ::core::result::Result<Self, ::typedflow::durable::DurableError> {
+                ::typedflow::__private::state_of::<Self>(
+                    <#name as ::typedflow::Flow>::GRAPH,
+                    <#name as ::typedflow::durable::DurableFlow>::FINGERPRINT,
+                    checkpoint,
+                )
+            }
         }
 
         impl<H: ::typedflow::StepHook> #name<H> {

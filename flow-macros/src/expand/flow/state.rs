@@ -40,11 +40,18 @@ pub(super) fn expand_state(cx: &Cx<'_>) -> TokenStream {
         .map(|n| format!("`{n}` runs next, with this input."));
     let state_doc =
         format!("The state of a run of [`{name}`]: the step that runs next, holding its input.");
+    // Private, but for a durable flow, whose checkpoints hold it: its variants hold the
+    // inputs of nodes that may be private, which a public state shows (allowed).
+    let (vis, allow) = if graph.durable {
+        (graph.vis.clone(), quote!(#[allow(private_interfaces)]))
+    } else {
+        (syn::Visibility::Inherited, TokenStream::new())
+    };
     quote! {
         #[doc = #state_doc]
-        // Private: its variants hold the inputs of nodes that may be private.
         #[allow(dead_code)]
-        enum #state {
+        #allow
+        #vis enum #state {
             #(
                 #[doc = #variant_docs]
                 #variants(#variant_tys),

@@ -57,6 +57,26 @@ impl<G, From: ?Sized, To: ?Sized, T: Same<Input>, Input> Edge<From, To, T, Input
     }
 }
 
+/// `From -> interrupt`: node `From` sends `T` to an interrupt that asks `Question`;
+/// holds when they are the same type.
+#[diagnostic::on_unimplemented(
+    message = "an interrupt asking `{Question}` cannot take `{T}`; `{From}` sends it `{T}`",
+    label = "this interrupt asks `{Question}`: the step before it must return one",
+    note = "make `{From}` return `{Question}`, or declare the interrupt with the question `{From}` returns: `interrupt name: {T} => Answer;`"
+)]
+pub trait Asked<From: ?Sized, Question, T> {
+    /// Hands the question over; the identity.
+    fn pass(value: T) -> Question;
+}
+
+#[diagnostic::do_not_recommend]
+impl<G, From: ?Sized, Question, T: Same<Question>> Asked<From, Question, T> for G {
+    #[inline(always)]
+    fn pass(value: T) -> Question {
+        value.same()
+    }
+}
+
 /// `From => { Enum::Variant -> .. }`: node `From` returns `Output`, and the route
 /// matches the variants of `Enum`.
 #[diagnostic::on_unimplemented(

@@ -177,6 +177,11 @@ impl Cx<'_> {
         value: TokenStream,
         at: Span,
     ) -> TokenStream {
+        // Into an interrupt: in the words of its question.
+        if let Some((question, _)) = &self.graph.nodes[to].interrupt {
+            let question = quote_spanned!(at=> #question);
+            return Self::check(at, "Asked", quote!(#sender, #question, _), "pass", value);
+        }
         let to_ty = self.ty_at(to, at);
         let input = Self::assoc(&to_ty, "Input", at);
         Self::check(

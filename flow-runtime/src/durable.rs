@@ -282,6 +282,11 @@ impl core::fmt::Debug for Edit {
 /// A flow declared `#[flow(durable)]`: its runs can be checkpointed to a store
 /// ([`Run::checkpoint`](crate::Run::checkpoint)) and resumed ([`resume`](Self::resume)).
 /// `graph!` implements it; there is nothing to implement.
+#[diagnostic::on_unimplemented(
+    message = "flow `{Self}` is not durable, so its runs cannot be checkpointed or resumed",
+    label = "`{Self}` is not `#[flow(durable)]`",
+    note = "declare the flow `#[flow(durable)]` in its `graph!` (and enable typedflow's `durable` feature): a durable flow's every saved value is checked serializable"
+)]
 pub trait DurableFlow: Flow {
     /// The fingerprint of the graph: its nodes, edges, and the types at each step,
     /// computed at compile time. A checkpoint with another fingerprint is refused.

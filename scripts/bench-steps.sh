@@ -37,6 +37,8 @@ lh=$(per_transition loop-hand 20 2000)
 of=$(per_transition opaque-loop-flow 20 2000)
 oh=$(per_transition opaque-loop-hand 20 2000)
 df=$(per_transition chain-durable 2000 10)
+nf=$(per_transition nested-flow 2000 1)
+cr=$(per_transition chain-flow 2000 1)
 ff=$(per_transition fan-flow 2000 1)
 fh=$(per_transition fan-hand 2000 1)
 printf '  %-28s flow %6s   hand-written %6s   ratio %s\n' \
@@ -46,6 +48,10 @@ printf '  %-28s flow %6s   hand-written %6s   ratio %s\n' \
     "chain of 10, durable, no store" "$df" "$ch" "$(awk -v f="$df" -v h="$ch" 'BEGIN { printf "%.2f", f / h }')"
 printf '  %-28s flow %6s   hand-written %6s   ratio %s   (per run)\n' \
     "fan-out to 8 and join" "$ff" "$fh" "$(awk -v f="$ff" -v h="$fh" 'BEGIN { printf "%.2f", f / h }')"
+# A subgraph call with no hook should cost what the inner flow's own run costs, plus one
+# node: `Nested11` (`n0 -> Chain10`) against a run of `Chain10`.
+printf '  %-28s flow %6s   the inner flow run alone %6s   (per run)\n' \
+    "n0 then Chain10 as a node" "$nf" "$cr"
 
 [ "${1:-}" = count ] && exit 0
 

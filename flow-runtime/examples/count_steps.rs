@@ -8,6 +8,7 @@
 //! with the telemetry hooks and nobody listening. With the `durable` feature,
 //! `chain-durable` runs the chain declared `#[flow(durable)]` without a store, and
 //! `chain-durable-memory` with a checkpoint after each step into a `MemoryStore`.
+//! `nested-flow` runs `Nested11`: one node, then `Chain10` called as a node (a subgraph).
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
     let lap = Loop2::new(());
     let opaque = OpaqueLoop2::new(());
     let fan = Fan8::new(());
+    let nested = Nested11::new(());
     #[cfg(feature = "durable")]
     let durable = DurableChain10::new(());
     let mut sum = 0u64;
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
             "opaque-loop-hand" => block_on(hand_opaque_loop2(black_box(0))),
             "fan-flow" => block_on(fan.run(black_box(0)).into_future()).unwrap_or(0),
             "fan-hand" => block_on(hand_fan8(black_box(0))),
+            "nested-flow" => block_on(nested.run(black_box(0)).into_future()).unwrap_or(0),
             "chain-traced" => {
                 block_on(chain.run(black_box(0)).hook(Traced).into_future()).unwrap_or(0)
             }

@@ -123,6 +123,14 @@ graph! {
     }
 }
 
+graph! {
+    /// `Chain10` called as one node of another flow (a subgraph), after one node: what a
+    /// subgraph call costs when nobody hooks the run.
+    pub Nested11(u64) -> u64 {
+        START -> n0 -> Chain10 -> END;
+    }
+}
+
 #[cfg(feature = "durable")]
 graph! {
     /// `Chain10`, durable: run without a store, it must cost what `Chain10` costs.

@@ -182,120 +182,53 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
     }
 }
 
-/// The inherent `resume` and `fork`, as `DurableFlow` has them.
-fn resume_and_fork(cx: &Cx<'_>) -> TokenStream {
-    // Named through the trait: the inherent impl cannot see the trait impl's choice.
-    let output = quote!(<Self as ::typedflow::durable::DurableFlow>::RunOutput);
-    let answer = resume_with(cx, &output);
-    let launch = quote! {
-        impl ::typedflow::durable::LaunchDurable<
-            '__flow,
-            Self,
-            __FlowStore,
-            (::typedflow::NoHook, ::typedflow::NoHook),
-            Run = impl ::core::future::Future<
-                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
-            >,
-        >
-    };
-    quote! {
-            /// Resumes the run `run_id` from its last checkpoint in `store`: see
-            /// [`DurableFlow::resume`](::typedflow::durable::DurableFlow::resume).
-            ///
-            /// # Errors
-            ///
-            /// The run's error, or [`FlowError::Durable`](::typedflow::FlowError::Durable)
-            /// when the run cannot be resumed.
-            #[inline(always)]
-            pub fn resume<'__flow, __FlowStore: ::typedflow::checkpoint::Checkpointer>(
-                &'__flow self,
-                store: &'__flow __FlowStore,
-                run_id: ::typedflow::RunId,
-            ) -> ::typedflow::durable::DurableRun<
-                '__flow,
-                Self,
-                __FlowStore,
-                ::typedflow::NoHook,
-                ::typedflow::NoHook,
-                #launch,
-            > {
-                <Self as ::typedflow::durable::DurableFlow>::resume(self, store, run_id)
-            }
-
-            /// A new run from the checkpoint of step `step` of the run `run_id`, which is
-            /// left as it is: see [`DurableFlow::fork`](::typedflow::durable::DurableFlow::fork).
-            ///
-            /// # Errors
-            ///
-            /// The run's error, or [`FlowError::Durable`](::typedflow::FlowError::Durable)
-            /// when the step cannot be forked.
-            #[inline(always)]
-            pub fn fork<'__flow, __FlowStore: ::typedflow::checkpoint::Checkpointer>(
-                &'__flow self,
-                store: &'__flow __FlowStore,
-                run_id: ::typedflow::RunId,
-                step: u32,
-            ) -> ::typedflow::durable::DurableRun<
-                '__flow,
-                Self,
-                __FlowStore,
-                ::typedflow::NoHook,
-                ::typedflow::NoHook,
-                #launch,
-            > {
-                <Self as ::typedflow::durable::DurableFlow>::fork(self, store, run_id, step)
-            }
-
-            /// A new run from the checkpoint of step `step` of the run `run_id`, with the
-            /// input of that step changed by `edit`: see
-            /// [`DurableFlow::fork_edited`](::typedflow::durable::DurableFlow::fork_edited).
-            ///
-            /// # Errors
-            ///
-            /// The run's error, or [`FlowError::Durable`](::typedflow::FlowError::Durable)
-            /// when the step cannot be forked or does not take a `T`.
-            #[inline(always)]
-            pub fn fork_edited<'__flow, __FlowStore: ::typedflow::checkpoint::Checkpointer, T: 'static>(
-                &'__flow self,
-                store: &'__flow __FlowStore,
-                run_id: ::typedflow::RunId,
-                step: u32,
-                edit: impl ::core::ops::FnOnce(&mut T) + ::core::marker::Send + 'static,
-            ) -> ::typedflow::durable::DurableRun<
-                '__flow,
-                Self,
-                __FlowStore,
-                ::typedflow::NoHook,
-                ::typedflow::NoHook,
-                #launch,
-            > {
-                <Self as ::typedflow::durable::DurableFlow>::fork_edited(self, store, run_id, step, edit)
-            }
-
-            #answer
-    }
+/// An inherent method of a durable flow that forwards to the `DurableFlow` method of its
+/// name, so that callers need not import the trait.
+struct Forward<'a> {
+    name: &'a str,
+    /// What it does, a line of docs ending with the link to the trait's method.
+    doc: &'a str,
+    /// When it fails.
+    errors: &'a str,
+    /// Generic parameters before the store's (`Q,`) and after it (`, T: 'static`).
+    before: TokenStream,
+    after: TokenStream,
+    /// Parameters after `run_id`, and the arguments they are passed on as.
+    params: TokenStream,
+    args: TokenStream,
+    /// The trait method's turbofish, if its parameters are not inferred.
+    turbofish: TokenStream,
+    bounds: TokenStream,
 }
 
-/// The inherent `resume_with` and `waiting` of a flow with interrupts, as `DurableFlow`
-/// has them.
-fn resume_with(cx: &Cx<'_>, output: &TokenStream) -> TokenStream {
-    if !cx.has_interrupts() {
-        return TokenStream::new();
-    }
-    quote! {
-            /// Resumes the run `run_id`, waiting at an interrupt asking `Q`, with `answer`:
-            /// see [`DurableFlow::resume_with`](::typedflow::durable::DurableFlow::resume_with).
+impl Forward<'_> {
+    fn expand(&self) -> TokenStream {
+        let Forward {
+            name,
+            doc,
+            errors,
+            before,
+            after,
+            params,
+            args,
+            turbofish,
+            bounds,
+        } = self;
+        let method = syn::Ident::new(name, Span::call_site());
+        // Named through the trait: the inherent impl cannot see the trait impl's choice.
+        let output = quote!(<Self as ::typedflow::durable::DurableFlow>::RunOutput);
+        quote! {
+            #[doc = #doc]
             ///
             /// # Errors
             ///
-            /// The run's error, or [`FlowError::Durable`](::typedflow::FlowError::Durable)
-            /// when the run does not wait for that answer.
+            #[doc = #errors]
             #[inline(always)]
-            pub fn resume_with<'__flow, Q, __FlowStore: ::typedflow::checkpoint::Checkpointer>(
+            pub fn #method<'__flow, #before __FlowStore: ::typedflow::checkpoint::Checkpointer #after>(
                 &'__flow self,
                 store: &'__flow __FlowStore,
                 run_id: ::typedflow::RunId,
-                answer: <Self as ::typedflow::durable::Asks<Q>>::Answer,
+                #params
             ) -> ::typedflow::durable::DurableRun<
                 '__flow,
                 Self,
@@ -312,61 +245,130 @@ fn resume_with(cx: &Cx<'_>, output: &TokenStream) -> TokenStream {
                     >,
                 >,
             >
-            where
-                Self: ::typedflow::durable::Asks<Q>,
+            #bounds
             {
-                <Self as ::typedflow::durable::DurableFlow>::resume_with::<Q, __FlowStore>(self, store, run_id, answer)
+                <Self as ::typedflow::durable::DurableFlow>::#method #turbofish(self, store, run_id, #args)
             }
+        }
+    }
+}
 
-            /// As `resume_with`, with the answer as JSON text: see
-            /// [`DurableFlow::resume_with_json`](::typedflow::durable::DurableFlow::resume_with_json).
-            ///
-            /// # Errors
-            ///
-            /// The run's error, or [`FlowError::Durable`](::typedflow::FlowError::Durable)
-            /// when the run does not wait or the answer does not decode.
-            #[inline(always)]
-            pub fn resume_with_json<'__flow, __FlowStore: ::typedflow::checkpoint::Checkpointer>(
-                &'__flow self,
-                store: &'__flow __FlowStore,
-                run_id: ::typedflow::RunId,
-                answer: impl ::core::convert::Into<::std::vec::Vec<u8>>,
-            ) -> ::typedflow::durable::DurableRun<
-                '__flow,
-                Self,
-                __FlowStore,
-                ::typedflow::NoHook,
-                ::typedflow::NoHook,
-                impl ::typedflow::durable::LaunchDurable<
-                    '__flow,
-                    Self,
-                    __FlowStore,
-                    (::typedflow::NoHook, ::typedflow::NoHook),
-                    Run = impl ::core::future::Future<
-                        Output = ::core::result::Result<#output, ::typedflow::FlowError>,
-                    >,
-                >,
-            > {
-                <Self as ::typedflow::durable::DurableFlow>::resume_with_json(self, store, run_id, answer)
-            }
+/// The run's error, or the durable error `why`, as the `# Errors` line of a method.
+fn errors(why: &str) -> String {
+    format!(
+        " The run's error, or [`FlowError::Durable`](::typedflow::FlowError::Durable) when {why}."
+    )
+}
 
-            /// The question the run `run_id` waits on: see
-            /// [`DurableFlow::waiting`](::typedflow::durable::DurableFlow::waiting).
-            ///
-            /// # Errors
-            ///
-            /// [`FlowError::Durable`](::typedflow::FlowError::Durable) when the run does
-            /// not wait, or its checkpoint cannot be read.
-            #[inline(always)]
-            pub fn waiting<__FlowStore: ::typedflow::checkpoint::Checkpointer>(
-                &self,
-                store: &__FlowStore,
-                run_id: ::typedflow::RunId,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<::typedflow::durable::Waiting, ::typedflow::FlowError>,
-            > {
-                <Self as ::typedflow::durable::DurableFlow>::waiting(self, store, run_id)
-            }
+/// The inherent `resume`, `fork` and `fork_edited`, as `DurableFlow` has them; and for a
+/// flow with interrupts, `resume_with`, `resume_with_json` and `waiting`.
+fn resume_and_fork(cx: &Cx<'_>) -> TokenStream {
+    let none = TokenStream::new;
+    let link = |m: &str| format!("[`DurableFlow::{m}`](::typedflow::durable::DurableFlow::{m})");
+    let mut methods = vec![
+        Forward {
+            name: "resume",
+            doc: &format!(" Resumes the run `run_id` from its last checkpoint in `store`: see {}.", link("resume")),
+            errors: &errors("the run cannot be resumed"),
+            before: none(),
+            after: none(),
+            params: none(),
+            args: none(),
+            turbofish: none(),
+            bounds: none(),
+        }
+        .expand(),
+        Forward {
+            name: "fork",
+            doc: &format!(" A new run from the checkpoint of step `step` of the run `run_id`, which is left as it is: see {}.", link("fork")),
+            errors: &errors("the step cannot be forked"),
+            before: none(),
+            after: none(),
+            params: quote!(step: u32,),
+            args: quote!(step),
+            turbofish: none(),
+            bounds: none(),
+        }
+        .expand(),
+        Forward {
+            name: "fork_edited",
+            doc: &format!(" A new run from the checkpoint of step `step` of the run `run_id`, with the input of that step changed by `edit`: see {}.", link("fork_edited")),
+            errors: &errors("the step cannot be forked or does not take a `T`"),
+            before: none(),
+            after: quote!(, T: 'static),
+            params: quote!(step: u32, edit: impl ::core::ops::FnOnce(&mut T) + ::core::marker::Send + 'static,),
+            args: quote!(step, edit),
+            turbofish: none(),
+            bounds: none(),
+        }
+        .expand(),
+    ];
+    if cx.has_interrupts() {
+        methods.extend(answer_methods(link));
+    }
+    quote!(#(#methods)*)
+}
+
+/// The inherent `resume_with`, `resume_with_json` and `waiting` of a flow with
+/// interrupts, as `DurableFlow` has them; `link` links a method of `DurableFlow`.
+fn answer_methods(link: impl Fn(&str) -> String) -> Vec<TokenStream> {
+    let none = TokenStream::new;
+    let mut methods = Vec::new();
+    methods.push(
+        Forward {
+            name: "resume_with",
+            doc: &format!(" Resumes the run `run_id`, waiting at an interrupt asking `Q`, with `answer`: see {}.", link("resume_with")),
+            errors: &errors("the run does not wait for that answer"),
+            before: quote!(Q,),
+            after: none(),
+            params: quote!(answer: <Self as ::typedflow::durable::Asks<Q>>::Answer,),
+            args: quote!(answer),
+            turbofish: quote!(::<Q, __FlowStore>),
+            bounds: quote!(where Self: ::typedflow::durable::Asks<Q>,),
+        }
+        .expand(),
+    );
+    methods.push(
+        Forward {
+            name: "resume_with_json",
+            doc: &format!(
+                " As `resume_with`, with the answer as JSON text: see {}.",
+                link("resume_with_json")
+            ),
+            errors: &errors("the run does not wait or the answer does not decode"),
+            before: none(),
+            after: none(),
+            params: quote!(answer: impl ::core::convert::Into<::std::vec::Vec<u8>>,),
+            args: quote!(answer),
+            turbofish: none(),
+            bounds: none(),
+        }
+        .expand(),
+    );
+    methods.push(waiting());
+    methods
+}
+
+/// The inherent `waiting` of a flow with interrupts, as `DurableFlow` has it.
+fn waiting() -> TokenStream {
+    quote! {
+        /// The question the run `run_id` waits on: see
+        /// [`DurableFlow::waiting`](::typedflow::durable::DurableFlow::waiting).
+        ///
+        /// # Errors
+        ///
+        /// [`FlowError::Durable`](::typedflow::FlowError::Durable) when the run does
+        /// not wait, or its checkpoint cannot be read.
+        #[inline(always)]
+        pub fn waiting<__FlowStore: ::typedflow::checkpoint::Checkpointer>(
+            &self,
+            store: &__FlowStore,
+            run_id: ::typedflow::RunId,
+        ) -> impl ::core::future::Future<
+            Output = ::core::result::Result<::typedflow::durable::Waiting, ::typedflow::FlowError>,
+        > {
+            <Self as ::typedflow::durable::DurableFlow>::waiting(self, store, run_id)
+        }
     }
 }
 
@@ -442,33 +444,7 @@ fn durable_steps(cx: &Cx<'_>) -> TokenStream {
             <::typedflow::checks::Graph as ::typedflow::checks::#check<#name, _>>::#enc(__flow_value, __flow_buf)
         )
     };
-    // With interrupts, the answer a resumed run was given, taken by the interrupt's arm,
-    // and the waiting run an interrupt leaves the loop with.
-    let (answer, waiting, finished) = if cx.has_interrupts() {
-        (
-            quote!(mut __flow_answer),
-            quote! {
-                let mut __flow_waiting: ::core::option::Option<::typedflow::durable::Waiting> =
-                    ::core::option::Option::None;
-            },
-            quote!(::typedflow::durable::Outcome::Finished(__flow_out)),
-        )
-    } else {
-        (
-            quote!(__flow_answer),
-            TokenStream::new(),
-            quote!(__flow_out),
-        )
-    };
-    let stopped = if cx.has_interrupts() {
-        quote! {
-            if let ::core::option::Option::Some(__flow_w) = __flow_waiting {
-                return ::core::result::Result::Ok(::typedflow::durable::Outcome::Waiting(__flow_w));
-            }
-        }
-    } else {
-        TokenStream::new()
-    };
+    let (answer, waiting, finished, stopped) = cx.waiting_parts();
     quote! {
             // The run loop of `__flow_loop`, from a state, saving each step through the
             // saver before the next starts, and the run's end when it ends.

@@ -89,6 +89,34 @@ impl Cx<'_> {
         }
     }
 
+    /// What `__flow_steps` adds for interrupts: its parameter of the answer a resumed run
+    /// was given (taken by the interrupt's arm), the waiting run an interrupt leaves the
+    /// loop with, the outcome of a finished run, and the return of a waiting one. For a
+    /// flow without interrupts: the parameter unused, the output as it is.
+    pub(super) fn waiting_parts(&self) -> (TokenStream, TokenStream, TokenStream, TokenStream) {
+        if !self.has_interrupts() {
+            return (
+                quote!(__flow_answer),
+                TokenStream::new(),
+                quote!(__flow_out),
+                TokenStream::new(),
+            );
+        }
+        (
+            quote!(mut __flow_answer),
+            quote! {
+                let mut __flow_waiting: ::core::option::Option<::typedflow::durable::Waiting> =
+                    ::core::option::Option::None;
+            },
+            quote!(::typedflow::durable::Outcome::Finished(__flow_out)),
+            quote! {
+                if let ::core::option::Option::Some(__flow_w) = __flow_waiting {
+                    return ::core::result::Result::Ok(::typedflow::durable::Outcome::Waiting(__flow_w));
+                }
+            },
+        )
+    }
+
     /// `DurableState::waits` and `into_waiting`, for a flow with interrupts.
     pub(super) fn waiting_states(&self) -> TokenStream {
         if !self.has_interrupts() {

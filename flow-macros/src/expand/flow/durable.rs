@@ -184,12 +184,12 @@ fn durable_run(cx: &Cx<'_>) -> TokenStream {
 
 /// An inherent method of a durable flow that forwards to the `DurableFlow` method of its
 /// name, so that callers need not import the trait.
-struct Forward<'a> {
-    name: &'a str,
+struct Forward {
+    name: &'static str,
     /// What it does, a line of docs ending with the link to the trait's method.
-    doc: &'a str,
+    doc: String,
     /// When it fails.
-    errors: &'a str,
+    errors: String,
     /// Generic parameters before the store's (`Q,`) and after it (`, T: 'static`).
     before: TokenStream,
     after: TokenStream,
@@ -201,7 +201,27 @@ struct Forward<'a> {
     bounds: TokenStream,
 }
 
-impl Forward<'_> {
+impl Forward {
+    /// `name`, which does `what` and fails when `fails`, with no parameters of its own.
+    fn new(name: &'static str, what: &str, fails: &str) -> Self {
+        let none = TokenStream::new;
+        Forward {
+            name,
+            doc: format!(
+                " {what}: see [`DurableFlow::{name}`](::typedflow::durable::DurableFlow::{name})."
+            ),
+            errors: format!(
+                " The run's error, or [`FlowError::Durable`](::typedflow::FlowError::Durable) when {fails}."
+            ),
+            before: none(),
+            after: none(),
+            params: none(),
+            args: none(),
+            turbofish: none(),
+            bounds: none(),
+        }
+    }
+
     fn expand(&self) -> TokenStream {
         let Forward {
             name,
@@ -253,100 +273,62 @@ impl Forward<'_> {
     }
 }
 
-/// The run's error, or the durable error `why`, as the `# Errors` line of a method.
-fn errors(why: &str) -> String {
-    format!(
-        " The run's error, or [`FlowError::Durable`](::typedflow::FlowError::Durable) when {why}."
-    )
-}
-
 /// The inherent `resume`, `fork` and `fork_edited`, as `DurableFlow` has them; and for a
 /// flow with interrupts, `resume_with`, `resume_with_json` and `waiting`.
 fn resume_and_fork(cx: &Cx<'_>) -> TokenStream {
-    let none = TokenStream::new;
-    let link = |m: &str| format!("[`DurableFlow::{m}`](::typedflow::durable::DurableFlow::{m})");
+    let step = "A new run from the checkpoint of step `step` of the run `run_id`";
     let mut methods = vec![
+        Forward::new(
+            "resume",
+            "Resumes the run `run_id` from its last checkpoint in `store`",
+            "the run cannot be resumed",
+        ),
         Forward {
-            name: "resume",
-            doc: &format!(" Resumes the run `run_id` from its last checkpoint in `store`: see {}.", link("resume")),
-            errors: &errors("the run cannot be resumed"),
-            before: none(),
-            after: none(),
-            params: none(),
-            args: none(),
-            turbofish: none(),
-            bounds: none(),
-        }
-        .expand(),
-        Forward {
-            name: "fork",
-            doc: &format!(" A new run from the checkpoint of step `step` of the run `run_id`, which is left as it is: see {}.", link("fork")),
-            errors: &errors("the step cannot be forked"),
-            before: none(),
-            after: none(),
             params: quote!(step: u32,),
             args: quote!(step),
-            turbofish: none(),
-            bounds: none(),
-        }
-        .expand(),
+            ..Forward::new(
+                "fork",
+                &format!("{step}, which is left as it is"),
+                "the step cannot be forked",
+            )
+        },
         Forward {
-            name: "fork_edited",
-            doc: &format!(" A new run from the checkpoint of step `step` of the run `run_id`, with the input of that step changed by `edit`: see {}.", link("fork_edited")),
-            errors: &errors("the step cannot be forked or does not take a `T`"),
-            before: none(),
             after: quote!(, T: 'static),
             params: quote!(step: u32, edit: impl ::core::ops::FnOnce(&mut T) + ::core::marker::Send + 'static,),
             args: quote!(step, edit),
-            turbofish: none(),
-            bounds: none(),
-        }
-        .expand(),
+            ..Forward::new(
+                "fork_edited",
+                &format!("{step}, with the input of that step changed by `edit`"),
+                "the step cannot be forked or does not take a `T`",
+            )
+        },
     ];
     if cx.has_interrupts() {
-        methods.extend(answer_methods(link));
-    }
-    quote!(#(#methods)*)
-}
-
-/// The inherent `resume_with`, `resume_with_json` and `waiting` of a flow with
-/// interrupts, as `DurableFlow` has them; `link` links a method of `DurableFlow`.
-fn answer_methods(link: impl Fn(&str) -> String) -> Vec<TokenStream> {
-    let none = TokenStream::new;
-    let mut methods = Vec::new();
-    methods.push(
-        Forward {
-            name: "resume_with",
-            doc: &format!(" Resumes the run `run_id`, waiting at an interrupt asking `Q`, with `answer`: see {}.", link("resume_with")),
-            errors: &errors("the run does not wait for that answer"),
+        methods.push(Forward {
             before: quote!(Q,),
-            after: none(),
             params: quote!(answer: <Self as ::typedflow::durable::Asks<Q>>::Answer,),
             args: quote!(answer),
             turbofish: quote!(::<Q, __FlowStore>),
             bounds: quote!(where Self: ::typedflow::durable::Asks<Q>,),
-        }
-        .expand(),
-    );
-    methods.push(
-        Forward {
-            name: "resume_with_json",
-            doc: &format!(
-                " As `resume_with`, with the answer as JSON text: see {}.",
-                link("resume_with_json")
-            ),
-            errors: &errors("the run does not wait or the answer does not decode"),
-            before: none(),
-            after: none(),
+            ..Forward::new(
+                "resume_with",
+                "Resumes the run `run_id`, waiting at an interrupt asking `Q`, with `answer`",
+                "the run does not wait for that answer",
+            )
+        });
+        methods.push(Forward {
             params: quote!(answer: impl ::core::convert::Into<::std::vec::Vec<u8>>,),
             args: quote!(answer),
-            turbofish: none(),
-            bounds: none(),
-        }
-        .expand(),
-    );
-    methods.push(waiting());
-    methods
+            ..Forward::new(
+                "resume_with_json",
+                "As `resume_with`, with the answer as JSON text",
+                "the run does not wait or the answer does not decode",
+            )
+        });
+    }
+    let methods = methods.iter().map(Forward::expand);
+    let waiting = cx.has_interrupts().then(waiting);
+    quote!(#(#methods)* #waiting)
 }
 
 /// The inherent `waiting` of a flow with interrupts, as `DurableFlow` has it.

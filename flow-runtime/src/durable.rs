@@ -279,6 +279,14 @@ impl core::fmt::Debug for Edit {
     }
 }
 
+/// The type of a run of a durable flow (`Self`) into the store `C`, with no settings yet:
+/// what `DurableFlow`'s methods return.
+macro_rules! new_durable_run {
+    () => {
+        DurableRun<'f, Self, C, crate::NoHook, crate::NoHook, impl LaunchDurable<'f, Self, C, (crate::NoHook, crate::NoHook), Run = impl Future<Output = Result<Self::RunOutput, FlowError>>>>
+    };
+}
+
 /// A flow declared `#[flow(durable)]`: its runs can be checkpointed to a store
 /// ([`Run::checkpoint`](crate::Run::checkpoint)) and resumed ([`resume`](Self::resume)).
 /// `graph!` implements it; there is nothing to implement.
@@ -331,26 +339,8 @@ pub trait DurableFlow: Flow {
     /// [`StoreError::UnknownRun`]), [`DurableError::GraphChanged`],
     /// [`DurableError::OtherFlow`], [`DurableError::Finished`] or [`DurableError::Decode`];
     /// or any error a run can end with.
-    #[allow(clippy::type_complexity)] // reason: an opaque type cannot be named by an alias on stable Rust
     #[inline(always)]
-    fn resume<'f, C: Checkpointer>(
-        &'f self,
-        store: &'f C,
-        run_id: RunId,
-    ) -> DurableRun<
-        'f,
-        Self,
-        C,
-        crate::NoHook,
-        crate::NoHook,
-        impl LaunchDurable<
-            'f,
-            Self,
-            C,
-            (crate::NoHook, crate::NoHook),
-            Run = impl Future<Output = Result<Self::RunOutput, FlowError>>,
-        >,
-    >
+    fn resume<'f, C: Checkpointer>(&'f self, store: &'f C, run_id: RunId) -> new_durable_run!()
     where
         Self: Sized,
     {
@@ -374,27 +364,13 @@ pub trait DurableFlow: Flow {
     /// As [`resume`](Self::resume), and [`DurableError::NoStep`] when the run has no
     /// checkpoint of that step; [`DurableError::Finished`] for the checkpoint of its end,
     /// which holds the output rather than a step's input.
-    #[allow(clippy::type_complexity)] // reason: an opaque type cannot be named by an alias on stable Rust
     #[inline(always)]
     fn fork<'f, C: Checkpointer>(
         &'f self,
         store: &'f C,
         run_id: RunId,
         step: u32,
-    ) -> DurableRun<
-        'f,
-        Self,
-        C,
-        crate::NoHook,
-        crate::NoHook,
-        impl LaunchDurable<
-            'f,
-            Self,
-            C,
-            (crate::NoHook, crate::NoHook),
-            Run = impl Future<Output = Result<Self::RunOutput, FlowError>>,
-        >,
-    >
+    ) -> new_durable_run!()
     where
         Self: Sized,
     {
@@ -446,7 +422,6 @@ pub trait DurableFlow: Flow {
     ///
     /// As [`fork`](Self::fork), and [`DurableError::EditType`] when the step does not
     /// take a `T`.
-    #[allow(clippy::type_complexity)] // reason: an opaque type cannot be named by an alias on stable Rust
     #[inline(always)]
     fn fork_edited<'f, C: Checkpointer, T: 'static>(
         &'f self,
@@ -454,20 +429,7 @@ pub trait DurableFlow: Flow {
         run_id: RunId,
         step: u32,
         edit: impl FnOnce(&mut T) + Send + 'static,
-    ) -> DurableRun<
-        'f,
-        Self,
-        C,
-        crate::NoHook,
-        crate::NoHook,
-        impl LaunchDurable<
-            'f,
-            Self,
-            C,
-            (crate::NoHook, crate::NoHook),
-            Run = impl Future<Output = Result<Self::RunOutput, FlowError>>,
-        >,
-    >
+    ) -> new_durable_run!()
     where
         Self: Sized,
     {
@@ -497,27 +459,13 @@ pub trait DurableFlow: Flow {
     /// not wait (it was answered before), [`DurableError::WrongQuestion`] when it waits
     /// for the answer to another question.
     #[cfg(feature = "durable")]
-    #[allow(clippy::type_complexity)] // reason: an opaque type cannot be named by an alias on stable Rust
     #[inline(always)]
     fn resume_with<'f, Q, C: Checkpointer>(
         &'f self,
         store: &'f C,
         run_id: RunId,
         answer: <Self as Asks<Q>>::Answer,
-    ) -> DurableRun<
-        'f,
-        Self,
-        C,
-        crate::NoHook,
-        crate::NoHook,
-        impl LaunchDurable<
-            'f,
-            Self,
-            C,
-            (crate::NoHook, crate::NoHook),
-            Run = impl Future<Output = Result<Self::RunOutput, FlowError>>,
-        >,
-    >
+    ) -> new_durable_run!()
     where
         Self: Sized + Asks<Q>,
     {
@@ -537,27 +485,13 @@ pub trait DurableFlow: Flow {
     ///
     /// As [`resume_with`](Self::resume_with), and [`DurableError::Decode`] when the
     /// answer is not JSON of the type the interrupt takes.
-    #[allow(clippy::type_complexity)] // reason: an opaque type cannot be named by an alias on stable Rust
     #[inline(always)]
     fn resume_with_json<'f, C: Checkpointer>(
         &'f self,
         store: &'f C,
         run_id: RunId,
         answer: impl Into<Vec<u8>>,
-    ) -> DurableRun<
-        'f,
-        Self,
-        C,
-        crate::NoHook,
-        crate::NoHook,
-        impl LaunchDurable<
-            'f,
-            Self,
-            C,
-            (crate::NoHook, crate::NoHook),
-            Run = impl Future<Output = Result<Self::RunOutput, FlowError>>,
-        >,
-    >
+    ) -> new_durable_run!()
     where
         Self: Sized,
     {

@@ -260,20 +260,10 @@ pub(crate) mod engine {
         }
     }
 
-    /// The waiting run of `cx`, whose checkpoint at `step` waits at `interrupt`.
+    /// The waiting run `run_id`, whose checkpoint at `step` waits at `interrupt`: what an
+    /// interrupt's arm leaves the loop with, and what a waiting state read from a store
+    /// describes.
     pub fn waiting<Q: Send + 'static>(
-        cx: &Context,
-        step: u32,
-        interrupt: &'static str,
-        question_type: &'static str,
-        question: Q,
-    ) -> Waiting {
-        Waiting::new(cx.run_id(), step, interrupt, question_type, question)
-    }
-
-    /// The waiting run `run_id`, whose checkpoint at `step` waits at `interrupt`: what
-    /// a waiting state read from a store describes.
-    pub fn waiting_at<Q: Send + 'static>(
         run_id: crate::RunId,
         step: u32,
         interrupt: &'static str,

@@ -856,9 +856,7 @@ pub use crate::durable::engine::{
 #[cfg(feature = "durable")]
 pub use crate::durable::engine::{StepValue, decode_step, decode_value, encode_value};
 #[cfg(feature = "durable")]
-pub use crate::interrupt::engine::{
-    answered, answered_value, decode_answer, interrupted, waiting, waiting_at,
-};
+pub use crate::interrupt::engine::{answered, answered_value, decode_answer, interrupted, waiting};
 
 /// serde, for the code generated for durable flows.
 #[cfg(feature = "durable")]

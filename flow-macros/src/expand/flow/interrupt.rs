@@ -77,7 +77,7 @@ impl Cx<'_> {
                     .await?;
                     ::typedflow::StepHook::waiting(&__flow_hook, &__flow_cx, #info, #question_name).await;
                     __flow_waiting = ::core::option::Option::Some(::typedflow::__private::waiting(
-                        &__flow_cx,
+                        __flow_cx.run_id(),
                         __flow_at,
                         #name,
                         #question_name,
@@ -134,7 +134,7 @@ impl Cx<'_> {
                 .push(quote!(#state::#variant(_) => ::core::option::Option::Some(#question_name),));
             into.push(quote! {
                 #state::#variant(__flow_q) => ::core::option::Option::Some(
-                    ::typedflow::__private::waiting_at(__flow_run_id, __flow_step, #name, #question_name, __flow_q),
+                    ::typedflow::__private::waiting(__flow_run_id, __flow_step, #name, #question_name, __flow_q),
                 ),
             });
         }

@@ -565,6 +565,75 @@ pub trait Checkpointer: Send + Sync {
     ///
     /// [`StoreError::UnknownRun`] if the store has no checkpoint of the run.
     fn delete(&self, run_id: RunId) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Saves a part of the step that runs after `checkpoint`: the output of one node call
+    /// inside a fan-out or a map (a branch's node, a map's item), so that a run resumed
+    /// from `checkpoint` does not call that node again. Each part is saved once, when its
+    /// call ends; the step's own checkpoint follows when the whole step has ended.
+    ///
+    /// The default keeps nothing: a run resumed inside a fan-out or a map then runs all of
+    /// it again, as it would with no parts at all. [`MemoryStore`] keeps them, and so does
+    /// the Restate adapter's journal; a store that keeps them returns them from
+    /// [`parts`](Self::parts).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Conflict`] if the part is already saved;
+    /// [`StoreError::Full`] or [`StoreError::Unavailable`] if the store cannot write.
+    fn save_part(
+        &self,
+        checkpoint: &Checkpoint,
+        part: &Part,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = (checkpoint, part);
+        std::future::ready(Ok(()))
+    }
+
+    /// The parts saved for the step after the checkpoint of step `step` of a run, in the
+    /// order they were saved: what a run resumed from that checkpoint need not run again.
+    /// The default keeps none.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] if the store cannot be read.
+    fn parts(
+        &self,
+        run_id: RunId,
+        step: u32,
+    ) -> impl Future<Output = Result<Vec<Part>, StoreError>> + Send {
+        let _ = (run_id, step);
+        std::future::ready(Ok(Vec::new()))
+    }
+}
+
+/// A part of a step: the encoded output of one node call inside a fan-out or a map,
+/// saved as soon as the call ended (see [`Checkpointer::save_part`]).
+///
+/// ```
+/// use typedflow::checkpoint::Part;
+///
+/// let part = Part::new("1.0:fetch", b"\"page\"".to_vec());
+/// assert_eq!(part.key, "1.0:fetch");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Part {
+    /// Which call it is, unique within its step: `<branch>.<node>:<name>` for the
+    /// `node`-th node of a fan-out's `branch`-th branch (from 0), `[<name>]` for a map
+    /// step's worker, and `#<item>` after either for one item of a map.
+    pub key: String,
+    /// The call's output, encoded by the flow (as a checkpoint's state is).
+    pub value: Vec<u8>,
+}
+
+impl Part {
+    /// The part `key` with the encoded output `value`.
+    pub fn new(key: impl Into<String>, value: Vec<u8>) -> Self {
+        Part {
+            key: key.into(),
+            value,
+        }
+    }
 }
 
 impl<S: Checkpointer> Checkpointer for Arc<S> {
@@ -585,6 +654,20 @@ impl<S: Checkpointer> Checkpointer for Arc<S> {
     }
     fn delete(&self, run_id: RunId) -> impl Future<Output = Result<u64, StoreError>> + Send {
         S::delete(self, run_id)
+    }
+    fn save_part(
+        &self,
+        checkpoint: &Checkpoint,
+        part: &Part,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        S::save_part(self, checkpoint, part)
+    }
+    fn parts(
+        &self,
+        run_id: RunId,
+        step: u32,
+    ) -> impl Future<Output = Result<Vec<Part>, StoreError>> + Send {
+        S::parts(self, run_id, step)
     }
 }
 
@@ -635,7 +718,14 @@ pub fn sort_runs(runs: &mut [Checkpoint]) {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    runs: Arc<Mutex<HashMap<RunId, BTreeMap<u32, Checkpoint>>>>,
+    runs: Arc<Mutex<HashMap<RunId, Steps>>>,
+}
+
+/// A run's checkpoints by step, and the parts saved after each.
+#[derive(Debug, Default)]
+struct Steps {
+    checkpoints: BTreeMap<u32, Checkpoint>,
+    parts: BTreeMap<u32, Vec<Part>>,
 }
 
 impl MemoryStore {
@@ -644,7 +734,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<RunId, BTreeMap<u32, Checkpoint>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<RunId, Steps>> {
         // A panic while the lock was held cannot leave the map half-changed: every
         // change below is one `insert` or `remove`, so a poisoned map is still whole.
         self.runs
@@ -656,7 +746,7 @@ impl MemoryStore {
 impl Checkpointer for MemoryStore {
     async fn save(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
         let mut runs = self.lock();
-        let steps = runs.entry(checkpoint.run_id).or_default();
+        let steps = &mut runs.entry(checkpoint.run_id).or_default().checkpoints;
         match steps.entry(checkpoint.step) {
             std::collections::btree_map::Entry::Occupied(_) => Err(StoreError::Conflict {
                 run_id: checkpoint.run_id,
@@ -672,7 +762,7 @@ impl Checkpointer for MemoryStore {
     async fn latest(&self, run_id: RunId) -> Result<Checkpoint, StoreError> {
         self.lock()
             .get(&run_id)
-            .and_then(|steps| steps.last_key_value())
+            .and_then(|steps| steps.checkpoints.last_key_value())
             .map(|(_, cp)| cp.clone())
             .ok_or(StoreError::UnknownRun { run_id })
     }
@@ -680,8 +770,8 @@ impl Checkpointer for MemoryStore {
     async fn history(&self, run_id: RunId) -> Result<Vec<Checkpoint>, StoreError> {
         self.lock()
             .get(&run_id)
-            .filter(|steps| !steps.is_empty())
-            .map(|steps| steps.values().cloned().collect())
+            .filter(|steps| !steps.checkpoints.is_empty())
+            .map(|steps| steps.checkpoints.values().cloned().collect())
             .ok_or(StoreError::UnknownRun { run_id })
     }
 
@@ -689,7 +779,7 @@ impl Checkpointer for MemoryStore {
         let mut runs: Vec<Checkpoint> = self
             .lock()
             .values()
-            .filter_map(|steps| steps.last_key_value().map(|(_, cp)| cp.clone()))
+            .filter_map(|steps| steps.checkpoints.last_key_value().map(|(_, cp)| cp.clone()))
             .collect();
         sort_runs(&mut runs);
         Ok(runs)
@@ -697,9 +787,36 @@ impl Checkpointer for MemoryStore {
 
     async fn delete(&self, run_id: RunId) -> Result<u64, StoreError> {
         match self.lock().remove(&run_id) {
-            Some(steps) if !steps.is_empty() => Ok(steps.len() as u64),
+            Some(steps) if !steps.checkpoints.is_empty() => Ok(steps.checkpoints.len() as u64),
             _ => Err(StoreError::UnknownRun { run_id }),
         }
+    }
+
+    async fn save_part(&self, checkpoint: &Checkpoint, part: &Part) -> Result<(), StoreError> {
+        let mut runs = self.lock();
+        let parts = runs
+            .entry(checkpoint.run_id)
+            .or_default()
+            .parts
+            .entry(checkpoint.step)
+            .or_default();
+        if parts.iter().any(|p| p.key == part.key) {
+            return Err(StoreError::Conflict {
+                run_id: checkpoint.run_id,
+                step: checkpoint.step,
+            });
+        }
+        parts.push(part.clone());
+        Ok(())
+    }
+
+    async fn parts(&self, run_id: RunId, step: u32) -> Result<Vec<Part>, StoreError> {
+        Ok(self
+            .lock()
+            .get(&run_id)
+            .and_then(|steps| steps.parts.get(&step))
+            .cloned()
+            .unwrap_or_default())
     }
 }
 

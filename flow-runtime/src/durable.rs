@@ -780,7 +780,7 @@ pub(crate) mod engine {
     use core::future::Future;
 
     use super::{Begin, DurableError, Waiting};
-    use crate::checkpoint::{Checkpoint, Checkpointer, RunStatus, StoreError};
+    use crate::checkpoint::{Checkpoint, Checkpointer, Part, RunStatus, StoreError};
     use crate::{Context, FlowError, GraphInfo, RunId};
 
     /// The state enum of a durable flow: the generated code implements it.
@@ -880,6 +880,17 @@ pub(crate) mod engine {
             E: FnOnce(&O, &mut Vec<u8>) -> Result<(), DurableError>;
         /// Records that the run failed with `error`, and returns it.
         fn failed(&mut self, cx: &Context, error: FlowError) -> impl Future<Output = FlowError>;
+        /// The encoded output of the call `key` inside the step running now (a fan-out's
+        /// branch node, a map's item), if an earlier attempt of the run saved it.
+        fn part(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, FlowError>>;
+        /// Saves the encoded output of the call `key` inside the step running now.
+        fn save_part(
+            &self,
+            key: &str,
+            value: Vec<u8>,
+        ) -> impl Future<Output = Result<(), FlowError>>;
+        /// The run's error for a part that does not encode or decode.
+        fn part_error(&self, error: DurableError) -> FlowError;
     }
 
     /// A durable flow's run with a store: one checkpoint per step.
@@ -892,6 +903,12 @@ pub(crate) mod engine {
         broken: bool,
         /// Whether `last` is in the store, as it was made.
         stored: bool,
+        /// The step of the checkpoint a run began from (0 for a new run), while the step
+        /// after it runs: parts of that step may have been saved by an earlier attempt.
+        resumed: Option<u32>,
+        /// The parts saved for the step a run resumed at, read on first use: those saved
+        /// after its checkpoint, and those a failed attempt saved after the one before.
+        parts: tokio::sync::OnceCell<(Vec<Part>, Vec<Part>)>,
     }
 
     impl<'s, C: Checkpointer> StoreSaver<'s, C> {
@@ -908,7 +925,39 @@ pub(crate) mod engine {
                 last: Checkpoint::new(graph.name, fingerprint, run_id, 0, graph.entry, Vec::new()),
                 broken: false,
                 stored: false,
+                resumed: None,
+                parts: tokio::sync::OnceCell::new(),
             }
+        }
+
+        /// The parts saved by earlier attempts for the step running now, read once.
+        async fn saved_parts(&self) -> Result<Option<&(Vec<Part>, Vec<Part>)>, FlowError> {
+            let Some(step) = self.resumed.filter(|_| !self.broken) else {
+                return Ok(None);
+            };
+            let run_id = self.last.run_id;
+            let parts = self
+                .parts
+                .get_or_try_init(|| async move {
+                    let parts = self.store.parts(run_id, step).await?;
+                    // A failed step's checkpoint follows the one its attempt ran from, after
+                    // which that attempt saved its parts.
+                    let errored = match self.store.latest(run_id).await {
+                        Ok(latest) => latest.step == step && latest.status == RunStatus::Errored,
+                        // A run started under its id, with no checkpoint yet.
+                        Err(StoreError::UnknownRun { .. }) => false,
+                        Err(e) => return Err(e),
+                    };
+                    let older = if errored {
+                        self.store.parts(run_id, step.saturating_sub(1)).await?
+                    } else {
+                        Vec::new()
+                    };
+                    Ok::<_, StoreError>((parts, older))
+                })
+                .await
+                .map_err(|e| self.error(DurableError::Store(e)))?;
+            Ok(Some(parts))
         }
 
         fn error(&self, source: DurableError) -> FlowError {
@@ -982,6 +1031,9 @@ pub(crate) mod engine {
                 };
             }
             self.stored = stored;
+            // The first step's calls may have been saved by an earlier attempt: of a
+            // resumed run, or of a run started again under its id.
+            self.resumed = Some(self.last.step);
             Ok(())
         }
 
@@ -990,6 +1042,7 @@ pub(crate) mod engine {
             cx: &Context,
             state: &S,
         ) -> Result<(), FlowError> {
+            self.resumed = None;
             self.encode(state)?;
             let status = match state.waits() {
                 Some(question) => RunStatus::Waiting {
@@ -1062,6 +1115,44 @@ pub(crate) mod engine {
                 );
             }
             error
+        }
+
+        async fn part(&self, key: &str) -> Result<Option<Vec<u8>>, FlowError> {
+            let Some((parts, older)) = self.saved_parts().await? else {
+                return Ok(None);
+            };
+            let find =
+                |parts: &[Part]| parts.iter().find(|p| p.key == key).map(|p| p.value.clone());
+            if let Some(value) = find(parts) {
+                return Ok(Some(value));
+            }
+            let Some(value) = find(older) else {
+                return Ok(None);
+            };
+            // Saved by the attempt that failed, after the checkpoint before this one: saved
+            // after this one too, so that a run resumed after another failure finds it.
+            self.save_part(key, value.clone()).await?;
+            Ok(Some(value))
+        }
+
+        async fn save_part(&self, key: &str, value: Vec<u8>) -> Result<(), FlowError> {
+            let part = Part::new(key, value);
+            match self.store.save_part(&self.last, &part).await {
+                // Saved by the attempt this one resumes (a failed step's): the same call.
+                Err(StoreError::Conflict { .. }) | Ok(()) => Ok(()),
+                Err(e) => Err(self.error(DurableError::Store(e))),
+            }
+        }
+
+        fn part_error(&self, error: DurableError) -> FlowError {
+            self.error(match error {
+                DurableError::Decode { reason, .. } => DurableError::Decode {
+                    run_id: self.last.run_id,
+                    step: self.last.step,
+                    reason,
+                },
+                other => other,
+            })
         }
     }
 
@@ -1413,6 +1504,140 @@ pub(crate) mod engine {
 
     #[cfg(feature = "durable")]
     pub use super::json::{StepValue, decode_step, decode_value, encode_value};
+    #[cfg(feature = "durable")]
+    pub use super::parts::{Codec, Encodable, NotEncodable, PartOf, indexed, journaled};
+}
+
+/// The calls inside a step that a durable run saves one by one: each node call of a
+/// fan-out's branches and each item of a map, so that a run resumed inside the step does
+/// not call them again.
+#[cfg(feature = "durable")]
+mod parts {
+    use core::future::Future;
+    use core::marker::PhantomData;
+
+    use super::DurableError;
+    use super::engine::Saver;
+    use super::json::StepValue;
+    use crate::FlowError;
+
+    /// How a call's output is saved and read back: the check of the node it goes to
+    /// (`checks::DurableInput`), or serde's for a value the check of the next step covers.
+    pub struct Codec<T> {
+        encode: fn(&T, &'static str, &mut Vec<u8>) -> Result<(), DurableError>,
+        decode: fn(StepValue) -> Result<T, DurableError>,
+    }
+
+    impl<T> Codec<T> {
+        /// The codec of these two functions.
+        #[inline(always)]
+        pub fn new(
+            encode: fn(&T, &'static str, &mut Vec<u8>) -> Result<(), DurableError>,
+            decode: fn(StepValue) -> Result<T, DurableError>,
+        ) -> Self {
+            Codec { encode, decode }
+        }
+    }
+
+    /// The output type of a call, whose codec is chosen by method resolution: `(&part).codec()`
+    /// is [`Encodable::codec`] for a serializable output, else [`NotEncodable::codec`].
+    pub struct PartOf<T>(PhantomData<fn() -> T>);
+
+    impl<T> PartOf<T> {
+        /// The output type of `call`.
+        #[inline(always)]
+        pub fn of<E, F: Future<Output = Result<T, E>>>(call: &F) -> Self {
+            let _ = call;
+            PartOf(PhantomData)
+        }
+    }
+
+    /// The codec of a serializable output.
+    pub trait Encodable<T> {
+        /// serde's.
+        fn codec(&self) -> Option<Codec<T>>;
+    }
+
+    impl<T: serde::Serialize + serde::de::DeserializeOwned> Encodable<T> for PartOf<T> {
+        #[inline(always)]
+        fn codec(&self) -> Option<Codec<T>> {
+            Some(Codec::new(
+                super::json::encode_value,
+                super::json::decode_value,
+            ))
+        }
+    }
+
+    /// No codec: the output of a call is not serializable. The check of the step it goes
+    /// to (a join's input, a map's `Vec`) then fails to compile, so a flow that compiles
+    /// never uses this.
+    pub trait NotEncodable<T> {
+        /// None.
+        fn codec(&self) -> Option<Codec<T>>;
+    }
+
+    impl<T> NotEncodable<T> for &PartOf<T> {
+        #[inline(always)]
+        fn codec(&self) -> Option<Codec<T>> {
+            None
+        }
+    }
+
+    /// The call `call` at `site` (the `item`-th of a map's, if given) inside the step
+    /// running now, saved through `saver` when it ends; read back instead when an earlier
+    /// attempt of the run saved it.
+    ///
+    /// # Errors
+    ///
+    /// The call's; the saver's when the part cannot be read, decoded or saved.
+    pub async fn journaled<S: Saver, T, F>(
+        saver: &S,
+        site: &'static str,
+        item: Option<usize>,
+        codec: Option<Codec<T>>,
+        call: F,
+    ) -> Result<T, Box<FlowError>>
+    where
+        F: Future<Output = Result<T, Box<FlowError>>>,
+    {
+        let Some(codec) = codec else {
+            return call.await;
+        };
+        let key = match item {
+            Some(item) => format!("{site}#{item}"),
+            None => site.to_owned(),
+        };
+        if let Some(bytes) = saver.part(&key).await? {
+            let value = serde_json::from_slice(&bytes)
+                .map_err(super::engine::decode_error)
+                .and_then(|value| (codec.decode)(StepValue::new(value)));
+            return value.map_err(|e| {
+                Box::new(saver.part_error(match e {
+                    DurableError::Decode {
+                        run_id,
+                        step,
+                        reason,
+                    } => DurableError::Decode {
+                        run_id,
+                        step,
+                        reason: format!("the saved output of `{key}` does not fit: {reason}"),
+                    },
+                    other => other,
+                }))
+            });
+        }
+        let out = call.await?;
+        let mut bytes = Vec::new();
+        (codec.encode)(&out, site, &mut bytes).map_err(|e| Box::new(saver.part_error(e)))?;
+        saver.save_part(&key, bytes).await?;
+        Ok(out)
+    }
+
+    /// The items of a map, each with its index.
+    #[inline]
+    pub fn indexed<I>(items: Vec<I>) -> Vec<(usize, I)> {
+        items.into_iter().enumerate().collect()
+    }
 }
 
 /// The JSON encoding of durable states, through serde.

@@ -854,7 +854,10 @@ pub use crate::durable::engine::{
     fingerprint, state_of, waiting as durable_waiting,
 };
 #[cfg(feature = "durable")]
-pub use crate::durable::engine::{StepValue, decode_step, decode_value, encode_value};
+pub use crate::durable::engine::{
+    Codec, Encodable, NotEncodable, PartOf, StepValue, decode_step, decode_value, encode_value,
+    indexed, journaled,
+};
 #[cfg(feature = "durable")]
 pub use crate::interrupt::engine::{answered, answered_value, decode_answer, interrupted, waiting};
 

@@ -80,6 +80,9 @@ const EXPECTED: &[(&str, usize)] = &[
     ("durable/flow_output_not_serializable", 1),
     ("durable/graph_error", 1),
     ("durable/node_input_not_serializable", 1),
+    // A value a branch path hands on, and a join's input, each saved as its call ends.
+    ("durable/branch_value_not_serializable", 1),
+    ("durable/join_input_not_serializable", 1),
     // Interrupts: an error edge out of one, one inside a fan-out, an answer that cannot
     // be saved, `resume_with` given an answer of another type, and a hand-over of
     // another type than the question.

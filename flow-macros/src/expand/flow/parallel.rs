@@ -9,8 +9,15 @@ use crate::model::{Branch, Kind, Mode};
 
 impl Cx<'_> {
     /// The arm of fan-out step `i`: every branch on its own copy of the value, joined by
-    /// `__private::join`; `{a, b}` merges the branches' states in written order.
-    pub(super) fn fan_arm(&self, i: usize, branches: &[Branch], merge: bool) -> TokenStream {
+    /// `__private::join`; `{a, b}` merges the branches' states in written order. In the
+    /// loop of a checkpointed run (`durable`), each node call is saved as it ends.
+    pub(super) fn fan_arm(
+        &self,
+        i: usize,
+        branches: &[Branch],
+        merge: bool,
+        durable: bool,
+    ) -> TokenStream {
         let nodes = &self.graph.nodes;
         let node = &nodes[i];
         let variant = &node.variant;
@@ -42,36 +49,19 @@ impl Cx<'_> {
                     Mode::Map { .. } => self.map_items(k, quote!(#v), span),
                     Mode::Once => self.pass_edge(&source, k, quote!(#v), span),
                 };
-                let body = self.branch_path(branch);
+                let body = self.branch_path(branch, durable.then_some(b));
                 quote!({ let __flow_in = #pass; #body })
             });
-        // `{a, b}`: the branches' states merged against the state before the fan-out,
-        // kept in `__flow_base` (one more clone, only for a merge join).
-        let (base, merge_outputs) = if merge {
-            let span = node.name.span();
-            let outs: Vec<_> = (0..branches.len())
-                .map(|b| format_ident!("__flow_o{}", b, span = span))
-                .collect();
-            let names = branches.iter().map(|b| b.describe(nodes));
-            let base = Self::fan_clone(quote!(&__flow_value), span);
-            let merge = Self::merge_states(
-                quote!(__flow_cx, &__flow_base, ::std::vec![#(#outs),*], &[#(#names),*]),
-                span,
-            );
-            (
-                Some(quote!(let __flow_base = #base;)),
-                Some(quote_spanned!(span=> .and_then(|(#(#outs,)*)| #merge))),
-            )
-        } else {
-            (None, None)
-        };
+        let (base, merge_outputs) = self.fan_merge(i, branches, merge);
         let on_ok = self.on_ok(i);
+        let saver = Self::saver_ref(durable);
         quote_spanned! {node.name.span()=>
             #state::#variant(__flow_value) => {
                 #base
                 let (#(#inputs,)*) = (#(#values,)*);
                 let __flow_hook = &__flow_hook;
                 let __flow_cx = &__flow_cx;
+                #saver
                 let __flow_joined = ::typedflow::__private::join((#(#futures,)*))
                     .await
                     #merge_outputs;
@@ -85,12 +75,41 @@ impl Cx<'_> {
         }
     }
 
+    /// For `{a, b}`: the branches' states merged against the state before the fan-out,
+    /// kept in `__flow_base` (one more clone, only for a merge join).
+    fn fan_merge(
+        &self,
+        i: usize,
+        branches: &[Branch],
+        merge: bool,
+    ) -> (Option<TokenStream>, Option<TokenStream>) {
+        if !merge {
+            return (None, None);
+        }
+        let nodes = &self.graph.nodes;
+        let span = nodes[i].name.span();
+        let outs: Vec<_> = (0..branches.len())
+            .map(|b| format_ident!("__flow_o{}", b, span = span))
+            .collect();
+        let names = branches.iter().map(|b| b.describe(nodes));
+        let base = Self::fan_clone(quote!(&__flow_value), span);
+        let merge = Self::merge_states(
+            quote!(__flow_cx, &__flow_base, ::std::vec![#(#outs),*], &[#(#names),*]),
+            span,
+        );
+        (
+            Some(quote!(let __flow_base = #base;)),
+            Some(quote_spanned!(span=> .and_then(|(#(#outs,)*)| #merge))),
+        )
+    }
+
     /// The future of one branch on `__flow_in`: its one node's call, or for a path
     /// `a -> b -> c` each node in turn, the hand-over between two spanned on the second's name.
-    /// A mapped node `[w; n]` runs once per item of what it is handed.
-    fn branch_path(&self, branch: &Branch) -> TokenStream {
+    /// A mapped node `[w; n]` runs once per item of what it is handed. With `journal` (the
+    /// branch's index, in a checkpointed run) each call is saved as it ends.
+    fn branch_path(&self, branch: &Branch, journal: Option<usize>) -> TokenStream {
         let nodes = &self.graph.nodes;
-        let first = self.branch_node(branch, 0);
+        let first = self.branch_node(branch, 0, journal);
         if branch.nodes.len() == 1 {
             // One node: its call as it is, with no generator of its own.
             return first;
@@ -103,7 +122,7 @@ impl Cx<'_> {
                 let from = self.branch_sender(branch, j);
                 self.pass_edge(&from, to, quote!(__flow_out), nodes[to].name.span())
             };
-            let call = self.branch_node(branch, j + 1);
+            let call = self.branch_node(branch, j + 1, journal);
             quote! {
                 let __flow_in = #pass;
                 let __flow_out = #call.await?;
@@ -118,12 +137,76 @@ impl Cx<'_> {
         }
     }
 
-    /// The future of the `j`-th node of a branch on `__flow_in`: one call, or one per item.
-    fn branch_node(&self, branch: &Branch, j: usize) -> TokenStream {
+    /// The future of the `j`-th node of a branch on `__flow_in`: one call, or one per item;
+    /// saved as it ends with `journal` (the branch's index).
+    fn branch_node(&self, branch: &Branch, j: usize, journal: Option<usize>) -> TokenStream {
+        let k = branch.nodes[j];
+        let site = journal.map(|b| format!("{b}.{j}:{}", self.graph.nodes[k].name));
         match branch.modes[j] {
-            Mode::Once => self.nested(branch.nodes[j]),
-            Mode::Map { limit } => self.mapped(branch.nodes[j], limit, quote!(__flow_in)),
+            Mode::Once => {
+                let call = self.nested(k);
+                let Some(site) = site else {
+                    return call;
+                };
+                // A value handed to the next node of the path is saved through that node's
+                // check, which names it; one a join or a map collects, through the check
+                // of the step it goes to.
+                let codec = match branch.nodes.get(j + 1) {
+                    Some(&to) if !branch.is_mapped(j + 1) => Some(self.input_codec(to)),
+                    _ => None,
+                };
+                Self::journaled(&site, None, codec, call)
+            }
+            Mode::Map { limit } => self.mapped(k, limit, quote!(__flow_in), site),
         }
+    }
+
+    /// `call`, saved at `site` (its `item`-th item) as it ends, with `codec`, or serde's
+    /// when the output is checked where it goes.
+    fn journaled(
+        site: &str,
+        item: Option<TokenStream>,
+        codec: Option<TokenStream>,
+        call: TokenStream,
+    ) -> TokenStream {
+        let item = match item {
+            Some(i) => quote!(::core::option::Option::Some(#i)),
+            None => quote!(::core::option::Option::None),
+        };
+        let codec = codec.unwrap_or_else(|| {
+            quote!({
+                // Chosen by method resolution: serde's for a serializable output; none
+                // for another, whose check fails where it goes.
+                #[allow(unused_imports)]
+                use ::typedflow::__private::{Encodable as _, NotEncodable as _};
+                (&::typedflow::__private::PartOf::of(&__flow_call)).codec()
+            })
+        });
+        quote!({
+            let __flow_call = #call;
+            ::typedflow::__private::journaled(__flow_saver, #site, #item, #codec, __flow_call)
+        })
+    }
+
+    /// The codec of node `to`'s input, through its durable check on its name: a value that
+    /// cannot be saved is one error there.
+    fn input_codec(&self, to: usize) -> TokenStream {
+        let at = self.graph.nodes[to].name.span();
+        let ty = self.ty_at(to, at);
+        let path = |method: &str| {
+            let (check, method) = (
+                syn::Ident::new("DurableInput", at),
+                syn::Ident::new(method, at),
+            );
+            quote_spanned!(at=> <::typedflow::checks::Graph as ::typedflow::checks::#check<#ty, _>>::#method)
+        };
+        let (encode, decode) = (path("encode"), path("decode"));
+        quote!(::core::option::Option::Some(::typedflow::__private::Codec::new(#encode, #decode)))
+    }
+
+    /// In the loop of a checkpointed run, the saver the calls inside a step save through.
+    fn saver_ref(durable: bool) -> Option<TokenStream> {
+        durable.then(|| quote!(let __flow_saver = &__flow_saver;))
     }
 
     /// The type named in messages as the sender of the `j`-th node's output in a branch:
@@ -148,29 +231,56 @@ impl Cx<'_> {
     }
 
     /// The future of `worker` mapped over `items`, at most `limit` at once, to the `Vec`
-    /// of its outputs in the items' order; the first failure ends it.
-    fn mapped(&self, worker: usize, limit: Option<u32>, items: TokenStream) -> TokenStream {
+    /// of its outputs in the items' order; the first failure ends it. With `site`, each
+    /// item's call is saved as it ends.
+    fn mapped(
+        &self,
+        worker: usize,
+        limit: Option<u32>,
+        items: TokenStream,
+        site: Option<String>,
+    ) -> TokenStream {
         let limit = match limit {
             Some(n) => quote!(#n),
             None => quote!(::typedflow::DEFAULT_MAP_LIMIT),
         };
         let body = self.nested(worker);
+        let Some(site) = site else {
+            return quote! {
+                ::typedflow::__private::map_bounded(#items, #limit as usize, move |__flow_in| #body)
+            };
+        };
+        let body = Self::journaled(&site, Some(quote!(__flow_i)), None, body);
         quote! {
-            ::typedflow::__private::map_bounded(#items, #limit as usize, move |__flow_in| #body)
+            ::typedflow::__private::map_bounded(
+                ::typedflow::__private::indexed(#items),
+                #limit as usize,
+                move |(__flow_i, __flow_in)| #body,
+            )
         }
     }
 
-    /// The arm of map step `i`: `worker` on every item, at most `limit` at once.
-    pub(super) fn map_arm(&self, i: usize, worker: usize, limit: Option<u32>) -> TokenStream {
+    /// The arm of map step `i`: `worker` on every item, at most `limit` at once; in the
+    /// loop of a checkpointed run (`durable`), each item saved as it ends.
+    pub(super) fn map_arm(
+        &self,
+        i: usize,
+        worker: usize,
+        limit: Option<u32>,
+        durable: bool,
+    ) -> TokenStream {
         let node = &self.graph.nodes[i];
         let variant = &node.variant;
         let state = self.state_at(variant.span());
-        let mapped = self.mapped(worker, limit, quote!(__flow_value));
+        let site = durable.then(|| format!("[{}]", self.graph.nodes[worker].name));
+        let mapped = self.mapped(worker, limit, quote!(__flow_value), site);
         let on_ok = self.on_ok(i);
+        let saver = Self::saver_ref(durable);
         quote_spanned! {node.name.span()=>
             #state::#variant(__flow_value) => {
                 let __flow_hook = &__flow_hook;
                 let __flow_cx = &__flow_cx;
+                #saver
                 let __flow_mapped = #mapped.await;
                 match __flow_mapped {
                     ::core::result::Result::Ok(__flow_out) => #on_ok,

@@ -141,8 +141,8 @@ impl Cx<'_> {
     fn arm(&self, i: usize, durable: bool) -> TokenStream {
         let node = &self.graph.nodes[i];
         match &node.kind {
-            Kind::Fan { branches, merge } => self.fan_arm(i, branches, *merge),
-            Kind::Map { worker, limit } => self.map_arm(i, *worker, *limit),
+            Kind::Fan { branches, merge } => self.fan_arm(i, branches, *merge, durable),
+            Kind::Map { worker, limit } => self.map_arm(i, *worker, *limit, durable),
             _ if node.interrupt.is_some() => self.interrupt_arm(i, durable),
             _ => self.node_arm(i),
         }

@@ -64,6 +64,9 @@
 //!   goes on from the last one, and the node that was running runs again
 //!   (at-least-once; its [`idempotency_key`](typedflow::Context::idempotency_key) is the
 //!   same both times).
+//! - **Inside a fan-out or a map, each call is journaled as it ends:** each node of a
+//!   branch and each item of a map, as an action of its own under the step's name. A
+//!   replay reads them back, so only the calls in progress at a crash run again.
 //! - **One in-process run per attempt.** Inside the handler the flow runs through its
 //!   hooks as it does in-process, from the last journaled step: events, spans and
 //!   metrics are those of a resumed durable run.
@@ -92,7 +95,7 @@ use restate_sdk::serde::Json;
 use restate_sdk::service::{IntoServiceDefinition, Service, ServiceDefinition};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, mpsc, oneshot};
-use typedflow::checkpoint::{Checkpoint, Checkpointer, RunStatus, StoreError};
+use typedflow::checkpoint::{Checkpoint, Checkpointer, Part, RunStatus, StoreError};
 use typedflow::durable::{Begin, DurableFlow};
 use typedflow::{Flow, FlowError, NoHook, RunId};
 
@@ -576,6 +579,13 @@ enum Outcome {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         waiting: Option<String>,
     },
+    /// A call inside the step after `step` ended (a fan-out's branch node, a map's item):
+    /// its key and encoded output, which a later attempt reads instead of calling it.
+    Part {
+        step: u32,
+        key: String,
+        value: serde_json::Value,
+    },
     /// The run finished with this output.
     Finished { output: serde_json::Value },
 }
@@ -597,6 +607,7 @@ where
         run_id,
         input: Some(input),
         last: None,
+        parts: Vec::new(),
         answer: None,
         live: None,
     }));
@@ -632,6 +643,7 @@ where
                     runner.answer = None;
                     if runner.live.is_none() {
                         runner.last = Some(checkpoint);
+                        runner.parts.clear();
                     }
                     continue;
                 };
@@ -642,6 +654,18 @@ where
                 runner.live = None;
                 runner.last = Some(checkpoint.with_status(RunStatus::Waiting { question }));
                 runner.answer = Some(answer);
+            }
+            Outcome::Part { step, key, value } => {
+                // A run in progress has the call's output; a run this attempt starts
+                // later reads it instead of calling the node again.
+                let mut runner = runner.lock().await;
+                if runner.live.is_none() {
+                    let value = serde_json::to_vec(&value).map_err(HandlerError::from)?;
+                    // Journaled after the step's checkpoint, as the step ran.
+                    if runner.last.as_ref().map_or(0, |cp| cp.step) == step {
+                        runner.parts.push(Part::new(key, value));
+                    }
+                }
             }
             Outcome::Finished { output } => return Ok(output),
         }
@@ -773,6 +797,9 @@ pub fn question_path<F: RestateFlow>(run_id: RunId) -> String {
 enum Saved {
     /// A step's checkpoint; the run goes on when the sender is answered.
     Step(Checkpoint, oneshot::Sender<()>),
+    /// A call inside the step after the checkpoint of `step` ended; its call goes on when
+    /// the sender is answered.
+    Part(u32, Part, oneshot::Sender<()>),
     /// The run's output, encoded.
     Finished(Vec<u8>),
 }
@@ -787,6 +814,8 @@ struct Runner<F: RestateFlow> {
     input: Option<F::Input>,
     /// The last journaled checkpoint, until the run starts.
     last: Option<Checkpoint>,
+    /// The calls journaled inside the step after `last`, until the run starts.
+    parts: Vec<Part>,
     /// The answer to the question the last journaled checkpoint waits on, as JSON.
     answer: Option<Vec<u8>>,
     live: Option<Live<typedflow::durable::Outcome<F::Output>>>,
@@ -811,6 +840,7 @@ impl<F: RestateFlow> Runner<F> {
                 let (tx, rx) = mpsc::channel(1);
                 let journal = Journal {
                     last: self.last.take(),
+                    parts: core::mem::take(&mut self.parts),
                     saved: tx,
                 };
                 let begin = match (
@@ -849,6 +879,11 @@ impl<F: RestateFlow> Runner<F> {
                         let state = serde_json::from_slice(&cp.state).map_err(HandlerError::from)?;
                         let waiting = cp.status.question().map(str::to_owned);
                         return Ok(Outcome::Step { step: cp.step, node: cp.node, state, waiting });
+                    }
+                    Saved::Part(step, part, go_on) => {
+                        live.go_on = Some(go_on);
+                        let value = serde_json::from_slice(&part.value).map_err(HandlerError::from)?;
+                        return Ok(Outcome::Part { step, key: part.key, value });
                     }
                     Saved::Finished(output) => live.output = Some(output),
                 },
@@ -897,6 +932,8 @@ fn run_error(err: FlowError) -> HandlerError {
 /// starts. It resumes a run from the last journaled step.
 pub struct Journal {
     last: Option<Checkpoint>,
+    /// The calls journaled inside the step after `last`.
+    parts: Vec<Part>,
     saved: mpsc::Sender<Saved>,
 }
 
@@ -958,6 +995,25 @@ impl Checkpointer for Journal {
     async fn delete(&self, _run_id: RunId) -> Result<u64, StoreError> {
         Ok(0)
     }
+
+    async fn save_part(&self, checkpoint: &Checkpoint, part: &Part) -> Result<(), StoreError> {
+        // Journaled as an action of its own; the call it ends goes on once it is.
+        let (tx, rx) = oneshot::channel();
+        self.saved
+            .send(Saved::Part(checkpoint.step, part.clone(), tx))
+            .await
+            .map_err(|_| Self::gone())?;
+        rx.await.map_err(|_| Self::gone())
+    }
+
+    async fn parts(&self, _run_id: RunId, step: u32) -> Result<Vec<Part>, StoreError> {
+        // Before the first checkpoint, the parts of the first step (step 0).
+        if self.last.as_ref().map_or(0, |cp| cp.step) == step {
+            Ok(self.parts.clone())
+        } else {
+            Ok(Vec::new())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1005,18 +1061,27 @@ mod tests {
         }
     }
 
+    /// The runner of the run 7 of `$flow` (an `Arc` of a `$ty`) on `$input`, from the
+    /// journaled checkpoint `$last` and the parts journaled after it.
+    macro_rules! runner_of {
+        ($ty:ty, $flow:expr, $input:expr, $last:expr, $parts:expr) => {
+            Runner::<$ty> {
+                flow: Arc::clone($flow),
+                start: |flow, begin, journal| {
+                    Box::pin(<$ty as RestateFlow>::run(flow, begin, journal))
+                },
+                run_id: RunId::from_u64(7),
+                input: Some($input),
+                last: $last,
+                parts: $parts,
+                answer: None,
+                live: None,
+            }
+        };
+    }
+
     fn runner(flow: &Arc<Three>, input: u32, last: Option<Checkpoint>) -> Runner<Three> {
-        Runner {
-            flow: Arc::clone(flow),
-            start: |flow, begin, journal| {
-                Box::pin(<Three as RestateFlow>::run(flow, begin, journal))
-            },
-            run_id: RunId::from_u64(7),
-            input: Some(input),
-            last,
-            answer: None,
-            live: None,
-        }
+        runner_of!(Three, flow, input, last, Vec::new())
     }
 
     fn calls(flow: &Three) -> [u32; 3] {
@@ -1050,6 +1115,63 @@ mod tests {
         assert_eq!(calls(&flow), [1, 1, 1]);
     }
 
+    #[node]
+    async fn both(pair: (u32, u32), calls: &Counts) -> String {
+        calls.0[2].fetch_add(1, Ordering::SeqCst);
+        format!("{}+{}", pair.0, pair.1)
+    }
+
+    graph! {
+        #[flow(durable, deps = Calls)]
+        Fork(u32) -> String {
+            START -> (one, two) -> both -> END;
+        }
+    }
+
+    fn fork_runner(flow: &Arc<Fork>, parts: Vec<Part>) -> Runner<Fork> {
+        runner_of!(Fork, flow, 10, None, parts)
+    }
+
+    #[tokio::test]
+    async fn each_branch_of_a_fan_out_is_journaled_as_it_ends_and_a_replay_skips_it() {
+        let flow = Arc::new(Fork::new(Calls::default()));
+        let mut runner = fork_runner(&flow, Vec::new());
+        // The fan-out is the first step: its branches are journaled after step 0.
+        let Outcome::Part { step, key, value } = runner.next().await.unwrap() else {
+            panic!("a part")
+        };
+        assert_eq!(
+            (step, key.as_str(), value),
+            (0, "0.0:one", serde_json::json!(11))
+        );
+        let Outcome::Part { key, .. } = runner.next().await.unwrap() else {
+            panic!("a part")
+        };
+        assert_eq!(key, "1.0:two");
+        let Outcome::Step { step, node, .. } = runner.next().await.unwrap() else {
+            panic!("a step")
+        };
+        assert_eq!((step, node.as_str()), (1, "both"));
+
+        // Another attempt, with `one`'s part replayed: only `two` runs.
+        let again = Arc::new(Fork::new(Calls::default()));
+        let mut runner = fork_runner(&again, vec![Part::new("0.0:one", b"11".to_vec())]);
+        let Outcome::Part { key, .. } = runner.next().await.unwrap() else {
+            panic!("a part")
+        };
+        assert_eq!(key, "1.0:two");
+        let Outcome::Step { .. } = runner.next().await.unwrap() else {
+            panic!("a step")
+        };
+        let Outcome::Finished { output } = runner.next().await.unwrap() else {
+            panic!("the end")
+        };
+        assert_eq!(output, serde_json::json!("11+100"));
+        let c = &again.deps().calls.0;
+        let calls = [0, 1, 2].map(|i| c[i].load(Ordering::SeqCst));
+        assert_eq!(calls, [0, 1, 1]);
+    }
+
     #[derive(Debug, Serialize, Deserialize)]
     struct Approval {
         draft: String,
@@ -1078,17 +1200,7 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_step_is_journaled_and_the_answer_starts_the_step_after_it() {
         let flow = Arc::new(Post::new(()));
-        let mut runner = Runner::<Post> {
-            flow: Arc::clone(&flow),
-            start: |flow, begin, journal| {
-                Box::pin(<Post as RestateFlow>::run(flow, begin, journal))
-            },
-            run_id: RunId::from_u64(9),
-            input: Some(3),
-            last: None,
-            answer: None,
-            live: None,
-        };
+        let mut runner = runner_of!(Post, &flow, 3, None, Vec::new());
         let Outcome::Step {
             step,
             node,
@@ -1116,7 +1228,7 @@ mod tests {
         let last = Checkpoint::new(
             "Post",
             Post::FINGERPRINT,
-            RunId::from_u64(9),
+            RunId::from_u64(7),
             1,
             "review",
             state,

@@ -45,8 +45,8 @@ pub struct Log {
     dir: PathBuf,
     /// This worker's name in the markers.
     name: String,
-    /// The node that holds (writes `<name>.in-<node>.<run id>`, then waits for `go`),
-    /// if any.
+    /// The nodes that hold, separated by commas (each writes `<name>.in-<node>.<run id>`,
+    /// then waits for `go`), if any.
     hold: Option<String>,
 }
 
@@ -72,7 +72,11 @@ impl Log {
             .dir
             .join(format!("{}.in-{node}.{}", self.name, cx.run_id()));
         // Once: the same worker runs the node again when the server replays the run.
-        if self.hold.as_deref() != Some(node) || marker.exists() {
+        let held = self
+            .hold
+            .as_deref()
+            .is_some_and(|h| h.split(',').any(|h| h == node));
+        if !held || marker.exists() {
             return;
         }
         fs::write(&marker, b"").expect("the marker is written");
@@ -197,6 +201,39 @@ graph! {
     }
 }
 
+#[node]
+async fn x(trail: Vec<String>, log: &Log, cx: &Context) -> Vec<String> {
+    step("x", trail, log, cx).await
+}
+
+#[node]
+async fn y(trail: Vec<String>, log: &Log, cx: &Context) -> Vec<String> {
+    step("y", trail, log, cx).await
+}
+
+/// One item of a map: logged and held as `item:<item>`.
+#[node]
+async fn item(item: String, log: &Log, cx: &Context) -> String {
+    let name = format!("item:{item}");
+    log.log(&name, cx);
+    log.hold(&name, cx).await;
+    item.to_uppercase()
+}
+
+#[node]
+async fn gather(parts: (Vec<String>, Vec<String>), log: &Log, cx: &Context) -> Vec<String> {
+    let (mut trail, items) = parts;
+    trail.extend(items);
+    step("gather", trail, log, cx).await
+}
+
+graph! {
+    #[flow(durable, deps = World)]
+    Spread(Vec<String>) -> Vec<String> {
+        START -> a -> (x -> y, [item; 1]) -> gather -> END;
+    }
+}
+
 const PATIENCE: Duration = Duration::from_secs(60);
 
 async fn wait_for(path: &Path, what: &str) {
@@ -228,6 +265,7 @@ async fn worker() {
     };
     let flow = Trail::new(World { log: log() }).with_hook(Seen { dir: dir.clone() });
     let gate = Gate::new(World { log: log() }).with_hook(Seen { dir: dir.clone() });
+    let spread = Spread::new(World { log: log() });
     let socket = TcpSocket::new_v4().expect("a socket");
     socket.set_reuseaddr(true).expect("SO_REUSEADDR");
     socket.set_reuseport(true).expect("SO_REUSEPORT");
@@ -238,6 +276,7 @@ async fn worker() {
     let endpoint = Endpoint::builder()
         .bind(typedflow_restate::workflow!(flow))
         .bind(typedflow_restate::workflow!(gate))
+        .bind(typedflow_restate::workflow!(spread))
         .build();
     HttpServer::new(endpoint).serve(listener).await;
 }
@@ -769,4 +808,53 @@ async fn a_run_waits_for_its_answer_without_a_worker_and_the_answer_resumes_it_o
     // The run no longer waits: a second answer is refused.
     let (status, text) = http(ingress(), "POST", &path, Some("false")).await;
     assert_eq!(status, 409, "{text}");
+}
+
+#[tokio::test]
+#[ignore = "needs a Restate server on 127.0.0.1: .ci/restate.sh starts one"]
+async fn a_worker_killed_inside_a_fan_out_is_replaced_and_no_ended_branch_node_or_item_runs_again()
+{
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let port = port(6);
+    // `y` holds, so `x` before it has ended and been journaled; the map takes one item
+    // at a time and its second item holds, so the first has ended and been journaled.
+    let mut first = Worker::start(dir.path(), "w1", port, Some("y,item:a")).await;
+    register(port).await;
+
+    let run = fresh(8);
+    let spread = typedflow_restate::service_name::<Spread>();
+    let path = format!("/{spread}/{}/run/send", key(run));
+    let (status, text) = http(ingress(), "POST", &path, Some(r#"["start"]"#)).await;
+    assert!((200..300).contains(&status), "{status} {text}");
+    for node in ["y", "item:a"] {
+        let marker = dir.path().join(format!("w1.in-{node}.{run}"));
+        wait_for(&marker, &format!("the first worker inside `{node}`")).await;
+    }
+    first.kill();
+
+    let _second = Worker::start(dir.path(), "w2", port, None).await;
+    let attach = format!("/restate/workflow/{spread}/{}/attach", key(run));
+    let answer = tokio::time::timeout(PATIENCE, http(ingress(), "GET", &attach, None));
+    let (status, text) = answer.await.expect("the run finishes in time");
+    assert_eq!(status, 200, "{text}");
+    let out: Vec<String> = serde_json::from_str(&text).expect("the flow's output");
+    assert_eq!(out, ["start", "a", "x", "y", "START", "A", "gather"]);
+
+    // Each call that had ended before the kill ran once; the two held ran again, each
+    // with its step's key.
+    let key = |step: u32| format!("{run}-{step}");
+    let counts = counts(dir.path());
+    let want: BTreeMap<_, _> = [
+        ("a", 1, 1),
+        ("x", 2, 1),
+        ("y", 2, 2),
+        ("item:start", 2, 1),
+        ("item:a", 2, 2),
+        ("gather", 3, 1),
+    ]
+    .into_iter()
+    .map(|(n, step, times)| ((n.to_owned(), key(step)), times))
+    .collect();
+    assert_eq!(counts, want);
 }

@@ -1,7 +1,7 @@
 //! A worker serving a three-node durable flow as a Restate workflow.
 //!
 //! ```text
-//! cargo run -p typedflow-restate --example essay          # serves on 127.0.0.1:19080
+//! cargo run -p typedflow-restate --example essay_worker          # serves on 127.0.0.1:19080
 //! ```
 //!
 //! It prints the workflow's service name (`Essay-<fingerprint>`); register the worker

@@ -227,10 +227,19 @@ async fn gather(parts: (Vec<String>, Vec<String>), log: &Log, cx: &Context) -> V
     step("gather", trail, log, cx).await
 }
 
+/// One item of the last map: logged and held as `shout:<item>`.
+#[node]
+async fn shout(item: String, log: &Log, cx: &Context) -> String {
+    let name = format!("shout:{item}");
+    log.log(&name, cx);
+    log.hold(&name, cx).await;
+    format!("{item}!")
+}
+
 graph! {
     #[flow(durable, deps = World)]
     Spread(Vec<String>) -> Vec<String> {
-        START -> a -> (x -> y, [item; 1]) -> gather -> END;
+        START -> a -> (x -> y, [item; 1]) -> gather -> [shout; 1] -> END;
     }
 }
 
@@ -812,8 +821,7 @@ async fn a_run_waits_for_its_answer_without_a_worker_and_the_answer_resumes_it_o
 
 #[tokio::test]
 #[ignore = "needs a Restate server on 127.0.0.1: .ci/restate.sh starts one"]
-async fn a_worker_killed_inside_a_fan_out_is_replaced_and_no_ended_branch_node_or_item_runs_again()
-{
+async fn workers_killed_inside_a_fan_out_and_a_map_are_replaced_and_no_ended_call_runs_again() {
     let _one = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let port = port(6);
@@ -833,19 +841,30 @@ async fn a_worker_killed_inside_a_fan_out_is_replaced_and_no_ended_branch_node_o
     }
     first.kill();
 
-    let _second = Worker::start(dir.path(), "w2", port, None).await;
+    // The second worker holds in the map step, at its fourth item: the first three had
+    // ended and been journaled.
+    let mut second = Worker::start(dir.path(), "w2", port, Some("shout:y")).await;
+    wait_for(
+        &dir.path().join(format!("w2.in-shout:y.{run}")),
+        "the second worker inside `shout:y`",
+    )
+    .await;
+    second.kill();
+
+    let _third = Worker::start(dir.path(), "w3", port, None).await;
     let attach = format!("/restate/workflow/{spread}/{}/attach", key(run));
     let answer = tokio::time::timeout(PATIENCE, http(ingress(), "GET", &attach, None));
     let (status, text) = answer.await.expect("the run finishes in time");
     assert_eq!(status, 200, "{text}");
     let out: Vec<String> = serde_json::from_str(&text).expect("the flow's output");
-    assert_eq!(out, ["start", "a", "x", "y", "START", "A", "gather"]);
+    let trail = ["start", "a", "x", "y", "START", "A", "gather"];
+    assert_eq!(out, trail.map(|s| format!("{s}!")));
 
-    // Each call that had ended before the kill ran once; the two held ran again, each
+    // Each call that had ended before a kill ran once; the ones held ran again, each
     // with its step's key.
     let key = |step: u32| format!("{run}-{step}");
     let counts = counts(dir.path());
-    let want: BTreeMap<_, _> = [
+    let mut want: BTreeMap<_, _> = [
         ("a", 1, 1),
         ("x", 2, 1),
         ("y", 2, 2),
@@ -856,5 +875,9 @@ async fn a_worker_killed_inside_a_fan_out_is_replaced_and_no_ended_branch_node_o
     .into_iter()
     .map(|(n, step, times)| ((n.to_owned(), key(step)), times))
     .collect();
+    for item in trail {
+        let times = if item == "y" { 2 } else { 1 };
+        want.insert((format!("shout:{item}"), key(4)), times);
+    }
     assert_eq!(counts, want);
 }

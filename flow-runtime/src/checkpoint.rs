@@ -589,12 +589,13 @@ pub trait Checkpointer: Send + Sync {
         std::future::ready(Ok(()))
     }
 
-    /// The parts saved for the step after the checkpoint of step `step` of a run, in the
-    /// order they were saved: what a run resumed from that checkpoint need not run again.
-    /// The default keeps none.
+    /// The parts saved for the step after the checkpoint of step `step` of a run, in any
+    /// order: what a run resumed from that checkpoint need not run again. The default
+    /// keeps none. [`delete`](Self::delete) deletes a run's parts with its checkpoints.
     ///
     /// # Errors
     ///
+    /// [`StoreError::Corrupt`] if a part does not match its checksum;
     /// [`StoreError::Unavailable`] if the store cannot be read.
     fn parts(
         &self,
@@ -633,6 +634,18 @@ impl Part {
             key: key.into(),
             value,
         }
+    }
+
+    /// A checksum of the value, as [`Checkpoint::state_checksum`] is of a state.
+    ///
+    /// ```
+    /// use typedflow::checkpoint::Part;
+    ///
+    /// let a = Part::new("0.0:x", b"1234".to_vec());
+    /// assert_ne!(a.checksum(), Part::new("0.0:x", b"12".to_vec()).checksum());
+    /// ```
+    pub fn checksum(&self) -> u64 {
+        checksum(&self.value)
     }
 }
 

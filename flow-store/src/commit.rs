@@ -486,7 +486,8 @@ fn is_conflict(e: &rusqlite::Error) -> bool {
         .is_some_and(|f| f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
-fn save_error(cp: &Checkpoint, e: rusqlite::Error) -> StoreError {
+/// A failed save's error: a conflict on the primary key, a full store, or unavailable.
+pub(crate) fn save_error(cp: &Checkpoint, e: rusqlite::Error) -> StoreError {
     if is_conflict(&e) {
         StoreError::conflict(cp.run_id, cp.step)
     } else if e.sqlite_error_code() == Some(ErrorCode::DiskFull) {

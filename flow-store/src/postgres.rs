@@ -6,17 +6,23 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, NoTls, Statement};
 use typedflow::RunId;
-use typedflow::checkpoint::{Checkpoint, Checkpointer, StoreError, sort_runs};
+use typedflow::checkpoint::{Checkpoint, Checkpointer, Part, StoreError, sort_runs};
 
 use crate::Migration;
-use crate::row::{Columns, Row, Values, columns, to_sql};
+use crate::row::{Columns, Row, Values, checked, columns, to_sql};
 
 /// The Postgres schema's migrations, oldest first; `typedflow_schema_migrations` lists
 /// those applied.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../migrations/postgres/0001_checkpoints.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../migrations/postgres/0001_checkpoints.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../migrations/postgres/0002_parts.sql"),
+    },
+];
 
 /// The advisory lock that orders processes migrating one database at once ("typedflo").
 const MIGRATION_LOCK: i64 = 0x7479_7065_6466_6c6f;
@@ -44,7 +50,13 @@ const RUNS: &str = concat!(
     columns!(),
     " FROM typedflow_checkpoints ORDER BY run_id, step DESC"
 );
-const DELETE: &str = "DELETE FROM typedflow_checkpoints WHERE run_id = $1";
+// The run's parts go with its checkpoints, in one statement.
+const DELETE: &str = "WITH parts AS (DELETE FROM typedflow_parts WHERE run_id = $1) \
+     DELETE FROM typedflow_checkpoints WHERE run_id = $1";
+const INSERT_PART: &str =
+    "INSERT INTO typedflow_parts (run_id, step, key, value, value_sum) VALUES ($1, $2, $3, $4, $5)";
+const PARTS: &str =
+    "SELECT key, value, value_sum FROM typedflow_parts WHERE run_id = $1 AND step = $2";
 
 /// A checkpoint store in a Postgres database, shared by every process that connects to
 /// it, so any of them can resume a run.
@@ -80,6 +92,24 @@ pub struct PostgresStore {
     history: Statement,
     runs: Statement,
     delete: Statement,
+    insert_part: Statement,
+    parts: Statement,
+}
+
+/// The error of a failed insert for `checkpoint`'s step: a conflict on the primary key,
+/// a full disk, or unavailable.
+fn save_error(
+    checkpoint: &Checkpoint,
+    context: &'static str,
+    e: tokio_postgres::Error,
+) -> StoreError {
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        StoreError::conflict(checkpoint.run_id, checkpoint.step)
+    } else if e.code() == Some(&SqlState::DISK_FULL) {
+        StoreError::full(e)
+    } else {
+        StoreError::unavailable(context, e)
+    }
 }
 
 fn unavailable(context: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
@@ -133,6 +163,8 @@ impl PostgresStore {
             history: prepare(HISTORY).await?,
             runs: prepare(RUNS).await?,
             delete: prepare(DELETE).await?,
+            insert_part: prepare(INSERT_PART).await?,
+            parts: prepare(PARTS).await?,
             client,
         })
     }
@@ -189,14 +221,9 @@ impl Checkpointer for PostgresStore {
                 ],
             )
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                Err(StoreError::conflict(checkpoint.run_id, checkpoint.step))
-            }
-            Err(e) if e.code() == Some(&SqlState::DISK_FULL) => Err(StoreError::full(e)),
-            Err(e) => Err(StoreError::unavailable("saving a checkpoint", e)),
-        }
+        result
+            .map(drop)
+            .map_err(|e| save_error(checkpoint, "saving a checkpoint", e))
     }
 
     async fn latest(&self, run_id: RunId) -> Result<Checkpoint, StoreError> {
@@ -238,6 +265,44 @@ impl Checkpointer for PostgresStore {
             0 => Err(StoreError::unknown_run(run_id)),
             n => Ok(n),
         }
+    }
+
+    async fn save_part(&self, checkpoint: &Checkpoint, part: &Part) -> Result<(), StoreError> {
+        let (run, step) = (
+            to_sql(checkpoint.run_id.as_u64()),
+            i64::from(checkpoint.step),
+        );
+        let sum = to_sql(part.checksum());
+        let result = self
+            .client
+            .execute(
+                &self.insert_part,
+                &[&run, &step, &part.key, &part.value, &sum],
+            )
+            .await;
+        result
+            .map(drop)
+            .map_err(|e| save_error(checkpoint, "saving a part", e))
+    }
+
+    async fn parts(&self, run_id: RunId, step: u32) -> Result<Vec<Part>, StoreError> {
+        let (run, at) = (to_sql(run_id.as_u64()), i64::from(step));
+        let rows = self
+            .client
+            .query(&self.parts, &[&run, &at])
+            .await
+            .map_err(unavailable("reading parts"))?;
+        rows.iter()
+            .map(|row| {
+                let read = |e: tokio_postgres::Error| StoreError::unavailable("reading parts", e);
+                let part = Part::new(
+                    row.try_get::<_, String>(0).map_err(read)?,
+                    row.try_get::<_, Vec<u8>>(1).map_err(read)?,
+                );
+                let sum: i64 = row.try_get(2).map_err(read)?;
+                checked(part, sum, run_id, step)
+            })
+            .collect()
     }
 }
 

@@ -5,7 +5,7 @@
 //! of what a row may hold are written once.
 
 use typedflow::RunId;
-use typedflow::checkpoint::{Checkpoint, FORMAT_VERSION, RunStatus, StoreError};
+use typedflow::checkpoint::{Checkpoint, FORMAT_VERSION, Part, RunStatus, StoreError};
 
 /// The columns of the checkpoints table, in this order, in every query of both stores (a
 /// macro, so `concat!` can build the queries as constants).
@@ -166,6 +166,19 @@ impl Row {
         }
         Ok(cp)
     }
+}
+
+/// `part`, if it matches the checksum `sum` saved beside it.
+pub(crate) fn checked(part: Part, sum: i64, run_id: RunId, step: u32) -> Result<Part, StoreError> {
+    if part.checksum() == from_sql(sum) {
+        return Ok(part);
+    }
+    let reason = format!(
+        "the saved call `{}` ({} bytes) does not match its checksum: truncated or altered",
+        part.key,
+        part.value.len()
+    );
+    Err(StoreError::corrupt(run_id, step, reason))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior, params};
 use typedflow::RunId;
-use typedflow::checkpoint::{Checkpoint, Checkpointer, StoreError, sort_runs};
+use typedflow::checkpoint::{Checkpoint, Checkpointer, Part, StoreError, sort_runs};
 
 use crate::Migration;
 use crate::commit::Shared;
@@ -15,10 +15,16 @@ use crate::row::{Columns, Row, columns, to_sql};
 
 /// The SQLite schema's migrations, oldest first; the file's `user_version` is the last
 /// one applied.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../migrations/sqlite/0001_checkpoints.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../migrations/sqlite/0001_checkpoints.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../migrations/sqlite/0002_parts.sql"),
+    },
+];
 
 /// When SQLite waits for the disk: the trade between a save's cost and what it survives.
 ///
@@ -294,15 +300,63 @@ impl Checkpointer for SqliteStore {
     }
 
     async fn delete(&self, run_id: RunId) -> Result<u64, StoreError> {
-        let conn = self.conn();
+        let mut conn = self.conn();
+        let run = to_sql(run_id.as_u64());
+        // The run's parts go with its checkpoints, in one transaction.
         let deleted = conn
-            .prepare_cached("DELETE FROM checkpoints WHERE run_id = ?1")
-            .and_then(|mut stmt| stmt.execute(params![to_sql(run_id.as_u64())]))
+            .transaction()
+            .and_then(|tx| {
+                tx.execute("DELETE FROM parts WHERE run_id = ?1", params![run])?;
+                let n = tx.execute("DELETE FROM checkpoints WHERE run_id = ?1", params![run])?;
+                tx.commit()?;
+                Ok(n)
+            })
             .map_err(|e| StoreError::unavailable("deleting a run", e))?;
         match deleted {
             0 => Err(StoreError::unknown_run(run_id)),
             n => Ok(n as u64),
         }
+    }
+
+    async fn save_part(&self, checkpoint: &Checkpoint, part: &Part) -> Result<(), StoreError> {
+        let conn = self.conn();
+        conn.prepare_cached(
+            "INSERT INTO parts (run_id, step, key, value, value_sum) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                to_sql(checkpoint.run_id.as_u64()),
+                checkpoint.step,
+                part.key,
+                part.value,
+                to_sql(part.checksum()),
+            ])
+        })
+        .map(drop)
+        .map_err(|e| crate::commit::save_error(checkpoint, e))
+    }
+
+    async fn parts(&self, run_id: RunId, step: u32) -> Result<Vec<Part>, StoreError> {
+        let conn = self.conn();
+        let read = |e| StoreError::unavailable("reading parts", e);
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT key, value, value_sum FROM parts WHERE run_id = ?1 AND step = ?2",
+            )
+            .map_err(read)?;
+        let mut rows = stmt
+            .query(params![to_sql(run_id.as_u64()), step])
+            .map_err(read)?;
+        let mut parts = Vec::new();
+        while let Some(row) = rows.next().map_err(read)? {
+            let part = Part::new(
+                row.get::<_, String>(0).map_err(read)?,
+                row.get::<_, Vec<u8>>(1).map_err(read)?,
+            );
+            let sum: i64 = row.get(2).map_err(read)?;
+            parts.push(crate::row::checked(part, sum, run_id, step)?);
+        }
+        Ok(parts)
     }
 }
 

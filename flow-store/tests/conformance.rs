@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use typedflow::RunId;
-use typedflow::checkpoint::{Checkpoint, Checkpointer, MemoryStore, RunStatus, StoreError};
+use typedflow::checkpoint::{Checkpoint, Checkpointer, MemoryStore, Part, RunStatus, StoreError};
 use typedflow_store::SqliteStore;
 
 use common::fresh_run;
@@ -115,8 +115,12 @@ async fn conformance(store: &impl Checkpointer) {
     let order: Vec<(RunId, u32)> = listed.iter().map(|c| (c.run_id, c.step)).collect();
     assert_eq!(order, [(b, u32::MAX), (a, 9)]);
 
-    // Delete removes one run whole, and only it.
+    parts(store, a, b).await;
+
+    // Delete removes one run whole, parts too, and only it.
     assert_eq!(store.delete(a).await.expect("delete"), 6);
+    assert_eq!(store.parts(a, 5).await.expect("no parts"), []);
+    assert_eq!(store.parts(b, 1).await.expect("b's parts").len(), 1);
     assert!(matches!(
         store.latest(a).await,
         Err(StoreError::UnknownRun { .. })
@@ -127,6 +131,39 @@ async fn conformance(store: &impl Checkpointer) {
     ));
     assert_eq!(store.latest(b).await.expect("b survives").step, u32::MAX);
     assert_eq!(store.delete(b).await.expect("delete b"), 2);
+}
+
+/// The parts of a step (the calls inside a fan-out or a map) of runs `a` and `b`, which
+/// have checkpoints at steps 5 and 1.
+async fn parts(store: &impl Checkpointer, a: RunId, b: RunId) {
+    let after = |run, n| step(run, n);
+    assert_eq!(store.parts(a, 5).await.expect("none yet"), []);
+    let saved = [
+        Part::new("0.0:fetch", b"\"page\"".to_vec()),
+        Part::new("1.0:item#7", vec![0xa5; 1 << 16]),
+        Part::new("[w]#0", Vec::new()),
+    ];
+    for part in &saved {
+        store.save_part(&after(a, 5), part).await.expect("a part");
+    }
+    let mut read = store.parts(a, 5).await.expect("the parts");
+    read.sort_by(|x, y| x.key.cmp(&y.key));
+    assert_eq!(read, saved);
+    // Another step's, another run's: none.
+    assert_eq!(store.parts(a, 9).await.expect("none"), []);
+    assert_eq!(store.parts(b, 5).await.expect("none"), []);
+
+    // A second save of a call is a conflict and changes nothing.
+    let again = Part::new("0.0:fetch", b"\"other\"".to_vec());
+    match store.save_part(&after(a, 5), &again).await {
+        Err(StoreError::Conflict { run_id, step, .. }) => assert_eq!((run_id, step), (a, 5)),
+        res => panic!("a second save of a part gave {res:?}"),
+    }
+    assert_eq!(store.parts(a, 5).await.expect("the parts").len(), 3);
+    store
+        .save_part(&after(b, 1), &Part::new("0.0:fetch", b"1".to_vec()))
+        .await
+        .expect("b's part");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 use typedflow::RunId;
-use typedflow::checkpoint::{Checkpoint, Checkpointer, StoreError};
+use typedflow::checkpoint::{Checkpoint, Checkpointer, Part, StoreError};
 use typedflow_store::{SqliteOptions, SqliteStore};
 
 fn step(run: RunId, n: u32) -> Checkpoint {
@@ -152,7 +152,60 @@ async fn the_file_is_created_in_wal_mode_with_its_schema() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
+}
+
+/// A file written by the first schema (checkpoints only) gains the parts table when
+/// opened, and keeps its runs.
+#[tokio::test]
+async fn a_file_of_the_first_schema_is_migrated_and_keeps_its_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("runs.db");
+    let run = RunId::from_u64(11);
+    let cp = Checkpoint::new("Essay", 1, run, 1, "write", b"{}".to_vec());
+    {
+        let store = SqliteStore::open(&path).expect("create");
+        store.save(&cp).await.expect("save");
+    }
+    let conn = Connection::open(&path).expect("open raw");
+    conn.execute_batch("DROP TABLE parts; PRAGMA user_version = 1;")
+        .expect("back to the first schema");
+    drop(conn);
+
+    let store = SqliteStore::open(&path).expect("migrated");
+    assert_eq!(store.latest(run).await.expect("kept"), cp);
+    let part = Part::new("0.0:x", b"1".to_vec());
+    store.save_part(&cp, &part).await.expect("a part");
+    assert_eq!(store.parts(run, 1).await.expect("parts"), [part]);
+}
+
+/// A part whose value no longer matches its checksum is a typed error naming the call.
+#[tokio::test]
+async fn a_corrupt_part_is_a_typed_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("runs.db");
+    let run = RunId::from_u64(12);
+    let store = SqliteStore::open(&path).expect("create");
+    let cp = Checkpoint::new("Essay", 1, run, 3, "join", b"{}".to_vec());
+    store.save(&cp).await.expect("save");
+    let part = Part::new("1.0:fetch", b"\"a page\"".to_vec());
+    store.save_part(&cp, &part).await.expect("a part");
+    Connection::open(&path)
+        .expect("open raw")
+        .execute("UPDATE parts SET value = substr(value, 1, 3)", [])
+        .expect("truncate");
+    match store.parts(run, 3).await {
+        Err(StoreError::Corrupt {
+            run_id,
+            step: 3,
+            reason,
+            ..
+        }) => {
+            assert_eq!(run_id, run);
+            assert!(reason.contains("`1.0:fetch`"), "{reason}");
+        }
+        other => panic!("expected a corrupt part, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -165,7 +218,7 @@ async fn a_schema_from_a_newer_version_is_refused() {
         .pragma_update(None, "user_version", 7)
         .expect("bump version");
     match SqliteStore::open(&path) {
-        Err(StoreError::SchemaTooNew { found, known, .. }) => assert_eq!((found, known), (7, 1)),
+        Err(StoreError::SchemaTooNew { found, known, .. }) => assert_eq!((found, known), (7, 2)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
 }

@@ -97,7 +97,11 @@ use crate::types::{ChatRequest, ChatResponse, FinishReason, Message, Usage};
 ///
 /// Offer the tools on the request ([`ChatRequest::tools`] with
 /// [`Toolbox::definitions`]); they stay offered on every turn.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// It is serializable, as are [`Reply`], [`ToolTurn`] and [`Answer`], so an agent's flow
+/// can be `#[flow(durable)]`: each turn is a checkpoint, and a run resumed after a crash
+/// does not ask the model again for the turns it already answered.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Conversation {
     request: ChatRequest,
     turns: u32,
@@ -183,7 +187,7 @@ impl Conversation {
 }
 
 /// What the model did with its turn; route on it in `graph!`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Reply {
     /// It called tools: run them ([`ToolTurn::run`]) and ask again.
     Tools(ToolTurn),
@@ -192,7 +196,7 @@ pub enum Reply {
 }
 
 /// The tools the model called, with the conversation that ends with its call.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ToolTurn {
     /// The calls, in the model's order.
@@ -221,7 +225,7 @@ impl ToolTurn {
 }
 
 /// The model's answer, ending the loop.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Answer {
     /// The text of the answer.

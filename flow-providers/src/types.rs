@@ -130,7 +130,7 @@ impl Message {
 ///
 /// [`ChatModelExt::structured`](crate::ChatModelExt::structured) fills this in from a
 /// Rust type; set it by hand only when writing your own [`ChatModel`](crate::ChatModel).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ResponseFormat {
     /// A JSON value valid for the given JSON Schema.
@@ -163,7 +163,8 @@ pub enum ResponseFormat {
 /// assert_eq!(request.messages.len(), 1);
 /// assert_eq!(request.stop, ["\n"]);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct ChatRequest {
     /// Overrides the model the client was built with, for this request only.
@@ -320,7 +321,7 @@ impl ChatRequest {
 }
 
 /// Why the model stopped writing.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum FinishReason {
     /// It finished its answer.
@@ -375,7 +376,7 @@ impl FinishReason {
 /// let usage = typedflow_providers::Usage::new(12, 30);
 /// assert_eq!(usage.total(), 42);
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Usage {
     /// Tokens in the prompt (OpenAI's `prompt_tokens`, Anthropic's `input_tokens`).

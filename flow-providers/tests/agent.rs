@@ -88,6 +88,18 @@ graph! {
     }
 }
 
+#[flow(durable, deps = AgentDeps, max_steps = 9)]
+graph! {
+    DurableAgent(Conversation) -> Answer {
+        START -> model;
+        model => {
+            Reply::Tools -> tools,
+            Reply::Final -> END,
+        }
+        tools -> model;
+    }
+}
+
 fn toolbox() -> Toolbox {
     Toolbox::new().with_tool(Temperature).unwrap()
 }
@@ -295,4 +307,62 @@ async fn a_failed_model_call_fails_the_run_at_the_model_node() {
 
     let err = agent.run(chat).await.unwrap_err();
     assert_eq!(err.node(), Some("model"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_durable_agent_cut_while_its_tools_run_resumes_without_asking_the_model_again() {
+    let llm = Arc::new(script());
+    let tools = toolbox();
+    let chat = question(&tools);
+    let agent = DurableAgent::new(AgentDeps {
+        llm: llm.clone(),
+        tools,
+    });
+    let store = typedflow::checkpoint::MemoryStore::new();
+    let run = RunId::from_u64(1);
+
+    // The tool takes a second: the run is cut inside the first `tools` step, after the
+    // model's first turn was saved.
+    let cut = tokio::time::timeout(
+        Duration::from_millis(500),
+        agent.run(chat).checkpoint(&store).run_id(run).into_future(),
+    );
+    assert!(cut.await.is_err(), "the run was cut");
+    assert_eq!(llm.requests().len(), 1);
+    let saved = typedflow::checkpoint::Checkpointer::latest(&store, run)
+        .await
+        .unwrap();
+    assert_eq!(saved.node, "tools");
+
+    let answer = agent.resume(&store, run).await.unwrap();
+    assert_eq!(answer.text, "Yes: 24 °C against 21.");
+    assert_eq!(answer.conversation.turns(), 3);
+    // The first turn was not asked again: three requests in all, as in a run never cut.
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 3);
+    let roles: Vec<Role> = requests[1].messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Tool]);
+}
+
+#[test]
+fn a_conversation_with_every_field_set_reads_back_as_it_was_saved() {
+    let request = question(&toolbox())
+        .into_request()
+        .model("small")
+        .temperature(0.5)
+        .max_tokens(64)
+        .stop("\n")
+        .seed(7)
+        .tool_choice(typedflow_providers::ToolChoice::Required)
+        .parallel_tool_calls(false)
+        .message(typedflow_providers::Message::assistant("thinking"));
+    let mut request = request;
+    request.response_format = Some(typedflow_providers::ResponseFormat::JsonSchema {
+        name: "verdict".into(),
+        schema: json!({"type": "boolean"}),
+        strict: true,
+    });
+    let chat = Conversation::new(request);
+    let text = serde_json::to_string(&chat).unwrap();
+    assert_eq!(serde_json::from_str::<Conversation>(&text).unwrap(), chat);
 }

@@ -27,7 +27,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode, Failure> {
 
 async fn on_target(target: &Target, command: Command) -> Result<ExitCode, Failure> {
     match target {
-        Target::Sqlite(path) => on_store(&store::open_sqlite(path)?, command).await,
+        Target::Sqlite(path) => {
+            let writes = match &command {
+                Command::Delete(_) => true,
+                Command::Prune(args) => !args.dry_run,
+                Command::Runs(_) | Command::History(_) => false,
+            };
+            on_store(&store::open_sqlite(path, writes)?, command).await
+        }
         #[cfg(feature = "postgres")]
         Target::Postgres(url) => on_store(&store::open_postgres(url).await?, command).await,
         #[cfg(not(feature = "postgres"))]

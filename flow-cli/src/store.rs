@@ -59,8 +59,9 @@ impl Target {
 }
 
 /// Opens a SQLite store that exists (this tool creates none: a mistyped path must not
-/// become a new empty store).
-pub fn open_sqlite(path: &std::path::Path) -> Result<SqliteStore, Failure> {
+/// become a new empty store), to read only unless the command `writes`: listing or
+/// inspecting runs changes nothing in the file, not even its schema or journal mode.
+pub fn open_sqlite(path: &std::path::Path, writes: bool) -> Result<SqliteStore, Failure> {
     if !path.exists() {
         return Err(Failure::new(format!(
             "no store at `{}`: the file does not exist",
@@ -68,7 +69,12 @@ pub fn open_sqlite(path: &std::path::Path) -> Result<SqliteStore, Failure> {
         ))
         .hint("a store is created by the program that runs the flow; check the path"));
     }
-    SqliteStore::open(path).map_err(|e| Failure::store(&e))
+    let store = if writes {
+        SqliteStore::open(path)
+    } else {
+        SqliteStore::open_read_only(path)
+    };
+    store.map_err(|e| Failure::store(&e))
 }
 
 /// Connects to a Postgres store.
@@ -183,8 +189,10 @@ mod tests {
     fn a_missing_file_is_not_made_into_a_store() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("typo.db");
-        let err = open_sqlite(&path).unwrap_err();
-        assert!(err.to_string().contains("the file does not exist"), "{err}");
-        assert!(!path.exists());
+        for writes in [false, true] {
+            let err = open_sqlite(&path, writes).unwrap_err();
+            assert!(err.to_string().contains("the file does not exist"), "{err}");
+            assert!(!path.exists());
+        }
     }
 }

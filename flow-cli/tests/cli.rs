@@ -126,6 +126,36 @@ fn a_corrupt_row_is_an_error_and_its_run_can_still_be_deleted() {
     );
 }
 
+/// `runs`, `history` and `prune --dry-run` open the file to read only: a file of the
+/// first schema, in rollback-journal mode, is listed and left as it was (no migration,
+/// no switch to WAL); `prune` then migrates it as any writer would.
+#[test]
+fn reading_commands_change_nothing_in_the_file() {
+    let (dir, store, runs) = sqlite();
+    let path = dir.path().join("runs.db");
+    let raw = rusqlite::Connection::open(&path).expect("open raw");
+    raw.execute_batch("DROP TABLE parts; PRAGMA user_version = 1; PRAGMA journal_mode = DELETE;")
+        .expect("back to the first schema, without WAL");
+    drop(raw);
+    let before = std::fs::read(&path).expect("the file");
+
+    scenarios::runs_table(&store, &runs);
+    scenarios::history(&store, &runs);
+    store.run(&["prune", "--dry-run"]).ok();
+    assert!(
+        std::fs::read(&path).expect("the file") == before,
+        "the file changed"
+    );
+    assert!(!dir.path().join("runs.db-wal").exists(), "no WAL was made");
+
+    store.run(&["prune"]).ok();
+    let raw = rusqlite::Connection::open(&path).expect("open raw");
+    let version: i64 = raw
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("the version");
+    assert_eq!(version, 2, "a writing command migrates");
+}
+
 #[test]
 fn a_store_that_cannot_be_opened_is_an_error() {
     let dir = tempfile::tempdir().expect("a temporary directory");

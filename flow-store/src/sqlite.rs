@@ -218,6 +218,61 @@ impl SqliteStore {
         Ok(SqliteStore { shared, path })
     }
 
+    /// Opens the store at `path` to read it only, as a tool that lists or inspects runs
+    /// should: the file must exist, nothing in it is changed (no schema is created or
+    /// migrated, the journal mode is left as it is), and every save or delete fails as
+    /// [`StoreError::Unavailable`]. A file of an older schema is read as it is.
+    ///
+    /// ```
+    /// use typedflow::RunId;
+    /// use typedflow::checkpoint::{Checkpoint, Checkpointer, StoreError};
+    /// use typedflow_store::SqliteStore;
+    ///
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let path = dir.path().join("runs.db");
+    /// let run = RunId::from_u64(3);
+    /// SqliteStore::open(&path)?.save(&Checkpoint::new("Essay", 1, run, 1, "write", vec![])).await?;
+    ///
+    /// let reader = SqliteStore::open_read_only(&path)?;
+    /// assert_eq!(reader.latest(run).await?.step, 1);
+    /// let refused = reader.save(&Checkpoint::new("Essay", 1, run, 2, "end", vec![])).await;
+    /// assert!(matches!(refused, Err(StoreError::Unavailable { .. })));
+    /// # Ok::<(), StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] if the file does not exist, cannot be opened, is not a
+    /// SQLite database or holds no checkpoints schema; [`StoreError::SchemaTooNew`] if a
+    /// newer version of this crate wrote its schema.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        use rusqlite::OpenFlags;
+        let path = path.as_ref().to_path_buf();
+        let doing = |what: &str| format!("{what} `{}`", path.display());
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags)
+            .map_err(|e| StoreError::unavailable(doing("opening"), e))?;
+        conn.busy_timeout(SqliteOptions::default().busy_timeout)
+            .map_err(|e| StoreError::unavailable(doing("setting the busy timeout of"), e))?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|e| StoreError::unavailable(doing("reading the schema of"), e))?;
+        if version > latest_version() {
+            return Err(StoreError::schema_too_new(version, latest_version()));
+        }
+        if version == 0 {
+            return Err(StoreError::unavailable(
+                doing("reading"),
+                "the file holds no checkpoints: it is not a typedflow store",
+            ));
+        }
+        let shared = Shared::new(conn)
+            .map_err(|e| StoreError::unavailable(doing("setting the WAL hook of"), e))?;
+        Ok(SqliteStore { shared, path })
+    }
+
     /// The file the store is in.
     pub fn path(&self) -> &Path {
         &self.path

@@ -301,3 +301,63 @@ async fn many_concurrent_saves_all_land() {
     let again = store.save(&step(RunId::from_u64(7), 2)).await;
     assert!(again.is_err_and(|e| e.is_conflict()));
 }
+
+/// A store opened to read only creates nothing, refuses a file that is not a store or
+/// is of a newer schema, and refuses writes.
+#[tokio::test]
+async fn a_read_only_store_creates_nothing_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("typo.db");
+    assert!(matches!(
+        SqliteStore::open_read_only(&missing),
+        Err(StoreError::Unavailable { .. })
+    ));
+    assert!(!missing.exists());
+
+    let other = dir.path().join("other.db");
+    Connection::open(&other)
+        .expect("a database")
+        .execute_batch("CREATE TABLE notes (text TEXT);")
+        .expect("another schema");
+    match SqliteStore::open_read_only(&other) {
+        Err(e @ StoreError::Unavailable { .. }) => {
+            let cause = std::error::Error::source(&e).map(ToString::to_string);
+            assert!(
+                cause.is_some_and(|c| c.contains("not a typedflow store")),
+                "{e:?}"
+            );
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+
+    let path = dir.path().join("runs.db");
+    let run = RunId::from_u64(21);
+    let cp = Checkpoint::new("Essay", 1, run, 1, "write", b"{}".to_vec());
+    SqliteStore::open(&path)
+        .expect("create")
+        .save(&cp)
+        .await
+        .expect("save");
+    let reader = SqliteStore::open_read_only(&path).expect("read only");
+    assert_eq!(reader.history(run).await.expect("history"), [cp]);
+    assert!(matches!(
+        reader.delete(run).await,
+        Err(StoreError::Unavailable { .. })
+    ));
+    let part = Part::new("0.0:x", b"1".to_vec());
+    let cp1 = reader.latest(run).await.expect("latest");
+    assert!(matches!(
+        reader.save_part(&cp1, &part).await,
+        Err(StoreError::Unavailable { .. })
+    ));
+    drop(reader);
+
+    Connection::open(&path)
+        .expect("open raw")
+        .pragma_update(None, "user_version", 9)
+        .expect("bump version");
+    assert!(matches!(
+        SqliteStore::open_read_only(&path),
+        Err(StoreError::SchemaTooNew { found: 9, .. })
+    ));
+}

@@ -167,6 +167,65 @@ pub trait StepHook {
     ) -> impl Future<Output = Result<T, FlowError>> {
         self.run(graph, run_id, start.start(self))
     }
+
+    /// Starts the run of a flow used as a node (a subgraph) at a step of a flow with this
+    /// hook, choosing the hook that the subgraph's nodes go through: what the generated
+    /// [`NodeFn::call_hooked`](crate::NodeFn::call_hooked) of a subgraph calls. `nested[i]`
+    /// describes the `i`-th node the subgraph runs ([`Node::NESTED`]) as the calling flow
+    /// names it: by its path from there, such as `Write/draft`.
+    ///
+    /// The choice is made by the hook's type, as [`start`](StepHook::start) makes it once
+    /// per run: [`NoHook`] starts the subgraph with `NoHook`, so that a subgraph called
+    /// with no hook set runs the very loop of its own run, with nothing kept or checked at
+    /// its steps for a hook.
+    ///
+    /// # Default
+    ///
+    /// `start.start(..)` with this hook, each inner node named by its description in
+    /// `nested`: every node call inside the subgraph goes through [`step`](StepHook::step).
+    /// A hook overrides it to leave a subgraph's nodes out (start it with [`NoHook`]), and
+    /// a hook that forwards to another hook forwards it too.
+    ///
+    /// # Example
+    ///
+    /// A hook that counts the steps of a flow but not those inside its subgraphs:
+    ///
+    /// ```
+    /// use core::future::Future;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use typedflow::{Context, FlowError, NoHook, Node, NodeInfo, RunStart, StepHook};
+    ///
+    /// #[derive(Default)]
+    /// struct CountOuterSteps(AtomicU32);
+    ///
+    /// impl StepHook for CountOuterSteps {
+    ///     fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
+    ///         &self,
+    ///         _cx: &Context,
+    ///         _node: &'static NodeInfo,
+    ///         call: F,
+    ///     ) -> impl Future<Output = F::Output> {
+    ///         self.0.fetch_add(1, Ordering::Relaxed);
+    ///         call
+    ///     }
+    ///
+    ///     fn start_nested<T, S: RunStart<T>>(
+    ///         &self,
+    ///         _nested: &'static [NodeInfo],
+    ///         start: S,
+    ///     ) -> impl Future<Output = Result<T, FlowError>> {
+    ///         start.start(NoHook)
+    ///     }
+    /// }
+    /// ```
+    #[inline(always)]
+    fn start_nested<T, S: RunStart<T>>(
+        &self,
+        nested: &'static [NodeInfo],
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        start.start(SubHook { hook: self, nested })
+    }
 }
 
 /// A run ready to start: what the generated `run` hands to [`StepHook::start`], which
@@ -180,7 +239,19 @@ pub trait RunStart<T> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoHook;
 
-impl StepHook for NoHook {}
+impl StepHook for NoHook {
+    /// No hook for the inner nodes either: a subgraph called under `NoHook` runs as it
+    /// runs on its own.
+    #[inline(always)]
+    fn start_nested<T, S: RunStart<T>>(
+        &self,
+        nested: &'static [NodeInfo],
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        let _ = nested;
+        start.start(NoHook)
+    }
+}
 
 impl<H: StepHook + ?Sized> StepHook for &H {
     #[inline(always)]
@@ -226,6 +297,15 @@ impl<H: StepHook + ?Sized> StepHook for &H {
         start: S,
     ) -> impl Future<Output = Result<T, FlowError>> {
         (**self).start(graph, run_id, start)
+    }
+
+    #[inline(always)]
+    fn start_nested<T, S: RunStart<T>>(
+        &self,
+        nested: &'static [NodeInfo],
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        (**self).start_nested(nested, start)
     }
 }
 
@@ -279,30 +359,78 @@ impl<A: StepHook, B: StepHook> StepHook for (A, B) {
     ) -> impl Future<Output = Result<T, FlowError>> {
         let inner = StartInner {
             hook: &self.1,
-            graph,
-            run_id,
+            choice: (graph, run_id),
             start,
         };
         self.0.start(graph, run_id, inner)
     }
+
+    /// Each hook chooses for itself, as in [`start`](StepHook::start): the subgraph's
+    /// steps go through the pair of their choices.
+    #[inline(always)]
+    fn start_nested<T, S: RunStart<T>>(
+        &self,
+        nested: &'static [NodeInfo],
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        let inner = StartInner {
+            hook: &self.1,
+            choice: nested,
+            start,
+        };
+        self.0.start_nested(nested, inner)
+    }
 }
 
-/// The start of a run as the outer hook of a pair hands it on: the inner hook chooses next.
-struct StartInner<'a, B, S> {
+/// What a hook chooses a hook for: a run ([`StepHook::start`], with the run's graph and
+/// id) or a subgraph's run at a step ([`StepHook::start_nested`], with the subgraph's
+/// nodes as the calling flow names them).
+trait Choice: Copy {
+    /// Has `hook` choose, and start `start` with its choice.
+    fn choose<T, H: StepHook, S: RunStart<T>>(
+        self,
+        hook: &H,
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>>;
+}
+
+impl Choice for (&'static GraphInfo, RunId) {
+    #[inline(always)]
+    fn choose<T, H: StepHook, S: RunStart<T>>(
+        self,
+        hook: &H,
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        hook.start(self.0, self.1, start)
+    }
+}
+
+impl Choice for &'static [NodeInfo] {
+    #[inline(always)]
+    fn choose<T, H: StepHook, S: RunStart<T>>(
+        self,
+        hook: &H,
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        hook.start_nested(self, start)
+    }
+}
+
+/// A start as the outer hook of a pair hands it on: the inner hook chooses next.
+struct StartInner<'a, B, C, S> {
     hook: &'a B,
-    graph: &'static GraphInfo,
-    run_id: RunId,
+    choice: C,
     start: S,
 }
 
-impl<T, B: StepHook, S: RunStart<T>> RunStart<T> for StartInner<'_, B, S> {
+impl<T, B: StepHook, C: Choice, S: RunStart<T>> RunStart<T> for StartInner<'_, B, C, S> {
     #[inline(always)]
     fn start<K: StepHook>(self, outer: K) -> impl Future<Output = Result<T, FlowError>> {
         let start = StartPair {
             outer,
             start: self.start,
         };
-        self.hook.start(self.graph, self.run_id, start)
+        self.choice.choose(self.hook, start)
     }
 }
 
@@ -316,5 +444,32 @@ impl<T, K: StepHook, S: RunStart<T>> RunStart<T> for StartPair<K, S> {
     #[inline(always)]
     fn start<K2: StepHook>(self, inner: K2) -> impl Future<Output = Result<T, FlowError>> {
         self.start.start((self.outer, inner))
+    }
+}
+
+/// The hook of a subgraph's run, inside a step of the flow that uses it (the default of
+/// [`StepHook::start_nested`]): every node call of the subgraph goes through the outer flow's
+/// hook, named as the outer flow names it (`sub/node`, from the outer flow's nested
+/// nodes). A node the table does not know keeps its own description.
+struct SubHook<'a, H: ?Sized> {
+    hook: &'a H,
+    nested: &'static [NodeInfo],
+}
+
+impl<H: StepHook + ?Sized> StepHook for SubHook<'_, H> {
+    #[inline(always)]
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
+        &self,
+        cx: &Context,
+        node: &'static NodeInfo,
+        call: F,
+    ) -> impl Future<Output = F::Output> {
+        // The subgraph describes its own nodes, and its subgraphs' as it names them, by
+        // their index among its nested nodes: the outer flow's entry at that index.
+        let node = match self.nested.get(node.index()) {
+            Some(outer) => outer,
+            None => node,
+        };
+        self.hook.step::<N, F>(cx, node, call)
     }
 }

@@ -518,41 +518,6 @@ pub const fn nested_of<const K: usize>(
     out
 }
 
-/// The hook of a subgraph's run, inside a step of the flow that uses it: every node call
-/// of the subgraph goes through the outer flow's hook, named as the outer flow names it
-/// (`sub/node`, from the outer flow's nested nodes). A node the table does not know
-/// keeps its own description. With [`NoHook`](crate::NoHook) outside, it compiles away.
-pub struct SubHook<'a, H: ?Sized> {
-    hook: &'a H,
-    nested: &'static [crate::NodeInfo],
-}
-
-impl<'a, H: ?Sized> SubHook<'a, H> {
-    /// The hook of a subgraph whose nodes the outer flow describes with `nested`.
-    #[inline(always)]
-    pub fn new(hook: &'a H, nested: &'static [crate::NodeInfo]) -> Self {
-        SubHook { hook, nested }
-    }
-}
-
-impl<H: crate::StepHook + ?Sized> crate::StepHook for SubHook<'_, H> {
-    #[inline(always)]
-    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
-        &self,
-        cx: &crate::Context,
-        node: &'static crate::NodeInfo,
-        call: F,
-    ) -> impl Future<Output = F::Output> {
-        // The subgraph describes its own nodes, and its subgraphs' as it names them, by
-        // their index among its nested nodes: the outer flow's entry at that index.
-        let node = match self.nested.get(node.index()) {
-            Some(outer) => outer,
-            None => node,
-        };
-        self.hook.step::<N, F>(cx, node, call)
-    }
-}
-
 // -- the join of a fan-out -------------------------------------------------------
 
 pin_project_lite::pin_project! {

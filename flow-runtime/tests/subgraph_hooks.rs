@@ -368,3 +368,95 @@ fn the_metrics_of_inner_nodes_carry_the_outer_flow_and_the_path() {
         ]
     );
 }
+
+// What a subgraph costs with no hook, and a hook that chooses not to see into it
+// (`StepHook::start_nested`).
+use typedflow::{NoHook, NodeFn, RunId, RunStart};
+
+/// [`Record`], leaving out the nodes inside a subgraph: the subgraph's call is one step.
+#[derive(Clone, Default)]
+struct RecordOuter(Record);
+
+impl StepHook for RecordOuter {
+    fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
+        &self,
+        cx: &Context,
+        node: &'static NodeInfo,
+        call: F,
+    ) -> impl Future<Output = F::Output> {
+        self.0.step::<N, F>(cx, node, call)
+    }
+
+    fn start_nested<T, S: RunStart<T>>(
+        &self,
+        _nested: &'static [NodeInfo],
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        start.start(NoHook)
+    }
+}
+
+#[tokio::test]
+async fn a_hook_can_leave_a_subgraphs_nodes_out_and_a_hook_inside_it_still_sees_them() {
+    let outer = RecordOuter::default();
+    let inner = Record::default();
+    let flow = Chapter::new(()).with_hook(outer.clone());
+    let out = flow.run("go".into()).hook(inner.clone()).await.unwrap();
+    assert_eq!(out, "draft on GO, polished");
+    assert_eq!(
+        *outer.0.0.lock().unwrap(),
+        [("Chapter", "title", 1), ("Chapter", "Write", 2)]
+    );
+    assert_eq!(
+        *inner.0.lock().unwrap(),
+        [
+            ("Chapter", "title", 1),
+            ("Chapter", "Write", 2),
+            ("Write", "Write/draft", 1),
+            ("Write", "Write/polish", 2),
+        ]
+    );
+}
+
+/// The size of the future of one call of `Write` as a node, plain and under `hook`.
+fn call_sizes<H: StepHook>(hook: &H) -> (usize, usize) {
+    let state = <Write as Node>::state();
+    let cx = Context::new("Chapter", RunId::from_u64(1));
+    let plain = <Write as NodeFn<()>>::call(&(), &state, &cx, "x".into());
+    let hooked = <Write as NodeFn<()>>::call_hooked(&(), &state, &cx, hook, &[], "x".into());
+    (size_of_val(&plain), size_of_val(&hooked))
+}
+
+#[test]
+fn with_no_hook_a_subgraph_call_is_its_plain_call() {
+    // What a run that sets nothing hands its steps (`&NoHook`), and a pair of hooks that
+    // both chose `NoHook` for a run: the hook chooses `NoHook` for the subgraph too, so
+    // its call keeps nothing for a hook (`scripts/bench-steps.sh count` measures the rest).
+    for (plain, hooked) in [
+        call_sizes(&NoHook),
+        call_sizes(&&NoHook),
+        call_sizes(&(NoHook, &NoHook)),
+    ] {
+        assert_eq!(hooked, plain);
+    }
+    // A hook that sees the inner nodes is kept in the call, with their names.
+    let (plain, hooked) = call_sizes(&Record::default());
+    assert!(hooked > plain, "{hooked} > {plain}");
+}
+
+#[tokio::test]
+async fn a_run_with_a_subgraph_can_be_spawned_whatever_its_hooks() {
+    // The subgraph's run is started by the hook (`StepHook::start_nested`), in a future
+    // of the hook's choosing: the run's future must stay `Send` when the hooks are.
+    let plain = Chapter::new(());
+    let seen = Chapter::new(()).with_hook(Record::default());
+    let outer = Chapter::new(()).with_hook(RecordOuter::default());
+    let runs = (
+        tokio::spawn(async move { plain.run("a".into()).await }),
+        tokio::spawn(async move { seen.run("b".into()).max_steps(9).await }),
+        tokio::spawn(async move { outer.run("c".into()).hook(Record::default()).await }),
+    );
+    assert_eq!(runs.0.await.unwrap().unwrap(), "draft on A, polished");
+    assert_eq!(runs.1.await.unwrap().unwrap(), "draft on B, polished");
+    assert_eq!(runs.2.await.unwrap().unwrap(), "draft on C, polished");
+}

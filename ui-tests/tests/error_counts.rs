@@ -68,12 +68,13 @@ const EXPECTED: &[(&str, usize)] = &[
     ("unreachable_node", 1),
     // Existing codes in newer shapes (`tests/fail/shapes/`): a map as a branch, a map
     // inside a branch path, two nodes named by paths with the same last segment, a route
-    // arm's field bound to another name.
+    // arm's field bound to another name, a route inside a branch.
     ("shapes/map_branch_join_mismatch", 1),
     ("shapes/map_branch_not_collection", 1),
     ("shapes/map_in_path_type_mismatch", 1),
     ("shapes/node_paths_same_name", 1),
     ("shapes/route_arm_field_renamed", 1),
+    ("shapes/route_in_branch", 1),
     // `#[flow(durable)]` (`tests/fail/durable/`): a value that cannot be saved, and a
     // durable graph with an error whose runs, set up elsewhere, add none.
     ("durable/flow_input_not_serializable", 1),

@@ -518,6 +518,15 @@ pub fn group_of_one() -> Message {
     )
 }
 
+pub fn route_in_branch(node: &str) -> Message {
+    msg(
+        Code::GraphSyntax,
+        format!(
+            "a branch of a fan-out is a chain of nodes and cannot route: move `{node}` and its route into a flow of their own, and put that flow in the branch as a node: `split -> (Classify, other) -> join` (hooks and events still see the nodes inside it)"
+        ),
+    )
+}
+
 pub fn expected_map() -> Message {
     msg(Code::GraphSyntax, "expected a map: `[node; max_in_flight]`")
 }
@@ -958,6 +967,7 @@ mod tests {
             expected_endpoint(),
             expected_arm(),
             group_of_one(),
+            route_in_branch("classify"),
             arm_with_fields("Verdict::Revise"),
             arm_field("draft"),
             expected_map(),

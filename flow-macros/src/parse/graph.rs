@@ -155,6 +155,17 @@ impl Parse for BranchPath {
             let arrow = input.parse()?;
             rest.push((arrow, Self::parse_node(input, &mut maps)?));
         }
+        // `(classify => { .. }, other)`: a branch is a chain, and a route in one would make
+        // it a tree whose arms the join must take as one type; a subgraph says it cleanly.
+        if input.peek(Token![=>]) {
+            let node = rest.last().map_or(&first, |(_, n)| n);
+            let fat: Token![=>] = input.parse()?;
+            let message = msg::route_in_branch(&node.to_string());
+            let error = syn::Error::new_spanned(quote::quote!(#node #fat), message);
+            // The rest of the group is skipped, so the error stands alone.
+            input.parse::<TokenStream>()?;
+            return Err(error);
+        }
         Ok(BranchPath { first, rest, maps })
     }
 }
@@ -558,6 +569,23 @@ mod tests {
             }
         });
         assert_eq!(msgs, [msg::arm_field("draft").to_string()]);
+    }
+
+    #[test]
+    fn a_route_inside_a_branch_is_one_error_pointing_to_a_subgraph() {
+        let (msgs, _) = parse(quote! {
+            Triage(String) -> String {
+                START -> split -> (fetch -> classify => { Kind::A -> x, Kind::B -> y }, other) -> join;
+                join -> END;
+            }
+        });
+        assert_eq!(msgs, [msg::route_in_branch("classify").to_string()]);
+        let (msgs, _) = parse(quote! {
+            Triage(String) -> String {
+                START -> split -> (other, classify => { Kind::A -> x }) -> join -> END;
+            }
+        });
+        assert_eq!(msgs, [msg::route_in_branch("classify").to_string()]);
     }
 
     #[test]

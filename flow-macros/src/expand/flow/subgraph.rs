@@ -2,7 +2,7 @@
 //! dependencies, under the parent's run id, counting its own steps.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 
 use super::Cx;
 
@@ -18,25 +18,26 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
         ),
         None => (quote!(), quote!(&())),
     };
-    let run_with = |hook: TokenStream| {
-        cx.with_deadline(quote! {
-            Self::__flow_loop(
-                #deps,
-                __flow_state,
-                #hook,
-                ::typedflow::Context::new(#display_name, __flow_cx.run_id()),
-                __flow_input,
-            )
-        })
+    let call_ty = format_ident!("__Flow{}Call", name);
+    let call_value = quote! {
+        #call_ty {
+            deps: #deps,
+            nodes: __flow_state,
+            cx: ::typedflow::Context::new(#display_name, __flow_cx.run_id()),
+            input: __flow_input,
+        }
     };
-    let call = run_with(quote!(::typedflow::NoHook));
-    // As a step of another flow, the subgraph's nodes go through that flow's hook, named
-    // by its nested nodes (`sub/node`).
-    let hooked = run_with(quote!(::typedflow::__private::SubHook::new(
+    let call = quote!(::typedflow::RunStart::start(#call_value, ::typedflow::NoHook));
+    // As a step of another flow, the subgraph's nodes go through the hook that flow's hook
+    // chooses for them by its type (`StepHook::start_nested`): itself, naming them by
+    // their paths (`sub/node`), or `NoHook` for `NoHook`, the plain call then.
+    let hooked = quote!(::typedflow::StepHook::start_nested(
         __flow_hook,
-        __flow_nested
-    )));
+        __flow_nested,
+        #call_value
+    ));
     let call_hooked = call_hooked(&hooked);
+    let call_start = call_start(cx, &call_ty);
     // The flow is a node when its node states are `Send + Sync`, as `Node::State` must
     // be. Said as a condition (higher-ranked, so rustc takes it as one and not as a
     // fact to check here) so that a name in the graph that is not a node is reported
@@ -71,6 +72,7 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
         }
 
         const _: () = {
+            #call_start
             #node_fn
         };
     }
@@ -124,6 +126,37 @@ fn nested_paths(cx: &Cx<'_>) -> TokenStream {
         const NAMES: [&str; N] = ::typedflow::__private::nested_names::<N>(&[#(#names),*], &BYTES, PARTS);
         &NAMES
     }}
+}
+
+/// One call of the flow as a node, ready to start with the hook its caller's hook chooses
+/// (`RunStart`): the subgraph's own loop, under its own timeout, with the caller's
+/// dependencies and the subgraph's node states.
+fn call_start(cx: &Cx<'_>, call_ty: &syn::Ident) -> TokenStream {
+    let (name, nodes_ty, deps) = (cx.name, &cx.nodes_ty, &cx.deps);
+    let (input, output) = (&cx.graph.input, &cx.graph.output);
+    let bounded_loop = cx.with_deadline(quote! {
+        #name::<::typedflow::NoHook>::__flow_loop(self.deps, self.nodes, hook, self.cx, self.input)
+    });
+    quote! {
+        struct #call_ty<'__flow> {
+            deps: &'__flow #deps,
+            nodes: &'__flow #nodes_ty,
+            cx: ::typedflow::Context,
+            input: #input,
+        }
+
+        impl ::typedflow::RunStart<#output> for #call_ty<'_> {
+            #[inline(always)]
+            fn start<__FlowHook: ::typedflow::StepHook>(
+                self,
+                hook: __FlowHook,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
+            > {
+                #bounded_loop
+            }
+        }
+    }
 }
 
 /// `NodeFn::call_hooked` of the flow as a node: its run with the calling flow's hook.

@@ -387,21 +387,25 @@ pub async fn hand_fan8(input: u64) -> u64 {
 // Three nodes, each with a retry, a per-attempt timeout and a circuit breaker that never
 // act: what the policies cost a call that succeeds at once.
 
-/// A node with a retry, a per-attempt timeout and a circuit breaker; `Policies3` uses it
-/// three times, each under its own name with policies of its own.
-#[node(
-    retry(attempts = 4, backoff = exponential(200ms, 2.0, max = 5s), jitter = full),
-    timeout = 30s,
-    circuit_breaker(failures = 5, cool_down = 30s)
-)]
-pub async fn p0(x: u64) -> Result<u64, std::io::Error> {
-    Ok(black_box(x) + 1)
+/// Nodes with a retry, a per-attempt timeout and a circuit breaker, one function each
+/// (as real nodes are: each inlined where it is called).
+macro_rules! policed_nodes {
+    ($($name:ident)*) => {$(
+        #[node(
+            retry(attempts = 4, backoff = exponential(200ms, 2.0, max = 5s), jitter = full),
+            timeout = 30s,
+            circuit_breaker(failures = 5, cool_down = 30s)
+        )]
+        pub async fn $name(x: u64) -> Result<u64, std::io::Error> {
+            Ok(black_box(x) + 1)
+        }
+    )*};
 }
+
+policed_nodes!(p0 p1 p2);
 
 graph! {
     pub Policies3(u64) -> u64 {
-        node p1 = p0;
-        node p2 = p0;
         START -> p0 -> p1 -> p2 -> END;
     }
 }

@@ -27,7 +27,6 @@
 
 use std::alloc::System;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
@@ -116,99 +115,6 @@ fn steps(c: &mut Criterion) {
 }
 
 // -- policies configured, never triggered ----------------------------------------------
-
-#[node(
-    retry(attempts = 4, backoff = exponential(200ms, 2.0, max = 5s), jitter = full),
-    timeout = 30s,
-    circuit_breaker(failures = 5, cool_down = 30s)
-)]
-async fn p0(x: u64) -> Result<u64, std::io::Error> {
-    Ok(black_box(x) + 1)
-}
-
-#[node(
-    retry(attempts = 4, backoff = exponential(200ms, 2.0, max = 5s), jitter = full),
-    timeout = 30s,
-    circuit_breaker(failures = 5, cool_down = 30s)
-)]
-async fn p1(x: u64) -> Result<u64, std::io::Error> {
-    Ok(black_box(x) + 1)
-}
-
-#[node(
-    retry(attempts = 4, backoff = exponential(200ms, 2.0, max = 5s), jitter = full),
-    timeout = 30s,
-    circuit_breaker(failures = 5, cool_down = 30s)
-)]
-async fn p2(x: u64) -> Result<u64, std::io::Error> {
-    Ok(black_box(x) + 1)
-}
-
-graph! {
-    Policies3(u64) -> u64 {
-        START -> p0 -> p1 -> p2 -> END;
-    }
-}
-
-/// The node of the hand-written twin.
-async fn fallible_inc(x: u64) -> Result<u64, std::io::Error> {
-    Ok(black_box(x) + 1)
-}
-
-/// The policies written by hand: up to 4 attempts with an exponential backoff, each
-/// within 30 s, behind a breaker that opens after 5 failures in a row (its cool-down is
-/// left out: it is never reached here).
-#[derive(Default)]
-struct HandGuard {
-    failures: AtomicU32,
-}
-
-impl HandGuard {
-    async fn call(&self, x: u64) -> Result<u64, std::io::Error> {
-        let mut attempt = 1;
-        loop {
-            if self.failures.load(Ordering::Acquire) >= 5 {
-                return Err(std::io::Error::other("circuit open"));
-            }
-            let failed = match tokio::time::timeout(Duration::from_secs(30), fallible_inc(x)).await
-            {
-                Ok(Ok(out)) => {
-                    if self.failures.load(Ordering::Relaxed) != 0 {
-                        self.failures.store(0, Ordering::Relaxed);
-                    }
-                    return Ok(out);
-                }
-                Ok(Err(err)) => err,
-                Err(elapsed) => std::io::Error::other(elapsed),
-            };
-            self.failures.fetch_add(1, Ordering::AcqRel);
-            if attempt == 4 {
-                return Err(failed);
-            }
-            let backoff = Duration::from_millis(200 << (attempt - 1)).min(Duration::from_secs(5));
-            tokio::time::sleep(backoff).await;
-            attempt += 1;
-        }
-    }
-}
-
-enum Hand3 {
-    P0(u64),
-    P1(u64),
-    P2(u64),
-}
-
-/// The hand-written twin of `Policies3`.
-async fn hand_policies3(guards: &[HandGuard; 3], input: u64) -> Result<u64, std::io::Error> {
-    let mut state = Hand3::P0(input);
-    loop {
-        state = match state {
-            Hand3::P0(x) => Hand3::P1(guards[0].call(x).await?),
-            Hand3::P1(x) => Hand3::P2(guards[1].call(x).await?),
-            Hand3::P2(x) => return guards[2].call(x).await,
-        }
-    }
-}
 
 fn policies(c: &mut Criterion) {
     let flow = Policies3::new(());

@@ -2,13 +2,17 @@
 //! the difference between two run counts is the cost of the runs alone.
 //!
 //! ```text
-//! count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand|chain-traced|chain-metered> <runs>
+//! count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand|policies-flow|policies-hand|chain-traced|chain-metered> <runs>
 //! ```
 //! `scripts/bench-steps.sh` drives it; `chain-traced` and `chain-metered` run the chain
 //! with the telemetry hooks and nobody listening. With the `durable` feature,
 //! `chain-durable` runs the chain declared `#[flow(durable)]` without a store, and
 //! `chain-durable-memory` with a checkpoint after each step into a `MemoryStore`.
 //! `nested-flow` runs `Nested11`: one node, then `Chain10` called as a node (a subgraph).
+//! `policies-flow` and `policies-hand` run `Policies3` (3 nodes with a retry, a timeout and
+//! a breaker that never act) and its twin, each run in `block_on` of a current-thread
+//! tokio runtime, which both pay (the twin's timeout needs one).
+//! `count_steps sizes` prints the size in bytes of each shape's run future instead.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -22,9 +26,13 @@ use typedflow::telemetry::{Metered, Traced};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).is_some_and(|a| a == "sizes") {
+        print_sizes();
+        return ExitCode::SUCCESS;
+    }
     let (Some(shape), Some(Ok(runs))) = (args.get(1), args.get(2).map(|n| n.parse::<u64>())) else {
         eprintln!(
-            "usage: count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand|chain-traced|chain-metered> <runs>"
+            "usage: count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand|policies-flow|policies-hand|chain-traced|chain-metered> <runs>"
         );
         return ExitCode::FAILURE;
     };
@@ -35,6 +43,12 @@ fn main() -> ExitCode {
     let nested = Nested11::new(());
     #[cfg(feature = "durable")]
     let durable = DurableChain10::new(());
+    let policies = Policies3::new(());
+    let guards: [HandGuard; 3] = Default::default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a current-thread runtime");
     let mut sum = 0u64;
     for _ in 0..runs {
         sum = sum.wrapping_add(match shape.as_str() {
@@ -60,6 +74,14 @@ fn main() -> ExitCode {
                 let store = typedflow::checkpoint::MemoryStore::new();
                 block_on(durable.run(black_box(0)).checkpoint(&store).into_future()).unwrap_or(0)
             }
+            // Last: arms are compared in the order written, and the shapes counted
+            // before these came keep their counts.
+            "policies-flow" => rt
+                .block_on(policies.run(black_box(0)).into_future())
+                .unwrap_or(0),
+            "policies-hand" => rt
+                .block_on(hand_policies3(&guards, black_box(0)))
+                .unwrap_or(0),
             other => {
                 eprintln!("unknown shape `{other}`");
                 return ExitCode::FAILURE;
@@ -68,4 +90,43 @@ fn main() -> ExitCode {
     }
     black_box(sum);
     ExitCode::SUCCESS
+}
+
+/// The size of each shape's run future beside its hand-written twin's: what a task that
+/// awaits or spawns one run holds.
+fn print_sizes() {
+    let chain = Chain10::new(());
+    let lap = OpaqueLoop2::new(());
+    let fan = Fan8::new(());
+    let nested = Nested11::new(());
+    let rows = [
+        (
+            "chain-flow",
+            size_of_val(&chain.run(0).into_future()),
+            size_of_val(&hand_chain10(0)),
+        ),
+        (
+            "opaque-loop-flow",
+            size_of_val(&lap.run(0).into_future()),
+            size_of_val(&hand_opaque_loop2(0)),
+        ),
+        (
+            "fan-flow",
+            size_of_val(&fan.run(0).into_future()),
+            size_of_val(&hand_fan8(0)),
+        ),
+        (
+            "policies-flow",
+            size_of_val(&Policies3::new(()).run(0).into_future()),
+            size_of_val(&hand_policies3(&Default::default(), 0)),
+        ),
+        (
+            "nested-flow",
+            size_of_val(&nested.run(0).into_future()),
+            size_of_val(&chain.run(0).into_future()),
+        ),
+    ];
+    for (shape, flow, hand) in rows {
+        println!("{shape:18} {flow:5} bytes   twin {hand:5} bytes");
+    }
 }

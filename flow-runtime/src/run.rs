@@ -141,7 +141,7 @@ mod sealed {
 
 /// What one run adds to the flow's own hook: the hooks and limits of a [`Run`], handed to
 /// [`Flow::start`]. Implemented for the pairs a [`Run`] makes; nothing to implement.
-pub trait PerRun: sealed::Sealed {
+pub trait PerRun: sealed::Sealed + Sized {
     /// The hook a run's steps go through, given the flow's own hook `H`.
     type Hook<'a, H: StepHook + 'a>: StepHook + 'a
     where
@@ -150,6 +150,20 @@ pub trait PerRun: sealed::Sealed {
     /// The flow's own hook `flow`, with this run's hooks and then its limits inside it. A
     /// run that sets nothing goes through `flow` alone.
     fn within<'a, H: StepHook + 'a>(&'a self, flow: &'a H) -> Self::Hook<'a, H>;
+
+    /// Starts `start` through [`within`](PerRun::within)`(flow)`'s [`StepHook::start`]: the
+    /// future keeps this run's hooks and limits, which the hook borrows. A run that sets
+    /// nothing starts through `flow` alone, keeping nothing: no future around the hook's.
+    #[inline(always)]
+    fn start<H: StepHook, T, S: RunStart<T>>(
+        self,
+        flow: &H,
+        graph: &'static GraphInfo,
+        run_id: RunId,
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        async move { StepHook::start(&self.within(flow), graph, run_id, start).await }
+    }
 }
 
 impl sealed::Sealed for (NoHook, NoHook) {}
@@ -159,6 +173,17 @@ impl PerRun for (NoHook, NoHook) {
     #[inline(always)]
     fn within<'a, H: StepHook + 'a>(&'a self, flow: &'a H) -> &'a H {
         flow
+    }
+
+    #[inline(always)]
+    fn start<H: StepHook, T, S: RunStart<T>>(
+        self,
+        flow: &H,
+        graph: &'static GraphInfo,
+        run_id: RunId,
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        flow.start(graph, run_id, start)
     }
 }
 

@@ -193,8 +193,11 @@ pub struct Schedule<G> {
     n: u32,
     /// Retries left.
     left: u32,
-    /// The previous delay, for decorrelated jitter.
-    previous: Duration,
+    /// The previous delay, for decorrelated jitter; `None` before the first retry, which
+    /// then starts from the backoff's first delay. Not computed up front: a call that
+    /// succeeds at once makes a schedule it never reads, and an exponential backoff's
+    /// delay costs a `powi` and a `round` (about 130 instructions a call).
+    previous: Option<Duration>,
     rng: G,
 }
 
@@ -205,7 +208,7 @@ impl<G: JitterRng> Schedule<G> {
             jitter,
             n: 0,
             left: retries,
-            previous: backoff.delay(0),
+            previous: None,
             rng,
         }
     }
@@ -231,11 +234,11 @@ impl<G: JitterRng> Iterator for Schedule<G> {
             Jitter::Decorrelated => {
                 let base = self.backoff.delay(0);
                 let cap = self.backoff.max_delay().unwrap_or(d);
-                let hi = self.previous.saturating_mul(3).max(base);
+                let hi = self.previous.unwrap_or(base).saturating_mul(3).max(base);
                 uniform(&mut self.rng, base, hi).min(cap)
             }
         };
-        self.previous = waited;
+        self.previous = Some(waited);
         Some(waited)
     }
 

@@ -99,8 +99,10 @@ where
         self.calls = self.calls.saturating_add(1);
         let attempts = self.calls;
         let attempt = (self.f)(input);
-        // The span is built inside the enabled branch only, so that with nobody
-        // listening the attempt's future holds no span.
+        // The span is built inside the enabled branch only, and the traced attempt is
+        // boxed with its span: with nobody listening the attempt's future holds no span,
+        // and is the node's future and a few words (a span and its clone held inline
+        // made every policed call's future 96 bytes larger, bytes moved on each call).
         let traced = self
             .node
             .filter(|_| tracing::enabled!(tracing::Level::INFO));
@@ -108,15 +110,18 @@ where
             let result = match traced {
                 None => attempt.await,
                 Some(node) => {
-                    let span = tracing::info_span!(
-                        "flow.attempt",
-                        node,
-                        attempt = attempts,
-                        outcome = tracing::field::Empty
-                    );
-                    let result = tracing::Instrument::instrument(attempt, span.clone()).await;
-                    span.record("outcome", if result.is_ok() { "ok" } else { "error" });
-                    result
+                    Box::pin(async move {
+                        let span = tracing::info_span!(
+                            "flow.attempt",
+                            node,
+                            attempt = attempts,
+                            outcome = tracing::field::Empty
+                        );
+                        let result = tracing::Instrument::instrument(attempt, span.clone()).await;
+                        span.record("outcome", if result.is_ok() { "ok" } else { "error" });
+                        result
+                    })
+                    .await
                 }
             };
             result.map_err(|source| PolicyError::Node { source, attempts })

@@ -110,18 +110,19 @@ impl<I, C: Call<I>, O: Observer + ?Sized> Call<I> for Limit<'_, C, O> {
         if let Some(rate) = self.rate {
             rate.acquire(self.events).await;
         }
-        let Some(semaphore) = self.semaphore else {
-            return self.inner.call(input).await;
-        };
         // A free permit is taken with one compare-and-swap; waiting builds a queue entry.
         // Permits are handed to waiters as they are released, so a free permit means no
         // one is queued and taking it keeps the order of arrival. `acquire` fails only on
         // a closed semaphore: nothing here closes it, but if its owner did, the call goes
         // through unlimited rather than failing.
-        let _permit = match semaphore.try_acquire() {
-            Ok(permit) => Some(permit),
-            Err(_) => semaphore.acquire().await.ok(),
+        let _permit = match self.semaphore {
+            None => None,
+            Some(semaphore) => match semaphore.try_acquire() {
+                Ok(permit) => Some(permit),
+                Err(_) => semaphore.acquire().await.ok(),
+            },
         };
+        // The inner call in one place, inlined once into this layer's future.
         self.inner.call(input).await
     }
 

@@ -92,23 +92,24 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
     // The hooks choose, once per run, which hook the loop runs with (`StepHook::start`).
     let start_ty = format_ident!("__Flow{}Start", name);
     let run_start = expand_run_start(cx, &start_ty);
-    let start = |hook: TokenStream| {
-        quote! {
+    // An `async` block, not an `async fn`, so its future keeps `self`, the input and the
+    // run's settings once, not twice (rust-lang/rust#62958). The run's id is drawn and
+    // its hooks begin when the run is first polled, not when its future is made. A run
+    // that sets nothing awaits the flow hook's `start` itself (`PerRun::start`), with
+    // no borrow of a hook to keep.
+    let run_hooked = quote! {
+        async move {
             let __flow_run_id = self.__flow_runs.next();
             let __flow_cx = ::typedflow::Context::new(#display_name, __flow_run_id);
-            ::typedflow::StepHook::start(
-                #hook,
+            ::typedflow::run::PerRun::start(
+                hooks,
+                &self.__flow_hook,
                 <Self as ::typedflow::Flow>::GRAPH,
                 __flow_run_id,
                 #start_ty { flow: self, cx: __flow_cx, input },
-            )
-            .await
+            ).await
         }
     };
-    let run_hooked = start(quote!(&::typedflow::run::PerRun::within(
-        &hooks,
-        &self.__flow_hook
-    )));
     let launch = launch_type(output);
     quote! {
         impl<H: ::typedflow::StepHook> #name<H> {
@@ -132,11 +133,14 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
             // What `Flow::start` runs: the run with its own hooks and limits inside the
             // flow's hook (or the flow's hook alone, when the run sets nothing).
             #[doc(hidden)]
-            async fn __flow_start<__FlowRun: ::typedflow::run::PerRun>(
+            #[inline(always)]
+            fn __flow_start<__FlowRun: ::typedflow::run::PerRun>(
                 &self,
                 input: #input,
                 hooks: __FlowRun,
-            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
+            > {
                 #run_hooked
             }
 
@@ -144,16 +148,24 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
             // into the flow; a loop that reached its hook through a reference into an
             // enclosing future paid several instructions per step (scripts/bench-steps.sh).
             // A flow whose every node leads to END has no state to assign after the match.
+            // Not an `async fn`: one keeps each argument twice in its future, as given and
+            // as moved into its body (rust-lang/rust#62958); an `async move` block keeps
+            // each once.
             #[doc(hidden)]
-            #[allow(unreachable_code)]
-            async fn __flow_loop<__FlowHook: ::typedflow::StepHook>(
+            #[inline(always)]
+            fn __flow_loop<__FlowHook: ::typedflow::StepHook>(
                 __flow_deps: &#deps,
                 __flow_nodes: &#nodes_ty,
                 __flow_hook: __FlowHook,
                 mut __flow_cx: ::typedflow::Context,
                 __flow_input: #input,
-            ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
-                #run_loop
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
+            > {
+                #[allow(unreachable_code)]
+                async move {
+                    #run_loop
+                }
             }
         }
 

@@ -619,7 +619,7 @@ mod tests {
         assert!(!plain.contains("__flow_steps"), "{plain}");
         // The loop of a run without a store is the same in both.
         let loop_of = |text: &str| {
-            let start = text.find("async fn __flow_loop").expect("a loop");
+            let start = text.find("fn __flow_loop").expect("a loop");
             let end = start
                 + text[start..]
                     .find("# [doc (hidden)]")

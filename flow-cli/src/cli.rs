@@ -78,9 +78,9 @@ Delete the runs that match, every checkpoint of each.
 
 A run's status and age are those of its latest checkpoint. Without a status option,
 only runs that can go no further are pruned (finished or failed); a running or waiting
-run is deleted only when asked for with --status. Each run is read again just before it
-is deleted, and left alone if it moved on since it was listed (another process resumed
-it).";
+run is deleted only when asked for with --status. A run that moved on since it was
+listed (another process resumed it) is left alone: the store checks and deletes at
+once.";
 
 /// `typedflow runs`.
 #[derive(Debug, Args)]

@@ -184,8 +184,8 @@ async fn delete(
     Ok(ExitCode::FAILURE)
 }
 
-/// `typedflow prune`: the runs whose latest checkpoint matches, each read again before
-/// it is deleted and left alone if it moved on since it was listed.
+/// `typedflow prune`: the runs whose latest checkpoint matches, each deleted only if it
+/// has not moved on since it was listed.
 async fn prune(
     store: &impl Checkpointer,
     args: &PruneArgs,
@@ -246,18 +246,12 @@ where
     Ok(tally)
 }
 
-/// Deletes a listed run unless it moved on (a newer step, another status) or is gone.
+/// Deletes a listed run unless it moved on (a newer step, another status) or is gone:
+/// the store checks and deletes at once, so a run resumed since the listing is kept.
 async fn prune_one(store: &impl Checkpointer, listed: &Checkpoint) -> Result<Outcome, StoreError> {
-    // The trait has no conditional delete: a run resumed between this read and the
-    // delete below is still deleted. The window is one round trip, not the whole listing.
-    match store.latest(listed.run_id).await {
-        Ok(now) if now.step == listed.step && now.status == listed.status => {}
-        Ok(_) => return Ok(Outcome::Moved),
-        Err(StoreError::UnknownRun { .. }) => return Ok(Outcome::Gone),
-        Err(e) => return Err(e),
-    }
-    match store.delete(listed.run_id).await {
-        Ok(n) => Ok(Outcome::Deleted(n)),
+    match store.delete_if_latest(listed).await {
+        Ok(Some(n)) => Ok(Outcome::Deleted(n)),
+        Ok(None) => Ok(Outcome::Moved),
         Err(StoreError::UnknownRun { .. }) => Ok(Outcome::Gone),
         Err(e) => Err(e),
     }

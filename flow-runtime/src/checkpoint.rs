@@ -566,6 +566,32 @@ pub trait Checkpointer: Send + Sync {
     /// [`StoreError::UnknownRun`] if the store has no checkpoint of the run.
     fn delete(&self, run_id: RunId) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// Deletes the run of `latest` (its checkpoints and parts), but only if `latest` is
+    /// still its latest checkpoint (the same step and status), and returns how many
+    /// checkpoints were deleted; `None` if the run moved on since `latest` was read (a
+    /// process resumed it), and then nothing is deleted. For a tool that decides from a
+    /// listing what to delete, as `typedflow prune` does.
+    ///
+    /// The default reads the latest checkpoint and then deletes, so a run resumed between
+    /// the two is deleted anyway. [`MemoryStore`] and the SQLite store check and delete
+    /// atomically; the Postgres store in one statement.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownRun`] if the store has no checkpoint of the run.
+    fn delete_if_latest(
+        &self,
+        latest: &Checkpoint,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send {
+        async move {
+            let now = self.latest(latest.run_id).await?;
+            if now.step != latest.step || now.status != latest.status {
+                return Ok(None);
+            }
+            self.delete(latest.run_id).await.map(Some)
+        }
+    }
+
     /// Saves a part of the step that runs after `checkpoint`: the output of one node call
     /// inside a fan-out or a map (a branch's node, a map's item), so that a run resumed
     /// from `checkpoint` does not call that node again. Each part is saved once, when its
@@ -681,6 +707,12 @@ impl<S: Checkpointer> Checkpointer for Arc<S> {
         step: u32,
     ) -> impl Future<Output = Result<Vec<Part>, StoreError>> + Send {
         S::parts(self, run_id, step)
+    }
+    fn delete_if_latest(
+        &self,
+        latest: &Checkpoint,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send {
+        S::delete_if_latest(self, latest)
     }
 }
 
@@ -803,6 +835,22 @@ impl Checkpointer for MemoryStore {
             Some(steps) if !steps.checkpoints.is_empty() => Ok(steps.checkpoints.len() as u64),
             _ => Err(StoreError::UnknownRun { run_id }),
         }
+    }
+
+    async fn delete_if_latest(&self, latest: &Checkpoint) -> Result<Option<u64>, StoreError> {
+        let run_id = latest.run_id;
+        let mut runs = self.lock();
+        let now = runs
+            .get(&run_id)
+            .and_then(|steps| steps.checkpoints.last_key_value())
+            .map(|(_, cp)| (cp.step, cp.status.clone()))
+            .ok_or(StoreError::UnknownRun { run_id })?;
+        if now != (latest.step, latest.status.clone()) {
+            return Ok(None);
+        }
+        Ok(runs
+            .remove(&run_id)
+            .map(|steps| steps.checkpoints.len() as u64))
     }
 
     async fn save_part(&self, checkpoint: &Checkpoint, part: &Part) -> Result<(), StoreError> {

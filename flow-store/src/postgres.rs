@@ -53,6 +53,17 @@ const RUNS: &str = concat!(
 // The run's parts go with its checkpoints, in one statement.
 const DELETE: &str = "WITH parts AS (DELETE FROM typedflow_parts WHERE run_id = $1) \
      DELETE FROM typedflow_checkpoints WHERE run_id = $1";
+// The run's parts and checkpoints, if its latest checkpoint is still at step $2 with
+// status $3 (and question $4), in one statement.
+const DELETE_IF_LATEST: &str = "WITH latest AS ( \
+         SELECT step, status, question FROM typedflow_checkpoints WHERE run_id = $1 \
+         ORDER BY step DESC LIMIT 1), \
+     still AS (SELECT 1 FROM latest WHERE step = $2 AND status = $3 \
+         AND question IS NOT DISTINCT FROM $4), \
+     parts AS (DELETE FROM typedflow_parts WHERE run_id = $1 AND EXISTS (SELECT 1 FROM still)), \
+     gone AS (DELETE FROM typedflow_checkpoints WHERE run_id = $1 AND EXISTS (SELECT 1 FROM still) \
+         RETURNING 1) \
+     SELECT (SELECT count(*) FROM latest), (SELECT count(*) FROM gone)";
 const INSERT_PART: &str =
     "INSERT INTO typedflow_parts (run_id, step, key, value, value_sum) VALUES ($1, $2, $3, $4, $5)";
 const PARTS: &str =
@@ -94,6 +105,7 @@ pub struct PostgresStore {
     delete: Statement,
     insert_part: Statement,
     parts: Statement,
+    delete_if_latest: Statement,
 }
 
 /// The error of a failed insert for `checkpoint`'s step: a conflict on the primary key,
@@ -165,6 +177,7 @@ impl PostgresStore {
             delete: prepare(DELETE).await?,
             insert_part: prepare(INSERT_PART).await?,
             parts: prepare(PARTS).await?,
+            delete_if_latest: prepare(DELETE_IF_LATEST).await?,
             client,
         })
     }
@@ -264,6 +277,25 @@ impl Checkpointer for PostgresStore {
         match deleted {
             0 => Err(StoreError::unknown_run(run_id)),
             n => Ok(n),
+        }
+    }
+
+    async fn delete_if_latest(&self, latest: &Checkpoint) -> Result<Option<u64>, StoreError> {
+        let r = Values::of(latest);
+        let row = self
+            .client
+            .query_one(
+                &self.delete_if_latest,
+                &[&r.run_id, &r.step, &r.status, &r.question],
+            )
+            .await
+            .map_err(unavailable("deleting a run"))?;
+        let counts = (row.try_get::<_, i64>(0), row.try_get::<_, i64>(1));
+        match counts {
+            (Ok(0), _) => Err(StoreError::unknown_run(latest.run_id)),
+            (Ok(_), Ok(0)) => Ok(None),
+            (Ok(_), Ok(n)) => Ok(Some(n.unsigned_abs())),
+            (Err(e), _) | (_, Err(e)) => Err(StoreError::unavailable("deleting a run", e)),
         }
     }
 

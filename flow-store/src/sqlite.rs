@@ -373,6 +373,36 @@ impl Checkpointer for SqliteStore {
         }
     }
 
+    async fn delete_if_latest(&self, latest: &Checkpoint) -> Result<Option<u64>, StoreError> {
+        let run_id = latest.run_id;
+        let run = to_sql(run_id.as_u64());
+        let mut conn = self.conn();
+        let sql = |e| StoreError::unavailable("deleting a run", e);
+        // Read and delete in one immediate transaction: no other writer can save a step
+        // of the run in between.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let now = {
+            let mut stmt = tx.prepare_cached(LATEST).map_err(sql)?;
+            let mut rows = stmt.query(params![run]).map_err(sql)?;
+            match rows.next().map_err(sql)? {
+                Some(row) => Row::read(row)?.into_checkpoint()?,
+                None => return Err(StoreError::unknown_run(run_id)),
+            }
+        };
+        if now.step != latest.step || now.status != latest.status {
+            return Ok(None);
+        }
+        tx.execute("DELETE FROM parts WHERE run_id = ?1", params![run])
+            .map_err(sql)?;
+        let deleted = tx
+            .execute("DELETE FROM checkpoints WHERE run_id = ?1", params![run])
+            .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(Some(deleted as u64))
+    }
+
     async fn save_part(&self, checkpoint: &Checkpoint, part: &Part) -> Result<(), StoreError> {
         let conn = self.conn();
         conn.prepare_cached(

@@ -117,8 +117,30 @@ async fn conformance(store: &impl Checkpointer) {
 
     parts(store, a, b).await;
 
+    // A delete conditional on the latest checkpoint: refused for a run that moved on
+    // (an older step, or the latest step with another status), nothing deleted.
+    let stale = step(a, 5);
+    assert_eq!(store.delete_if_latest(&stale).await.expect("refused"), None);
+    let other_status = step(a, 9).with_status(RunStatus::Finished);
+    assert_eq!(
+        store
+            .delete_if_latest(&other_status)
+            .await
+            .expect("refused"),
+        None
+    );
+    assert_eq!(store.history(a).await.expect("kept").len(), 6);
+    assert!(matches!(
+        store.delete_if_latest(&step(fresh_run(), 1)).await,
+        Err(StoreError::UnknownRun { .. })
+    ));
+
     // Delete removes one run whole, parts too, and only it.
-    assert_eq!(store.delete(a).await.expect("delete"), 6);
+    let latest = store.latest(a).await.expect("latest");
+    assert_eq!(
+        store.delete_if_latest(&latest).await.expect("delete"),
+        Some(6)
+    );
     assert_eq!(store.parts(a, 5).await.expect("no parts"), []);
     assert_eq!(store.parts(b, 1).await.expect("b's parts").len(), 1);
     assert!(matches!(

@@ -23,6 +23,7 @@
 //! | name | kind | labels |
 //! |---|---|---|
 //! | `flow_runs_total` | counter | `flow`, `outcome` (`ok`, `node_failed`, `step_limit`, `timeout`, `cancelled`, `merge_conflict`, `refused`) |
+//! | `flow_waits_total` | counter | `flow`, `node`: runs that stopped at the interrupt `node` to wait for an answer (each also counted `ok` above) |
 //! | `flow_run_duration_seconds` | histogram | `flow` |
 //! | `flow_runs_in_flight` | gauge | `flow` |
 //! | `flow_node_duration_seconds` | histogram | `flow`, `node` |
@@ -314,6 +315,16 @@ impl StepHook for Metered {
         }
     }
 
+    fn waiting(
+        &self,
+        _cx: &Context,
+        interrupt: &'static NodeInfo,
+        _question: &'static str,
+    ) -> impl Future<Output = ()> {
+        run_waits(interrupt);
+        core::future::ready(())
+    }
+
     fn run<T, F: Future<Output = Result<T, FlowError>>>(
         &self,
         graph: &'static GraphInfo,
@@ -386,6 +397,15 @@ impl Drop for NodeCallEnd {
             node_error(self.node, crate::ErrorKind::Cancelled);
         }
     }
+}
+
+/// Counts a run that stopped at `interrupt` to wait for an answer in
+/// `flow_waits_total{flow, node}`. Rare: its key is made here.
+#[cfg(feature = "metrics")]
+#[cold]
+fn run_waits(interrupt: &'static NodeInfo) {
+    let key = metrics::Key::from_parts("flow_waits_total", interrupt.keys().labels.to_vec());
+    metrics::with_recorder(|r| r.register_counter(&key, &METADATA)).increment(1);
 }
 
 #[cfg(feature = "metrics")]

@@ -676,3 +676,50 @@ async fn the_program_that_owns_the_flow_reads_each_checkpoint_as_its_typed_state
         Err(DurableError::OtherFlow { .. })
     ));
 }
+
+/// `Metered` counts a run that stops to wait in `flow_waits_total{flow, node}`, and the
+/// run itself as ended well.
+#[cfg(feature = "metrics")]
+#[test]
+fn a_wait_is_counted_under_its_interrupt() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let flow = Post::new(Log::default()).with_hook(typedflow::telemetry::Metered);
+    let store = MemoryStore::new();
+    metrics::with_local_recorder(&recorder, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        for topic in ["a", "b"] {
+            let out = rt.block_on(flow.run(topic.into()).checkpoint(&store).into_future());
+            assert!(matches!(out, Ok(Outcome::Waiting(_))));
+        }
+    });
+    let counters: Vec<(String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(key, _, _, value)| {
+            let DebugValue::Counter(n) = value else {
+                return None;
+            };
+            let labels: Vec<String> = key
+                .key()
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            Some((format!("{}{{{}}}", key.key().name(), labels.join(",")), n))
+        })
+        .collect();
+    assert!(
+        counters.contains(&("flow_waits_total{flow=Post,node=review}".to_owned(), 2)),
+        "{counters:?}"
+    );
+    assert!(
+        counters.contains(&("flow_runs_total{flow=Post,outcome=ok}".to_owned(), 2)),
+        "{counters:?}"
+    );
+}

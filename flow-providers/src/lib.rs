@@ -46,7 +46,7 @@
 //! | `llm_requests_total` | counter | `provider`, `model`, `outcome` (`ok`, an [`ErrorKind`] name, or `cancelled`) |
 //! | `llm_request_duration_seconds` | histogram | `provider`, `model` |
 //! | `llm_tokens_total` | counter | `provider`, `model`, `kind` (`prompt`, `completion`) |
-//! | `flow_tool_calls_total` | counter | `tool`, `outcome` (`ok` or a [`ToolError::as_str`] name) |
+//! | `flow_tool_calls_total` | counter | `tool`, `outcome` (`ok`, a [`ToolError::as_str`] name, or `cancelled` for a call dropped before it ended) |
 //! | `flow_tool_duration_seconds` | histogram | `tool` |
 //!
 //! Each request runs in a `llm.request` span with `provider`, `model`, `stream`, and when

@@ -24,6 +24,43 @@ use tracing::Instrument as _;
 use crate::error::ConfigError;
 use crate::tools::{ToolCall, ToolDefinition, ToolResult, schema_of};
 
+/// The end of one tool call: records its outcome, duration and metrics when dropped,
+/// as `cancelled` if the call was dropped before it ended.
+struct CallEnd<'a> {
+    tool: &'a str,
+    span: tracing::Span,
+    started: tokio::time::Instant,
+    /// Set when the call ended.
+    outcome: Option<&'static str>,
+}
+
+impl Drop for CallEnd<'_> {
+    fn drop(&mut self) {
+        let elapsed = self.started.elapsed();
+        let outcome = self.outcome.unwrap_or("cancelled");
+        self.span.record("outcome", outcome);
+        self.span.record(
+            "duration_ms",
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        );
+        match self.outcome {
+            Some("ok") => tracing::debug!(parent: &self.span, "tool call finished"),
+            Some(_) => {}
+            None => {
+                tracing::warn!(parent: &self.span, outcome, "tool call cancelled before it ended")
+            }
+        }
+        metrics::counter!(
+            "flow_tool_calls_total",
+            "tool" => self.tool.to_owned(),
+            "outcome" => outcome,
+        )
+        .increment(1);
+        metrics::histogram!("flow_tool_duration_seconds", "tool" => self.tool.to_owned())
+            .record(elapsed.as_secs_f64());
+    }
+}
+
 /// The `tool` label of a call to a tool the toolbox does not have: not a valid tool name,
 /// so it cannot be mistaken for one.
 const UNKNOWN_TOOL_LABEL: &str = "(unknown)";
@@ -479,27 +516,20 @@ impl Toolbox {
             outcome = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        let started = tokio::time::Instant::now();
-        let result = self.run(call).instrument(span.clone()).await;
-        let elapsed = started.elapsed();
-        let outcome = result.as_ref().map_or_else(ToolError::as_str, |_| "ok");
-        span.record("outcome", outcome);
-        span.record(
-            "duration_ms",
-            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-        );
-        match &result {
-            Ok(_) => tracing::debug!(parent: &span, "tool call finished"),
-            Err(err) => tracing::warn!(parent: &span, outcome, error = %err, "tool call failed"),
+        // Records the call when it ends, and also when it is dropped before it ends (the
+        // run's timeout or cancellation), then as `cancelled`.
+        let mut end = CallEnd {
+            tool,
+            span: span.clone(),
+            started: tokio::time::Instant::now(),
+            outcome: None,
+        };
+        let result = self.run(call).instrument(span).await;
+        end.outcome = Some(result.as_ref().map_or_else(ToolError::as_str, |_| "ok"));
+        if let Err(err) = &result {
+            tracing::warn!(parent: &end.span, outcome = err.as_str(), error = %err, "tool call failed");
         }
-        metrics::counter!(
-            "flow_tool_calls_total",
-            "tool" => tool.to_owned(),
-            "outcome" => outcome,
-        )
-        .increment(1);
-        metrics::histogram!("flow_tool_duration_seconds", "tool" => tool.to_owned())
-            .record(elapsed.as_secs_f64());
+        drop(end);
         result
     }
 

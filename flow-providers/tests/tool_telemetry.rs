@@ -49,8 +49,9 @@ impl Write for Capture {
     }
 }
 
-#[test]
-fn each_call_counts_by_tool_and_outcome_in_a_span() {
+/// Runs `body` on a paused clock, with a metrics recorder and a subscriber of every span
+/// and event: the recorder, and what was traced.
+fn observe(body: impl std::future::Future<Output = ()>) -> (DebuggingRecorder, String) {
     let recorder = DebuggingRecorder::new();
     let capture = Capture::default();
     let writer = capture.clone();
@@ -66,24 +67,29 @@ fn each_call_counts_by_tool_and_outcome_in_a_span() {
         .start_paused(true)
         .build()
         .unwrap();
-    metrics::with_local_recorder(&recorder, || {
-        runtime.block_on(async {
-            let tools = Toolbox::new()
-                .with_tool_timeout(Nap, Duration::from_secs(5))
-                .unwrap();
-            let calls = [
-                ToolCall::new("1", "nap", json!({"secs": 2})),
-                ToolCall::new("2", "nap", json!({"secs": 0})),
-                ToolCall::new("3", "nap", json!({"secs": 9})),
-                ToolCall::new("4", "nap", json!({"sec": 1})),
-                ToolCall::from_raw("5", "nap", "{\"secs\": "),
-                // A name the model made up never becomes a label value.
-                ToolCall::new("6", "sk-made-up-by-the-model", json!({})),
-            ];
-            let results = tools.call_all(&calls).await;
-            assert_eq!(results[0].content, "slept 2s");
-            assert!(results[1..].iter().all(|r| r.is_error), "{results:?}");
-        });
+    metrics::with_local_recorder(&recorder, || runtime.block_on(body));
+    let traced = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    (recorder, traced)
+}
+
+#[test]
+fn each_call_counts_by_tool_and_outcome_in_a_span() {
+    let (recorder, traced) = observe(async {
+        let tools = Toolbox::new()
+            .with_tool_timeout(Nap, Duration::from_secs(5))
+            .unwrap();
+        let calls = [
+            ToolCall::new("1", "nap", json!({"secs": 2})),
+            ToolCall::new("2", "nap", json!({"secs": 0})),
+            ToolCall::new("3", "nap", json!({"secs": 9})),
+            ToolCall::new("4", "nap", json!({"sec": 1})),
+            ToolCall::from_raw("5", "nap", "{\"secs\": "),
+            // A name the model made up never becomes a label value.
+            ToolCall::new("6", "sk-made-up-by-the-model", json!({})),
+        ];
+        let results = tools.call_all(&calls).await;
+        assert_eq!(results[0].content, "slept 2s");
+        assert!(results[1..].iter().all(|r| r.is_error), "{results:?}");
     });
 
     assert_eq!(
@@ -112,7 +118,6 @@ fn each_call_counts_by_tool_and_outcome_in_a_span() {
         )
     );
 
-    let traced = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     let closed: Vec<&str> = traced.lines().filter(|l| l.contains("close")).collect();
     assert_eq!(closed.len(), 6, "{traced}");
     for (outcome, duration) in [
@@ -136,4 +141,36 @@ fn each_call_counts_by_tool_and_outcome_in_a_span() {
     // The span's `tool` field is the toolbox's name too; the model's text is only in the
     // error message, which the model is sent back anyway.
     assert!(!traced.contains("tool=\"sk-made-up"), "{traced}");
+}
+
+/// A call dropped before it ends (the run's timeout, a cancellation) still counts, as
+/// `cancelled`, with the time it ran, and its span says so.
+#[test]
+fn a_call_dropped_before_it_ends_counts_as_cancelled() {
+    let (recorder, traced) = observe(async {
+        let tools = Toolbox::new().with_tool(Nap).unwrap();
+        let call = ToolCall::new("1", "nap", json!({"secs": 60}));
+        let cut = tokio::time::timeout(Duration::from_secs(3), tools.dispatch(&call)).await;
+        assert!(cut.is_err(), "the call was cut");
+    });
+    assert_eq!(
+        snapshot(&recorder),
+        BTreeMap::from(
+            [
+                ("flow_tool_calls_total{outcome=cancelled,tool=nap}", 1),
+                ("flow_tool_duration_seconds{tool=nap}", 1),
+            ]
+            .map(|(k, v)| (k.to_owned(), v))
+        )
+    );
+    assert!(
+        traced.lines().any(|l| l.contains("close")
+            && l.contains("outcome=\"cancelled\"")
+            && l.contains("duration_ms=3000")),
+        "{traced}"
+    );
+    assert!(
+        traced.contains("tool call cancelled before it ended"),
+        "{traced}"
+    );
 }

@@ -18,9 +18,9 @@ use std::io::Write as _;
 use std::sync::Arc;
 
 use typedflow::prelude::*;
+use typedflow_examples::llm::model_from_env;
 use typedflow_providers::{
-    AnthropicClient, ChatModel, ChatModelExt as _, ChatRequest, ConfigError, OpenAiClient,
-    ProviderError, Report, ScriptedModel, ScriptedReply,
+    ChatModel, ChatModelExt as _, ChatRequest, ProviderError, Report, ScriptedModel, ScriptedReply,
 };
 
 /// The model every node calls, shared by all runs of the flow.
@@ -98,45 +98,14 @@ graph! {
     }
 }
 
-/// The model the environment asks for, or a scripted one.
-fn choose_model() -> Result<(Llm, &'static str), ConfigError> {
-    let set = |var: &str| std::env::var(var).is_ok_and(|v| !v.trim().is_empty());
-    if set("OPENAI_API_KEY") || set("OPENAI_BASE_URL") {
-        let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".to_owned());
-        return Ok((
-            Arc::new(OpenAiClient::builder().model(model).build()?),
-            "openai",
-        ));
-    }
-    if set("ANTHROPIC_API_KEY") {
-        let model =
-            std::env::var("ANTHROPIC_MODEL").unwrap_or_else(|_| "claude-haiku-4-5".to_owned());
-        return Ok((
-            Arc::new(AnthropicClient::builder().model(model).build()?),
-            "anthropic",
-        ));
-    }
-    let scripted = ScriptedModel::new([
-        ScriptedReply::chunks([
-            "Sunlight ",
-            "scatters ",
-            "off ",
-            "air ",
-            "molecules, ",
-            "and ",
-            "blue ",
-            "light, ",
-            "with ",
-            "its ",
-            "shorter ",
-            "wavelength, ",
-            "scatters ",
-            "the ",
-            "most.",
-        ]),
+/// What the scripted model answers offline: the answer, streamed, then the grade.
+fn scripted() -> ScriptedModel {
+    let answer = "Sunlight scatters off air molecules, and blue light, with its shorter \
+                  wavelength, scatters the most.";
+    ScriptedModel::new([
+        ScriptedReply::chunks(answer.split_inclusive(' ')),
         ScriptedReply::text(r#"{"score": 8, "on_topic": true}"#),
-    ]);
-    Ok((Arc::new(scripted), "scripted (offline)"))
+    ])
 }
 
 /// Errors come out as sentences with their causes (`Report`), not as a `Debug` dump.
@@ -145,7 +114,7 @@ async fn main() -> Result<(), Report> {
     let question = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "Why is the sky blue?".to_owned());
-    let (llm, source) = choose_model()?;
+    let (llm, source) = model_from_env(scripted)?;
     println!(
         "model: {} via {source}\nquestion: {question}\n",
         llm.model()

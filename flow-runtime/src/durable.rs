@@ -134,8 +134,8 @@ pub enum DurableError {
         /// The question's type.
         question: &'static str,
     },
-    /// The run waits for an answer: it goes on with
-    /// [`resume_with`](DurableFlow::resume_with), not [`resume`](DurableFlow::resume).
+    /// The run waits for an answer: it goes on with `DurableFlow::resume_with`, not
+    /// [`resume`](DurableFlow::resume).
     #[error("run {run_id} waits for an answer to `{question}`: resume it with `resume_with`")]
     #[non_exhaustive]
     Waiting {
@@ -477,13 +477,13 @@ pub trait DurableFlow: Flow {
         assemble(self, store, begin, crate::NoHook, crate::NoHook)
     }
 
-    /// As [`resume_with`](Self::resume_with), with the answer as JSON text, decoded into
+    /// As `resume_with`, with the answer as JSON text, decoded into
     /// the answer type of the interrupt the run waits at: for an answer that arrives
     /// over the wire (a web form, a chat message, a Restate promise).
     ///
     /// # Errors
     ///
-    /// As [`resume_with`](Self::resume_with), and [`DurableError::Decode`] when the
+    /// As `resume_with`, and [`DurableError::Decode`] when the
     /// answer is not JSON of the type the interrupt takes.
     #[inline(always)]
     fn resume_with_json<'f, C: Checkpointer>(

@@ -188,7 +188,7 @@ impl Waiting {
         }
     }
 
-    /// The run: what [`resume_with`](crate::durable::DurableFlow::resume_with) answers.
+    /// The run: what `DurableFlow::resume_with` answers.
     pub fn run_id(&self) -> RunId {
         self.run_id
     }

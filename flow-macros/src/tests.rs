@@ -193,6 +193,19 @@ fn durations() {
     );
     assert_eq!(cx.messages(), Vec::<String>::new());
     assert!(args.retry.is_some());
+    // `max_retry_after` may be zero too: no hint is waited for.
+    let mut cx = Diagnostics::default();
+    let args = crate::parse::args::parse_node_args(
+        &mut cx,
+        quote!(retry(attempts = 2, max_retry_after = 0s, max_elapsed = 1m)),
+    );
+    assert_eq!(cx.messages(), Vec::<String>::new());
+    let retry = args.retry.expect("a retry policy");
+    assert_eq!(
+        retry.max_retry_after.map(|d| (d.secs, d.nanos)),
+        Some((0, 0))
+    );
+    assert_eq!(retry.max_elapsed.map(|d| d.secs), Some(60));
 }
 
 #[test]

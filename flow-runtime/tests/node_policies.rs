@@ -241,3 +241,52 @@ async fn a_rate_limit_is_shared_by_the_runs_and_streamed_as_events() {
         .collect();
     assert_eq!(waited, [("metered", Duration::from_millis(500))]);
 }
+
+/// A rate-limited API's error: retryable, asking to wait `after` seconds.
+#[derive(Debug, thiserror::Error)]
+#[error("slow down")]
+struct SlowDown {
+    after: u64,
+}
+
+impl typedflow::Retryable for SlowDown {
+    fn is_retryable(&self) -> bool {
+        true
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        Some(Duration::from_secs(self.after))
+    }
+}
+
+/// Asks to wait `x` seconds once, then answers.
+#[node(retry(attempts = 3, backoff = constant(0ms), jitter = none, max_retry_after = 5s))]
+async fn throttled(x: u64, counters: &Counters) -> Result<u64, SlowDown> {
+    if counters.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+        return Err(SlowDown { after: x });
+    }
+    Ok(x)
+}
+
+#[flow(deps = D)]
+graph! {
+    Throttled(u64) -> u64 {
+        START -> throttled -> END;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_retry_after_in_the_attribute_bounds_the_hints_waited_for() {
+    // A 4 s hint is under the node's 5 s: waited in full, then the retry answers.
+    let flow = Throttled::new(D::default());
+    let begin = Instant::now();
+    assert_eq!(flow.run(4).await.unwrap(), 4);
+    assert_eq!(begin.elapsed(), Duration::from_secs(4));
+
+    // A 9 s hint is over it: the call ends at once, after one attempt.
+    let flow = Throttled::new(D::default());
+    let begin = Instant::now();
+    let err = flow.run(9).await.unwrap_err();
+    assert_eq!(begin.elapsed(), Duration::ZERO);
+    assert_eq!(flow.deps().counters.calls.load(Ordering::SeqCst), 1);
+    assert!(err.to_string().contains("throttled"), "{err}");
+}

@@ -98,6 +98,9 @@ fn retry_policy(retry: &RetryArgs) -> TokenStream {
     if let Some(d) = &retry.max_elapsed {
         p = const_ok(quote!(#p.with_max_elapsed(#d)), "max_elapsed");
     }
+    if let Some(d) = &retry.max_retry_after {
+        p = quote!(#p.with_max_retry_after(#d));
+    }
     p
 }
 

@@ -128,12 +128,14 @@ impl NodeArgs {
     }
 }
 
-/// `retry(attempts = N, backoff = .., jitter = .., max_elapsed = d)`
+/// `retry(attempts = N, backoff = .., jitter = .., max_elapsed = d, max_retry_after = d)`
 pub struct RetryArgs {
     pub attempts: u32,
     pub backoff: Option<BackoffArg>,
     pub jitter: Option<syn::Ident>,
     pub max_elapsed: Option<DurationLit>,
+    /// The longest retry-after hint waited for (zero: none is).
+    pub max_retry_after: Option<DurationLit>,
 }
 
 /// `constant(d)`, `linear(d, step)` or `exponential(d, factor, max = d)`.
@@ -157,7 +159,13 @@ const NODE_KEYS: &[&str] = &[
     "concurrency",
     "rate_limit",
 ];
-const RETRY_KEYS: &[&str] = &["attempts", "backoff", "jitter", "max_elapsed"];
+const RETRY_KEYS: &[&str] = &[
+    "attempts",
+    "backoff",
+    "jitter",
+    "max_elapsed",
+    "max_retry_after",
+];
 const BREAKER_KEYS: &[&str] = &["failures", "cool_down", "max_cool_down"];
 const JITTERS: &[&str] = &["none", "full", "equal", "decorrelated"];
 
@@ -198,7 +206,8 @@ fn parse_retry(cx: &mut Diagnostics, meta: &ParseNestedMeta<'_>) -> syn::Result<
     let content;
     syn::parenthesized!(content in meta.input);
     let tokens: TokenStream = content.parse()?;
-    let (mut attempts, mut backoff, mut jitter, mut max_elapsed) = (None, None, None, None);
+    let (mut attempts, mut backoff, mut jitter) = (None, None, None);
+    let (mut max_elapsed, mut max_retry_after) = (None, None);
     let mut seen_attempts = false;
     parse_args(cx, "`retry(..)`", tokens, RETRY_KEYS, |cx, key, meta| {
         let expr: Expr = meta.value()?.parse()?;
@@ -209,6 +218,8 @@ fn parse_retry(cx: &mut Diagnostics, meta: &ParseNestedMeta<'_>) -> syn::Result<
             }
             "backoff" => backoff = read_backoff(cx, &expr),
             "jitter" => jitter = read_choice(cx, key, &expr, JITTERS),
+            // Zero: a retry-after hint is never waited for, it ends the call.
+            "max_retry_after" => max_retry_after = read_delay(cx, key, &expr),
             _ => max_elapsed = read_duration(cx, key, &expr),
         }
         Ok(())
@@ -221,6 +232,7 @@ fn parse_retry(cx: &mut Diagnostics, meta: &ParseNestedMeta<'_>) -> syn::Result<
         backoff,
         jitter,
         max_elapsed,
+        max_retry_after,
     }))
 }
 

@@ -376,10 +376,3 @@ impl Graph {
         }
     }
 }
-
-/// The node of the user's with this name in a table (while resolving, or after).
-fn node_named(nodes: &[Node], name: &Ident) -> Option<usize> {
-    nodes
-        .iter()
-        .position(|n| n.kind.is_user_node() && n.name == *name)
-}

@@ -52,7 +52,12 @@ impl Cx<'_> {
         let durable = save.is_some();
         let arms = self.graph.steps().map(|(i, _)| self.arm(i, durable));
         let limit_check = self.limit_check();
+        // `Ok` and `Err` named once here rather than by their paths in every arm: fewer
+        // tokens for the macro to emit and rustc to parse (`scripts/compile-time.sh`). A
+        // `use`, not a `let` of anything: a local would be kept in the run's future.
         quote! {
+            #[allow(unused_imports)]
+            use ::core::result::Result::{Err as __FlowErr, Ok as __FlowOk};
             loop {
                 #limit_check
                 ::typedflow::__private::advance(&mut __flow_cx);
@@ -168,7 +173,7 @@ impl Cx<'_> {
             }
             None => {
                 let error = self.node_failed(i, quote!(__flow_err));
-                (None, quote!(return ::core::result::Result::Err(#error)))
+                (None, quote!(return __FlowErr(#error)))
             }
         };
         quote_spanned! {node.name.span()=>
@@ -176,8 +181,8 @@ impl Cx<'_> {
                 #keep
                 let __flow_result = #call.await;
                 match __flow_result {
-                    ::core::result::Result::Ok(__flow_out) => #on_ok,
-                    ::core::result::Result::Err(__flow_err) => #on_err,
+                    __FlowOk(__flow_out) => #on_ok,
+                    __FlowErr(__flow_err) => #on_err,
                 }
             }
         }

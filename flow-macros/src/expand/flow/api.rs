@@ -86,9 +86,9 @@ pub(super) fn expand_api(cx: &Cx<'_>) -> TokenStream {
 /// `run`, the start of a run, the loop it runs, and the run handed to the hooks to start.
 fn expand_run(cx: &Cx<'_>) -> TokenStream {
     let graph = cx.graph;
-    let (name, nodes_ty, deps, display_name) = (cx.name, &cx.nodes_ty, &cx.deps, cx.display_name);
+    let (name, display_name) = (cx.name, cx.display_name);
     let (input, output) = (&graph.input, &graph.output);
-    let run_loop = cx.run_loop();
+    let run_loop = expand_loop_fn(cx);
     // The hooks choose, once per run, which hook the loop runs with (`StepHook::start`).
     let start_ty = format_ident!("__Flow{}Start", name);
     let run_start = expand_run_start(cx, &start_ty);
@@ -144,32 +144,42 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
                 #run_hooked
             }
 
-            // The loop takes its hook by value: `run` passes `&self`'s hook, a pointer
-            // into the flow; a loop that reached its hook through a reference into an
-            // enclosing future paid several instructions per step (scripts/bench-steps.sh).
-            // A flow whose every node leads to END has no state to assign after the match.
-            // Not an `async fn`: one keeps each argument twice in its future, as given and
-            // as moved into its body (rust-lang/rust#62958); an `async move` block keeps
-            // each once.
-            #[doc(hidden)]
-            #[inline(always)]
-            fn __flow_loop<__FlowHook: ::typedflow::StepHook>(
-                __flow_deps: &#deps,
-                __flow_nodes: &#nodes_ty,
-                __flow_hook: __FlowHook,
-                mut __flow_cx: ::typedflow::Context,
-                __flow_input: #input,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<#output, ::typedflow::FlowError>,
-            > {
-                #[allow(unreachable_code)]
-                async move {
-                    #run_loop
-                }
-            }
+            #run_loop
         }
 
         #run_start
+    }
+}
+
+/// `__flow_loop`: the run loop from the flow's input, with the hook the hooks chose.
+fn expand_loop_fn(cx: &Cx<'_>) -> TokenStream {
+    let (nodes_ty, deps) = (&cx.nodes_ty, &cx.deps);
+    let (input, output) = (&cx.graph.input, &cx.graph.output);
+    let run_loop = cx.run_loop();
+    quote! {
+        // The loop takes its hook by value: `run` passes `&self`'s hook, a pointer
+        // into the flow; a loop that reached its hook through a reference into an
+        // enclosing future paid several instructions per step (scripts/bench-steps.sh).
+        // A flow whose every node leads to END has no state to assign after the match.
+        // Not an `async fn`: one keeps each argument twice in its future, as given and
+        // as moved into its body (rust-lang/rust#62958); an `async move` block keeps
+        // each once.
+        #[doc(hidden)]
+        #[inline(always)]
+        fn __flow_loop<__FlowHook: ::typedflow::StepHook>(
+            __flow_deps: &#deps,
+            __flow_nodes: &#nodes_ty,
+            __flow_hook: __FlowHook,
+            mut __flow_cx: ::typedflow::Context,
+            __flow_input: #input,
+        ) -> impl ::core::future::Future<
+            Output = ::core::result::Result<#output, ::typedflow::FlowError>,
+        > {
+            #[allow(unreachable_code)]
+            async move {
+                #run_loop
+            }
+        }
     }
 }
 

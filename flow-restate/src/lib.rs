@@ -1084,6 +1084,20 @@ mod tests {
         runner_of!(Three, flow, input, last, Vec::new())
     }
 
+    /// The journaled checkpoint of run 7 of `Three` after step 2: `three` runs next, on
+    /// `input`.
+    fn at_three(input: u32) -> Checkpoint {
+        let state = format!(r#"{{"step":"three","input":{input}}}"#).into_bytes();
+        Checkpoint::new(
+            "Three",
+            Three::FINGERPRINT,
+            RunId::from_u64(7),
+            2,
+            "three",
+            state,
+        )
+    }
+
     fn calls(flow: &Three) -> [u32; 3] {
         let c = &flow.deps().calls.0;
         [0, 1, 2].map(|i| c[i].load(Ordering::SeqCst))
@@ -1248,15 +1262,7 @@ mod tests {
     #[tokio::test]
     async fn a_run_replayed_to_a_journaled_step_goes_on_from_it_without_running_earlier_nodes() {
         let flow = Arc::new(Three::new(Calls::default()));
-        let state = br#"{"step":"three","input":70}"#.to_vec();
-        let last = Checkpoint::new(
-            "Three",
-            Three::FINGERPRINT,
-            RunId::from_u64(7),
-            2,
-            "three",
-            state,
-        );
+        let last = at_three(70);
         let mut runner = runner(&flow, 0, Some(last));
         let Outcome::Finished { output } = runner.next().await.unwrap() else {
             panic!("the end")
@@ -1268,15 +1274,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_node_is_a_terminal_error_and_a_changed_graph_is_refused() {
         let flow = Arc::new(Three::new(Calls::default()));
-        let state = br#"{"step":"three","input":0}"#.to_vec();
-        let last = Checkpoint::new(
-            "Three",
-            Three::FINGERPRINT,
-            RunId::from_u64(7),
-            2,
-            "three",
-            state,
-        );
+        let last = at_three(0);
         let err = runner(&flow, 0, Some(last)).next().await.unwrap_err();
         let text = format!("{err:?}");
         assert!(

@@ -371,7 +371,12 @@ async fn submit(run: RunId) -> serde_json::Value {
 
 /// Submits the run `run` to the server whose ingress is `ingress`.
 async fn submit_to(ingress: SocketAddr, run: RunId) -> serde_json::Value {
-    let path = format!("/{}/{}/run/send", service(), key(run));
+    submit_run(ingress, &service(), run).await
+}
+
+/// Submits the run `run` of the workflow `service` without waiting for it.
+async fn submit_run(ingress: SocketAddr, service: &str, run: RunId) -> serde_json::Value {
+    let path = format!("/{service}/{}/run/send", key(run));
     let (status, text) = http(ingress, "POST", &path, Some(r#"["start"]"#)).await;
     assert!(
         (200..300).contains(&status),
@@ -387,7 +392,12 @@ async fn output(run: RunId) -> Vec<String> {
 
 /// The output of the run `run` from the server whose ingress is `ingress`.
 async fn output_from(ingress: SocketAddr, run: RunId) -> Vec<String> {
-    let path = format!("/restate/workflow/{}/{}/attach", service(), key(run));
+    output_of(ingress, &service(), run).await
+}
+
+/// The output of the run `run` of the workflow `service`, once it has finished.
+async fn output_of(ingress: SocketAddr, service: &str, run: RunId) -> Vec<String> {
+    let path = format!("/restate/workflow/{service}/{}/attach", key(run));
     let answer = tokio::time::timeout(PATIENCE, http(ingress, "GET", &path, None));
     let (status, text) = answer.await.expect("the run finishes in time");
     assert_eq!(status, 200, "the output of {run}: {text}");
@@ -769,9 +779,7 @@ async fn a_run_waits_for_its_answer_without_a_worker_and_the_answer_resumes_it_o
 
     let run = fresh(7);
     let gate = typedflow_restate::service_name::<Gate>();
-    let path = format!("/{gate}/{}/run/send", key(run));
-    let (status, text) = http(ingress(), "POST", &path, Some(r#"["start"]"#)).await;
-    assert!((200..300).contains(&status), "{status} {text}");
+    submit_run(ingress(), &gate, run).await;
 
     // The question, once the run waits: a bounded poll of the `question` handler.
     let question = typedflow_restate::question_path::<Gate>(run);
@@ -802,11 +810,7 @@ async fn a_run_waits_for_its_answer_without_a_worker_and_the_answer_resumes_it_o
     let (status, text) = http(ingress(), "POST", &path, Some(&body)).await;
     assert_eq!(status, 200, "{text}");
 
-    let attach = format!("/restate/workflow/{gate}/{}/attach", key(run));
-    let answer = tokio::time::timeout(PATIENCE, http(ingress(), "GET", &attach, None));
-    let (status, text) = answer.await.expect("the run finishes in time");
-    assert_eq!(status, 200, "{text}");
-    let out: Vec<String> = serde_json::from_str(&text).expect("the flow's output");
+    let out = output_of(ingress(), &gate, run).await;
     assert_eq!(out, ["start", "a", "ask", "approved"]);
 
     // Every node ran once: the wait and the worker's death ran nothing again.
@@ -832,9 +836,7 @@ async fn workers_killed_inside_a_fan_out_and_a_map_are_replaced_and_no_ended_cal
 
     let run = fresh(8);
     let spread = typedflow_restate::service_name::<Spread>();
-    let path = format!("/{spread}/{}/run/send", key(run));
-    let (status, text) = http(ingress(), "POST", &path, Some(r#"["start"]"#)).await;
-    assert!((200..300).contains(&status), "{status} {text}");
+    submit_run(ingress(), &spread, run).await;
     for node in ["y", "item:a"] {
         let marker = dir.path().join(format!("w1.in-{node}.{run}"));
         wait_for(&marker, &format!("the first worker inside `{node}`")).await;
@@ -852,11 +854,7 @@ async fn workers_killed_inside_a_fan_out_and_a_map_are_replaced_and_no_ended_cal
     second.kill();
 
     let _third = Worker::start(dir.path(), "w3", port, None).await;
-    let attach = format!("/restate/workflow/{spread}/{}/attach", key(run));
-    let answer = tokio::time::timeout(PATIENCE, http(ingress(), "GET", &attach, None));
-    let (status, text) = answer.await.expect("the run finishes in time");
-    assert_eq!(status, 200, "{text}");
-    let out: Vec<String> = serde_json::from_str(&text).expect("the flow's output");
+    let out = output_of(ingress(), &spread, run).await;
     let trail = ["start", "a", "x", "y", "START", "A", "gather"];
     assert_eq!(out, trail.map(|s| format!("{s}!")));
 

@@ -71,25 +71,53 @@ FIXES = {
 "route_arm_fields": ("A route arm writes the variant's payload in parentheses (`Verdict::Revise(draft)`), as in a `match`; an arm names the variant, and its one field goes to the target node. Binding a named field to another name, `Verdict::Revise { draft: d }`, is the same mistake: \"a field in a route arm is handed on by its name (`draft`) or left out (`draft: _`, or `..` for all others); its value goes to the node, so it is not bound to another name\".", "Write `Verdict::Revise -> revise,`. For a variant with named fields, write the fields in braces: `Verdict::Revise { draft } -> revise,` (several fields go on as a tuple; `Verdict::Done {} -> END,` for a unit variant)."),
 "node_not_send": ("A node holds a value that is not `Send` (an `Rc`, a `RefCell` borrow, a std `MutexGuard`) across an `.await`, so the flow's run could not move between threads; a flow's run is `Send` unless declared `#[flow(local)]`. rustc's note under the error points at the value and the `.await` in the node.", "Drop the value before the `.await`, or use a `Send` type (`Arc`, tokio's `Mutex`); for a flow run on one thread only, write `#[flow(local)]` on its `graph!`."),
 }
+# The texts written in docs/errors.md are kept (they may have been edited there since);
+# FIXES gives those of codes not yet documented.
+def documented():
+    found = {}
+    try:
+        doc = open('docs/errors.md').read()
+    except FileNotFoundError:
+        return found
+    for part in doc.split('<a id="')[1:]:
+        code = part.split('"', 1)[0]
+        paras = part.split('\n\n')
+        fix = [p for p in paras if p.startswith('**Fix:** ')]
+        if len(paras) > 1 and fix:
+            found[code] = (paras[1], fix[0][len('**Fix:** '):].rstrip())
+    return found
+DOCUMENTED = documented()
 s=open('flow-macros/src/diag/catalogue.rs').read()
 i=s.index('codes! {')
 cat = re.findall(r'= "([a-z_]+)",', s[i:].split('\n}\n')[0])
 out = ["# Compile errors", "",
 "Every mistake the macros catch: the wrong code, what the compiler says, and the fix.",
-"Structural mistakes are reported by the macros, all of them at once; type mistakes by",
-"rustc, through bounds placed on your tokens. Each entry is a compile-fail case in",
+"Structural mistakes are reported by the macros, all of them at once, in the same build as",
+"any name rustc cannot find; each reads `error[E0277]: <what is wrong>`, with the fix under",
+"your token and a help line naming the rule by its code (\"the trait `NoDeadEnd<c>` is not",
+"implemented for `Graph`\"). Type mistakes are reported by rustc, through checks placed on",
+"your tokens. Below, `^` starts the text under the token. Each entry is a compile-fail case in",
 "`ui-tests/tests/fail/` whose full output is checked in beside it (`<name>.stderr`), and",
 "each example below is compiled as a doctest that must fail.",
 ""]
 for code in cat:
-    what, fix = FIXES[code]
+    what, fix = DOCUMENTED.get(code) or FIXES[code]
     src = open(f'ui-tests/tests/fail/{code}.rs').read().rstrip()
     err = open(f'ui-tests/tests/fail/{code}.stderr').read()
     msgs = []
+    label = False
     for line in err.splitlines():
         m = re.match(r'^error(\[E\d+\])?: (.*)$', line)
-        if m and m.group(2) not in msgs:
-            msgs.append(m.group(2))
+        if m:
+            label = m.group(2) not in msgs
+            if label:
+                msgs.append(m.group(2))
+            continue
+        # The first label under the headline: where a mistake of ours says how to fix it.
+        m = re.match(r'^\s*\d*\s*\|\s*\^+ (.*)$', line)
+        if m and label:
+            msgs.append('^ ' + m.group(1))
+            label = False
     out += [f'<a id="{code}"></a>', f'## `{code}`', "", what, "", "```compile_fail", src, "```", "",
             "The compiler says:", "", "```text", *msgs, "```", "", f"**Fix:** {fix}", ""]
 open('docs/errors.md','w').write("\n".join(out))

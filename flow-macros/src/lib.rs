@@ -151,15 +151,17 @@ fn emit(mut cx: Diagnostics, tokens: TokenStream2) -> TokenStream2 {
     quote!(#errors #tokens)
 }
 
-/// parse -> model -> validate -> expand for `graph!`, reporting into `cx`. With errors,
-/// the fallback flow type (see `expand::fallback`), or nothing when even the header
-/// could not be read.
+/// parse -> model -> validate -> expand for `graph!`, reporting into `cx`. With errors:
+/// the errors as failing type checks, the fallback flow type (see `expand::fallback`) and
+/// a use of each node's name, so that rustc also reports names not in scope (see
+/// `diag`); or the errors alone, as `compile_error!`s, when not even the header could be
+/// read or the flow's name is a node's.
 fn expand_graph(cx: &mut Diagnostics, mut args: FlowArgs, tokens: TokenStream2) -> TokenStream2 {
     let mut input = match parse::graph::parse_graph(cx, tokens) {
         Ok(input) => input,
         Err(err) => {
             cx.push(err);
-            return TokenStream2::new();
+            return cx.take_tokens();
         }
     };
     // `#[flow(..)]` may also sit inside the invocation, above the header.
@@ -180,7 +182,8 @@ fn expand_graph(cx: &mut Diagnostics, mut args: FlowArgs, tokens: TokenStream2) 
     }
     let fallback = expand::fallback::expand_fallback(&input, args.deps.as_ref());
     if cx.has_errors() {
-        return fallback;
+        let checks = cx.take_checks();
+        return quote!(#checks #fallback);
     }
     let graph = model::resolve(cx, input, args);
     validate::all(cx, &graph);
@@ -189,7 +192,9 @@ fn expand_graph(cx: &mut Diagnostics, mut args: FlowArgs, tokens: TokenStream2) 
     }
     // A flow type named like a node would clash with it: the error says so, alone.
     if validate::flow_named_like_node(&graph) {
-        return TokenStream2::new();
+        return cx.take_tokens();
     }
-    fallback
+    let checks = cx.take_checks();
+    let names = expand::fallback::node_names(&graph);
+    quote!(#checks #fallback #names)
 }

@@ -12,6 +12,16 @@ use crate::Node;
 
 pub use core::time::Duration;
 
+/// Names a type and holds for every type: what `graph!` with errors emits for each node
+/// name, so that a name not in scope is reported (in this position rustc reports it once,
+/// with the similar names in scope, and no stray suggestion).
+pub trait Named<N: ?Sized> {
+    /// Nothing.
+    const NAMED: () = ();
+}
+
+impl<N: ?Sized> Named<N> for crate::checks::Graph {}
+
 /// `Self` is `T`: the condition of the checks' impls in [`checks`](crate::checks). Its
 /// self type is the value's, unknown when the check's path is type-checked, so inference
 /// cannot take the value's type from it (see the module's docs).

@@ -75,6 +75,10 @@ const EXPECTED: &[(&str, usize)] = &[
     ("shapes/node_paths_same_name", 1),
     ("shapes/route_arm_field_renamed", 1),
     ("shapes/route_in_branch", 1),
+    // Issue 21 item 6: a name not in scope is reported beside the graph's own mistakes,
+    // and a dead end that is only an unknown name is reported once, as the name.
+    ("shapes/unknown_name_and_dead_end", 2), // two mistakes, one error each
+    ("shapes/unknown_dead_end", 1),
     // `#[flow(durable)]` (`tests/fail/durable/`): a value that cannot be saved, and a
     // durable graph with an error whose runs, set up elsewhere, add none.
     ("durable/flow_input_not_serializable", 1),

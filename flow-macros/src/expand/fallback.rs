@@ -3,14 +3,16 @@
 //! add errors of their own while the graph is being fixed. And what `#[node]` emits beside
 //! the function when its signature or arguments have errors: a stand-in node type.
 //!
-//! It cannot also make rustc report node names that are not in scope: measured on rustc
-//! 1.95, once any macro of the crate emitted `compile_error!`, rustc still type-checks
-//! (a mismatched `let` is reported) but drops every "cannot find type/value" error, even
-//! for names used in a graph that expanded without errors.
+//! With it, `graph!` names each node's type once (`node_names`), so that rustc reports
+//! every name that is not in scope in the same build as the graph's errors; this works
+//! because those errors are failing type checks, not `compile_error!`s (see `diag`).
+//! A rejected `#[node]` does emit `compile_error!`: its stand-in may then name a type that
+//! does not exist, which rustc no longer reports.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 
+use crate::model::Graph;
 use crate::parse::graph::GraphInput;
 
 /// The stand-in for a node `#[node]` rejected: a node of the same name and, as far as
@@ -24,6 +26,24 @@ pub fn expand_node_stand_in(func: &syn::ItemFn) -> TokenStream {
     }
     let sig = crate::parse::node::lenient_sig(func);
     crate::expand::node::expand_stand_in(&sig)
+}
+
+/// One use of each node's type, on its name in the graph: a name not in scope is then
+/// rustc's "cannot find type `h2` in this scope", with the similar names it knows.
+pub fn node_names(graph: &Graph) -> TokenStream {
+    let nodes = graph.nodes.iter().filter(|n| n.kind.is_user_node());
+    nodes
+        .map(|node| {
+                        let span = node.name.span();
+            let ty = &node.ty;
+            quote_spanned! {span=>
+                const _: () = {
+                    // A `static` takes no generics: rustc suggests none for an unknown name.
+                    static NAMED: () = <::typedflow::checks::Graph as ::typedflow::__private::Named<#ty>>::NAMED;
+                };
+            }
+        })
+        .collect()
 }
 
 pub fn expand_fallback(input: &GraphInput, deps: Option<&syn::Type>) -> TokenStream {

@@ -33,7 +33,8 @@ pub(super) fn merge_typos(
         let Some(j) = nodes.iter().position(|n| n.name == close) else {
             continue;
         };
-        cx.error(nodes[i].name.span(), msg::unknown_node(&name, close));
+        let message = msg::unknown_node(&name, close);
+        cx.error_on_node(nodes[i].name.span(), &nodes[i].ty, message);
         nodes[i].merged_into = Some(j);
         for entry in entries.iter_mut().filter(|e| e.to == i) {
             entry.to = j;

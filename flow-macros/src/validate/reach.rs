@@ -45,8 +45,9 @@ pub fn check_reachable(cx: &mut Diagnostics, graph: &Graph) {
         if covered[i] {
             continue;
         }
-        cx.error(
+        cx.error_on_node(
             node.name.span(),
+            &node.ty,
             msg::unreachable_node(&node.name.to_string()),
         );
         mark_reachable(graph, &mut covered, [i]);
@@ -63,7 +64,8 @@ pub fn check_reachable(cx: &mut Diagnostics, graph: &Graph) {
 pub fn check_dead_ends(cx: &mut Diagnostics, graph: &Graph) {
     for (i, node) in graph.live_nodes() {
         if !graph.has_way_on(i) {
-            cx.error(node.name.span(), msg::dead_end(&node.name.to_string()));
+            let message = msg::dead_end(&node.name.to_string());
+            cx.error_on_node(node.name.span(), &node.ty, message);
         }
     }
 }

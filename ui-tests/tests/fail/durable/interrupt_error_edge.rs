@@ -19,7 +19,7 @@ async fn publish(approved: Answered<Approval, bool>) -> String {
 }
 
 #[node]
-async fn give_up(_failed: Failed<Approval>) -> Answered<Approval, bool> {
+async fn give_up(_failed: typedflow::Failed<Approval, std::convert::Infallible>) -> Answered<Approval, bool> {
     Answered {
         question: Approval { draft: String::new() },
         answer: false,

@@ -282,6 +282,40 @@ fn graph_expansion() {
 }
 
 #[test]
+fn steps_always_reached_after_as_many_steps_are_numbered_in_advance() {
+    let expand = |graph| crate::graph_impl(FlowArgs::default(), graph).to_string();
+    // `h` follows `b`'s failure, as step 3, as `c` follows its success.
+    let chain = expand(quote!(Chain(u32) -> u32 {
+        START -> a -> b -> c -> END;
+        b !-> h;
+        h -> d -> END;
+    }));
+    assert!(!chain.contains("advance"), "{chain}");
+    for (node, number) in [("a", 1), ("b", 2), ("c", 3), ("h", 3), ("d", 4)] {
+        let to_step =
+            format!("step_to :: < {node} , _ > (& mut __flow_cx , & __flow_hook , {number})");
+        assert!(chain.contains(&to_step), "{to_step} in {chain}");
+    }
+    // `c` is step 2 or 3: counted. So is a handler that leads back to the chain.
+    let back = expand(quote!(Back(u32) -> u32 {
+        START -> a -> b -> END;
+        a !-> h;
+        h -> b;
+    }));
+    assert!(back.contains("advance (& mut __flow_cx)"), "{back}");
+    let paths = expand(quote!(Paths(u32) -> u32 {
+        START -> a;
+        a => {
+            Way::Short -> c,
+            Way::Long -> b,
+        }
+        b -> c -> END;
+    }));
+    assert!(paths.contains("advance (& mut __flow_cx)"), "{paths}");
+    assert!(!paths.contains("step_to"), "{paths}");
+}
+
+#[test]
 fn errors_come_with_a_fallback_flow_type() {
     let out = crate::graph_impl(
         FlowArgs::default(),

@@ -40,6 +40,19 @@ use core::future::Future;
 /// }
 /// ```
 pub trait StepHook {
+    /// Whether [`step`](StepHook::step) (or [`waiting`](StepHook::waiting)) may read the
+    /// step number of the [`Context`] it is given ([`Context::step`],
+    /// [`Context::idempotency_key`]). A hook that leaves it `true` always sees the current
+    /// number; one that sets it to `false` may see a stale one in a flow whose steps are
+    /// numbered in advance (see [`Node::READS_STEP`]), where the run loop then skips
+    /// writing the number for nodes that do not read it either.
+    ///
+    /// # Default
+    ///
+    /// `true`. [`NoHook`] sets it to `false`, and a pair of hooks or a reference to one
+    /// says what its parts say.
+    const READS_STEP: bool = true;
+
     /// Wraps the call of `node` (of type `N`) at the step `cx.step()`; the call ends with
     /// the node's output or its error.
     ///
@@ -240,6 +253,8 @@ pub trait RunStart<T> {
 pub struct NoHook;
 
 impl StepHook for NoHook {
+    const READS_STEP: bool = false;
+
     /// No hook for the inner nodes either: a subgraph called under `NoHook` runs as it
     /// runs on its own.
     #[inline(always)]
@@ -254,6 +269,8 @@ impl StepHook for NoHook {
 }
 
 impl<H: StepHook + ?Sized> StepHook for &H {
+    const READS_STEP: bool = H::READS_STEP;
+
     #[inline(always)]
     fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,
@@ -311,6 +328,8 @@ impl<H: StepHook + ?Sized> StepHook for &H {
 
 /// Two hooks in one: `.0` wraps `.1`, which wraps the call.
 impl<A: StepHook, B: StepHook> StepHook for (A, B) {
+    const READS_STEP: bool = A::READS_STEP || B::READS_STEP;
+
     #[inline(always)]
     fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,
@@ -457,6 +476,8 @@ struct SubHook<'a, H: ?Sized> {
 }
 
 impl<H: StepHook + ?Sized> StepHook for SubHook<'_, H> {
+    const READS_STEP: bool = H::READS_STEP;
+
     #[inline(always)]
     fn step<N: Node, F: Future<Output = Result<N::Output, N::Error>>>(
         &self,

@@ -64,6 +64,18 @@ pub trait Node {
     ///
     /// `false`; `#[node]` sets it when the node has a policy argument.
     const HAS_POLICIES: bool = false;
+    /// Whether a call may read the step number of the [`Context`](crate::Context) it is
+    /// given ([`Context::step`](crate::Context::step),
+    /// [`Context::idempotency_key`](crate::Context::idempotency_key)). The run loop of a
+    /// graph whose every step is always reached after the same number of steps (a chain,
+    /// say) writes the number into the context only for the calls that may read it: those
+    /// of nodes that say so, and every call when the run's hook does
+    /// ([`StepHook::READS_STEP`](crate::StepHook::READS_STEP)) or sets a step limit.
+    ///
+    /// # Default
+    ///
+    /// `true`; `#[node]` sets it to `false` for a function without a `&Context` parameter.
+    const READS_STEP: bool = true;
 
     /// Builds the node's shared state for a new flow instance.
     fn state() -> Self::State;

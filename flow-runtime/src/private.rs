@@ -728,6 +728,25 @@ pub fn advance(cx: &mut crate::Context) {
     cx.step += 1;
 }
 
+/// Sets a run's context to step `step` (counting from 1) if the call of node `N` through
+/// `hook` may read it: in place of [`advance`], the run loop of a graph whose every step
+/// is always reached after the same number of steps calls this at each step with that
+/// number. A run with a step limit keeps every number: the loop checks the limit against
+/// the context's step.
+#[inline(always)]
+pub fn step_to<N: crate::Node, H: crate::StepHook>(cx: &mut crate::Context, hook: &H, step: u32) {
+    if N::READS_STEP || H::READS_STEP || hook.step_limit().is_some() {
+        cx.step = step;
+    }
+}
+
+/// Sets a run's context to step `step`, counting from 1: where a step numbered in
+/// advance fails, before the error is built from the context.
+#[inline(always)]
+pub fn set_step(cx: &mut crate::Context, step: u32) {
+    cx.step = step;
+}
+
 /// The error of a run whose node failed.
 #[cold]
 #[inline(never)]

@@ -616,6 +616,8 @@ impl CancelOn {
 }
 
 impl StepHook for CancelOn {
+    const READS_STEP: bool = false;
+
     async fn start<T, St: RunStart<T>>(
         &self,
         graph: &'static GraphInfo,
@@ -655,6 +657,8 @@ impl Deadline {
 }
 
 impl StepHook for Deadline {
+    const READS_STEP: bool = false;
+
     async fn start<T, St: RunStart<T>>(
         &self,
         graph: &'static GraphInfo,
@@ -682,6 +686,8 @@ impl StepLimit {
 }
 
 impl StepHook for StepLimit {
+    const READS_STEP: bool = false;
+
     #[inline(always)]
     fn step_limit(&self) -> Option<u32> {
         Some(self.0)

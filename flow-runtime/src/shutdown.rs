@@ -163,6 +163,8 @@ impl Drop for InFlight<'_> {
 }
 
 impl StepHook for Shutdown {
+    const READS_STEP: bool = false;
+
     fn start<T, S: RunStart<T>>(
         &self,
         graph: &'static GraphInfo,

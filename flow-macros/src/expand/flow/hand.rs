@@ -96,7 +96,7 @@ impl Cx<'_> {
     /// function, a `#[node]`, is named as it is: the projection costs a few percent of
     /// a chain's compile time (`scripts/compile-time.sh`), and the types a user names
     /// like functions are nodes.
-    fn node_of(&self, k: usize) -> TokenStream {
+    pub(super) fn node_of(&self, k: usize) -> TokenStream {
         let node = &self.graph.nodes[k];
         let ty = &node.ty;
         if self.may_run_nodes(k) {

@@ -1,6 +1,6 @@
 //! The run loop: the entry hand-over, the step limit, and one match arm per step.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -50,7 +50,15 @@ impl Cx<'_> {
     /// step, with the next state in `__flow_state`, before the next step starts.
     pub(super) fn steps(&self, save: Option<TokenStream>) -> TokenStream {
         let durable = save.is_some();
-        let arms = self.graph.steps().map(|(i, _)| self.arm(i, durable));
+        let numbers = self.step_numbers(durable);
+        let arms = self
+            .graph
+            .steps()
+            .map(|(i, _)| self.arm(i, durable, numbers.as_ref().map(|n| n[i])));
+        // Counted at each step, unless every step's number is known in advance.
+        let advance = numbers
+            .is_none()
+            .then(|| quote!(::typedflow::__private::advance(&mut __flow_cx);));
         let limit_check = self.limit_check();
         // `Ok` and `Err` named once here rather than by their paths in every arm: fewer
         // tokens for the macro to emit and rustc to parse (`scripts/compile-time.sh`). A
@@ -60,13 +68,61 @@ impl Cx<'_> {
             use ::core::result::Result::{Err as __FlowErr, Ok as __FlowOk};
             loop {
                 #limit_check
-                ::typedflow::__private::advance(&mut __flow_cx);
+                #advance
                 __flow_state = match __flow_state {
                     #(#arms)*
                 };
                 #save
             }
         }
+    }
+
+    /// The number of each step (by node), if every step is always reached after the same
+    /// number of steps and nothing else needs a count: an acyclic graph of node steps, no
+    /// longer than its step limit, run without checkpoints (a chain, say). Then a step's
+    /// context gets its number only where the node, the hook or a limit may read it
+    /// (`__private::step_to`), and not a store per step in the run's future: 2.4 of the
+    /// 16 ns a run of a 10-node chain took under tokio (docs/performance.md). `None`: the
+    /// loop counts.
+    fn step_numbers(&self, durable: bool) -> Option<Vec<u32>> {
+        let graph = self.graph;
+        let plain = |j: usize| {
+            matches!(graph.nodes[j].kind, Kind::Step) && graph.nodes[j].merged_into.is_none()
+        };
+        let all_plain = graph
+            .steps()
+            .all(|(j, n)| plain(j) && n.interrupt.is_none());
+        if durable || self.limit_needed() || !all_plain || graph.entries.len() != 1 {
+            return None;
+        }
+        let mut numbers = vec![0u32; graph.nodes.len()];
+        let entry = graph.entries[0].to;
+        numbers[entry] = 1;
+        let mut todo = vec![entry];
+        while let Some(i) = todo.pop() {
+            let next = numbers[i] + 1;
+            for succ in graph.successors(i) {
+                let Target::Node(j) = succ.to else { continue };
+                match numbers[j] {
+                    _ if !plain(j) => return None,
+                    0 => {
+                        numbers[j] = next;
+                        todo.push(j);
+                    }
+                    n if n == next => {}
+                    _ => return None,
+                }
+            }
+        }
+        Some(numbers)
+    }
+
+    /// Whether the flow's own step limit can be reached: through a loop, or by an acyclic
+    /// graph with more steps than it.
+    fn limit_needed(&self) -> bool {
+        let graph = self.graph;
+        let steps = graph.steps().count() as u64;
+        graph.has_cycle() || steps > u64::from(graph.max_steps.unwrap_or(u32::MAX))
     }
 
     /// The descriptions of the flow's nested nodes (`Node::NESTED`: its own, then those its
@@ -109,9 +165,7 @@ impl Cx<'_> {
     /// run without a limit of its own (its hooks answer a constant `None`) the check
     /// compiles away: a value kept across the loop's awaits would not.
     fn limit_check(&self) -> TokenStream {
-        let graph = self.graph;
-        let steps = graph.steps().count() as u64;
-        let needed = graph.has_cycle() || steps > u64::from(graph.max_steps.unwrap_or(u32::MAX));
+        let needed = self.limit_needed();
         let (max_steps, display_name) = (self.max_steps(), self.display_name);
         let reached = |limit: TokenStream| {
             quote! {
@@ -142,20 +196,22 @@ impl Cx<'_> {
         }
     }
 
-    /// The match arm of step `i`, in the loop of a checkpointed run if `durable`.
-    fn arm(&self, i: usize, durable: bool) -> TokenStream {
+    /// The match arm of step `i`, in the loop of a checkpointed run if `durable`; `number`
+    /// is the step's number if known in advance.
+    fn arm(&self, i: usize, durable: bool, number: Option<u32>) -> TokenStream {
         let node = &self.graph.nodes[i];
         match &node.kind {
             Kind::Fan { branches, merge } => self.fan_arm(i, branches, *merge, durable),
             Kind::Map { worker, limit } => self.map_arm(i, *worker, *limit, durable),
             _ if node.interrupt.is_some() => self.interrupt_arm(i, durable),
-            _ => self.node_arm(i),
+            _ => self.node_arm(i, number),
         }
     }
 
     /// The arm of a step that calls one node: its output goes on, its error to its error
-    /// edge or out of the run.
-    fn node_arm(&self, i: usize) -> TokenStream {
+    /// edge or out of the run. A step numbered in advance sets its number in the context
+    /// for whoever may read it, and before its error is built.
+    fn node_arm(&self, i: usize, number: Option<u32>) -> TokenStream {
         let node = &self.graph.nodes[i];
         let (variant, ty) = (&node.variant, &node.ty);
         let state = self.state_at(variant.span());
@@ -176,8 +232,23 @@ impl Cx<'_> {
                 (None, quote!(return __FlowErr(#error)))
             }
         };
+        let (to_step, on_err) = match number.map(Literal::u32_unsuffixed) {
+            Some(n) => {
+                let node_of = self.node_of(i);
+                let to_step = quote_spanned! {node.name.span()=>
+                    ::typedflow::__private::step_to::<#node_of, _>(&mut __flow_cx, &__flow_hook, #n);
+                };
+                let on_err = quote!({
+                    ::typedflow::__private::set_step(&mut __flow_cx, #n);
+                    #on_err
+                });
+                (Some(to_step), on_err)
+            }
+            None => (None, on_err),
+        };
         quote_spanned! {node.name.span()=>
             #state::#variant(__flow_value) => {
+                #to_step
                 #keep
                 let __flow_result = #call.await;
                 match __flow_result {

@@ -52,12 +52,9 @@ impl Cx<'_> {
         let durable = save.is_some();
         let arms = self.graph.steps().map(|(i, _)| self.arm(i, durable));
         let limit_check = self.limit_check();
-        // `Ok` and `Err` named once here rather than by their paths in every arm: fewer
-        // tokens for the macro to emit and rustc to parse (`scripts/compile-time.sh`). A
-        // `use`, not a `let` of anything: a local would be kept in the run's future.
+        let aliases = self.aliases();
         quote! {
-            #[allow(unused_imports)]
-            use ::core::result::Result::{Err as __FlowErr, Ok as __FlowOk};
+            #aliases
             loop {
                 #limit_check
                 ::typedflow::__private::advance(&mut __flow_cx);
@@ -66,6 +63,27 @@ impl Cx<'_> {
                 };
                 #save
             }
+        }
+    }
+
+    /// The short names the run loop's arms use, declared once in the block that holds the
+    /// loop: `Ok`, `Err`, the traits the arms name, and the descriptions of the flow's
+    /// nodes. Fewer tokens per arm for the macro to emit and rustc to parse, resolve and
+    /// hash (`scripts/compile-time.sh`). Items, not `let`s: a local would be kept in the
+    /// run's future. `__FLOW_INFO` names the flow type, not `Self`, whose type parameter
+    /// an item inside the loop cannot use; the description does not depend on it.
+    pub(super) fn aliases(&self) -> TokenStream {
+        let name = self.name;
+        quote! {
+            #[allow(unused_imports)]
+            use ::core::result::Result::{Err as __FlowErr, Ok as __FlowOk};
+            #[allow(unused_imports)]
+            use ::typedflow::{
+                checks as __flow_checks, checks::Graph as __FlowGraph, Node as __FlowNode,
+                NodeFn as __FlowNodeFn, StepHook as __FlowStepHook,
+            };
+            #[allow(dead_code)]
+            const __FLOW_INFO: &[::typedflow::NodeInfo] = <#name as ::typedflow::Flow>::GRAPH.nodes;
         }
     }
 
@@ -176,15 +194,22 @@ impl Cx<'_> {
                 (None, quote!(return __FlowErr(#error)))
             }
         };
-        quote_spanned! {node.name.span()=>
-            #state::#variant(__flow_value) => {
-                #keep
-                let __flow_result = #call.await;
-                match __flow_result {
-                    __FlowOk(__flow_out) => #on_ok,
-                    __FlowErr(__flow_err) => #on_err,
+        // One `match` on the awaited call, no `let` of its result: fewer tokens, and the
+        // same future (the result lives across no `.await`).
+        let arms = quote! {
+            __FlowOk(__flow_out) => #on_ok,
+            __FlowErr(__flow_err) => #on_err,
+        };
+        match keep {
+            Some(keep) => quote_spanned! {node.name.span()=>
+                #state::#variant(__flow_value) => {
+                    #keep
+                    match #call.await { #arms }
                 }
-            }
+            },
+            None => quote_spanned! {node.name.span()=>
+                #state::#variant(__flow_value) => match #call.await { #arms },
+            },
         }
     }
 }

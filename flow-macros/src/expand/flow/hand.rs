@@ -126,7 +126,7 @@ impl Cx<'_> {
         let node = &self.graph.nodes[k];
         let info = self.node_info(k);
         let ty = self.node_of(k);
-        quote_spanned!(node.name.span()=> ::typedflow::__private::node_failed::<#ty>(&__flow_cx, #info, #err))
+        quote_spanned!(node.name.span()=> __flow_node_failed::<#ty>(&__flow_cx, #info, #err))
     }
 
     /// The wrapper of a call of user node `k` inside a fan-out or a map, turning its

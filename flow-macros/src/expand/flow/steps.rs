@@ -81,6 +81,7 @@ impl Cx<'_> {
             use ::typedflow::{
                 checks as __flow_checks, checks::Graph as __FlowGraph, Node as __FlowNode,
                 NodeFn as __FlowNodeFn, StepHook as __FlowStepHook,
+                __private::node_failed as __flow_node_failed,
             };
             #[allow(dead_code)]
             const __FLOW_INFO: &[::typedflow::NodeInfo] = <#name as ::typedflow::Flow>::GRAPH.nodes;

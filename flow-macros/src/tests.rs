@@ -546,14 +546,13 @@ fn only_nodes_named_like_types_are_handed_the_hook() {
         }
     });
     assert!(
-        sub.contains("<<Summarizeas::typedflow::checks::NodeOf>::Nodeas::typedflow::NodeFn<()>>::call_hooked("),
+        sub.contains(
+            "<<Summarizeas::typedflow::checks::NodeOf>::Nodeas__FlowNodeFn<()>>::call_hooked("
+        ),
         "{sub}"
     );
     assert!(sub.contains("__FLOW_NESTED_OF[1usize]"), "{sub}");
-    assert!(
-        sub.contains("<loadas::typedflow::NodeFn<()>>::call("),
-        "{sub}"
-    );
+    assert!(sub.contains("<loadas__FlowNodeFn<()>>::call("), "{sub}");
     // A flow of `#[node]`s (functions) makes no call generic over the hook.
     let plain = text(quote! {
         Chain(u32) -> u32 {

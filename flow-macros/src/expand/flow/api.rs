@@ -58,8 +58,9 @@ pub(super) fn expand_api(cx: &Cx<'_>) -> TokenStream {
             pub fn with_hook<H2: ::typedflow::StepHook>(self, hook: H2) -> #name<H2> {
                 // Names each node's state, on the node's name: a name in the graph that
                 // is not a node is reported there, and not again here, where the node
-                // states are moved.
-                #(let _: ::core::marker::PhantomData<#node_states>;)*
+                // states are moved. One tuple of them, not one statement per node: fewer
+                // tokens and statements for rustc (`scripts/compile-time.sh`).
+                let _: ::core::marker::PhantomData<(#(#node_states,)*)>;
                 #name {
                     __flow_deps: self.__flow_deps,
                     __flow_hook: hook,

@@ -53,10 +53,10 @@ fn graph_info(cx: &Cx<'_>) -> TokenStream {
     let endpoint = |x: Option<usize>, start: bool| match x {
         Some(k) => {
             let n = &node_names[k];
-            quote!(::typedflow::Endpoint::Node(#n))
+            quote!(__FlowEndpoint::Node(#n))
         }
-        None if start => quote!(::typedflow::Endpoint::Start),
-        None => quote!(::typedflow::Endpoint::End),
+        None if start => quote!(__FlowEndpoint::Start),
+        None => quote!(__FlowEndpoint::End),
     };
     let edges = graph.user_edges().iter().map(|e| {
         let (from, to) = (endpoint(e.from, true), endpoint(e.to, false));
@@ -73,7 +73,7 @@ fn graph_info(cx: &Cx<'_>) -> TokenStream {
             UserEdgeKind::Collect => quote!(Collect),
             UserEdgeKind::Error => quote!(Error),
         };
-        quote!(::typedflow::__private::edge_info(#from, #to, ::typedflow::EdgeKind::#kind))
+        quote!(__flow_edge(#from, #to, __FlowEdgeKind::#kind))
     });
     let input_str = type_string(&graph.input);
     let output_str = type_string(&graph.output);
@@ -88,14 +88,18 @@ fn graph_info(cx: &Cx<'_>) -> TokenStream {
     let index = 0..node_names.len();
     // The nodes' metric keys are built at run time, on first use, into one static per
     // flow (`__private::KeyTable`): built here, in statics, their hashing was evaluated
-    // at compile time and cost more than the rest of the graph's description.
+    // at compile time and cost more than the rest of the graph's description. The
+    // `use` names what every node and edge repeats in a word each: fewer tokens for the
+    // macro to emit and rustc to parse (`scripts/compile-time.sh`).
     quote! {{
+        use ::typedflow::__private::{edge_info as __flow_edge, node_info as __flow_node};
+        use ::typedflow::{EdgeKind as __FlowEdgeKind, Endpoint as __FlowEndpoint};
         fn __flow_node_keys() -> &'static [::typedflow::__private::NodeKeys] {
             static KEYS: ::typedflow::__private::KeyTable = ::typedflow::__private::KeyTable::new();
             KEYS.get(<#name as ::typedflow::Flow>::GRAPH)
         }
         const NODES: &[::typedflow::NodeInfo] = &[#(
-            ::typedflow::__private::node_info(#node_names, #index, __flow_node_keys),
+            __flow_node(#node_names, #index, __flow_node_keys),
         )*];
         &::typedflow::__private::graph_info(
             #display_name,

@@ -359,6 +359,8 @@ fn waiting() -> TokenStream {
 fn durable_start(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
     let (input, output) = (&cx.graph.input, cx.run_output());
     let entry = cx.entry_state();
+    // The entry's hand-over names the run loop's short names.
+    let aliases = cx.aliases();
     quote! {
             // What `DurableFlow::start_durable` runs: a new run, or the run of the last
             // checkpoint, with a saver of its steps into the store.
@@ -369,6 +371,7 @@ fn durable_start(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
                 hooks: __FlowRun,
                 store: &__FlowStore,
             ) -> ::core::result::Result<#output, ::typedflow::FlowError> {
+                #aliases
                 let __flow_graph = <Self as ::typedflow::Flow>::GRAPH;
                 let ::typedflow::__private::Begun {
                     cx: __flow_cx,

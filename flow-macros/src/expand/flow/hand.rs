@@ -35,10 +35,10 @@ impl Cx<'_> {
         }
     }
 
-    /// `&GRAPH.nodes[p]`, the description of user node `k`.
+    /// `&GRAPH.nodes[p]`, the description of user node `k` (see [`Self::aliases`]).
     fn node_info(&self, k: usize) -> TokenStream {
         let p = self.graph.position(k).unwrap_or(0);
-        quote!(&<Self as ::typedflow::Flow>::GRAPH.nodes[#p])
+        quote!(&__FLOW_INFO[#p])
     }
 
     /// The future of one call of user node `k` (not awaited), through the hook. Inside a
@@ -64,7 +64,7 @@ impl Cx<'_> {
             // stable Rust; a subgraph's own nodes are checked in its own `graph!`.
             let nested = quote!(__FLOW_NESTED_OF[#p]);
             quote_spanned! {node.name.span()=>
-                <#node_of as ::typedflow::NodeFn<#deps>>::call_hooked(
+                <#node_of as __FlowNodeFn<#deps>>::call_hooked(
                     __flow_deps,
                     &__flow_nodes.#field,
                     #cx,
@@ -75,7 +75,7 @@ impl Cx<'_> {
             }
         } else {
             let call = quote_spanned! {node.name.span()=>
-                <#node_of as ::typedflow::NodeFn<#deps>>::call(
+                <#node_of as __FlowNodeFn<#deps>>::call(
                     __flow_deps,
                     &__flow_nodes.#field,
                     #cx,
@@ -85,7 +85,7 @@ impl Cx<'_> {
             self.send_checked(k, call)
         };
         quote_spanned! {node.name.span()=>
-            ::typedflow::StepHook::step::<#node_of, _>(#hook, #cx, #info, #future)
+            __FlowStepHook::step::<#node_of, _>(#hook, #cx, #info, #future)
         }
     }
 
@@ -126,7 +126,7 @@ impl Cx<'_> {
         let node = &self.graph.nodes[k];
         let info = self.node_info(k);
         let ty = self.node_of(k);
-        quote_spanned!(node.name.span()=> ::typedflow::__private::node_failed::<#ty>(&__flow_cx, #info, #err))
+        quote_spanned!(node.name.span()=> __flow_node_failed::<#ty>(&__flow_cx, #info, #err))
     }
 
     /// The wrapper of a call of user node `k` inside a fan-out or a map, turning its
@@ -159,14 +159,14 @@ impl Cx<'_> {
     ) -> TokenStream {
         let (check, method) = (syn::Ident::new(check, at), syn::Ident::new(method, at));
         quote_spanned! {at=>
-            <::typedflow::checks::Graph as ::typedflow::checks::#check<#params>>::#method(#args)
+            <__FlowGraph as __flow_checks::#check<#params>>::#method(#args)
         }
     }
 
     /// `<ty as Node>::#what`, spanned on `at`.
     fn assoc(ty: &impl quote::ToTokens, what: &str, at: Span) -> TokenStream {
         let what = syn::Ident::new(what, at);
-        quote_spanned!(at=> <#ty as ::typedflow::Node>::#what)
+        quote_spanned!(at=> <#ty as __FlowNode>::#what)
     }
 
     /// `value`, sent by `sender` (see [`Self::sender`]), handed to node `to` along an edge.

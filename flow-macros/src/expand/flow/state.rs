@@ -35,9 +35,12 @@ pub(super) fn expand_state(cx: &Cx<'_>) -> TokenStream {
         .iter()
         .zip(&step_names)
         .map(|(v, n)| quote_spanned!(v.span()=> Self::#v(_) => #n,));
-    let variant_docs = step_names
-        .iter()
-        .map(|n| format!("`{n}` runs next, with this input."));
+    // Docs on the variants only where the enum can be seen: each is an attribute for
+    // rustc to parse and hash (`scripts/compile-time.sh`).
+    let variant_docs = step_names.iter().map(|n| {
+        let doc = format!("`{n}` runs next, with this input.");
+        graph.durable.then(|| quote!(#[doc = #doc]))
+    });
     let state_doc =
         format!("The state of a run of [`{name}`]: the step that runs next, holding its input.");
     // Private, but for a durable flow, whose checkpoints hold it: its variants hold the
@@ -53,7 +56,7 @@ pub(super) fn expand_state(cx: &Cx<'_>) -> TokenStream {
         #allow
         #vis enum #state {
             #(
-                #[doc = #variant_docs]
+                #variant_docs
                 #variants(#variant_tys),
             )*
         }

@@ -60,12 +60,9 @@ impl Cx<'_> {
             .is_none()
             .then(|| quote!(::typedflow::__private::advance(&mut __flow_cx);));
         let limit_check = self.limit_check();
-        // `Ok` and `Err` named once here rather than by their paths in every arm: fewer
-        // tokens for the macro to emit and rustc to parse (`scripts/compile-time.sh`). A
-        // `use`, not a `let` of anything: a local would be kept in the run's future.
+        let aliases = self.aliases();
         quote! {
-            #[allow(unused_imports)]
-            use ::core::result::Result::{Err as __FlowErr, Ok as __FlowOk};
+            #aliases
             loop {
                 #limit_check
                 #advance
@@ -123,6 +120,28 @@ impl Cx<'_> {
         let graph = self.graph;
         let steps = graph.steps().count() as u64;
         graph.has_cycle() || steps > u64::from(graph.max_steps.unwrap_or(u32::MAX))
+    }
+
+    /// The short names the run loop's arms use, declared once in the block that holds the
+    /// loop: `Ok`, `Err`, the traits the arms name, and the descriptions of the flow's
+    /// nodes. Fewer tokens per arm for the macro to emit and rustc to parse, resolve and
+    /// hash (`scripts/compile-time.sh`). Items, not `let`s: a local would be kept in the
+    /// run's future. `__FLOW_INFO` names the flow type, not `Self`, whose type parameter
+    /// an item inside the loop cannot use; the description does not depend on it.
+    pub(super) fn aliases(&self) -> TokenStream {
+        let name = self.name;
+        quote! {
+            #[allow(unused_imports)]
+            use ::core::result::Result::{Err as __FlowErr, Ok as __FlowOk};
+            #[allow(unused_imports)]
+            use ::typedflow::{
+                checks as __flow_checks, checks::Graph as __FlowGraph, Node as __FlowNode,
+                NodeFn as __FlowNodeFn, StepHook as __FlowStepHook,
+                __private::node_failed as __flow_node_failed,
+            };
+            #[allow(dead_code)]
+            const __FLOW_INFO: &[::typedflow::NodeInfo] = <#name as ::typedflow::Flow>::GRAPH.nodes;
+        }
     }
 
     /// The descriptions of the flow's nested nodes (`Node::NESTED`: its own, then those its
@@ -246,15 +265,22 @@ impl Cx<'_> {
             }
             None => (None, on_err),
         };
+        // One `match` on the awaited call, no `let` of its result: fewer tokens, and the
+        // same future (the result lives across no `.await`).
+        let arms = quote! {
+            __FlowOk(__flow_out) => #on_ok,
+            __FlowErr(__flow_err) => #on_err,
+        };
+        if keep.is_none() && to_step.is_none() {
+            return quote_spanned! {node.name.span()=>
+                #state::#variant(__flow_value) => match #call.await { #arms },
+            };
+        }
         quote_spanned! {node.name.span()=>
             #state::#variant(__flow_value) => {
                 #to_step
                 #keep
-                let __flow_result = #call.await;
-                match __flow_result {
-                    __FlowOk(__flow_out) => #on_ok,
-                    __FlowErr(__flow_err) => #on_err,
-                }
+                match #call.await { #arms }
             }
         }
     }

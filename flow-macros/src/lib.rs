@@ -89,7 +89,7 @@ fn debug(name: &str, tokens: TokenStream2) -> TokenStream2 {
 pub(crate) fn node_impl(args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let mut cx = Diagnostics::default();
     let policy_args = parse::args::parse_node_args(&mut cx, args);
-    let func: syn::ItemFn = match syn::parse2(item.clone()) {
+    let func: parse::node::NodeItem = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(_) => {
             cx.error(proc_macro2::Span::call_site(), msg::node_not_fn());

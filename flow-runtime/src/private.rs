@@ -377,8 +377,21 @@ pub fn node_failed<N: Node>(
     node: &'static crate::NodeInfo,
     error: N::Error,
 ) -> crate::FlowError {
+    node_failed_at::<N>(cx, node, error, cx.step())
+}
+
+/// [`node_failed`] at step `step` (counting from 1): for a step numbered in advance, whose
+/// context may not hold its number (see [`step_to`]).
+#[cold]
+#[inline(never)]
+pub fn node_failed_at<N: Node>(
+    cx: &crate::Context,
+    node: &'static crate::NodeInfo,
+    error: N::Error,
+    step: u32,
+) -> crate::FlowError {
     let attempts = N::attempts(&error);
-    node_error(cx.flow(), node.name, cx.step(), attempts, error)
+    node_error(cx.flow(), node.name, step, attempts, error)
 }
 
 /// Wraps a call of node `N` inside a fan-out or a map.
@@ -738,13 +751,6 @@ pub fn step_to<N: crate::Node, H: crate::StepHook>(cx: &mut crate::Context, hook
     if N::READS_STEP || H::READS_STEP || hook.step_limit().is_some() {
         cx.step = step;
     }
-}
-
-/// Sets a run's context to step `step`, counting from 1: where a step numbered in
-/// advance fails, before the error is built from the context.
-#[inline(always)]
-pub fn set_step(cx: &mut crate::Context, step: u32) {
-    cx.step = step;
 }
 
 /// The error of a run whose node failed.

@@ -20,7 +20,7 @@ use crate::parse::graph::GraphInput;
 /// dependencies, so a graph using it reports nothing more (rustc type-checks the graph
 /// even after the macro's error). It is never run: the crate does not compile. A method
 /// gets none: a type cannot be declared inside an `impl` block.
-pub fn expand_node_stand_in(func: &syn::ItemFn) -> TokenStream {
+pub fn expand_node_stand_in(func: &crate::parse::node::NodeItem) -> TokenStream {
     if func.sig.receiver().is_some() {
         return TokenStream::new();
     }

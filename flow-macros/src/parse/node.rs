@@ -6,7 +6,8 @@
 //! aliases such as `anyhow::Result<T>` work).
 
 use quote::ToTokens;
-use syn::{FnArg, Ident, ItemFn, ReturnType, Signature, Type, Visibility};
+use syn::parse::{Parse, ParseStream};
+use syn::{Attribute, FnArg, Ident, ReturnType, Signature, Type, Visibility};
 
 use crate::diag::{Diagnostics, catalogue as msg};
 
@@ -34,8 +35,30 @@ pub enum Output {
     Result(Type),
 }
 
+/// The function under `#[node]`, read as far as the macro needs it: its visibility and
+/// signature. The body is checked to be a block and not parsed (the function is emitted
+/// as written, and rustc reads it): parsing every statement of every node was a
+/// measurable part of a crate's compile time (docs/performance.md).
+pub struct NodeItem {
+    pub vis: Visibility,
+    pub sig: Signature,
+}
+
+impl Parse for NodeItem {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        Attribute::parse_outer(input)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        input.step(|cursor| match cursor.group(proc_macro2::Delimiter::Brace) {
+            Some((_, _, rest)) if rest.eof() => Ok(((), rest)),
+            _ => Err(cursor.error(msg::node_not_fn())),
+        })?;
+        Ok(NodeItem { vis, sig })
+    }
+}
+
 /// Reads a node's signature, reporting every unsupported part; `None` if there was one.
-pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
+pub fn parse_node_sig(cx: &mut Diagnostics, item: &NodeItem) -> Option<NodeSig> {
     let sig = &item.sig;
     let fn_ok = check_fn(cx, sig);
     let params = parse_params(cx, sig);
@@ -59,7 +82,7 @@ pub fn parse_node_sig(cx: &mut Diagnostics, item: &ItemFn) -> Option<NodeSig> {
 /// generic parameter of the function, or `impl Trait`) is a name that resolves to
 /// nothing: rustc drops "cannot find type" errors once a macro reported one (measured on
 /// 1.95), and a type that failed to resolve silences every check involving it.
-pub fn lenient_sig(item: &ItemFn) -> NodeSig {
+pub fn lenient_sig(item: &NodeItem) -> NodeSig {
     let sig = &item.sig;
     let generic = |ty: &Type| {
         let text = ty.to_token_stream().to_string();

@@ -122,11 +122,19 @@ impl Cx<'_> {
     }
 
     /// The run's error when user node `k` failed with `err`.
-    pub(super) fn node_failed(&self, k: usize, err: TokenStream) -> TokenStream {
+    pub(super) fn node_failed(&self, k: usize, err: TokenStream, step: Option<u32>) -> TokenStream {
         let node = &self.graph.nodes[k];
         let info = self.node_info(k);
         let ty = self.node_of(k);
-        quote_spanned!(node.name.span()=> __flow_node_failed::<#ty>(&__flow_cx, #info, #err))
+        match step.map(proc_macro2::Literal::u32_unsuffixed) {
+            // A step numbered in advance: the context's count may be stale.
+            Some(n) => {
+                quote_spanned!(node.name.span()=> ::typedflow::__private::node_failed_at::<#ty>(&__flow_cx, #info, #err, #n))
+            }
+            None => {
+                quote_spanned!(node.name.span()=> __flow_node_failed::<#ty>(&__flow_cx, #info, #err))
+            }
+        }
     }
 
     /// The wrapper of a call of user node `k` inside a fan-out or a map, turning its

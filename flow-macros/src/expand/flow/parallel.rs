@@ -331,7 +331,7 @@ impl Cx<'_> {
         let failed = self.pass_edge(&quote!(#ty), h, failed, span);
         let handler_output = self.handler_output(h, k, quote!(__flow_out), span);
         let handler_call = self.call(h, failed, true);
-        let h_error = self.node_failed(h, quote!(__flow_err));
+        let h_error = self.node_failed(h, quote!(__flow_err), None);
         let keep = self.keep_input(k, quote!(&__flow_in), span);
         let keep = quote!(let __flow_kept = #keep;);
         quote! {

@@ -228,8 +228,7 @@ impl Cx<'_> {
     }
 
     /// The arm of a step that calls one node: its output goes on, its error to its error
-    /// edge or out of the run. A step numbered in advance sets its number in the context
-    /// for whoever may read it, and before its error is built.
+    /// edge or out of the run.
     fn node_arm(&self, i: usize, number: Option<u32>) -> TokenStream {
         let node = &self.graph.nodes[i];
         let (variant, ty) = (&node.variant, &node.ty);
@@ -247,24 +246,18 @@ impl Cx<'_> {
                 (Some(keep), next)
             }
             None => {
-                let error = self.node_failed(i, quote!(__flow_err));
+                let error = self.node_failed(i, quote!(__flow_err), number);
                 (None, quote!(return __FlowErr(#error)))
             }
         };
-        let (to_step, on_err) = match number.map(Literal::u32_unsuffixed) {
-            Some(n) => {
-                let node_of = self.node_of(i);
-                let to_step = quote_spanned! {node.name.span()=>
-                    ::typedflow::__private::step_to::<#node_of, _>(&mut __flow_cx, &__flow_hook, #n);
-                };
-                let on_err = quote!({
-                    ::typedflow::__private::set_step(&mut __flow_cx, #n);
-                    #on_err
-                });
-                (Some(to_step), on_err)
+        // A step numbered in advance sets its number for whoever may read it; its error,
+        // if it fails, is built with that number.
+        let to_step = number.map(|n| {
+            let (node_of, n) = (self.node_of(i), Literal::u32_unsuffixed(n));
+            quote_spanned! {node.name.span()=>
+                ::typedflow::__private::step_to::<#node_of, _>(&mut __flow_cx, &__flow_hook, #n);
             }
-            None => (None, on_err),
-        };
+        });
         // One `match` on the awaited call, no `let` of its result: fewer tokens, and the
         // same future (the result lives across no `.await`).
         let arms = quote! {

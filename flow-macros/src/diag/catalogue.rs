@@ -298,7 +298,7 @@ pub fn start_to_end() -> Message {
 pub fn group_at_chain_end() -> Message {
     msg(
         Code::MisplacedGroup,
-        "a fan-out group or a map goes in the middle of a chain, after the node that feeds it and before the node that takes its results: `split -> (a, b) -> join;`, `split -> [work; 4] -> collect;`",
+        "a fan-out group or a map goes in the middle of a chain, after the node that feeds it and before the node that takes its results; put a node on each side: `split -> (a, b) -> join;`, `split -> [work; 4] -> collect;`",
     )
 }
 
@@ -332,14 +332,14 @@ pub fn error_edge_from_unknown(name: &str) -> Message {
 pub fn error_edge_to_non_node() -> Message {
     msg(
         Code::BadErrorEdge,
-        "an error edge leads to a handler node: `node !-> handler;`",
+        "an error edge leads to a handler node; point it at a node that takes the failed node's `Failed<Input, Error>`: `node !-> handler;`",
     )
 }
 
 pub fn error_edge_from_non_node() -> Message {
     msg(
         Code::BadErrorEdge,
-        "an error edge starts at a node: `node !-> handler;`",
+        "an error edge starts at a node; write the node whose errors it handles first: `node !-> handler;`",
     )
 }
 

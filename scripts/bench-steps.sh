@@ -53,6 +53,22 @@ printf '  %-28s flow %6s   hand-written %6s   ratio %s   (per run)\n' \
 printf '  %-28s flow %6s   the inner flow run alone %6s   (per run)\n' \
     "n0 then Chain10 as a node" "$nf" "$cr"
 
+# The same shapes awaited inside tokio's current-thread `block_on`, as `scripts/bench.sh`
+# times them: what a run costs there, per run.
+echo
+echo "instructions per run under tokio (current-thread block_on, as benches/runtime.rs):"
+for shape in chain fan loop; do
+    case $shape in
+        chain) what="chain of 10 nodes"; n=2000 ;;
+        fan) what="fan-out to 8 and join"; n=2000 ;;
+        loop) what="2-node loop, 1000 laps"; n=20 ;;
+    esac
+    f=$(per_transition "tokio-$shape-flow" "$n" 1)
+    h=$(per_transition "tokio-$shape-hand" "$n" 1)
+    printf '  %-28s flow %8s   hand-written %8s   ratio %s\n' \
+        "$what" "$f" "$h" "$(awk -v f="$f" -v h="$h" 'BEGIN { printf "%.2f", f / h }')"
+done
+
 [ "${1:-}" = count ] && exit 0
 
 echo

@@ -2,7 +2,7 @@
 //! the difference between two run counts is the cost of the runs alone.
 //!
 //! ```text
-//! count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand|policies-flow|policies-hand|chain-traced|chain-metered> <runs>
+//! count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand|policies-flow|policies-hand|chain-traced|chain-metered|tokio-<chain|loop|fan>-<flow|hand>> <runs>
 //! ```
 //! `scripts/bench-steps.sh` drives it; `chain-traced` and `chain-metered` run the chain
 //! with the telemetry hooks and nobody listening. With the `durable` feature,
@@ -12,6 +12,10 @@
 //! `policies-flow` and `policies-hand` run `Policies3` (3 nodes with a retry, a timeout and
 //! a breaker that never act) and its twin, each run in `block_on` of a current-thread
 //! tokio runtime, which both pay (the twin's timeout needs one).
+//! `tokio-chain-flow`, `tokio-chain-hand`, `tokio-loop-flow`, `tokio-loop-hand`,
+//! `tokio-fan-flow` and `tokio-fan-hand` await the runs one after another inside one
+//! `block_on` of a current-thread tokio runtime, as `benches/runtime.rs` times them (the
+//! loop with opaque work, as there).
 //! `count_steps sizes` prints the size in bytes of each shape's run future instead.
 
 use std::hint::black_box;
@@ -32,7 +36,7 @@ fn main() -> ExitCode {
     }
     let (Some(shape), Some(Ok(runs))) = (args.get(1), args.get(2).map(|n| n.parse::<u64>())) else {
         eprintln!(
-            "usage: count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand|policies-flow|policies-hand|chain-traced|chain-metered> <runs>"
+            "usage: count_steps <chain-flow|chain-hand|loop-flow|loop-hand|opaque-loop-flow|opaque-loop-hand|fan-flow|fan-hand|policies-flow|policies-hand|chain-traced|chain-metered|tokio-<chain|loop|fan>-<flow|hand>> <runs>"
         );
         return ExitCode::FAILURE;
     };
@@ -49,6 +53,23 @@ fn main() -> ExitCode {
         .enable_time()
         .build()
         .expect("a current-thread runtime");
+    // Runs awaited one after another inside one `block_on`, as `benches/runtime.rs` times
+    // them.
+    if shape.starts_with("tokio-") {
+        match shape.as_str() {
+            "tokio-chain-flow" => tokio_runs(&rt, runs, || chain.run(black_box(0))),
+            "tokio-chain-hand" => tokio_runs(&rt, runs, || hand_chain10(black_box(0))),
+            "tokio-loop-flow" => tokio_runs(&rt, runs, || opaque.run(black_box(0))),
+            "tokio-loop-hand" => tokio_runs(&rt, runs, || hand_opaque_loop2(black_box(0))),
+            "tokio-fan-flow" => tokio_runs(&rt, runs, || fan.run(black_box(0))),
+            "tokio-fan-hand" => tokio_runs(&rt, runs, || hand_fan8(black_box(0))),
+            other => {
+                eprintln!("unknown shape `{other}`");
+                return ExitCode::FAILURE;
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
     let mut sum = 0u64;
     for _ in 0..runs {
         sum = sum.wrapping_add(match shape.as_str() {
@@ -90,6 +111,20 @@ fn main() -> ExitCode {
     }
     black_box(sum);
     ExitCode::SUCCESS
+}
+
+/// Awaits `runs` runs of `run` one after another inside one `block_on` of `rt`, each
+/// output passed through `black_box` and dropped whole, as `benches/runtime.rs` does.
+fn tokio_runs<F, R>(rt: &tokio::runtime::Runtime, runs: u64, mut run: F)
+where
+    F: FnMut() -> R,
+    R: IntoFuture,
+{
+    rt.block_on(async {
+        for _ in 0..runs {
+            drop(black_box(run().await));
+        }
+    });
 }
 
 /// The size of each shape's run future beside its hand-written twin's: what a task that

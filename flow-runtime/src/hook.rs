@@ -181,6 +181,30 @@ pub trait StepHook {
         self.run(graph, run_id, start.start(self))
     }
 
+    /// Draws the run's id and what [`start`](StepHook::start) starts from `begin`, then
+    /// starts it: what a run that sets nothing of its own runs with the flow's hook.
+    /// Generated code calls it; a hook has nothing to override.
+    ///
+    /// # Default
+    ///
+    /// Calls `begin` and [`start`](StepHook::start) when the run is first polled, so that
+    /// the hook's `start` and [`run`](StepHook::run) begin when the run does, not when its
+    /// future is made. [`NoHook`], which has no `start` of its own to run, calls them at
+    /// once: its run's future is then the run loop's own, with no future around it that
+    /// keeps the run's flow and input until the first poll.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn begin<T, S: RunStart<T>>(
+        &self,
+        graph: &'static GraphInfo,
+        begin: impl FnOnce() -> (RunId, S),
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        async move {
+            let (run_id, start) = begin();
+            self.start(graph, run_id, start).await
+        }
+    }
+
     /// Starts the run of a flow used as a node (a subgraph) at a step of a flow with this
     /// hook, choosing the hook that the subgraph's nodes go through: what the generated
     /// [`NodeFn::call_hooked`](crate::NodeFn::call_hooked) of a subgraph calls. `nested[i]`
@@ -255,6 +279,18 @@ pub struct NoHook;
 impl StepHook for NoHook {
     const READS_STEP: bool = false;
 
+    /// At once: `NoHook` begins nothing of its own, so the run's id is drawn when its
+    /// future is made, and the future is the run loop's own.
+    #[inline(always)]
+    fn begin<T, S: RunStart<T>>(
+        &self,
+        graph: &'static GraphInfo,
+        begin: impl FnOnce() -> (RunId, S),
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        let (run_id, start) = begin();
+        self.start(graph, run_id, start)
+    }
+
     /// No hook for the inner nodes either: a subgraph called under `NoHook` runs as it
     /// runs on its own.
     #[inline(always)]
@@ -314,6 +350,15 @@ impl<H: StepHook + ?Sized> StepHook for &H {
         start: S,
     ) -> impl Future<Output = Result<T, FlowError>> {
         (**self).start(graph, run_id, start)
+    }
+
+    #[inline(always)]
+    fn begin<T, S: RunStart<T>>(
+        &self,
+        graph: &'static GraphInfo,
+        begin: impl FnOnce() -> (RunId, S),
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        (**self).begin(graph, begin)
     }
 
     #[inline(always)]

@@ -151,18 +151,22 @@ pub trait PerRun: sealed::Sealed + Sized {
     /// run that sets nothing goes through `flow` alone.
     fn within<'a, H: StepHook + 'a>(&'a self, flow: &'a H) -> Self::Hook<'a, H>;
 
-    /// Starts `start` through [`within`](PerRun::within)`(flow)`'s [`StepHook::start`]: the
-    /// future keeps this run's hooks and limits, which the hook borrows. A run that sets
-    /// nothing starts through `flow` alone, keeping nothing: no future around the hook's.
+    /// Starts the run that `begin` draws an id for and makes, through
+    /// [`within`](PerRun::within)`(flow)`'s [`StepHook::start`], when the run is first
+    /// polled: the future keeps this run's hooks and limits, which the hook borrows. A run
+    /// that sets nothing begins through `flow` alone ([`StepHook::begin`]), keeping
+    /// nothing: no future around the hook's.
     #[inline(always)]
     fn start<H: StepHook, T, S: RunStart<T>>(
         self,
         flow: &H,
         graph: &'static GraphInfo,
-        run_id: RunId,
-        start: S,
+        begin: impl FnOnce() -> (RunId, S),
     ) -> impl Future<Output = Result<T, FlowError>> {
-        async move { StepHook::start(&self.within(flow), graph, run_id, start).await }
+        async move {
+            let (run_id, start) = begin();
+            StepHook::start(&self.within(flow), graph, run_id, start).await
+        }
     }
 }
 
@@ -180,10 +184,9 @@ impl PerRun for (NoHook, NoHook) {
         self,
         flow: &H,
         graph: &'static GraphInfo,
-        run_id: RunId,
-        start: S,
+        begin: impl FnOnce() -> (RunId, S),
     ) -> impl Future<Output = Result<T, FlowError>> {
-        flow.start(graph, run_id, start)
+        flow.begin(graph, begin)
     }
 }
 

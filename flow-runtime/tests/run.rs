@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use typedflow::events::Event;
 use typedflow::prelude::*;
 use typedflow::telemetry::Traced;
-use typedflow::{ErrorKind, GraphInfo, NodeInfo};
+use typedflow::{ErrorKind, GraphInfo, NodeInfo, RunStart};
 
 /// Records the steps it sees and the outcome of each run it wraps, under its name.
 #[derive(Clone, Default)]
@@ -383,4 +383,66 @@ async fn runs_with_every_setting_are_send_and_spawn() {
     })
     .await;
     assert_eq!(outputs, [5, 7, 9]);
+}
+
+// -- when a run begins --------------------------------------------------------------
+
+/// Logs when its `start` is called, in the call itself (not in the future it returns).
+#[derive(Clone, Default)]
+struct Begins(Arc<Mutex<Vec<&'static str>>>);
+
+impl StepHook for Begins {
+    fn start<T, S: RunStart<T>>(
+        &self,
+        _graph: &'static GraphInfo,
+        _run_id: RunId,
+        start: S,
+    ) -> impl Future<Output = Result<T, FlowError>> {
+        self.0.lock().unwrap().push("start");
+        start.start(self)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hooks_start_runs_when_the_run_is_first_polled_not_when_it_is_made() {
+    // The flow's own hook: the run's future, made, has not begun.
+    let hook = Begins::default();
+    let flow = Chain::new(()).with_hook(hook.clone());
+    let run = flow.run(1).into_future();
+    assert!(hook.0.lock().unwrap().is_empty());
+    assert_eq!(run.await.unwrap(), 7);
+    assert_eq!(*hook.0.lock().unwrap(), ["start"]);
+
+    // A hook of the run alone: the same.
+    let hook = Begins::default();
+    let flow = Chain::new(());
+    let run = flow.run(1).hook(hook.clone()).into_future();
+    assert!(hook.0.lock().unwrap().is_empty());
+    assert_eq!(run.await.unwrap(), 7);
+    assert_eq!(*hook.0.lock().unwrap(), ["start"]);
+}
+
+#[flow(timeout = 5s)]
+graph! {
+    TimedChain(u32) -> u32 {
+        START -> one -> two -> three -> END;
+    }
+}
+
+#[test]
+fn a_run_can_be_made_outside_the_runtime_it_runs_on() {
+    // A run that sets nothing begins when its future is made (its hook, `NoHook`, has
+    // nothing to begin); the flow's and the run's timeouts still start their clocks in
+    // the runtime, when first polled.
+    let (chain, flow) = (Chain::new(()), TimedChain::new(()));
+    let plain = chain.run(1).into_future();
+    let timed = flow.run(1).into_future();
+    let limited = flow.run(2).timeout(Duration::from_secs(1)).into_future();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(plain).unwrap(), 7);
+    assert_eq!(rt.block_on(timed).unwrap(), 7);
+    assert_eq!(rt.block_on(limited).unwrap(), 9);
 }

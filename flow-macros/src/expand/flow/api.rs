@@ -93,23 +93,21 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
     // The hooks choose, once per run, which hook the loop runs with (`StepHook::start`).
     let start_ty = format_ident!("__Flow{}Start", name);
     let run_start = expand_run_start(cx, &start_ty);
-    // An `async` block, not an `async fn`, so its future keeps `self`, the input and the
-    // run's settings once, not twice (rust-lang/rust#62958). The run's id is drawn and
-    // its hooks begin when the run is first polled, not when its future is made. A run
-    // that sets nothing awaits the flow hook's `start` itself (`PerRun::start`), with
-    // no borrow of a hook to keep.
+    // The run's id is drawn, and its hooks begin, when the run is first polled, not when
+    // its future is made (`PerRun::start`): the closure is kept until then, with `self`
+    // and the input once. A run that sets nothing, of a flow whose hook begins nothing
+    // (`NoHook`), begins at once (`StepHook::begin`): its future is the run loop's own.
     let run_hooked = quote! {
-        async move {
-            let __flow_run_id = self.__flow_runs.next();
-            let __flow_cx = ::typedflow::Context::new(#display_name, __flow_run_id);
-            ::typedflow::run::PerRun::start(
-                hooks,
-                &self.__flow_hook,
-                <Self as ::typedflow::Flow>::GRAPH,
-                __flow_run_id,
-                #start_ty { flow: self, cx: __flow_cx, input },
-            ).await
-        }
+        ::typedflow::run::PerRun::start(
+            hooks,
+            &self.__flow_hook,
+            <Self as ::typedflow::Flow>::GRAPH,
+            move || {
+                let __flow_run_id = self.__flow_runs.next();
+                let __flow_cx = ::typedflow::Context::new(#display_name, __flow_run_id);
+                (__flow_run_id, #start_ty { flow: self, cx: __flow_cx, input })
+            },
+        )
     };
     let launch = launch_type(output);
     quote! {

@@ -4,8 +4,9 @@ use core::fmt;
 
 /// Identifies one run of a flow.
 ///
-/// Run ids are unique within a flow instance and random across instances: each
-/// instance draws a random base when built and numbers its runs from there.
+/// Run ids are unique within the process, across every flow and flow instance, and
+/// random across processes: the first run of a process draws a random base, and its runs
+/// are numbered from there (in blocks per thread, so not in the order they started).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RunId(u64);
 

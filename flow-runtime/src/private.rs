@@ -90,122 +90,82 @@ impl<T, E> NodeResult for Result<T, E> {
     }
 }
 
-/// Numbers the runs of one flow instance from a random base, so ids are unique within
-/// the instance and unlikely to repeat across instances.
+/// Draws the id of a new run: unique within the process, across every flow and flow
+/// instance, and numbered from a random base, so unlikely to repeat across processes.
 ///
 /// Drawing an id touches no shared memory: each thread takes a block of
-/// [`RUN_ID_BLOCK`] ids from the instance's counter (one atomic add per block) and hands
-/// them out from a thread-local cache. A relaxed `fetch_add` per run was a locked
-/// instruction on a cache line that every thread running the flow writes. The cache has
-/// [`RUN_ID_SLOTS`] slots, chosen by the instance's serial number, so a thread that
-/// alternates between a few flow instances keeps a block for each; two instances in the
-/// same slot take turns, at one atomic add per turn. Blocks are disjoint ranges of the
-/// counter, and a block is used by the thread that took it only, so ids never repeat
-/// within an instance; they do not follow the order in which runs started.
-#[derive(Debug)]
-pub struct RunIds {
-    /// The first id of the next block.
-    next_block: core::sync::atomic::AtomicU64,
-    /// This instance's serial number within the process, from 1 (0 is an empty slot).
-    serial: u64,
+/// [`RUN_ID_BLOCK`] ids from the process's counter (one atomic add per block) and hands
+/// them out from a thread-local cache, a load and a store per run. A relaxed `fetch_add`
+/// per run was a locked instruction on a cache line that every thread running a flow
+/// writes; a block per flow instance and thread cost a slot lookup and a check per run.
+/// Blocks are disjoint ranges of the counter, and a block is used by the thread that took
+/// it only, so ids never repeat; they do not follow the order in which runs started.
+#[inline(always)]
+pub fn next_run_id() -> crate::RunId {
+    // `RUN_ID_NEXT` has a `const` initializer and no destructor, so `try_with` cannot
+    // fail; were it to, the id is the first of a block of its own.
+    let id = RUN_ID_NEXT
+        .try_with(|next| {
+            let id = next.get();
+            // A block ends where its ids reach a multiple of its size; a thread's first
+            // id (0) does too.
+            if id % RUN_ID_BLOCK != 0 {
+                next.set(id.wrapping_add(1));
+                id
+            } else {
+                refill_run_ids(next)
+            }
+        })
+        .unwrap_or_else(|_| take_run_id_block());
+    crate::RunId::from_u64(id)
 }
 
-/// Run ids a thread takes from an instance at once (a power of two).
+/// Run ids a thread takes from the process's counter at once (a power of two).
 pub const RUN_ID_BLOCK: u64 = 1024;
 
-/// Flow instances whose blocks a thread keeps at the same time.
-pub const RUN_ID_SLOTS: usize = 4;
-
-/// A thread's block of ids from one instance: from `next` to the next multiple of
-/// [`RUN_ID_BLOCK`] (blocks are aligned, their base being a multiple of it).
-#[derive(Clone, Copy)]
-struct RunIdBlock {
-    serial: u64,
-    next: u64,
-}
-
-const EMPTY_BLOCK: RunIdBlock = RunIdBlock { serial: 0, next: 0 };
-
 std::thread_local! {
-    static RUN_ID_BLOCKS: [core::cell::Cell<RunIdBlock>; RUN_ID_SLOTS] =
-        const { [const { core::cell::Cell::new(EMPTY_BLOCK) }; RUN_ID_SLOTS] };
+    /// The next id of this thread's block.
+    static RUN_ID_NEXT: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
 }
 
-/// The serial number of the next `RunIds`.
-static RUN_ID_SERIALS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
+/// The first id of the next block, a multiple of [`RUN_ID_BLOCK`]; 0 until the first
+/// block is taken, when it is set to a random base.
+static RUN_ID_BLOCKS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
-impl RunIds {
-    /// A counter starting at a random base.
-    pub fn new() -> Self {
-        use core::sync::atomic::{AtomicU64, Ordering};
+/// Takes a new block for this thread and returns its first id.
+#[cold]
+#[inline(never)]
+fn refill_run_ids(next: &core::cell::Cell<u64>) -> u64 {
+    let first = take_run_id_block();
+    next.set(first.wrapping_add(1));
+    first
+}
+
+/// Reserves the next block of the counter, returning its first id: every caller gets a
+/// block of its own. (A single id taken here would shift the blocks after it off their
+/// alignment, and then they would overlap.)
+fn take_run_id_block() -> u64 {
+    use core::sync::atomic::Ordering::Relaxed;
+    if RUN_ID_BLOCKS.load(Relaxed) == 0 {
         use std::hash::BuildHasher;
         let random = std::collections::hash_map::RandomState::new().hash_one(0x666c_6f77_u64);
-        // Aligned to a block, so a block ends where `next` reaches a multiple of it.
-        let base = random & !(RUN_ID_BLOCK - 1);
-        RunIds {
-            next_block: AtomicU64::new(base),
-            serial: RUN_ID_SERIALS.fetch_add(1, Ordering::Relaxed),
-        }
+        // Aligned to a block, so a block ends where its ids reach a multiple of it; never
+        // 0, which means "not yet seeded". The first thread to get here seeds the
+        // counter, and the others count on from its base.
+        let base = (random & !(RUN_ID_BLOCK - 1)).max(RUN_ID_BLOCK);
+        let _ = RUN_ID_BLOCKS.compare_exchange(0, base, Relaxed, Relaxed);
     }
-
-    /// The next run id.
-    #[inline(always)]
-    pub fn next(&self) -> crate::RunId {
-        // `RUN_ID_BLOCKS` has a `const` initializer and no destructor, so `try_with`
-        // cannot fail; were it to, the id comes straight from the counter.
-        let id = RUN_ID_BLOCKS
-            .try_with(|blocks| {
-                let slot = &blocks[self.serial as usize % RUN_ID_SLOTS];
-                let block = slot.get();
-                if block.serial == self.serial && block.next % RUN_ID_BLOCK != 0 {
-                    slot.set(RunIdBlock {
-                        next: block.next.wrapping_add(1),
-                        ..block
-                    });
-                    block.next
-                } else {
-                    self.refill(slot)
-                }
-            })
-            .unwrap_or_else(|_| self.take());
-        crate::RunId::from_u64(id)
-    }
-
-    /// Takes a new block into `slot` and returns its first id.
-    #[cold]
-    #[inline(never)]
-    fn refill(&self, slot: &core::cell::Cell<RunIdBlock>) -> u64 {
-        let first = self.take();
-        slot.set(RunIdBlock {
-            serial: self.serial,
-            next: first.wrapping_add(1),
-        });
-        first
-    }
-
-    /// Reserves the next block of the counter, returning its first id: every caller
-    /// gets a block of its own. (A single id taken here would shift the blocks after it
-    /// off their alignment, and then they would overlap.)
-    fn take(&self) -> u64 {
-        self.next_block
-            .fetch_add(RUN_ID_BLOCK, core::sync::atomic::Ordering::Relaxed)
-    }
-}
-
-impl Default for RunIds {
-    fn default() -> Self {
-        Self::new()
-    }
+    RUN_ID_BLOCKS.fetch_add(RUN_ID_BLOCK, Relaxed)
 }
 
 #[cfg(test)]
 mod run_id_tests {
-    use super::{RUN_ID_BLOCK, RUN_ID_SLOTS, RunIds};
+    use super::{RUN_ID_BLOCK, next_run_id};
     use std::collections::HashSet;
 
     /// `n` ids drawn in a row.
-    fn draw(ids: &RunIds, n: u64) -> Vec<u64> {
-        (0..n).map(|_| ids.next().as_u64()).collect()
+    fn draw(n: u64) -> Vec<u64> {
+        (0..n).map(|_| next_run_id().as_u64()).collect()
     }
 
     fn assert_unique(all: &[u64]) {
@@ -215,17 +175,17 @@ mod run_id_tests {
 
     #[test]
     fn ids_are_unique_across_blocks_on_one_thread() {
-        let ids = RunIds::new();
-        let all = draw(&ids, 5 * RUN_ID_BLOCK + 7);
+        let all = draw(5 * RUN_ID_BLOCK + 7);
         assert_unique(&all);
+        // Within a block, one after another.
+        assert!(all.windows(2).filter(|w| w[1] == w[0] + 1).count() as u64 >= 4 * RUN_ID_BLOCK);
     }
 
     #[test]
     fn ids_are_unique_across_threads() {
-        let ids = RunIds::new();
         let per_thread = 3 * RUN_ID_BLOCK + 11;
         let all: Vec<u64> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..8).map(|_| s.spawn(|| draw(&ids, per_thread))).collect();
+            let handles: Vec<_> = (0..8).map(|_| s.spawn(|| draw(per_thread))).collect();
             handles
                 .into_iter()
                 .flat_map(|h| h.join().expect("a drawing thread does not panic"))
@@ -236,30 +196,12 @@ mod run_id_tests {
     }
 
     #[test]
-    fn instances_sharing_a_slot_take_turns_without_repeats() {
-        // More instances than slots, so some share one; drawn in turns on one thread.
-        let instances: Vec<RunIds> = (0..2 * RUN_ID_SLOTS + 1).map(|_| RunIds::new()).collect();
-        let mut drawn = vec![Vec::new(); instances.len()];
-        for _ in 0..300 {
-            for (ids, out) in instances.iter().zip(&mut drawn) {
-                out.extend(draw(ids, 5));
-            }
-        }
-        for out in &drawn {
-            assert_unique(out);
-        }
-        // Instances start at random bases 2^64 apart on average, so their ids do not meet
-        // here unless one instance hands out another's block.
-        assert_unique(&drawn.concat());
-    }
-
-    #[test]
-    fn an_instance_moved_keeps_its_numbering() {
-        let ids = RunIds::new();
-        let mut all = draw(&ids, 10);
-        let moved = Box::new(ids);
-        all.extend(draw(&moved, 10));
-        assert_unique(&all);
+    fn the_counter_starts_at_a_nonzero_block_boundary() {
+        let id = next_run_id().as_u64();
+        let base = super::RUN_ID_BLOCKS.load(core::sync::atomic::Ordering::Relaxed);
+        assert_ne!(base, 0);
+        assert_eq!(base % RUN_ID_BLOCK, 0);
+        assert_ne!(id, 0);
     }
 }
 

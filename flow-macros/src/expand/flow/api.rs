@@ -21,7 +21,6 @@ pub(super) fn expand_api(cx: &Cx<'_>) -> TokenStream {
             __flow_deps: #deps,
             __flow_hook: H,
             __flow_nodes: #nodes_ty,
-            __flow_runs: ::typedflow::__private::RunIds,
         }
 
         // The node states behind a private field: a public flow may have private nodes.
@@ -48,7 +47,6 @@ pub(super) fn expand_api(cx: &Cx<'_>) -> TokenStream {
                     __flow_deps: deps,
                     __flow_hook: ::typedflow::NoHook,
                     __flow_nodes: #nodes_value,
-                    __flow_runs: ::typedflow::__private::RunIds::new(),
                 }
             }
         }
@@ -65,7 +63,6 @@ pub(super) fn expand_api(cx: &Cx<'_>) -> TokenStream {
                     __flow_deps: self.__flow_deps,
                     __flow_hook: hook,
                     __flow_nodes: self.__flow_nodes,
-                    __flow_runs: self.__flow_runs,
                 }
             }
 
@@ -103,7 +100,7 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
             &self.__flow_hook,
             <Self as ::typedflow::Flow>::GRAPH,
             move || {
-                let __flow_run_id = self.__flow_runs.next();
+                let __flow_run_id = ::typedflow::__private::next_run_id();
                 let __flow_cx = ::typedflow::Context::new(#display_name, __flow_run_id);
                 (__flow_run_id, #start_ty { flow: self, cx: __flow_cx, input })
             },

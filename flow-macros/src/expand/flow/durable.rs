@@ -382,7 +382,7 @@ fn durable_start(cx: &Cx<'_>, start_ty: &syn::Ident) -> TokenStream {
                     begin,
                     __flow_graph,
                     <Self as ::typedflow::durable::DurableFlow>::FINGERPRINT,
-                    || self.__flow_runs.next(),
+                    ::typedflow::__private::next_run_id,
                     |__flow_input: #input| #entry,
                     store,
                 )

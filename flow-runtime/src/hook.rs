@@ -199,15 +199,10 @@ pub trait StepHook {
         graph: &'static GraphInfo,
         begin: impl FnOnce() -> (RunId, S),
     ) -> impl Future<Output = Result<T, FlowError>> {
-        // Not an `async` block, which would keep `self` and `graph` beside the started run:
-        // before the first poll the future holds `begin`, after it the started run, in
-        // the same bytes.
-        use futures_util::FutureExt;
-        futures_util::future::lazy(move |_| {
+        async move {
             let (run_id, start) = begin();
-            self.start(graph, run_id, start)
-        })
-        .flatten()
+            self.start(graph, run_id, start).await
+        }
     }
 
     /// Starts the run of a flow used as a node (a subgraph) at a step of a flow with this

@@ -181,27 +181,30 @@ pub trait StepHook {
         self.run(graph, run_id, start.start(self))
     }
 
-    /// Draws the run's id and what [`start`](StepHook::start) starts from `begin`, then
-    /// starts it: what a run that sets nothing of its own runs with the flow's hook.
-    /// Generated code calls it; a hook has nothing to override.
+    /// Starts the run that `begin` makes: `begin` returns the flow's hook (this one), the
+    /// graph, the run's id and what [`start`](StepHook::start) starts. What a run that
+    /// sets nothing of its own runs; generated code calls it, and a hook has nothing to
+    /// override.
     ///
     /// # Default
     ///
     /// Calls `begin` and [`start`](StepHook::start) when the run is first polled, so that
     /// the hook's `start` and [`run`](StepHook::run) begin when the run does, not when its
-    /// future is made. [`NoHook`], which has no `start` of its own to run, calls them at
-    /// once: its run's future is then the run loop's own, with no future around it that
-    /// keeps the run's flow and input until the first poll.
+    /// future is made. Until then the future keeps `begin` only, and after it `begin`'s
+    /// captures (the flow and the input) beside the started run. [`NoHook`], which has no
+    /// `start` of its own to run, calls them at once: its run's future is the run loop's
+    /// own.
     #[doc(hidden)]
     #[inline(always)]
-    fn begin<T, S: RunStart<T>>(
-        &self,
-        graph: &'static GraphInfo,
-        begin: impl FnOnce() -> (RunId, S),
-    ) -> impl Future<Output = Result<T, FlowError>> {
+    fn begin<'a, T, S: RunStart<T>>(
+        begin: impl FnOnce() -> (&'a Self, &'static GraphInfo, RunId, S),
+    ) -> impl Future<Output = Result<T, FlowError>>
+    where
+        Self: 'a,
+    {
         async move {
-            let (run_id, start) = begin();
-            self.start(graph, run_id, start).await
+            let (hook, graph, run_id, start) = begin();
+            hook.start(graph, run_id, start).await
         }
     }
 
@@ -282,13 +285,11 @@ impl StepHook for NoHook {
     /// At once: `NoHook` begins nothing of its own, so the run's id is drawn when its
     /// future is made, and the future is the run loop's own.
     #[inline(always)]
-    fn begin<T, S: RunStart<T>>(
-        &self,
-        graph: &'static GraphInfo,
-        begin: impl FnOnce() -> (RunId, S),
+    fn begin<'a, T, S: RunStart<T>>(
+        begin: impl FnOnce() -> (&'a Self, &'static GraphInfo, RunId, S),
     ) -> impl Future<Output = Result<T, FlowError>> {
-        let (run_id, start) = begin();
-        self.start(graph, run_id, start)
+        let (hook, graph, run_id, start) = begin();
+        hook.start(graph, run_id, start)
     }
 
     /// No hook for the inner nodes either: a subgraph called under `NoHook` runs as it
@@ -353,12 +354,16 @@ impl<H: StepHook + ?Sized> StepHook for &H {
     }
 
     #[inline(always)]
-    fn begin<T, S: RunStart<T>>(
-        &self,
-        graph: &'static GraphInfo,
-        begin: impl FnOnce() -> (RunId, S),
-    ) -> impl Future<Output = Result<T, FlowError>> {
-        (**self).begin(graph, begin)
+    fn begin<'b, T, S: RunStart<T>>(
+        begin: impl FnOnce() -> (&'b Self, &'static GraphInfo, RunId, S),
+    ) -> impl Future<Output = Result<T, FlowError>>
+    where
+        Self: 'b,
+    {
+        H::begin(move || {
+            let (hook, graph, run_id, start) = begin();
+            (*hook, graph, run_id, start)
+        })
     }
 
     #[inline(always)]

@@ -151,20 +151,18 @@ pub trait PerRun: sealed::Sealed + Sized {
     /// run that sets nothing goes through `flow` alone.
     fn within<'a, H: StepHook + 'a>(&'a self, flow: &'a H) -> Self::Hook<'a, H>;
 
-    /// Starts the run that `begin` draws an id for and makes, through
-    /// [`within`](PerRun::within)`(flow)`'s [`StepHook::start`], when the run is first
-    /// polled: the future keeps this run's hooks and limits, which the hook borrows. A run
-    /// that sets nothing begins through `flow` alone ([`StepHook::begin`]), keeping
-    /// nothing: no future around the hook's.
+    /// Starts the run that `begin` makes (it returns the flow's hook, the graph, the run's
+    /// id and what [`StepHook::start`] starts) through [`within`](PerRun::within)`(flow)`'s
+    /// [`StepHook::start`], when the run is first polled: the future keeps this run's hooks
+    /// and limits, which the hook borrows. A run that sets nothing begins through the
+    /// flow's hook alone ([`StepHook::begin`]), keeping nothing of its own.
     #[inline(always)]
-    fn start<H: StepHook, T, S: RunStart<T>>(
+    fn start<'a, H: StepHook + 'a, T, S: RunStart<T>>(
         self,
-        flow: &H,
-        graph: &'static GraphInfo,
-        begin: impl FnOnce() -> (RunId, S),
+        begin: impl FnOnce() -> (&'a H, &'static GraphInfo, RunId, S),
     ) -> impl Future<Output = Result<T, FlowError>> {
         async move {
-            let (run_id, start) = begin();
+            let (flow, graph, run_id, start) = begin();
             StepHook::start(&self.within(flow), graph, run_id, start).await
         }
     }
@@ -180,13 +178,11 @@ impl PerRun for (NoHook, NoHook) {
     }
 
     #[inline(always)]
-    fn start<H: StepHook, T, S: RunStart<T>>(
+    fn start<'a, H: StepHook + 'a, T, S: RunStart<T>>(
         self,
-        flow: &H,
-        graph: &'static GraphInfo,
-        begin: impl FnOnce() -> (RunId, S),
+        begin: impl FnOnce() -> (&'a H, &'static GraphInfo, RunId, S),
     ) -> impl Future<Output = Result<T, FlowError>> {
-        flow.begin(graph, begin)
+        H::begin(begin)
     }
 }
 

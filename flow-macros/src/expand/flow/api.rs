@@ -92,19 +92,20 @@ fn expand_run(cx: &Cx<'_>) -> TokenStream {
     let run_start = expand_run_start(cx, &start_ty);
     // The run's id is drawn, and its hooks begin, when the run is first polled, not when
     // its future is made (`PerRun::start`): the closure is kept until then, with `self`
-    // and the input once. A run that sets nothing, of a flow whose hook begins nothing
+    // and the input once, and it names the flow's hook and graph, which the future then
+    // need not keep. A run that sets nothing, of a flow whose hook begins nothing
     // (`NoHook`), begins at once (`StepHook::begin`): its future is the run loop's own.
     let run_hooked = quote! {
-        ::typedflow::run::PerRun::start(
-            hooks,
-            &self.__flow_hook,
-            <Self as ::typedflow::Flow>::GRAPH,
-            move || {
-                let __flow_run_id = ::typedflow::__private::next_run_id();
-                let __flow_cx = ::typedflow::Context::new(#display_name, __flow_run_id);
-                (__flow_run_id, #start_ty { flow: self, cx: __flow_cx, input })
-            },
-        )
+        ::typedflow::run::PerRun::start(hooks, move || {
+            let __flow_run_id = ::typedflow::__private::next_run_id();
+            let __flow_cx = ::typedflow::Context::new(#display_name, __flow_run_id);
+            (
+                &self.__flow_hook,
+                <Self as ::typedflow::Flow>::GRAPH,
+                __flow_run_id,
+                #start_ty { flow: self, cx: __flow_cx, input },
+            )
+        })
     };
     let launch = launch_type(output);
     quote! {

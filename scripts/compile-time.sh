@@ -8,6 +8,7 @@
 #   scripts/compile-time.sh --nodes 20 -n 1  # quick smoke test
 #   scripts/compile-time.sh --breakdown      # also: what the chain's expansion is made of
 #   scripts/compile-time.sh --incremental    # with incremental compilation on
+#   scripts/compile-time.sh --count          # also: instructions of rustc alone (valgrind)
 #
 # It generates, under target/compile-time/, a throwaway workspace of one package per
 # graph, each a binary that runs its graph once:
@@ -32,6 +33,7 @@ repo=$PWD
 runs=5
 nodes=100
 breakdown=0
+count=0
 incremental=0
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
         -n) runs=${2:?-n needs a number}; shift 2 ;;
         --nodes) nodes=${2:?--nodes needs a number}; shift 2 ;;
         --breakdown) breakdown=1; shift ;;
+        --count) count=1; shift ;;
         --incremental) incremental=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -249,11 +252,35 @@ for ((r = 1; r <= runs; r++)); do
     timed check chain-hand fresh # cargo's own share of the timings: nothing to do
 done
 
+# -- instructions ----------------------------------------------------------------------
+# The instructions of `rustc` alone compiling each package again after a touch, counted
+# by callgrind: exact and repeatable where times move with the load, so this is how a
+# change of a few percent shows. The command is the one `cargo -v` prints for the package.
+if [ "$count" = 1 ]; then
+    command -v valgrind >/dev/null || { echo "--count needs valgrind: apt-get install valgrind" >&2; exit 1; }
+    echo "counting instructions..." >&2
+    counts=$out/counts.tsv
+    : >"$counts"
+    for mode in check build; do
+        for c in "${crates[@]}"; do
+            touch "$out/$c/src/main.rs"
+            cmd=$(cd "$out" && cargo "$mode" -v -p "$c" --target-dir "$out/target" 2>&1 |
+                grep -F -- "--crate-name ${c//-/_} " | tail -1 | sed 's/^ *Running `//; s/`$//')
+            [ -n "$cmd" ] || { echo "no rustc command for $c ($mode)" >&2; exit 1; }
+            touch "$out/$c/src/main.rs"
+            n=$(cd "$out" && eval "valgrind --tool=callgrind --callgrind-out-file=/dev/null $cmd" 2>&1 >/dev/null |
+                sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+            printf '%s\t%s\t%s\n' "$c" "$mode" "$n" >>"$counts"
+        done
+    done
+fi
+
 # -- report --------------------------------------------------------------------------
-python3 - "$out" "$nodes" "$runs" "$breakdown" "$incremental" <<'PY'
+python3 - "$out" "$nodes" "$runs" "$breakdown" "$incremental" "$count" <<'PY'
 import re, statistics, sys
 
 out, n, runs, breakdown = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+count = sys.argv[6] == "1"
 incremental = "on" if sys.argv[5] == "1" else "off"
 t = {}
 for line in open(f"{out}/times.tsv"):
@@ -275,6 +302,22 @@ for pair, what in (("chain", f"chain of {n} nodes"), ("routes", f"{n} nodes, 10 
         print("| " + " | ".join(row) + " |")
 print(f"\n(cargo's own time, a `cargo check` with nothing to do: {med[('fresh', 'check', 'wall')]:.2f} s"
       f" wall clock, {med[('fresh', 'check', 'cpu')]:.2f} s CPU, included in every figure above)")
+
+if count:
+    m = {}
+    for line in open(f"{out}/counts.tsv"):
+        c, mode, instructions = line.split("\t")
+        m[(c, mode)] = int(instructions) / 1e6
+    print(f"\nInstructions of `rustc` alone compiling the package again after a touch, incremental"
+          f" compilation {incremental} (callgrind, millions):\n")
+    print("| graph | `cargo build`, typedflow | hand-written | ratio | `cargo check`, typedflow | hand-written | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for pair, what in (("chain", f"chain of {n} nodes"), ("routes", f"{n} nodes, 10 routes, a loop")):
+        row = [what]
+        for mode in ("build", "check"):
+            f, h = m[(f"{pair}-flow", mode)], m[(f"{pair}-hand", mode)]
+            row += [f"{f:.1f} M", f"{h:.1f} M", f"{f / h:.2f}x"]
+        print("| " + " | ".join(row) + " |")
 
 def expansions(c):
     text = open(f"{out}/{c}.expanded").read()

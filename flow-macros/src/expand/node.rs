@@ -137,14 +137,14 @@ fn call_future(sig: &NodeSig, fallible: bool) -> (TokenStream, Vec<TokenStream>)
     // node takes it, and not which other types the flow's dependencies provide.
     let dependency = |ty: &syn::Type| {
         quote_spanned! {ty.span()=>
-            ::typedflow::checks::Graph: ::typedflow::checks::Dependency<#ident, __FlowDeps, #ty>
+            ::typedflow::checks::Graph: ::typedflow::checks::Dependency<#ident, AnyDeps, #ty>
         }
     };
     let args = sig.params.iter().map(|p| match p {
         Param::Input => quote!(__flow_input),
         Param::Context => quote!(__flow_cx),
         Param::Dep(ty) => quote_spanned! {ty.span()=>
-            <::typedflow::checks::Graph as ::typedflow::checks::Dependency<#ident, __FlowDeps, #ty>>::provide(__flow_deps)
+            <::typedflow::checks::Graph as ::typedflow::checks::Dependency<#ident, AnyDeps, #ty>>::provide(__flow_deps)
         },
     });
     let bounds = sig
@@ -267,7 +267,7 @@ fn node_fn_impl_at(
     let items = quote! {
         #attrs
         fn call<'__flow>(
-            __flow_deps: &'__flow __FlowDeps,
+            __flow_deps: &'__flow AnyDeps,
             __flow_state: &'__flow Self::State,
             __flow_cx: &'__flow ::typedflow::Context,
             __flow_input: Self::Input,
@@ -279,8 +279,12 @@ fn node_fn_impl_at(
 
         #more
     };
+    // The dependencies' parameter is named in rustc's notes on a missing dependency
+    // ("the trait `NodeFn<AnyDeps>` is implemented for `write`"), so it reads as words,
+    // with no `__`; a dependency type of the user's by that very name would be shadowed
+    // inside the impl, and its node fail to compile there.
     quote_spanned! {at=>
-        impl<__FlowDeps: ?::core::marker::Sized> ::typedflow::NodeFn<__FlowDeps> for #node
+        impl<AnyDeps: ?::core::marker::Sized> ::typedflow::NodeFn<AnyDeps> for #node
         where
             #bounds
         {

@@ -13,8 +13,8 @@ pub(super) fn expand_subgraph(cx: &Cx<'_>) -> TokenStream {
     let nodes_value = nodes_value(cx);
     let (bound, deps) = match &graph.deps {
         Some(ty) => (
-            quote!(__FlowDeps: ::typedflow::Provides<#ty>,),
-            quote!(<__FlowDeps as ::typedflow::Provides<#ty>>::provide(__flow_deps)),
+            quote!(AnyDeps: ::typedflow::Provides<#ty>,),
+            quote!(<AnyDeps as ::typedflow::Provides<#ty>>::provide(__flow_deps)),
         ),
         None => (quote!(), quote!(&())),
     };
@@ -164,7 +164,7 @@ fn call_hooked(hooked: &TokenStream) -> TokenStream {
     quote! {
         #[inline]
         fn call_hooked<'__flow, __FlowHook: ::typedflow::StepHook + ?::core::marker::Sized>(
-            __flow_deps: &'__flow __FlowDeps,
+            __flow_deps: &'__flow AnyDeps,
             __flow_state: &'__flow Self::State,
             __flow_cx: &'__flow ::typedflow::Context,
             __flow_hook: &'__flow __FlowHook,

@@ -329,7 +329,7 @@ fn errors_come_with_a_fallback_flow_type() {
         text.contains("message = \"node `b` has no way on\""),
         "{text}"
     );
-    assert!(text.contains("NoDeadEnd < b >"), "{text}");
+    assert!(text.contains("< b as NoDeadEnd >"), "{text}");
     assert!(text.contains("Named < a >"), "{text}");
     assert!(text.contains("struct Essay"), "{text}");
     assert!(text.contains("fn run"), "{text}");

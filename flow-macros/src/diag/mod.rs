@@ -152,7 +152,8 @@ fn compile_error(start: Span, end: Span, text: &str) -> TokenStream {
 
 /// A type check that fails with `message`: the message's first clause is the headline,
 /// the rest (how to fix it) the label on the user's token; the help line rustc adds reads
-/// "the trait `NoDeadEnd<c>` is not implemented for `Graph`", naming the rule by its code.
+/// "the trait `NoDeadEnd` is not implemented for `c`" (for a node, whose function rustc
+/// shows) or "for `Graph`", naming the rule by its code.
 fn failing_check(
     start: Span,
     end: Span,
@@ -172,39 +173,25 @@ fn failing_check(
         start,
         end,
     );
-    // About a node: the rule is asked of the graph for that node's type, so a name that
-    // does not resolve makes rustc drop this error and report only the name.
-    let (params, impl_params, args) = match node {
-        Some(path) => {
-            let path = respan(path.to_token_stream(), start, end);
-            (
-                quote_spanned!(start=> <Node: ?Sized>),
-                quote_spanned!(start=> <T: #rule<Node>, Node: ?Sized>),
-                (
-                    quote_spanned!(start=> <Node>),
-                    quote_spanned!(start=> <#path>),
-                ),
-            )
-        }
-        None => (
-            TokenStream::new(),
-            quote_spanned!(start=> <T: #rule>),
-            (TokenStream::new(), TokenStream::new()),
-        ),
+    // About a node: the rule is asked of that node's type, so a name that does not
+    // resolve makes rustc drop this error and report only the name; and rustc's help line
+    // reads "the trait `NoDeadEnd` is not implemented for `c`", the node.
+    let subject = match node {
+        Some(path) => respan(path.to_token_stream(), start, end),
+        None => graph,
     };
-    let (impl_args, node) = args;
     quote_spanned! {start=>
         const _: () = {
             #[diagnostic::on_unimplemented(message = #headline, #label)]
-            trait #rule #params {
+            trait #rule {
                 const CHECK: ();
             }
             #[diagnostic::do_not_recommend]
-            impl #impl_params #rule #impl_args for [T; 0] {
+            impl<T: #rule> #rule for [T; 0] {
                 const CHECK: () = ();
             }
             // A `static` takes no generics: rustc suggests none for a name not in scope.
-            static CHECKED: () = <#graph as #rule #node>::CHECK;
+            static CHECKED: () = <#subject as #rule>::CHECK;
         };
     }
 }
@@ -309,7 +296,7 @@ mod tests {
         cx.push(syn::parse_str::<syn::Ident>("->").unwrap_err());
         let text = cx.take_checks().to_string();
         assert_eq!(text.matches("on_unimplemented").count(), 2, "{text}");
-        assert!(text.contains("NoDeadEnd < steps :: c >"), "{text}");
+        assert!(text.contains("< steps :: c as NoDeadEnd >"), "{text}");
         assert_eq!(text.matches("compile_error").count(), 1, "{text}");
         assert!(!cx.has_errors());
     }

@@ -377,10 +377,15 @@ pub fn expand_node(sig: &NodeSig, policy_args: &NodeArgs) -> TokenStream {
     // The impls beside the enum, not inside a `const _: () = { .. };`: that block is one
     // more item with a body for rustc to lower, hash and check (2% of a 100-node chain's
     // `cargo check`, `scripts/compile-time.sh`), and the impls need no scope of their own.
-    quote! {
+    // The enum at the function's name: rustc shows a node's definition under some errors
+    // about it (a dead end), and there it quotes the function, not the attribute.
+    let node_ty = quote_spanned! {ident.span()=>
         #[doc = #doc]
         #[allow(non_camel_case_types, dead_code)]
         #vis enum #ident {}
+    };
+    quote! {
+        #node_ty
 
         impl ::typedflow::Node for #ident {
             type Input = #input_ty;
